@@ -1,0 +1,35 @@
+# Thin wrapper: CMake builds, this installs dependencies and names the everyday jobs.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
+               cmake pkg-config gcc make valgrind python3
+
+.PHONY: all deps build demo test bench clean
+
+all: build
+
+# Installs the Debian packages only when one is missing (we run as root).
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/prof record -o $(BUILD)/demo.db -- $(BUILD)/bench/hashmix 20000
+	$(BUILD)/prof report -i $(BUILD)/demo.db --top 20
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,217 @@
+/* Opcode classes decided with capstone. The class table lives here alone;
+ * everything else prints class_name() and loops to CLASS_COUNT. */
+#include "prof/classes.h"
+#include "prof/util.h"
+
+#include <capstone/capstone.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const class_names[CLASS_COUNT] = {
+	[CLASS_BRANCH] = "branch", [CLASS_CALL] = "call",   [CLASS_RET] = "ret",
+	[CLASS_SYSCALL] = "syscall", [CLASS_STRING] = "string", [CLASS_SIMD] = "simd",
+	[CLASS_FP] = "fp",           [CLASS_LOAD] = "load",     [CLASS_STORE] = "store",
+	[CLASS_ALU] = "alu",         [CLASS_NOP] = "nop",       [CLASS_OTHER] = "other",
+};
+
+const char *class_name(unsigned cls)
+{
+	return cls < CLASS_COUNT ? class_names[cls] : "?";
+}
+
+int class_from_name(const char *name)
+{
+	for (int i = 0; i < CLASS_COUNT; i++)
+		if (strcmp(class_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+struct classifier {
+	csh handle;
+	cs_insn *insn;
+};
+
+struct classifier *classifier_new(void)
+{
+	struct classifier *c = xcalloc(1, sizeof *c);
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &c->handle) != CS_ERR_OK) {
+		free(c);
+		return NULL;
+	}
+	cs_option(c->handle, CS_OPT_DETAIL, CS_OPT_ON);
+	c->insn = cs_malloc(c->handle);
+	return c;
+}
+
+void classifier_free(struct classifier *c)
+{
+	if (!c)
+		return;
+	cs_free(c->insn, 1);
+	cs_close(&c->handle);
+	free(c);
+}
+
+static bool has_group(const cs_insn *i, uint8_t group)
+{
+	for (int k = 0; k < i->detail->groups_count; k++)
+		if (i->detail->groups[k] == group)
+			return true;
+	return false;
+}
+
+/* One-byte opcodes A4-A7, AA-AF, 6C-6F: movs, cmps, stos, lods, scas, ins, outs. */
+static bool is_string_op(const cs_x86 *x)
+{
+	uint8_t op = x->opcode[0];
+	if (x->opcode[1] != 0)
+		return false;
+	return (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf) ||
+	       (op >= 0x6c && op <= 0x6f);
+}
+
+static bool is_x87(const cs_x86 *x)
+{
+	return x->opcode[1] == 0 && x->opcode[0] >= 0xd8 && x->opcode[0] <= 0xdf;
+}
+
+static bool uses_vector_register(const cs_x86 *x)
+{
+	for (int k = 0; k < x->op_count; k++) {
+		const cs_x86_op *op = &x->operands[k];
+		if (op->type != X86_OP_REG)
+			continue;
+		if ((op->reg >= X86_REG_XMM0 && op->reg <= X86_REG_XMM31) ||
+		    (op->reg >= X86_REG_YMM0 && op->reg <= X86_REG_YMM31) ||
+		    (op->reg >= X86_REG_ZMM0 && op->reg <= X86_REG_ZMM31) ||
+		    (op->reg >= X86_REG_MM0 && op->reg <= X86_REG_MM7))
+			return true;
+	}
+	return false;
+}
+
+static bool is_simd_group(const cs_insn *i)
+{
+	static const uint8_t groups[] = {
+		X86_GRP_SSE1, X86_GRP_SSE2, X86_GRP_SSE3, X86_GRP_SSE41, X86_GRP_SSE42,
+		X86_GRP_SSE4A, X86_GRP_SSSE3, X86_GRP_AVX, X86_GRP_AVX2, X86_GRP_AVX512,
+		X86_GRP_MMX, X86_GRP_3DNOW, X86_GRP_FMA, X86_GRP_FMA4, X86_GRP_F16C,
+		X86_GRP_AES, X86_GRP_SHA, X86_GRP_PCLMUL, X86_GRP_XOP, X86_GRP_CDI,
+		X86_GRP_ERI, X86_GRP_DQI, X86_GRP_BWI, X86_GRP_PFI, X86_GRP_VLX,
+	};
+	for (size_t k = 0; k < sizeof groups; k++)
+		if (has_group(i, groups[k]))
+			return true;
+	return false;
+}
+
+/* System, serializing and hint instructions that are none of the other kinds. */
+static bool is_other(unsigned id)
+{
+	switch (id) {
+	case X86_INS_CPUID: case X86_INS_RDTSC: case X86_INS_RDTSCP:
+	case X86_INS_XGETBV: case X86_INS_HLT: case X86_INS_UD2: case X86_INS_PAUSE:
+	case X86_INS_RDRAND: case X86_INS_RDSEED: case X86_INS_LFENCE:
+	case X86_INS_MFENCE: case X86_INS_SFENCE: case X86_INS_PREFETCH:
+	case X86_INS_PREFETCHNTA: case X86_INS_PREFETCHT0: case X86_INS_PREFETCHT1:
+	case X86_INS_PREFETCHT2: case X86_INS_PREFETCHW: case X86_INS_XSAVE:
+	case X86_INS_XSAVEC: case X86_INS_XSAVEOPT: case X86_INS_XRSTOR:
+	case X86_INS_FXSAVE: case X86_INS_FXSAVE64: case X86_INS_FXRSTOR:
+	case X86_INS_FXRSTOR64: case X86_INS_XSAVE64: case X86_INS_XRSTOR64:
+	case X86_INS_XSAVEC64: case X86_INS_XSAVEOPT64: case X86_INS_CLFLUSH:
+	case X86_INS_RDFSBASE: case X86_INS_RDGSBASE:
+	case X86_INS_WRFSBASE: case X86_INS_WRGSBASE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum insn_class memory_class(const cs_insn *i)
+{
+	const cs_x86 *x = &i->detail->x86;
+	bool reads = false, writes = false;
+	for (int k = 0; k < x->op_count; k++) {
+		if (x->operands[k].type != X86_OP_MEM)
+			continue;
+		if (x->operands[k].access & CS_AC_WRITE)
+			writes = true;
+		if (x->operands[k].access & CS_AC_READ)
+			reads = true;
+	}
+	/* Implicit stack accesses are not listed as operands. */
+	uint8_t op = x->opcode[1] == 0 ? x->opcode[0] : 0;
+	if ((op >= 0x50 && op <= 0x57) || op == 0x68 || op == 0x6a || op == 0x9c)
+		writes = true; /* push, push imm, pushf */
+	if ((op >= 0x58 && op <= 0x5f) || op == 0x9d || op == 0xc9)
+		reads = true;  /* pop, popf, leave */
+	if (i->id == X86_INS_PUSH)
+		writes = true;
+	if (i->id == X86_INS_POP)
+		reads = true;
+	if (writes)
+		return CLASS_STORE;
+	if (reads && i->id != X86_INS_LEA)
+		return CLASS_LOAD;
+	return CLASS_ALU;
+}
+
+static enum insn_class classify(const cs_insn *i)
+{
+	const cs_x86 *x = &i->detail->x86;
+	if (i->id == X86_INS_SYSCALL || i->id == X86_INS_SYSENTER ||
+	    has_group(i, X86_GRP_INT))
+		return CLASS_SYSCALL;
+	if (has_group(i, X86_GRP_CALL))
+		return CLASS_CALL;
+	if (has_group(i, X86_GRP_RET) || has_group(i, X86_GRP_IRET))
+		return CLASS_RET;
+	if (has_group(i, X86_GRP_JUMP))
+		return CLASS_BRANCH;
+	if (is_string_op(x))
+		return CLASS_STRING;
+	if (i->id == X86_INS_NOP || i->id == X86_INS_ENDBR64 || i->id == X86_INS_ENDBR32)
+		return CLASS_NOP;
+	if (is_other(i->id))
+		return CLASS_OTHER;
+	if (is_x87(x) || has_group(i, X86_GRP_FPU))
+		return CLASS_FP;
+	if (is_simd_group(i) || uses_vector_register(x))
+		return CLASS_SIMD;
+	return memory_class(i);
+}
+
+bool classifier_decode(struct classifier *c, const uint8_t *code, size_t size,
+		       uint64_t addr, struct insn_info *out)
+{
+	memset(out, 0, sizeof *out);
+	const uint8_t *p = code;
+	size_t n = size;
+	uint64_t a = addr;
+	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn))
+		return false;
+	const cs_insn *i = c->insn;
+	const cs_x86 *x = &i->detail->x86;
+	out->len = (uint8_t)i->size;
+	out->cls = (uint8_t)classify(i);
+	out->is_rep = out->cls == CLASS_STRING &&
+		      (x->prefix[0] == X86_PREFIX_REP || x->prefix[0] == X86_PREFIX_REPNE);
+	out->is_pushf = x->opcode[0] == 0x9c && x->opcode[1] == 0;
+	out->is_cpuid = i->id == X86_INS_CPUID;
+	out->is_syscall = i->id == X86_INS_SYSCALL;
+	return true;
+}
+
+bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
+		       uint64_t addr, char *buf, size_t buflen)
+{
+	const uint8_t *p = code;
+	size_t n = size;
+	uint64_t a = addr;
+	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn))
+		return false;
+	snprintf(buf, buflen, "%s%s%s", c->insn->mnemonic,
+		 c->insn->op_str[0] ? " " : "", c->insn->op_str);
+	return true;
+}

@@ -1,0 +1,219 @@
+/* Aggregation of one recording: SQL sums what it can, symbolization groups
+ * PCs into functions and DSOs. */
+#include "prof/profile.h"
+#include "prof/log.h"
+#include "prof/store.h"
+#include "prof/symbolize.h"
+#include "prof/syscall_names.h"
+#include "prof/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Open-addressing table from (name, dso) to a row index. */
+struct row_index {
+	struct func_row **rows;
+	size_t *n;
+	size_t *slots; /* row index + 1; 0 = empty */
+	size_t cap;
+};
+
+static uint64_t hash_pair(const char *a, const char *b)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = a; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (const char *p = b; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+static void index_grow(struct row_index *ix)
+{
+	size_t cap = ix->cap ? ix->cap * 2 : 256;
+	size_t *slots = xcalloc(cap, sizeof *slots);
+	for (size_t i = 0; i < *ix->n; i++) {
+		struct func_row *r = &(*ix->rows)[i];
+		size_t h = hash_pair(r->name, r->dso) & (cap - 1);
+		while (slots[h])
+			h = (h + 1) & (cap - 1);
+		slots[h] = i + 1;
+	}
+	free(ix->slots);
+	ix->slots = slots;
+	ix->cap = cap;
+}
+
+static struct func_row *index_get(struct row_index *ix, const char *name, const char *dso)
+{
+	if ((*ix->n + 1) * 2 > ix->cap)
+		index_grow(ix);
+	size_t h = hash_pair(name, dso) & (ix->cap - 1);
+	for (; ix->slots[h]; h = (h + 1) & (ix->cap - 1)) {
+		struct func_row *r = &(*ix->rows)[ix->slots[h] - 1];
+		if (strcmp(r->name, name) == 0 && strcmp(r->dso, dso) == 0)
+			return r;
+	}
+	*ix->rows = xrealloc(*ix->rows, (*ix->n + 1) * sizeof **ix->rows);
+	struct func_row *r = &(*ix->rows)[*ix->n];
+	memset(r, 0, sizeof *r);
+	r->name = name;
+	r->dso = dso;
+	ix->slots[h] = ++*ix->n;
+	return r;
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+	const struct func_row *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	int c = strcmp(x->name, y->name);
+	return c ? c : strcmp(x->dso, y->dso);
+}
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const struct profile_filter *f)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("database: %s", sqlite3_errmsg(db));
+		return NULL;
+	}
+	if (sqlite3_bind_parameter_count(st) >= 2) {
+		sqlite3_bind_int(st, 1, f->pid);
+		sqlite3_bind_int(st, 2, f->tid);
+	}
+	return st;
+}
+
+#define FILTER_JOIN " JOIN threads t ON t.id = x.thread JOIN processes p ON p.id = t.proc" \
+		    " WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2)"
+
+static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profile *p)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" FILTER_JOIN, f);
+	if (!st)
+		return -1;
+	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
+	struct row_index dsos = { &p->dsos, &p->ndsos, NULL, 0 };
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
+		uint64_t pc = (uint64_t)sqlite3_column_int64(st, 1);
+		unsigned cls = (unsigned)sqlite3_column_int(st, 2);
+		uint64_t count = (uint64_t)sqlite3_column_int64(st, 3);
+		if (cls >= CLASS_COUNT)
+			cls = CLASS_OTHER;
+		struct symbol_ref ref;
+		symbolizer_resolve(p->symbolizer, proc, pc, &ref);
+		struct func_row *fr = index_get(&funcs, ref.function, ref.dso);
+		fr->count += count;
+		fr->classes[cls] += count;
+		struct func_row *dr = index_get(&dsos, ref.dso, "");
+		dr->count += count;
+		dr->classes[cls] += count;
+		p->total += count;
+		p->classes[cls] += count;
+	}
+	sqlite3_finalize(st);
+	free(funcs.slots);
+	free(dsos.slots);
+	if (rc != SQLITE_DONE) {
+		log_error("database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
+	qsort(p->dsos, p->ndsos, sizeof *p->dsos, cmp_func);
+	return 0;
+}
+
+static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct profile *p)
+{
+	sqlite3_stmt *st = prepare(db,
+		"SELECT x.nr, COUNT(*), SUM(x.ret < 0 AND x.ret >= -4095),"
+		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" FILTER_JOIN
+		" GROUP BY x.nr ORDER BY 2 DESC, 4 DESC, 1", f);
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		p->sys = xrealloc(p->sys, (p->nsys + 1) * sizeof *p->sys);
+		struct syscall_row *r = &p->sys[p->nsys++];
+		char buf[24];
+		r->nr = sqlite3_column_int64(st, 0);
+		r->name = syscall_name(r->nr, buf);
+		if (r->name == buf) {
+			p->pool = xrealloc(p->pool, (p->npool + 1) * sizeof *p->pool);
+			r->name = p->pool[p->npool++] = xstrdup(buf);
+		}
+		r->calls = (uint64_t)sqlite3_column_int64(st, 1);
+		r->errors = (uint64_t)sqlite3_column_int64(st, 2);
+		r->seconds = (double)sqlite3_column_int64(st, 3) / 1e9;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int load_threads(sqlite3 *db, const struct profile_filter *f, struct profile *p)
+{
+	sqlite3_stmt *st = prepare(db,
+		"SELECT t.tid, p.pid, t.name, (SELECT COALESCE(SUM(count), 0) FROM insns i"
+		" WHERE i.thread = t.id) FROM threads t JOIN processes p ON p.id = t.proc"
+		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2) ORDER BY t.id", f);
+	if (!st)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		p->threads = xrealloc(p->threads, (p->nthreads + 1) * sizeof *p->threads);
+		struct thread_row *r = &p->threads[p->nthreads++];
+		r->tid = sqlite3_column_int(st, 0);
+		r->pid = sqlite3_column_int(st, 1);
+		r->name = xstrdup((const char *)sqlite3_column_text(st, 2));
+		r->count = (uint64_t)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static void load_meta(sqlite3 *db, struct profile *p)
+{
+	p->mode = store_get_meta(db, "mode");
+	p->command = store_get_meta(db, "command");
+	p->state = store_get_meta(db, "state");
+	if (!p->mode)
+		p->mode = xstrdup("?");
+	if (!p->command)
+		p->command = xstrdup("?");
+	if (!p->state)
+		p->state = xstrdup("incomplete");
+	p->complete = strcmp(p->state, "complete") == 0;
+	char *wall = store_get_meta(db, "wall_ns");
+	p->wall_seconds = wall ? (double)strtoull(wall, NULL, 10) / 1e9 : 0;
+	free(wall);
+}
+
+int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profile *p)
+{
+	memset(p, 0, sizeof *p);
+	load_meta(db, p);
+	p->symbolizer = symbolizer_new(db);
+	if (load_insns(db, filter, p) || load_syscalls(db, filter, p) || load_threads(db, filter, p))
+		return -1;
+	return 0;
+}
+
+void profile_free(struct profile *p)
+{
+	free(p->mode);
+	free(p->command);
+	free(p->state);
+	free(p->funcs);
+	free(p->dsos);
+	free(p->sys);
+	for (size_t i = 0; i < p->nthreads; i++)
+		free(p->threads[i].name);
+	free(p->threads);
+	for (size_t i = 0; i < p->npool; i++)
+		free(p->pool[i]);
+	free(p->pool);
+	symbolizer_free(p->symbolizer);
+}

@@ -1,0 +1,175 @@
+/* The one schema module: creation, version checks, and small helpers. */
+#include "prof/store.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char schema_sql[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+	/* One row per process image: a pid that execs gets a new row. */
+	"CREATE TABLE processes(id INTEGER PRIMARY KEY, pid INTEGER, ppid INTEGER,"
+	"  exe TEXT, argv TEXT, start_ns INTEGER, end_ns INTEGER, exit_status INTEGER);"
+	"CREATE TABLE threads(id INTEGER PRIMARY KEY, tid INTEGER, proc INTEGER,"
+	"  name TEXT, start_ns INTEGER, end_ns INTEGER);"
+	"CREATE TABLE maps(proc INTEGER, start INTEGER, end INTEGER, pgoff INTEGER,"
+	"  prot INTEGER, path TEXT, build_id TEXT, seen_ns INTEGER,"
+	"  UNIQUE(proc, start, end, pgoff, path));"
+	"CREATE TABLE insns(thread INTEGER, pc INTEGER, class INTEGER, count INTEGER,"
+	"  PRIMARY KEY(thread, pc)) WITHOUT ROWID;"
+	"CREATE TABLE arcs(thread INTEGER, caller_pc INTEGER, callee_pc INTEGER,"
+	"  calls INTEGER, inclusive INTEGER, PRIMARY KEY(thread, caller_pc, callee_pc))"
+	"  WITHOUT ROWID;"
+	"CREATE TABLE syscalls(thread INTEGER, nr INTEGER, arg0 INTEGER, arg1 INTEGER,"
+	"  arg2 INTEGER, arg3 INTEGER, arg4 INTEGER, arg5 INTEGER, ret INTEGER,"
+	"  start_ns INTEGER, end_ns INTEGER);"
+	"CREATE TABLE signals(thread INTEGER, signo INTEGER, pc INTEGER, ns INTEGER);";
+
+int store_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("database: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void remove_sidecars(const char *path)
+{
+	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+	unlink(wal);
+	unlink(shm);
+	free(wal);
+	free(shm);
+}
+
+sqlite3 *store_create(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		char *old = xasprintf("%s.old", path);
+		remove_sidecars(old);
+		if (rename(path, old) != 0) {
+			snprintf(err, errlen, "cannot keep %s as %s: %s", path, old, strerror(errno));
+			free(old);
+			return NULL;
+		}
+		free(old);
+	}
+	remove_sidecars(path);
+	sqlite3 *db;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot create %s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	char *setup = xasprintf("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+				"PRAGMA application_id=%d; PRAGMA user_version=%d;"
+				"BEGIN; %s COMMIT;",
+				PROF_APPLICATION_ID, PROF_SCHEMA_VERSION, schema_sql);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, setup, NULL, NULL, &msg);
+	free(setup);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot create %s: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static int pragma_int(sqlite3 *db, const char *pragma, int *value)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, pragma, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*value = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
+{
+	if (access(path, F_OK) != 0) {
+		snprintf(err, errlen, "%s: no such database (record one with 'prof record')", path);
+		return NULL;
+	}
+	if (access(path, R_OK) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	sqlite3 *db;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	int app_id = 0, version = 0;
+	int rc = pragma_int(db, "PRAGMA application_id", &app_id);
+	if (rc == SQLITE_OK)
+		rc = pragma_int(db, "PRAGMA user_version", &version);
+	if (rc != SQLITE_OK || app_id != PROF_APPLICATION_ID) {
+		snprintf(err, errlen, "%s: not a prof database", path);
+		sqlite3_close(db);
+		return NULL;
+	}
+	if (version > PROF_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+			 "%s: schema version %d is newer than this prof understands (%d); "
+			 "upgrade prof", path, version, PROF_SCHEMA_VERSION);
+		sqlite3_close(db);
+		return NULL;
+	}
+	if (version < 1) {
+		snprintf(err, errlen, "%s: not a prof database (no schema version)", path);
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+int store_set_meta(sqlite3 *db, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		log_error("database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+char *store_get_meta(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *st;
+	char *value = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		value = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return value;
+}

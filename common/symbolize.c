@@ -1,0 +1,190 @@
+/* Report-time symbolization: PC -> recorded mapping -> file offset -> ELF
+ * symbol. Binaries are read as they are now; a build-id that differs from the
+ * one recorded is reported, never silently misread. */
+#include "prof/symbolize.h"
+#include "prof/elf_file.h"
+#include "prof/log.h"
+#include "prof/maps.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dso {
+	char *path;
+	char *recorded_build_id;
+	struct elf_file *elf;   /* NULL when unreadable */
+	bool tried;
+};
+
+struct proc_maps {
+	struct map_list maps;   /* sorted, non-overlapping; path indexes dsos via dso_of */
+	size_t *dso_of;         /* index into symbolizer.dsos per map entry */
+};
+
+struct symbolizer {
+	struct proc_maps *procs; /* indexed by process row id */
+	size_t nprocs;
+	struct dso *dsos;
+	size_t ndsos;
+	char **warnings;
+	size_t nwarnings;
+};
+
+static void warn(struct symbolizer *s, char *msg)
+{
+	s->warnings = xrealloc(s->warnings, (s->nwarnings + 1) * sizeof *s->warnings);
+	s->warnings[s->nwarnings++] = msg;
+}
+
+static size_t dso_index(struct symbolizer *s, const char *path, const char *build_id)
+{
+	for (size_t i = 0; i < s->ndsos; i++)
+		if (strcmp(s->dsos[i].path, path) == 0)
+			return i;
+	s->dsos = xrealloc(s->dsos, (s->ndsos + 1) * sizeof *s->dsos);
+	s->dsos[s->ndsos] = (struct dso){ xstrdup(path), xstrdup(build_id), NULL, false };
+	return s->ndsos++;
+}
+
+/* A later mapping replaces any earlier one it overlaps (munmap + mmap). */
+static void proc_add_map(struct proc_maps *pm, const struct map_entry *e, size_t dso)
+{
+	struct map_list *l = &pm->maps;
+	size_t w = 0;
+	for (size_t r = 0; r < l->n; r++) {
+		if (l->v[r].start < e->end && e->start < l->v[r].end) {
+			free(l->v[r].path);
+			continue;
+		}
+		l->v[w] = l->v[r];
+		pm->dso_of[w++] = pm->dso_of[r];
+	}
+	l->n = w;
+	maps_add(l, e->start, e->end, e->pgoff, e->prot, e->path);
+	pm->dso_of = xrealloc(pm->dso_of, l->cap * sizeof *pm->dso_of);
+	pm->dso_of[l->n - 1] = dso;
+}
+
+static void sort_proc_maps(struct proc_maps *pm)
+{
+	/* Insertion sort keeps dso_of aligned with its entries; lists are short. */
+	for (size_t i = 1; i < pm->maps.n; i++) {
+		struct map_entry e = pm->maps.v[i];
+		size_t d = pm->dso_of[i], j = i;
+		for (; j > 0 && pm->maps.v[j - 1].start > e.start; j--) {
+			pm->maps.v[j] = pm->maps.v[j - 1];
+			pm->dso_of[j] = pm->dso_of[j - 1];
+		}
+		pm->maps.v[j] = e;
+		pm->dso_of[j] = d;
+	}
+}
+
+struct symbolizer *symbolizer_new(sqlite3 *db)
+{
+	struct symbolizer *s = xcalloc(1, sizeof *s);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM processes", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		s->nprocs = (size_t)sqlite3_column_int64(st, 0) + 1;
+	sqlite3_finalize(st);
+	s->procs = xcalloc(s->nprocs ? s->nprocs : 1, sizeof *s->procs);
+	if (sqlite3_prepare_v2(db, "SELECT proc, start, end, pgoff, prot, path, build_id FROM maps "
+			       "ORDER BY seen_ns, rowid", -1, &st, NULL) != SQLITE_OK) {
+		log_error("database: %s", sqlite3_errmsg(db));
+		return s;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t proc = (size_t)sqlite3_column_int64(st, 0);
+		if (proc >= s->nprocs)
+			continue;
+		const char *path = (const char *)sqlite3_column_text(st, 5);
+		const char *bid = (const char *)sqlite3_column_text(st, 6);
+		struct map_entry e = {
+			(uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
+			(uint64_t)sqlite3_column_int64(st, 3), (uint32_t)sqlite3_column_int(st, 4),
+			(char *)(path ? path : ""),
+		};
+		proc_add_map(&s->procs[proc], &e, dso_index(s, e.path, bid ? bid : ""));
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < s->nprocs; i++)
+		sort_proc_maps(&s->procs[i]);
+	return s;
+}
+
+void symbolizer_free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nprocs; i++) {
+		maps_free(&s->procs[i].maps);
+		free(s->procs[i].dso_of);
+	}
+	for (size_t i = 0; i < s->ndsos; i++) {
+		free(s->dsos[i].path);
+		free(s->dsos[i].recorded_build_id);
+		elf_file_close(s->dsos[i].elf);
+	}
+	for (size_t i = 0; i < s->nwarnings; i++)
+		free(s->warnings[i]);
+	free(s->warnings);
+	free(s->dsos);
+	free(s->procs);
+	free(s);
+}
+
+static struct elf_file *dso_elf(struct symbolizer *s, struct dso *d)
+{
+	if (d->tried)
+		return d->elf;
+	d->tried = true;
+	d->elf = elf_file_open(d->path);
+	if (!d->elf) {
+		warn(s, xasprintf("cannot read %s (%s): its code shows as [unknown]", d->path,
+				  errno == ENOEXEC ? "not ELF" : strerror(errno)));
+	} else if (d->recorded_build_id[0] && strcmp(d->recorded_build_id, d->elf->build_id) != 0) {
+		warn(s, xasprintf("%s changed since recording (build-id %s, now %s): "
+				  "its code shows as [unknown]", d->path, d->recorded_build_id,
+				  d->elf->build_id[0] ? d->elf->build_id : "none"));
+		elf_file_close(d->elf);
+		d->elf = NULL;
+	}
+	return d->elf;
+}
+
+void symbolizer_resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, struct symbol_ref *out)
+{
+	*out = (struct symbol_ref){ "[unknown]", "[unknown]", "[unknown]", 0 };
+	if (proc >= s->nprocs)
+		return;
+	struct proc_maps *pm = &s->procs[proc];
+	const struct map_entry *m = maps_find(&pm->maps, pc);
+	if (!m)
+		return;
+	struct dso *d = &s->dsos[pm->dso_of[m - pm->maps.v]];
+	if (d->path[0] != '/') {
+		const char *name = d->path[0] ? d->path : "[anon]";
+		out->function = out->dso = out->dso_path = name;
+		return;
+	}
+	out->dso = basename_of(d->path);
+	out->dso_path = d->path;
+	struct elf_file *ef = dso_elf(s, d);
+	uint64_t vaddr;
+	if (!ef || !elf_file_offset_to_vaddr(ef, pc - m->start + m->pgoff, &vaddr))
+		return;
+	const struct elf_symbol *sym = elf_file_lookup(ef, vaddr);
+	if (sym) {
+		out->function = sym->name;
+		out->sym_start = pc - (vaddr - sym->addr);
+	}
+}
+
+void symbolizer_print_warnings(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->nwarnings; i++)
+		log_warn("%s", s->warnings[i]);
+}

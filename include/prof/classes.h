@@ -1,0 +1,50 @@
+/* Opcode classes: the one place that defines them (see DESIGN.md). */
+#ifndef PROF_CLASSES_H
+#define PROF_CLASSES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum insn_class {
+	CLASS_BRANCH,
+	CLASS_CALL,
+	CLASS_RET,
+	CLASS_SYSCALL,
+	CLASS_STRING,
+	CLASS_SIMD,
+	CLASS_FP,
+	CLASS_LOAD,
+	CLASS_STORE,
+	CLASS_ALU,
+	CLASS_NOP,
+	CLASS_OTHER,
+	CLASS_COUNT
+};
+
+/* What the tracer needs to know about one decoded instruction. */
+struct insn_info {
+	uint8_t len;          /* bytes; 0 when the bytes do not decode */
+	uint8_t cls;          /* enum insn_class */
+	bool is_rep;          /* REP/REPE/REPNE string op: counted per iteration */
+	bool is_pushf;        /* pushes RFLAGS: the trap flag leaks when stepped */
+	bool is_cpuid;        /* some hypervisors step two instructions over it */
+	bool is_syscall;      /* the `syscall` instruction */
+};
+
+const char *class_name(unsigned cls);
+/* Returns the class for a name, or -1. */
+int class_from_name(const char *name);
+
+struct classifier;
+struct classifier *classifier_new(void);
+void classifier_free(struct classifier *c);
+/* Decodes the first instruction of code[0..size) located at addr.
+ * Returns false when the bytes are not a valid instruction. */
+bool classifier_decode(struct classifier *c, const uint8_t *code, size_t size,
+		       uint64_t addr, struct insn_info *out);
+/* Formats the instruction as text ("mov rax, rbx"), for annotate-style output. */
+bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
+		       uint64_t addr, char *buf, size_t buflen);
+
+#endif

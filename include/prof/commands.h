@@ -1,0 +1,8 @@
+/* Every subcommand has one signature; prof.c dispatches by name. */
+#ifndef PROF_COMMANDS_H
+#define PROF_COMMANDS_H
+
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+#endif

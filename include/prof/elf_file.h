@@ -1,0 +1,35 @@
+/* One ELF file opened with libelf: its symbols, load segments and build-id. */
+#ifndef PROF_ELF_FILE_H
+#define PROF_ELF_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct elf_symbol {
+	uint64_t addr, size;
+	const char *name;
+};
+
+struct elf_file {
+	char *path;
+	bool is_dyn;              /* ET_DYN: PIE or shared library */
+	struct elf_symbol *syms;  /* sorted by address */
+	size_t nsyms;
+	char *strings;            /* owns the symbol names */
+	struct { uint64_t offset, vaddr, filesz, memsz; } *loads;
+	size_t nloads;
+	char build_id[41];        /* hex, "" when absent */
+};
+
+/* Returns NULL (errno set) when the file cannot be read as ELF. */
+struct elf_file *elf_file_open(const char *path);
+void elf_file_close(struct elf_file *ef);
+/* Maps a file offset to the link-time virtual address. */
+bool elf_file_offset_to_vaddr(const struct elf_file *ef, uint64_t offset, uint64_t *vaddr);
+/* The function symbol covering vaddr, or NULL. */
+const struct elf_symbol *elf_file_lookup(const struct elf_file *ef, uint64_t vaddr);
+/* Reads only the build-id note (hex) of a file; "" when absent or unreadable. */
+void elf_read_build_id(const char *path, char out[41]);
+
+#endif

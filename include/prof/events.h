@@ -1,0 +1,48 @@
+/* Events the tracer sends to the writer thread through the ring buffer.
+ * Strings are heap-allocated by the tracer and freed by the writer. */
+#ifndef PROF_EVENTS_H
+#define PROF_EVENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum event_kind {
+	EV_INSN,          /* count executions of one instruction */
+	EV_SYSCALL,       /* one completed (or unfinished) system call */
+	EV_PROCESS,       /* a process image began (start or exec) */
+	EV_PROCESS_EXIT,
+	EV_THREAD,        /* a thread began in a process image */
+	EV_THREAD_EXIT,
+	EV_MAP,           /* an executable mapping was seen */
+	EV_SIGNAL,        /* a signal was delivered */
+	EV_META,          /* a key/value for the meta table */
+};
+
+struct prof_event {
+	uint32_t kind;
+	uint32_t thread;  /* thread row id (EV_INSN, EV_SYSCALL, EV_THREAD*, EV_SIGNAL) */
+	union {
+		struct { uint64_t pc, count; uint8_t cls; } insn;
+		struct {
+			int64_t nr, ret;
+			uint64_t args[6];
+			uint64_t start_ns, end_ns;
+			bool returned;
+		} sys;
+		struct { uint32_t id; int pid, ppid; char *exe, *argv; uint64_t ns; } process;
+		struct { uint32_t id; int status; uint64_t ns; } process_exit;
+		struct { uint32_t proc; int tid; char *name; uint64_t ns; } thread_start;
+		struct { uint64_t ns; } thread_exit;
+		struct {
+			uint32_t proc;
+			uint64_t start, end, pgoff;
+			uint32_t prot;
+			char *path;
+			uint64_t ns;
+		} map;
+		struct { int signo; uint64_t pc, ns; } signal;
+		struct { char *key, *value; } meta;
+	};
+};
+
+#endif

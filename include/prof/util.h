@@ -1,0 +1,25 @@
+/* Small helpers shared by every layer. */
+#ifndef PROF_UTIL_H
+#define PROF_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+uint64_t now_ns(void);           /* CLOCK_MONOTONIC */
+uint64_t realtime_ns(void);      /* CLOCK_REALTIME */
+/* Formats n with thousands separators into buf ("1,234,567"). */
+const char *fmt_count(uint64_t n, char *buf, size_t len);
+/* Parses a non-negative decimal integer; returns -1 when s is not one. */
+long long parse_count(const char *s);
+const char *basename_of(const char *path);
+/* Writes s as a JSON string literal (with quotes). */
+void json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,47 @@
+/* prof: one binary, subcommands dispatched from one table. */
+#include "prof/commands.h"
+#include "prof/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "record", cmd_record, "run a program under ptrace and record what it executes" },
+	{ "report", cmd_report, "print the hottest functions, DSOs, classes and syscalls" },
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: prof COMMAND [options]\n\ncommands:\n", out);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n'prof COMMAND --help' describes each one.\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("prof %s\n", PROF_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	log_error("unknown command '%s' (see 'prof --help')", argv[1]);
+	return 2;
+}

@@ -1,0 +1,339 @@
+/* prof record: options, launching the program under ptrace, the recording's
+ * meta data and summary. The loop itself is tracer.c. */
+#include "prof/commands.h"
+#include "progress.h"
+#include "tracer.h"
+#include "writer.h"
+#include "prof/log.h"
+#include "prof/store.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct record_args {
+	const char *output;
+	const char *mode;
+	struct tracer_options topt;
+	char **argv;   /* program and its arguments */
+};
+
+static volatile sig_atomic_t interrupted_by;
+
+static void on_interrupt(int sig)
+{
+	interrupted_by = sig;
+}
+
+static const char record_usage[] =
+	"usage: prof record [options] [--] PROGRAM [ARGS...]\n"
+	"\n"
+	"Runs PROGRAM under ptrace and records every instruction it executes.\n"
+	"\n"
+	"  -o, --output FILE     database to write (default prof.db; an existing\n"
+	"                        one is kept as FILE.old)\n"
+	"  -m, --mode MODE       step (exact, single-stepping)\n"
+	"  -q, --quiet           no progress line and no summary\n"
+	"      --no-follow-fork  trace only the first process; children run untraced\n"
+	"      --no-pin          do not pin tracer and program to one CPU\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"prof record exits with the program's exit status (128+N if killed by signal N).\n";
+
+static int parse_record_args(int argc, char **argv, struct record_args *a)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-follow-fork", no_argument, NULL, 'F' },
+		{ "no-pin", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	*a = (struct record_args){ .output = "prof.db", .mode = "step",
+				   .topt = { .follow_fork = true, .pin_cpu = true } };
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+o:m:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': a->output = optarg; break;
+		case 'm': a->mode = optarg; break;
+		case 'q': a->topt.quiet = true; break;
+		case 'F': a->topt.follow_fork = false; break;
+		case 'P': a->topt.pin_cpu = false; break;
+		case 'h': fputs(record_usage, stdout); exit(0);
+		default:
+			log_error("record: unknown or incomplete option '%s' (see 'prof record --help')",
+				  argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (strcmp(a->mode, "step") != 0) {
+		log_error("record: unknown mode '%s' (available: step)", a->mode);
+		return -1;
+	}
+	if (optind >= argc) {
+		log_error("record: no program given (usage: prof record [options] -- PROGRAM [ARGS...])");
+		return -1;
+	}
+	a->argv = argv + optind;
+	return 0;
+}
+
+/* Finds the program as execvp would, so a missing or non-executable file is
+ * reported before anything else happens (and before prof.db is replaced). */
+static char *resolve_program(const char *name, int *exit_code)
+{
+	char *found = NULL;
+	if (strchr(name, '/')) {
+		found = xstrdup(name);
+	} else {
+		const char *path = getenv("PATH");
+		char *dirs = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+		for (char *save, *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+			char *cand = xasprintf("%s/%s", *d ? d : ".", name);
+			if (access(cand, X_OK) == 0)
+				found = cand;
+			else
+				free(cand);
+		}
+		free(dirs);
+		if (!found) {
+			log_error("cannot run '%s': command not found", name);
+			*exit_code = 127;
+			return NULL;
+		}
+	}
+	struct stat st;
+	if (stat(found, &st) != 0) {
+		log_error("cannot run '%s': %s", name, strerror(errno));
+		*exit_code = 127;
+	} else if (!S_ISREG(st.st_mode) || access(found, X_OK) != 0) {
+		log_error("cannot run '%s': %s", name,
+			  S_ISDIR(st.st_mode) ? "is a directory" : "permission denied (not executable)");
+		*exit_code = 126;
+	} else {
+		return found;
+	}
+	free(found);
+	return NULL;
+}
+
+static char *join_argv(char **argv)
+{
+	size_t len = 1;
+	for (char **p = argv; *p; p++)
+		len += strlen(*p) + 1;
+	char *s = xcalloc(len, 1);
+	for (char **p = argv; *p; p++) {
+		if (p != argv)
+			strcat(s, " ");
+		strcat(s, *p);
+	}
+	return s;
+}
+
+static void send_meta(struct writer *w, const char *key, char *value_owned)
+{
+	struct prof_event ev = { .kind = EV_META };
+	ev.meta.key = xstrdup(key);
+	ev.meta.value = value_owned;
+	writer_send(w, &ev);
+}
+
+/* Pins this (tracer) thread to the CPU it runs on; the program inherits it.
+ * A ptrace stop costs several times less when both share one CPU. */
+static void pin_to_current_cpu(void)
+{
+	int cpu = sched_getcpu();
+	if (cpu < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof set, &set) != 0)
+		log_debug("cannot pin to cpu %d: %s", cpu, strerror(errno));
+}
+
+/* fork + PTRACE_TRACEME + exec; exec errors come back through a CLOEXEC pipe. */
+static pid_t launch(char *path, char **argv)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		log_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) {
+			int e = errno;
+			ssize_t w = write(pfd[1], &e, sizeof e);
+			(void)w;
+			_exit(127);
+		}
+		execv(path, argv);
+		int e = errno;
+		ssize_t w = write(pfd[1], &e, sizeof e);
+		(void)w;
+		_exit(127);
+	}
+	close(pfd[1]);
+	int child_errno = 0;
+	ssize_t n = read(pfd[0], &child_errno, sizeof child_errno);
+	close(pfd[0]);
+	if (n == (ssize_t)sizeof child_errno) {
+		waitpid(pid, NULL, 0);
+		if (child_errno == EPERM)
+			log_error("cannot trace '%s': ptrace refused (EPERM): running under another "
+				  "tracer, or a seccomp/container policy forbids ptrace", argv[0]);
+		else
+			log_error("cannot run '%s': %s", argv[0], strerror(child_errno));
+		return -1;
+	}
+	int status;
+	if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP) {
+		log_error("'%s' did not stop after exec as a traced program should", argv[0]);
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	return pid;
+}
+
+static int start_tracing(struct tracer *tr, pid_t pid)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
+		    PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE;
+	if (tr->opt.follow_fork)
+		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, opts) != 0) {
+		log_error("ptrace(SETOPTIONS): %s", strerror(errno));
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	tracer_adopt_first(tr, pid);
+	return 0;
+}
+
+static void install_interrupt_handlers(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_interrupt; /* no SA_RESTART: waitpid must return EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int exit_code_of(const struct tracer *tr)
+{
+	if (interrupted_by)
+		return 128 + interrupted_by;
+	if (!tr->main_ended)
+		return 1;
+	if (WIFEXITED(tr->main_status))
+		return WEXITSTATUS(tr->main_status);
+	return 128 + WTERMSIG(tr->main_status);
+}
+
+static void print_summary(const struct tracer *tr, const char *output, double seconds)
+{
+	char n[32];
+	fprintf(stderr, "prof: %s instructions, %llu thread%s, %llu syscalls, %.2f s -> %s%s\n",
+		fmt_count(tr->insns, n, sizeof n), (unsigned long long)tr->threads_seen,
+		tr->threads_seen == 1 ? "" : "s", (unsigned long long)tr->syscalls, seconds,
+		output, interrupted_by ? " (interrupted: incomplete)" : "");
+}
+
+static void write_start_meta(struct writer *w, const struct record_args *a)
+{
+	struct utsname u;
+	uname(&u);
+	send_meta(w, "command", join_argv(a->argv));
+	send_meta(w, "mode", xstrdup(a->mode));
+	send_meta(w, "state", xstrdup("recording"));
+	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
+	send_meta(w, "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()));
+	send_meta(w, "host", xstrdup(u.nodename));
+	send_meta(w, "kernel", xasprintf("%s %s", u.sysname, u.release));
+	send_meta(w, "prof_version", xstrdup(PROF_VERSION));
+}
+
+static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t wall_ns)
+{
+	send_meta(w, "wall_ns", xasprintf("%llu", (unsigned long long)wall_ns));
+	send_meta(w, "exit_status", xasprintf("%d", exit_code_of(tr)));
+	send_meta(w, "state", xstrdup(interrupted_by || !tr->main_ended ? "incomplete" : "complete"));
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a;
+	if (parse_record_args(argc, argv, &a) != 0)
+		return 2;
+	int code = 1;
+	char *path = resolve_program(a.argv[0], &code);
+	if (!path)
+		return code;
+	char err[512];
+	sqlite3 *db = store_create(a.output, err, sizeof err);
+	if (!db) {
+		log_error("%s", err);
+		free(path);
+		return 1;
+	}
+	struct writer w;
+	struct progress progress;
+	struct tracer tr = { .opt = a.topt, .writer = &w, .progress = &progress,
+			     .interrupted = &interrupted_by };
+	tr.classifier = classifier_new();
+	if (!tr.classifier || writer_start(&w, db) != 0) {
+		log_error("cannot start recording");
+		sqlite3_close(db);
+		return 1;
+	}
+	write_start_meta(&w, &a);
+	install_interrupt_handlers();
+	if (a.topt.pin_cpu)
+		pin_to_current_cpu();
+	uint64_t t0 = now_ns();
+	pid_t pid = launch(path, a.argv);
+	code = 1;
+	if (pid > 0 && start_tracing(&tr, pid) == 0) {
+		progress_init(&progress, !a.topt.quiet);
+		tracer_run(&tr);
+		progress_done(&progress);
+		code = exit_code_of(&tr);
+	}
+	uint64_t wall = now_ns() - t0;
+	write_end_meta(&w, &tr, wall);
+	if (writer_finish(&w) != 0)
+		code = code ? code : 1;
+	if (sqlite3_close(db) != SQLITE_OK)
+		log_error("closing %s: %s", a.output, sqlite3_errmsg(db));
+	if (pid > 0 && !a.topt.quiet)
+		print_summary(&tr, a.output, (double)wall / 1e9);
+	classifier_free(tr.classifier);
+	free(path);
+	return code;
+}

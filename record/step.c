@@ -1,0 +1,159 @@
+/* Step mode: PTRACE_SINGLESTEP every thread; after each stop the instruction
+ * that was at the thread's pc has run once. Reading RIP (one PEEKUSER) is all
+ * a plain step costs; full registers only around `syscall`. */
+#include "tracer.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+
+#define X86_TF 0x100ull
+
+static bool is_restart_code(int64_t ret)
+{
+	return ret <= -512 && ret >= -516; /* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK */
+}
+
+void step_resume(struct tracer *tr, struct tracee *t, int sig)
+{
+	if (!t->insn_valid) {
+		t->insn = *tracer_decode(tr, t, t->pc);
+		t->insn_valid = true;
+	}
+	if (t->insn.is_syscall && !t->in_syscall) {
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->sys_regs) == 0) {
+			t->in_syscall = true;
+			t->sys_start_ns = now_ns();
+		}
+	}
+	t->signal_injected = sig != 0;
+	if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, sig) != 0 && errno != ESRCH)
+		log_warn("cannot step thread %d: %s", t->tid, strerror(errno));
+}
+
+static void after_syscall(struct tracer *tr, struct tracee *t)
+{
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0) {
+		tracer_finish_syscall(tr, t, false, 0);
+		return;
+	}
+	/* `syscall` saved RFLAGS, trap flag included, into r11: hide it. */
+	if (r.r11 & X86_TF) {
+		r.r11 &= ~X86_TF;
+		if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
+			log_debug("cannot clear TF from r11 of %d", t->tid);
+	}
+	long nr = (long)t->sys_regs.rax;
+	tracer_finish_syscall(tr, t, true, (int64_t)r.rax);
+	if ((nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap) &&
+	    (int64_t)r.rax >= 0)
+		tracer_refresh_maps(tr, t->proc);
+}
+
+/* Stepping pushf stores RFLAGS with our trap flag set: the program must not see it. */
+static void clear_pushed_tf(struct tracee *t)
+{
+	errno = 0;
+	long rsp = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rsp), 0);
+	if (errno)
+		return;
+	long word = ptrace(PTRACE_PEEKDATA, t->tid, rsp, 0);
+	if (errno || !(word & (long)X86_TF))
+		return;
+	if (ptrace(PTRACE_POKEDATA, t->tid, rsp, word & ~(long)X86_TF) != 0)
+		log_debug("cannot clear pushed TF in %d", t->tid);
+}
+
+/* The instruction at t->pc ran; the thread now stands at new_pc. */
+static void complete_step(struct tracer *tr, struct tracee *t, uint64_t new_pc)
+{
+	struct insn_info in = t->insn;
+	tracer_count_insn(tr, t, t->pc, in.cls);
+	if (t->in_syscall)
+		after_syscall(tr, t);
+	else if (in.is_pushf)
+		clear_pushed_tf(t);
+	else if (in.is_cpuid && new_pc != t->pc + in.len) {
+		/* Some hypervisors run the next instruction along with CPUID. */
+		uint64_t next = t->pc + in.len;
+		tracer_count_insn(tr, t, next, tracer_decode(tr, t, next)->cls);
+	}
+	if (new_pc != t->pc) {
+		t->pc = new_pc;
+		t->insn_valid = false;
+	}
+}
+
+/* After a signal was delivered while stepping, the kernel reports a trap at
+ * the handler's first instruction without running anything (si_code SIGTRAP,
+ * from ptrace_notify), unlike a real single-step trap. */
+static bool is_handler_entry(struct tracee *t)
+{
+	siginfo_t si;
+	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
+		return false;
+	return si.si_code == SIGTRAP;
+}
+
+void step_on_trap(struct tracer *tr, struct tracee *t)
+{
+	uint64_t pc = tracer_read_pc(t);
+	if (t->exec_trap_pending) {
+		t->exec_trap_pending = false;
+		if (pc == t->pc) { /* the trap of the execve step itself: nothing ran */
+			step_resume(tr, t, 0);
+			return;
+		}
+	}
+	if (t->signal_injected && is_handler_entry(t)) {
+		t->signal_injected = false;
+		if (t->syscall_interrupted) {
+			/* The interrupted syscall ran once and returns into the handler's frame. */
+			tracer_count_insn(tr, t, t->pc, t->insn.cls);
+			tracer_finish_syscall(tr, t, true, -4 /* -EINTR as the program sees it */);
+		}
+		t->pc = pc;
+		t->insn_valid = false;
+		step_resume(tr, t, 0);
+		return;
+	}
+	t->signal_injected = false;
+	complete_step(tr, t, pc);
+	step_resume(tr, t, 0);
+}
+
+void step_on_signal(struct tracer *tr, struct tracee *t, int sig)
+{
+	uint64_t pc = tracer_read_pc(t);
+	if (t->in_syscall && pc == t->pc + t->insn.len) {
+		struct user_regs_struct r;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0 && is_restart_code((int64_t)r.rax))
+			t->syscall_interrupted = true; /* settled at the next trap */
+		else
+			complete_step(tr, t, pc);
+	} else if (pc != t->pc) {
+		complete_step(tr, t, pc);
+	}
+	struct prof_event ev = { .kind = EV_SIGNAL, .thread = t->id };
+	ev.signal.signo = sig;
+	ev.signal.pc = pc;
+	ev.signal.ns = now_ns();
+	tracer_emit(tr, &ev);
+	tr->signals++;
+	step_resume(tr, t, sig);
+}
+
+void step_on_exit_event(struct tracer *tr, struct tracee *t)
+{
+	/* A thread dies inside a syscall (exit, exit_group, or killed while blocked
+	 * in one): the `syscall` ran but never returns. Anything else did not run. */
+	if (t->in_syscall) {
+		tracer_count_insn(tr, t, t->pc, t->insn.cls);
+		tracer_finish_syscall(tr, t, false, 0);
+	}
+}

@@ -1,0 +1,437 @@
+/* The tracer loop: one waitpid(__WALL) at a time, each status classified and
+ * dispatched; every traced thread and process image is tracked here. The
+ * recording mode (step.c) decides how a thread advances between stops. */
+#include "tracer.h"
+#include "progress.h"
+#include "writer.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void tracer_emit(struct tracer *tr, const struct prof_event *ev)
+{
+	writer_send(tr->writer, ev);
+}
+
+void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls)
+{
+	struct prof_event ev = { .kind = EV_INSN, .thread = t->id };
+	ev.insn.pc = pc;
+	ev.insn.count = 1;
+	ev.insn.cls = cls;
+	tracer_emit(tr, &ev);
+	tr->insns++;
+}
+
+uint64_t tracer_read_pc(struct tracee *t)
+{
+	errno = 0;
+	long rip = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rip), 0);
+	if (rip == -1 && errno)
+		return 0;
+	return (uint64_t)rip;
+}
+
+/* Reads up to 16 code bytes; a read cut short by an unmapped page still decodes
+ * an instruction that fits. */
+static size_t read_code(pid_t pid, uint64_t pc, uint8_t buf[16])
+{
+	struct iovec local = { buf, 16 }, remote = { (void *)pc, 16 };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n > 0)
+		return (size_t)n;
+	size_t page_left = 4096 - (pc & 4095);
+	if (page_left < 16) {
+		remote.iov_len = local.iov_len = page_left;
+		n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (n > 0)
+			return (size_t)n;
+	}
+	/* process_vm_readv can be refused where ptrace is allowed. */
+	size_t got = 0;
+	for (; got < 16; got += 8) {
+		errno = 0;
+		long word = ptrace(PTRACE_PEEKTEXT, pid, pc + got, 0);
+		if (word == -1 && errno)
+			break;
+		memcpy(buf + got, &word, 8);
+	}
+	return got;
+}
+
+const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint64_t pc)
+{
+	struct decode_cache *cache = &t->proc->cache;
+	const struct insn_info *hit = decode_cache_get(cache, pc);
+	if (hit)
+		return hit;
+	uint8_t code[16];
+	struct insn_info info;
+	size_t n = read_code(t->tid, pc, code);
+	if (!n || !classifier_decode(tr->classifier, code, n, pc, &info)) {
+		/* Undecodable bytes still execute (or fault) as one step. */
+		memset(&info, 0, sizeof info);
+		info.len = 1;
+		info.cls = CLASS_OTHER;
+	}
+	decode_cache_put(cache, pc, &info);
+	return decode_cache_get(cache, pc);
+}
+
+static void emit_map(struct tracer *tr, struct proc *p, const struct map_entry *m)
+{
+	struct prof_event ev = { .kind = EV_MAP };
+	ev.map.proc = p->id;
+	ev.map.start = m->start;
+	ev.map.end = m->end;
+	ev.map.pgoff = m->pgoff;
+	ev.map.prot = m->prot;
+	ev.map.path = xstrdup(m->path);
+	ev.map.ns = now_ns();
+	tracer_emit(tr, &ev);
+}
+
+void tracer_refresh_maps(struct tracer *tr, struct proc *p)
+{
+	struct map_list now = { 0 };
+	if (maps_read_exec(p->pid, &now) != 0) {
+		maps_free(&now);
+		return;
+	}
+	if (maps_equal(&now, &p->maps)) {
+		maps_free(&now);
+		return;
+	}
+	for (size_t i = 0; i < now.n; i++)
+		emit_map(tr, p, &now.v[i]); /* the store ignores ones it has */
+	maps_free(&p->maps);
+	p->maps = now;
+	/* Code may have been replaced where it was decoded before. */
+	decode_cache_clear(&p->cache);
+}
+
+static char *read_proc_file(pid_t pid, const char *name, bool nul_to_space)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return xstrdup("");
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
+		n--;
+	buf[n] = '\0';
+	for (size_t i = 0; nul_to_space && i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	return xstrdup(buf);
+}
+
+static char *read_exe(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, buf, sizeof buf - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return xstrdup(buf);
+}
+
+static struct proc *proc_new(struct tracer *tr, pid_t pid, pid_t ppid)
+{
+	struct proc *p = xcalloc(1, sizeof *p);
+	p->id = ++tr->next_proc_id;
+	p->pid = pid;
+	p->ppid = ppid;
+	p->next = tr->procs;
+	tr->procs = p;
+	struct prof_event ev = { .kind = EV_PROCESS };
+	ev.process.id = p->id;
+	ev.process.pid = pid;
+	ev.process.ppid = ppid;
+	ev.process.exe = read_exe(pid);
+	ev.process.argv = read_proc_file(pid, "cmdline", true);
+	ev.process.ns = now_ns();
+	tracer_emit(tr, &ev);
+	tracer_refresh_maps(tr, p);
+	return p;
+}
+
+static void proc_release(struct tracer *tr, struct proc *p)
+{
+	struct proc **pp = &tr->procs;
+	while (*pp && *pp != p)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = p->next;
+	decode_cache_clear(&p->cache);
+	maps_free(&p->maps);
+	free(p);
+}
+
+static struct tracee *thread_find(struct tracer *tr, pid_t tid)
+{
+	if (tr->last_hit && tr->last_hit->tid == tid)
+		return tr->last_hit;
+	for (size_t i = 0; i < tr->nthreads; i++)
+		if (tr->threads[i]->tid == tid)
+			return tr->last_hit = tr->threads[i];
+	return NULL;
+}
+
+static struct tracee *thread_add(struct tracer *tr, pid_t tid, struct proc *p)
+{
+	struct tracee *t = xcalloc(1, sizeof *t);
+	t->tid = tid;
+	t->id = ++tr->next_thread_id;
+	t->proc = p;
+	p->live_threads++;
+	if (tr->nthreads == tr->threads_cap) {
+		tr->threads_cap = tr->threads_cap ? 2 * tr->threads_cap : 8;
+		tr->threads = xrealloc(tr->threads, tr->threads_cap * sizeof *tr->threads);
+	}
+	tr->threads[tr->nthreads++] = t;
+	tr->threads_seen++;
+	char comm[32];
+	snprintf(comm, sizeof comm, "task/%d/comm", (int)tid);
+	struct prof_event ev = { .kind = EV_THREAD, .thread = t->id };
+	ev.thread_start.proc = p->id;
+	ev.thread_start.tid = tid;
+	ev.thread_start.name = read_proc_file(p->pid, comm, false);
+	ev.thread_start.ns = now_ns();
+	tracer_emit(tr, &ev);
+	return t;
+}
+
+static void thread_remove(struct tracer *tr, struct tracee *t)
+{
+	struct prof_event ev = { .kind = EV_THREAD_EXIT, .thread = t->id };
+	ev.thread_exit.ns = now_ns();
+	tracer_emit(tr, &ev);
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		if (tr->threads[i] == t) {
+			tr->threads[i] = tr->threads[--tr->nthreads];
+			break;
+		}
+	}
+	if (tr->last_hit == t)
+		tr->last_hit = NULL;
+	t->proc->live_threads--;
+	free(t);
+}
+
+/* A new thread's first stop can arrive before its creator's event: such tids
+ * wait here until the event names them. */
+struct early_stops {
+	pid_t tids[64];
+	size_t n;
+};
+
+static bool early_take(struct early_stops *es, pid_t tid)
+{
+	for (size_t i = 0; i < es->n; i++) {
+		if (es->tids[i] == tid) {
+			es->tids[i] = es->tids[--es->n];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void thread_begin(struct tracer *tr, struct tracee *t)
+{
+	t->pc = tracer_read_pc(t);
+	t->insn_valid = false;
+	step_resume(tr, t, 0);
+}
+
+static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
+			struct early_stops *es)
+{
+	unsigned long msg = 0;
+	if (ptrace(PTRACE_GETEVENTMSG, parent->tid, 0, &msg) != 0)
+		return;
+	pid_t child = (pid_t)msg;
+	struct proc *p = parent->proc;
+	if (event != PTRACE_EVENT_CLONE)
+		p = proc_new(tr, child, parent->proc->pid);
+	struct tracee *t = thread_add(tr, child, p);
+	t->insn_valid = false;
+	if (early_take(es, child))
+		thread_begin(tr, t);
+	else
+		t->pc = 0; /* waits for its first stop */
+}
+
+void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, int64_t ret)
+{
+	struct prof_event ev = { .kind = EV_SYSCALL, .thread = t->id };
+	const struct user_regs_struct *r = &t->sys_regs;
+	ev.sys.nr = (int64_t)r->rax;
+	uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+	memcpy(ev.sys.args, args, sizeof args);
+	ev.sys.returned = returned;
+	ev.sys.ret = ret;
+	ev.sys.start_ns = t->sys_start_ns;
+	ev.sys.end_ns = now_ns();
+	tracer_emit(tr, &ev);
+	tr->syscalls++;
+	t->in_syscall = false;
+	t->syscall_interrupted = false;
+}
+
+/* exec replaces the process image: a new process row, new mappings, a new
+ * thread row for the execing thread, which now has the leader's tid. */
+static void on_exec(struct tracer *tr, struct tracee *t)
+{
+	struct proc *old = t->proc;
+	pid_t pid = old->pid, ppid = old->ppid;
+	/* Every other thread of the old image is gone; their exits may or may not
+	 * be reported, so forget them now. */
+	for (size_t i = 0; i < tr->nthreads;) {
+		struct tracee *o = tr->threads[i];
+		if (o != t && o->proc == old)
+			thread_remove(tr, o);
+		else
+			i++;
+	}
+	if (t->in_syscall) {
+		/* The step over `syscall` counted nothing yet: the execve ran. */
+		tracer_count_insn(tr, t, t->pc, t->insn.cls);
+		tracer_finish_syscall(tr, t, true, 0);
+	}
+	struct prof_event pe = { .kind = EV_PROCESS_EXIT };
+	pe.process_exit.id = old->id;
+	pe.process_exit.ns = now_ns();
+	pe.process_exit.status = -1; /* replaced by exec, not exited */
+	tracer_emit(tr, &pe);
+	thread_remove(tr, t);
+	proc_release(tr, old);
+	struct proc *p = proc_new(tr, pid, ppid);
+	struct tracee *nt = thread_add(tr, pid, p);
+	nt->exec_trap_pending = true;
+	thread_begin(tr, nt);
+}
+
+static void on_thread_gone(struct tracer *tr, struct tracee *t, int status)
+{
+	struct proc *p = t->proc;
+	bool leader = t->tid == p->pid;
+	if (leader && p->pid == tr->main_pid) {
+		tr->main_status = status;
+		tr->main_ended = true;
+	}
+	thread_remove(tr, t);
+	if (p->live_threads <= 0) {
+		struct prof_event ev = { .kind = EV_PROCESS_EXIT };
+		ev.process_exit.id = p->id;
+		ev.process_exit.ns = now_ns();
+		ev.process_exit.status = WIFEXITED(status) ? WEXITSTATUS(status)
+							   : 128 + WTERMSIG(status);
+		tracer_emit(tr, &ev);
+		proc_release(tr, p);
+	}
+}
+
+static void on_signal_stop(struct tracer *tr, struct tracee *t, int sig)
+{
+	siginfo_t si;
+	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0 && errno == EINVAL) {
+		/* Group-stop: resuming continues the thread as before. */
+		step_resume(tr, t, 0);
+		return;
+	}
+	step_on_signal(tr, t, sig);
+}
+
+static void on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es)
+{
+	int sig = WSTOPSIG(status), event = status >> 16;
+	switch (event) {
+	case PTRACE_EVENT_CLONE:
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+		on_new_task(tr, t, event, es);
+		step_resume(tr, t, 0);
+		return;
+	case PTRACE_EVENT_EXEC:
+		on_exec(tr, t);
+		return;
+	case PTRACE_EVENT_EXIT:
+		step_on_exit_event(tr, t);
+		t->exiting = true;
+		if (ptrace(PTRACE_CONT, t->tid, 0, 0) != 0 && errno != ESRCH)
+			log_warn("cannot resume exiting thread %d: %s", t->tid, strerror(errno));
+		return;
+	case 0:
+		break;
+	default: /* PTRACE_EVENT_STOP and others: just continue */
+		step_resume(tr, t, 0);
+		return;
+	}
+	if (t->pc == 0) { /* a new thread's first stop */
+		thread_begin(tr, t);
+		return;
+	}
+	if (sig == SIGTRAP)
+		step_on_trap(tr, t);
+	else
+		on_signal_stop(tr, t, sig);
+}
+
+void tracer_adopt_first(struct tracer *tr, pid_t pid)
+{
+	tr->main_pid = pid;
+	struct proc *p = proc_new(tr, pid, getpid());
+	thread_begin(tr, thread_add(tr, pid, p));
+}
+
+static void kill_all(struct tracer *tr)
+{
+	for (struct proc *p = tr->procs; p; p = p->next)
+		kill(p->pid, SIGKILL);
+	for (size_t i = 0; i < tr->nthreads; i++)
+		kill(tr->threads[i]->tid, SIGKILL);
+}
+
+int tracer_run(struct tracer *tr)
+{
+	struct early_stops es = { .n = 0 };
+	bool killing = false;
+	while (tr->nthreads > 0) {
+		if (*tr->interrupted && !killing) {
+			killing = true;
+			kill_all(tr);
+		}
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_error("waitpid: %s", strerror(errno));
+			break;
+		}
+		struct tracee *t = thread_find(tr, tid);
+		if (!t) {
+			if (WIFSTOPPED(status) && es.n < sizeof es.tids / sizeof es.tids[0])
+				es.tids[es.n++] = tid;
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			on_thread_gone(tr, t, status);
+		else if (WIFSTOPPED(status) && !killing)
+			on_stop(tr, t, status, &es);
+		progress_tick(tr->progress, tr->insns);
+	}
+	return 0;
+}

@@ -1,0 +1,263 @@
+#include "writer.h"
+#include "prof/elf_file.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RING_CAPACITY 65536
+#define MAX_SLOTS (1u << 17)          /* bounded memory: flush when this full */
+#define COMMIT_INTERVAL_NS 250000000ull
+
+static const char *const statements_sql[] = {
+	"INSERT INTO insns(thread, pc, class, count) VALUES(?, ?, ?, ?)"
+	" ON CONFLICT(thread, pc) DO UPDATE SET count = count + excluded.count",
+	"INSERT INTO syscalls(thread, nr, arg0, arg1, arg2, arg3, arg4, arg5, ret, start_ns, end_ns)"
+	" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	"INSERT INTO processes(id, pid, ppid, exe, argv, start_ns) VALUES(?, ?, ?, ?, ?, ?)",
+	"UPDATE processes SET exit_status = ?, end_ns = ? WHERE id = ?",
+	"INSERT INTO threads(id, tid, proc, name, start_ns) VALUES(?, ?, ?, ?, ?)",
+	"UPDATE threads SET end_ns = ? WHERE id = ?",
+	"INSERT OR IGNORE INTO maps(proc, start, end, pgoff, prot, path, build_id, seen_ns)"
+	" VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+	"INSERT INTO signals(thread, signo, pc, ns) VALUES(?, ?, ?, ?)",
+	"INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+};
+
+static void db_fail(struct writer *w)
+{
+	if (!w->failed)
+		log_error("database write failed: %s", sqlite3_errmsg(w->db));
+	w->failed = 1;
+}
+
+static void run(struct writer *w, sqlite3_stmt *st)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		db_fail(w);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static void begin(struct writer *w)
+{
+	if (w->in_txn)
+		return;
+	if (sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		db_fail(w);
+	w->in_txn = true;
+}
+
+static void flush_insns(struct writer *w)
+{
+	if (!w->slots_used)
+		return;
+	begin(w);
+	for (size_t i = 0; i < w->slots_cap; i++) {
+		struct insn_slot *s = &w->slots[i];
+		if (!s->key_pc)
+			continue;
+		sqlite3_bind_int64(w->st_insn, 1, s->thread);
+		sqlite3_bind_int64(w->st_insn, 2, (sqlite3_int64)(s->key_pc - 1));
+		sqlite3_bind_int(w->st_insn, 3, s->cls);
+		sqlite3_bind_int64(w->st_insn, 4, (sqlite3_int64)s->count);
+		run(w, w->st_insn);
+	}
+	memset(w->slots, 0, w->slots_cap * sizeof *w->slots);
+	w->slots_used = 0;
+}
+
+static void commit(struct writer *w)
+{
+	flush_insns(w);
+	if (w->in_txn && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		db_fail(w);
+	w->in_txn = false;
+	w->last_commit_ns = now_ns();
+}
+
+static void add_insn(struct writer *w, const struct prof_event *ev)
+{
+	uint64_t key = ev->insn.pc + 1;
+	size_t h = (size_t)(((key ^ ((uint64_t)ev->thread << 40)) * 0x9e3779b97f4a7c15ull) >> 24) &
+		   (w->slots_cap - 1);
+	for (;; h = (h + 1) & (w->slots_cap - 1)) {
+		struct insn_slot *s = &w->slots[h];
+		if (s->key_pc == key && s->thread == ev->thread) {
+			s->count += ev->insn.count;
+			return;
+		}
+		if (!s->key_pc) {
+			*s = (struct insn_slot){ key, ev->thread, ev->insn.cls, ev->insn.count };
+			/* Keep the table at most half full so probes stay short. */
+			if (++w->slots_used * 2 >= w->slots_cap)
+				flush_insns(w);
+			return;
+		}
+	}
+}
+
+static void write_syscall(struct writer *w, const struct prof_event *ev)
+{
+	sqlite3_stmt *st = w->st_syscall;
+	sqlite3_bind_int64(st, 1, ev->thread);
+	sqlite3_bind_int64(st, 2, ev->sys.nr);
+	for (int i = 0; i < 6; i++)
+		sqlite3_bind_int64(st, 3 + i, (sqlite3_int64)ev->sys.args[i]);
+	if (ev->sys.returned) {
+		sqlite3_bind_int64(st, 9, ev->sys.ret);
+		sqlite3_bind_int64(st, 11, (sqlite3_int64)ev->sys.end_ns);
+	}
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)ev->sys.start_ns);
+	run(w, st);
+}
+
+static void write_map(struct writer *w, const struct prof_event *ev)
+{
+	char build_id[41] = "";
+	if (ev->map.path[0] == '/')
+		elf_read_build_id(ev->map.path, build_id);
+	sqlite3_stmt *st = w->st_map;
+	sqlite3_bind_int64(st, 1, ev->map.proc);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->map.start);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->map.end);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->map.pgoff);
+	sqlite3_bind_int(st, 5, (int)ev->map.prot);
+	sqlite3_bind_text(st, 6, ev->map.path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, build_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)ev->map.ns);
+	run(w, st);
+	free(ev->map.path);
+}
+
+static void write_event(struct writer *w, const struct prof_event *ev)
+{
+	sqlite3_stmt *st;
+	begin(w);
+	switch (ev->kind) {
+	case EV_INSN:
+		add_insn(w, ev);
+		break;
+	case EV_SYSCALL:
+		write_syscall(w, ev);
+		break;
+	case EV_PROCESS:
+		st = w->st_process;
+		sqlite3_bind_int64(st, 1, ev->process.id);
+		sqlite3_bind_int(st, 2, ev->process.pid);
+		sqlite3_bind_int(st, 3, ev->process.ppid);
+		sqlite3_bind_text(st, 4, ev->process.exe, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, ev->process.argv, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)ev->process.ns);
+		run(w, st);
+		free(ev->process.exe);
+		free(ev->process.argv);
+		break;
+	case EV_PROCESS_EXIT:
+		st = w->st_process_exit;
+		sqlite3_bind_int(st, 1, ev->process_exit.status);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->process_exit.ns);
+		sqlite3_bind_int64(st, 3, ev->process_exit.id);
+		run(w, st);
+		break;
+	case EV_THREAD:
+		st = w->st_thread;
+		sqlite3_bind_int64(st, 1, ev->thread);
+		sqlite3_bind_int(st, 2, ev->thread_start.tid);
+		sqlite3_bind_int64(st, 3, ev->thread_start.proc);
+		sqlite3_bind_text(st, 4, ev->thread_start.name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)ev->thread_start.ns);
+		run(w, st);
+		free(ev->thread_start.name);
+		break;
+	case EV_THREAD_EXIT:
+		st = w->st_thread_exit;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->thread_exit.ns);
+		sqlite3_bind_int64(st, 2, ev->thread);
+		run(w, st);
+		break;
+	case EV_MAP:
+		write_map(w, ev);
+		break;
+	case EV_SIGNAL:
+		st = w->st_signal;
+		sqlite3_bind_int64(st, 1, ev->thread);
+		sqlite3_bind_int(st, 2, ev->signal.signo);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->signal.pc);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->signal.ns);
+		run(w, st);
+		break;
+	case EV_META:
+		st = w->st_meta;
+		sqlite3_bind_text(st, 1, ev->meta.key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, ev->meta.value, -1, SQLITE_TRANSIENT);
+		run(w, st);
+		free(ev->meta.key);
+		free(ev->meta.value);
+		break;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct prof_event ev;
+	for (;;) {
+		if (!ring_try_pop(&w->ring, &ev)) {
+			/* Idle: make what we have durable before sleeping. */
+			if (w->in_txn && now_ns() - w->last_commit_ns > COMMIT_INTERVAL_NS)
+				commit(w);
+			if (!ring_pop(&w->ring, &ev))
+				break;
+		}
+		write_event(w, &ev);
+	}
+	commit(w);
+	return NULL;
+}
+
+int writer_start(struct writer *w, sqlite3 *db)
+{
+	memset(w, 0, sizeof *w);
+	w->db = db;
+	sqlite3_stmt **stmts[] = { &w->st_insn, &w->st_syscall, &w->st_process,
+				   &w->st_process_exit, &w->st_thread, &w->st_thread_exit,
+				   &w->st_map, &w->st_signal, &w->st_meta };
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+		if (sqlite3_prepare_v3(db, statements_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       stmts[i], NULL) != SQLITE_OK) {
+			log_error("database: %s", sqlite3_errmsg(db));
+			return -1;
+		}
+	}
+	w->slots_cap = MAX_SLOTS;
+	w->slots = xcalloc(w->slots_cap, sizeof *w->slots);
+	w->last_commit_ns = now_ns();
+	if (ring_init(&w->ring, RING_CAPACITY, sizeof(struct prof_event)) != 0)
+		return -1;
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		log_error("cannot start the writer thread");
+		return -1;
+	}
+	return 0;
+}
+
+void writer_send(struct writer *w, const struct prof_event *ev)
+{
+	ring_push(&w->ring, ev);
+}
+
+int writer_finish(struct writer *w)
+{
+	ring_close(&w->ring);
+	pthread_join(w->thread, NULL);
+	sqlite3_stmt *stmts[] = { w->st_insn, w->st_syscall, w->st_process, w->st_process_exit,
+				  w->st_thread, w->st_thread_exit, w->st_map, w->st_signal,
+				  w->st_meta };
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
+		sqlite3_finalize(stmts[i]);
+	ring_destroy(&w->ring);
+	free(w->slots);
+	return w->failed ? -1 : 0;
+}

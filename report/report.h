@@ -1,0 +1,30 @@
+/* prof report: options shared by the output formats. */
+#ifndef PROF_REPORT_H
+#define PROF_REPORT_H
+
+#include "prof/profile.h"
+#include "prof/symbolize.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum report_by { BY_FUNCTION, BY_DSO, BY_CLASS };
+enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
+
+struct report_options {
+	const char *input;
+	size_t top;              /* 0 = all */
+	enum report_by by;
+	enum report_format format;
+	bool syscalls;
+	struct profile_filter filter;
+};
+
+void report_text(FILE *out, const struct profile *p, const struct report_options *o);
+void report_json(FILE *out, const struct profile *p, const struct report_options *o);
+void report_csv(FILE *out, const struct profile *p, const struct report_options *o);
+
+/* Rows to print for --by function|dso, after --top. */
+size_t report_row_limit(size_t available, const struct report_options *o);
+
+#endif

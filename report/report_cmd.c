@@ -1,0 +1,155 @@
+/* prof report: options, opening the recording, choosing the output. */
+#include "report.h"
+#include "prof/commands.h"
+#include "prof/log.h"
+#include "prof/store.h"
+#include "prof/util.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char report_usage[] =
+	"usage: prof report [options]\n"
+	"\n"
+	"Prints what a recording counted, hottest first.\n"
+	"\n"
+	"  -i, --input FILE      database to read (default prof.db)\n"
+	"  -n, --top N           rows to print (default 20; 0 = all)\n"
+	"      --by KEY          function (default), dso or class\n"
+	"  -f, --format FMT      text (default), json or csv\n"
+	"      --syscalls        a strace -c style table of system calls\n"
+	"      --pid PID         only this process\n"
+	"      --tid TID         only this thread\n"
+	"  -h, --help            this help\n";
+
+size_t report_row_limit(size_t available, const struct report_options *o)
+{
+	return o->top && o->top < available ? o->top : available;
+}
+
+static int parse_choice(const char *what, const char *value, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(value, names[i]) == 0)
+			return i;
+	log_error("report: unknown %s '%s'", what, value);
+	return -1;
+}
+
+static int parse_report_args(int argc, char **argv, struct report_options *o)
+{
+	static const struct option opts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "syscalls", no_argument, NULL, 's' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "tid", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static const char *const bys[] = { "function", "dso", "class" };
+	static const char *const formats[] = { "text", "json", "csv" };
+	*o = (struct report_options){ .input = "prof.db", .top = 20 };
+	optind = 1;
+	opterr = 0;
+	int c, v;
+	long long n;
+	while ((c = getopt_long(argc, argv, "i:n:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': o->input = optarg; break;
+		case 'n':
+			if ((n = parse_count(optarg)) < 0) {
+				log_error("report: --top wants a number, not '%s'", optarg);
+				return -1;
+			}
+			o->top = (size_t)n;
+			break;
+		case 'b':
+			if ((v = parse_choice("--by key", optarg, bys, 3)) < 0)
+				return -1;
+			o->by = (enum report_by)v;
+			break;
+		case 'f':
+			if ((v = parse_choice("format", optarg, formats, 3)) < 0)
+				return -1;
+			o->format = (enum report_format)v;
+			break;
+		case 's': o->syscalls = true; break;
+		case 'p':
+		case 't':
+			if ((n = parse_count(optarg)) <= 0) {
+				log_error("report: --%s wants a process or thread id, not '%s'",
+					  c == 'p' ? "pid" : "tid", optarg);
+				return -1;
+			}
+			*(c == 'p' ? &o->filter.pid : &o->filter.tid) = (int)n;
+			break;
+		case 'h': fputs(report_usage, stdout); exit(0);
+		default:
+			log_error("report: unknown or incomplete option '%s' (see 'prof report --help')",
+				  argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		log_error("report: unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* A recording whose recorder is still alive is still being written. */
+static int check_state(sqlite3 *db, const char *path)
+{
+	char *state = store_get_meta(db, "state");
+	char *pid = store_get_meta(db, "recorder_pid");
+	int rc = 0;
+	if (state && strcmp(state, "recording") == 0) {
+		if (pid && kill(atoi(pid), 0) == 0) {
+			log_error("%s is still being written by prof record (pid %s)", path, pid);
+			rc = -1;
+		} else {
+			log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
+		}
+	} else if (state && strcmp(state, "incomplete") == 0) {
+		log_warn("%s: recording was interrupted; counts are incomplete", path);
+	}
+	free(state);
+	free(pid);
+	return rc;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_options o;
+	if (parse_report_args(argc, argv, &o) != 0)
+		return 2;
+	char err[512];
+	sqlite3 *db = store_open_read(o.input, err, sizeof err);
+	if (!db) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (check_state(db, o.input) != 0) {
+		sqlite3_close(db);
+		return 1;
+	}
+	struct profile p;
+	int rc = profile_load(db, &o.filter, &p);
+	if (rc == 0) {
+		symbolizer_print_warnings(p.symbolizer);
+		if (o.format == FORMAT_JSON)
+			report_json(stdout, &p, &o);
+		else if (o.format == FORMAT_CSV)
+			report_csv(stdout, &p, &o);
+		else
+			report_text(stdout, &p, &o);
+	}
+	profile_free(&p);
+	sqlite3_close(db);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,64 @@
+/* CSV: one header line, then the rows of the chosen table. */
+#include "report.h"
+
+#include <string.h>
+
+static void csv_field(FILE *out, const char *s)
+{
+	if (!strpbrk(s, ",\"\n")) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void csv_rows(FILE *out, const struct profile *p, const struct func_row *rows, size_t n,
+		     bool with_dso)
+{
+	fputs(with_dso ? "percent,count,function,dso" : "percent,count,dso", out);
+	for (int c = 0; c < CLASS_COUNT; c++)
+		fprintf(out, ",%s", class_name(c));
+	fputc('\n', out);
+	for (size_t i = 0; i < n; i++) {
+		const struct func_row *r = &rows[i];
+		fprintf(out, "%.4f,%llu,", p->total ? 100.0 * (double)r->count / (double)p->total : 0.0,
+			(unsigned long long)r->count);
+		csv_field(out, r->name);
+		if (with_dso) {
+			fputc(',', out);
+			csv_field(out, r->dso);
+		}
+		for (int c = 0; c < CLASS_COUNT; c++)
+			fprintf(out, ",%llu", (unsigned long long)r->classes[c]);
+		fputc('\n', out);
+	}
+}
+
+void report_csv(FILE *out, const struct profile *p, const struct report_options *o)
+{
+	if (o->syscalls) {
+		fputs("syscall,nr,calls,errors,seconds\n", out);
+		for (size_t i = 0; i < p->nsys; i++)
+			fprintf(out, "%s,%ld,%llu,%llu,%.9f\n", p->sys[i].name, p->sys[i].nr,
+				(unsigned long long)p->sys[i].calls,
+				(unsigned long long)p->sys[i].errors, p->sys[i].seconds);
+		return;
+	}
+	if (o->by == BY_CLASS) {
+		fputs("class,count,percent\n", out);
+		for (int c = 0; c < CLASS_COUNT; c++)
+			fprintf(out, "%s,%llu,%.4f\n", class_name(c), (unsigned long long)p->classes[c],
+				p->total ? 100.0 * (double)p->classes[c] / (double)p->total : 0.0);
+		return;
+	}
+	if (o->by == BY_DSO)
+		csv_rows(out, p, p->dsos, report_row_limit(p->ndsos, o), false);
+	else
+		csv_rows(out, p, p->funcs, report_row_limit(p->nfuncs, o), true);
+}

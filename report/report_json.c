@@ -1,0 +1,71 @@
+/* JSON output; the shape is a contract tools and tests rely on (README). */
+#include "report.h"
+#include "prof/util.h"
+
+static void json_classes(FILE *out, const uint64_t *classes)
+{
+	fputc('{', out);
+	bool first = true;
+	for (int c = 0; c < CLASS_COUNT; c++) {
+		if (!classes[c])
+			continue;
+		fprintf(out, "%s\"%s\": %llu", first ? "" : ", ", class_name(c),
+			(unsigned long long)classes[c]);
+		first = false;
+	}
+	fputc('}', out);
+}
+
+static void json_rows(FILE *out, const struct profile *p, const struct func_row *rows, size_t n,
+		      bool with_dso)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct func_row *r = &rows[i];
+		fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
+		json_string(out, r->name);
+		if (with_dso) {
+			fputs(", \"dso\": ", out);
+			json_string(out, r->dso);
+		}
+		fprintf(out, ", \"count\": %llu, \"percent\": %.4f, \"classes\": ",
+			(unsigned long long)r->count,
+			p->total ? 100.0 * (double)r->count / (double)p->total : 0.0);
+		json_classes(out, r->classes);
+		fputc('}', out);
+	}
+	fputs(n ? "\n  ]" : "]", out);
+}
+
+void report_json(FILE *out, const struct profile *p, const struct report_options *o)
+{
+	fputs("{\n  \"mode\": ", out);
+	json_string(out, p->mode);
+	fputs(",\n  \"unit\": \"instructions\",\n  \"command\": ", out);
+	json_string(out, p->command);
+	fprintf(out, ",\n  \"total\": %llu,\n  \"complete\": %s,\n  \"wall_seconds\": %.6f,\n",
+		(unsigned long long)p->total, p->complete ? "true" : "false", p->wall_seconds);
+	fputs("  \"classes\": ", out);
+	json_classes(out, p->classes);
+	fputs(",\n  \"functions\": [", out);
+	json_rows(out, p, p->funcs, report_row_limit(p->nfuncs, o), true);
+	fputs(",\n  \"dsos\": [", out);
+	json_rows(out, p, p->dsos, report_row_limit(p->ndsos, o), false);
+	fputs(",\n  \"syscalls\": [", out);
+	for (size_t i = 0; i < p->nsys; i++) {
+		const struct syscall_row *s = &p->sys[i];
+		fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
+		json_string(out, s->name);
+		fprintf(out, ", \"nr\": %ld, \"calls\": %llu, \"errors\": %llu, \"seconds\": %.9f}",
+			s->nr, (unsigned long long)s->calls, (unsigned long long)s->errors, s->seconds);
+	}
+	fputs(p->nsys ? "\n  ]" : "]", out);
+	fputs(",\n  \"threads\": [", out);
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct thread_row *t = &p->threads[i];
+		fprintf(out, "%s{\"tid\": %d, \"pid\": %d, \"name\": ", i ? ",\n    " : "\n    ",
+			t->tid, t->pid);
+		json_string(out, t->name);
+		fprintf(out, ", \"count\": %llu}", (unsigned long long)t->count);
+	}
+	fputs(p->nthreads ? "\n  ]\n}\n" : "]\n}\n", out);
+}

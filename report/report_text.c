@@ -1,0 +1,146 @@
+/* The human report: a header, then aligned rows with thousands separators. */
+#include "report.h"
+#include "prof/util.h"
+
+#include <string.h>
+
+static void print_header(FILE *out, const struct profile *p)
+{
+	char n[32];
+	fprintf(out, "# command:  %s\n", p->command);
+	fprintf(out, "# mode:     %s (exact instruction counts)\n", p->mode);
+	fprintf(out, "# total:    %s instructions in %zu thread%s, %.2f s wall%s\n",
+		fmt_count(p->total, n, sizeof n), p->nthreads, p->nthreads == 1 ? "" : "s",
+		p->wall_seconds, p->complete ? "" : "  [INCOMPLETE]");
+	fputc('\n', out);
+}
+
+static double percent(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* Classes worth a column: those the whole profile executed at all. */
+static int used_classes(const struct profile *p, int cols[CLASS_COUNT])
+{
+	int n = 0;
+	for (int c = 0; c < CLASS_COUNT; c++)
+		if (p->classes[c])
+			cols[n++] = c;
+	return n;
+}
+
+static size_t name_width(const struct func_row *rows, size_t n, bool dso, size_t min, size_t max)
+{
+	size_t w = min;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(dso ? rows[i].dso : rows[i].name);
+		if (l > w)
+			w = l;
+	}
+	return w > max ? max : w;
+}
+
+static void print_rows(FILE *out, const struct profile *p, const struct func_row *rows,
+		       size_t n, bool with_dso, const char *what)
+{
+	int cols[CLASS_COUNT], ncols = used_classes(p, cols);
+	size_t fw = name_width(rows, n, false, strlen(what), 48);
+	size_t dw = with_dso ? name_width(rows, n, true, 3, 24) : 0;
+	fprintf(out, "%7s %15s  %-*s", "%", "instructions", (int)fw, what);
+	if (with_dso)
+		fprintf(out, "  %-*s", (int)dw, "dso");
+	fputs("  |", out);
+	for (int k = 0; k < ncols; k++)
+		fprintf(out, " %*s", (int)(strlen(class_name(cols[k])) > 3 ? strlen(class_name(cols[k])) : 3),
+			class_name(cols[k]));
+	fputc('\n', out);
+	for (size_t i = 0; i < n; i++) {
+		const struct func_row *r = &rows[i];
+		char cnt[32];
+		fprintf(out, "%6.2f%% %15s  %-*.*s", percent(r->count, p->total),
+			fmt_count(r->count, cnt, sizeof cnt), (int)fw, (int)fw, r->name);
+		if (with_dso)
+			fprintf(out, "  %-*.*s", (int)dw, (int)dw, r->dso);
+		fputs("  |", out);
+		for (int k = 0; k < ncols; k++) {
+			int w = (int)(strlen(class_name(cols[k])) > 3 ? strlen(class_name(cols[k])) : 3);
+			uint64_t v = r->classes[cols[k]];
+			if (!v)
+				fprintf(out, " %*s", w, ".");
+			else
+				fprintf(out, " %*.0f", w, percent(v, r->count) < 0.5 ? 1.0 : percent(v, r->count));
+		}
+		fputc('\n', out);
+	}
+	if (ncols)
+		fprintf(out, "\n(columns after | : share of each row's instructions per opcode class, %%)\n");
+}
+
+static void print_classes(FILE *out, const struct profile *p)
+{
+	fprintf(out, "%7s %15s  %s\n", "%", "instructions", "class");
+	int order[CLASS_COUNT];
+	for (int c = 0; c < CLASS_COUNT; c++)
+		order[c] = c;
+	for (int i = 1; i < CLASS_COUNT; i++) /* by count, descending */
+		for (int j = i; j > 0 && p->classes[order[j]] > p->classes[order[j - 1]]; j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int i = 0; i < CLASS_COUNT; i++) {
+		char cnt[32];
+		uint64_t v = p->classes[order[i]];
+		if (v)
+			fprintf(out, "%6.2f%% %15s  %s\n", percent(v, p->total),
+				fmt_count(v, cnt, sizeof cnt), class_name(order[i]));
+	}
+}
+
+static void print_syscalls(FILE *out, const struct profile *p)
+{
+	double total_s = 0;
+	uint64_t calls = 0, errors = 0;
+	for (size_t i = 0; i < p->nsys; i++) {
+		total_s += p->sys[i].seconds;
+		calls += p->sys[i].calls;
+		errors += p->sys[i].errors;
+	}
+	fprintf(out, "%% time     seconds  usecs/call     calls    errors syscall\n");
+	fprintf(out, "------ ----------- ----------- --------- --------- ----------------\n");
+	for (size_t i = 0; i < p->nsys; i++) {
+		const struct syscall_row *s = &p->sys[i];
+		char errs[24] = "";
+		if (s->errors)
+			snprintf(errs, sizeof errs, "%llu", (unsigned long long)s->errors);
+		fprintf(out, "%6.2f %11.6f %11.0f %9llu %9s %s\n",
+			total_s > 0 ? 100.0 * s->seconds / total_s : 0.0, s->seconds,
+			s->calls ? s->seconds * 1e6 / (double)s->calls : 0.0,
+			(unsigned long long)s->calls, errs, s->name);
+	}
+	fprintf(out, "------ ----------- ----------- --------- --------- ----------------\n");
+	fprintf(out, "100.00 %11.6f %11.0f %9llu %9llu total\n", total_s,
+		calls ? total_s * 1e6 / (double)calls : 0.0, (unsigned long long)calls,
+		(unsigned long long)errors);
+}
+
+void report_text(FILE *out, const struct profile *p, const struct report_options *o)
+{
+	print_header(out, p);
+	if (o->syscalls) {
+		print_syscalls(out, p);
+		return;
+	}
+	switch (o->by) {
+	case BY_FUNCTION:
+		print_rows(out, p, p->funcs, report_row_limit(p->nfuncs, o), true, "function");
+		break;
+	case BY_DSO:
+		print_rows(out, p, p->dsos, report_row_limit(p->ndsos, o), false, "dso");
+		break;
+	case BY_CLASS:
+		print_classes(out, p);
+		break;
+	}
+}
