@@ -146,10 +146,24 @@ static enum insn_class memory_class(const cs_insn *i)
 		writes = true; /* push, push imm, pushf */
 	if ((op >= 0x58 && op <= 0x5f) || op == 0x9d || op == 0xc9)
 		reads = true;  /* pop, popf, leave */
-	if (i->id == X86_INS_PUSH)
+	switch (i->id) {
+	case X86_INS_PUSH:
+	case X86_INS_ENTER:
 		writes = true;
-	if (i->id == X86_INS_POP)
+		break;
+	case X86_INS_POP:
+	case X86_INS_XLATB:
 		reads = true;
+		break;
+	case X86_INS_CMPXCHG: /* capstone marks these memory operands read-only */
+	case X86_INS_CMPXCHG8B:
+	case X86_INS_CMPXCHG16B:
+		writes = reads;
+		break;
+	case X86_INS_MOVBE:
+		writes = x->op_count > 0 && x->operands[0].type == X86_OP_MEM;
+		break;
+	}
 	if (writes)
 		return CLASS_STORE;
 	if (reads && i->id != X86_INS_LEA)
@@ -167,7 +181,9 @@ static enum insn_class classify(const cs_insn *i)
 		return CLASS_CALL;
 	if (has_group(i, X86_GRP_RET) || has_group(i, X86_GRP_IRET))
 		return CLASS_RET;
-	if (has_group(i, X86_GRP_JUMP))
+	/* capstone 4 does not put loop/loope/loopne in the jump group. */
+	if (has_group(i, X86_GRP_JUMP) || i->id == X86_INS_LOOP || i->id == X86_INS_LOOPE ||
+	    i->id == X86_INS_LOOPNE)
 		return CLASS_BRANCH;
 	if (is_string_op(x))
 		return CLASS_STRING;
@@ -177,6 +193,8 @@ static enum insn_class classify(const cs_insn *i)
 		return CLASS_OTHER;
 	if (is_x87(x) || has_group(i, X86_GRP_FPU))
 		return CLASS_FP;
+	if (i->id == X86_INS_MOVNTI) /* a non-temporal store of an integer register */
+		return CLASS_STORE;
 	if (is_simd_group(i) || uses_vector_register(x))
 		return CLASS_SIMD;
 	return memory_class(i);

@@ -73,15 +73,39 @@ static Elf_Scn *find_symtab(Elf *elf, Elf64_Word type)
 	return NULL;
 }
 
+/* Several names often share one address (memcpy, memcpy@@GLIBC_2.14,
+ * __new_memcpy_ifunc): version suffixes are dropped when names are copied,
+ * and the global, sized name is the one users know; then weak, then local;
+ * then the name with fewer leading underscores. */
+static int symbol_rank(const GElf_Sym *sym, const char *name)
+{
+	int bind = GELF_ST_BIND(sym->st_info);
+	int rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 8 : 16;
+	if (sym->st_size == 0)
+		rank += 4;
+	for (const char *p = name; *p == '_' && p - name < 3; p++)
+		rank++;
+	return rank;
+}
+
 static int cmp_sym(const void *a, const void *b)
 {
 	const struct elf_symbol *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* Prefer the sized symbol at one address; then a stable name order. */
-	if (x->size != y->size)
-		return x->size > y->size ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
 	return strcmp(x->name, y->name);
+}
+
+/* Keeps the best-ranked symbol of each address (the first after sorting). */
+static void dedupe_symbols(struct elf_file *ef)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < ef->nsyms; r++)
+		if (w == 0 || ef->syms[w - 1].addr != ef->syms[r].addr)
+			ef->syms[w++] = ef->syms[r];
+	ef->nsyms = w;
 }
 
 /* Copies the function symbols of one symbol table; names are packed into one buffer. */
@@ -105,9 +129,10 @@ static void read_symbols(Elf *elf, Elf_Scn *scn, struct elf_file *ef)
 		const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
 		if (!name || !*name)
 			continue;
-		ef->syms[ef->nsyms] = (struct elf_symbol){ sym.st_value, sym.st_size, NULL };
+		ef->syms[ef->nsyms] = (struct elf_symbol){ sym.st_value, sym.st_size, NULL,
+							  symbol_rank(&sym, name) };
 		name_offs[ef->nsyms++] = names_len;
-		names_len += strlen(name) + 1;
+		names_len += strcspn(name, "@") + 1;
 	}
 	ef->strings = xmalloc(names_len + 1);
 	for (size_t i = 0, k = 0; i < count && k < ef->nsyms; i++) {
@@ -119,12 +144,15 @@ static void read_symbols(Elf *elf, Elf_Scn *scn, struct elf_file *ef)
 		const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
 		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || !name || !*name)
 			continue;
-		strcpy(ef->strings + name_offs[k], name);
+		size_t len = strcspn(name, "@");
+		memcpy(ef->strings + name_offs[k], name, len);
+		ef->strings[name_offs[k] + len] = '\0';
 		ef->syms[k].name = ef->strings + name_offs[k];
 		k++;
 	}
 	free(name_offs);
 	qsort(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
+	dedupe_symbols(ef);
 }
 
 static Elf *open_elf(const char *path, int *fd)
@@ -232,16 +260,12 @@ const struct elf_symbol *elf_file_lookup(const struct elf_file *ef, uint64_t vad
 		else
 			hi = mid;
 	}
-	/* Walk back over symbols at the same or lower address: a sized one that covers
-	 * vaddr wins; an unsized one (hand-written assembly) covers up to the next. */
-	for (size_t i = lo; i-- > 0;) {
-		const struct elf_symbol *s = &ef->syms[i];
-		if (s->size ? vaddr < s->addr + s->size : i + 1 == lo)
-			return s;
-		if (lo - i > 8)
-			break;
-	}
-	return NULL;
+	if (lo == 0)
+		return NULL;
+	/* A sized symbol covers its extent; an unsized one (hand-written assembly)
+	 * covers everything up to the next symbol. */
+	const struct elf_symbol *s = &ef->syms[lo - 1];
+	return !s->size || vaddr < s->addr + s->size ? s : NULL;
 }
 
 void elf_read_build_id(const char *path, char out[41])

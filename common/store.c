@@ -41,6 +41,19 @@ int store_exec(sqlite3 *db, const char *sql)
 	return 0;
 }
 
+/* A recording killed before it closed still has its pages in FILE-wal:
+ * the WAL moves with the database so FILE.old stays readable. */
+static int keep_as_old(const char *path, const char *old)
+{
+	char *wal = xasprintf("%s-wal", path), *old_wal = xasprintf("%s-wal", old);
+	int rc = rename(path, old);
+	if (rc == 0 && access(wal, F_OK) == 0)
+		rc = rename(wal, old_wal);
+	free(wal);
+	free(old_wal);
+	return rc;
+}
+
 static void remove_sidecars(const char *path)
 {
 	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
@@ -56,7 +69,7 @@ sqlite3 *store_create(const char *path, char *err, size_t errlen)
 	if (stat(path, &st) == 0) {
 		char *old = xasprintf("%s.old", path);
 		remove_sidecars(old);
-		if (rename(path, old) != 0) {
+		if (keep_as_old(path, old) != 0) {
 			snprintf(err, errlen, "cannot keep %s as %s: %s", path, old, strerror(errno));
 			free(old);
 			return NULL;

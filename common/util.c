@@ -77,7 +77,7 @@ const char *fmt_count(uint64_t n, char *buf, size_t len)
 
 long long parse_count(const char *s)
 {
-	if (!s || !*s)
+	if (!s || *s < '0' || *s > '9')
 		return -1;
 	char *end;
 	errno = 0;

@@ -429,7 +429,10 @@ int tracer_run(struct tracer *tr)
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			on_thread_gone(tr, t, status);
-		else if (WIFSTOPPED(status) && !killing)
+		else if (killing)
+			/* A killed thread still stops at PTRACE_EVENT_EXIT: let it go. */
+			ptrace(PTRACE_CONT, tid, 0, 0);
+		else if (WIFSTOPPED(status))
 			on_stop(tr, t, status, &es);
 		progress_tick(tr->progress, tr->insns);
 	}

@@ -9,6 +9,7 @@
 struct elf_symbol {
 	uint64_t addr, size;
 	const char *name;
+	int rank;      /* lower is a better name for its address (see elf_file.c) */
 };
 
 struct elf_file {

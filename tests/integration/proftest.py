@@ -1,0 +1,68 @@
+"""Helpers for integration tests: run the real prof binary on real programs.
+
+ctest sets PROF (the binary) and PROGRAMS (the built test programs)."""
+import json
+import os
+import sqlite3
+import subprocess
+import tempfile
+import unittest
+
+PROF = os.environ.get("PROF", "build/prof")
+PROGRAMS = os.environ.get("PROGRAMS", "build/tests/programs")
+
+
+def program(name):
+    return os.path.join(PROGRAMS, name)
+
+
+def expect(name):
+    with open(os.path.join(PROGRAMS, name + ".expect")) as f:
+        return json.load(f)
+
+
+def run(args, timeout=300, **kw):
+    return subprocess.run([PROF] + args, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def record(db, argv, mode="step", extra=(), timeout=300):
+    return run(["record", "-q", "--mode", mode, "-o", db, *extra, "--", *argv], timeout=timeout)
+
+
+def report_json(db, *extra):
+    r = run(["report", "-i", db, "--format", "json", "--top", "0", *extra])
+    if r.returncode != 0:
+        raise AssertionError("prof report failed: " + r.stderr)
+    return json.loads(r.stdout)
+
+
+def query(db, sql, *params):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def functions(report):
+    """{function name: count} of a JSON report (names assumed unique in tests)."""
+    return {f["name"]: f["count"] for f in report["functions"]}
+
+
+class ProfTestCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="proftest-")
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def db(self, name="prof.db"):
+        return os.path.join(self.dir, name)
+
+    def assertOneErrorLine(self, result, fragment):
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        lines = [l for l in result.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, "expected one error line, got: %r" % result.stderr)
+        self.assertTrue(lines[0].startswith("prof: "), lines[0])
+        self.assertIn(fragment, lines[0])

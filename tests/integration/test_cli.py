@@ -1,0 +1,247 @@
+"""prof record / prof report behaviour on good and bad input."""
+import csv
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+import unittest
+
+from proftest import PROF, ProfTestCase, functions, program, query, record, report_json, run
+
+
+class BadInput(ProfTestCase):
+    def test_no_arguments(self):
+        r = subprocess.run([PROF], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("usage", r.stderr)
+
+    def test_record_without_program(self):
+        self.assertOneErrorLine(run(["record"]), "no program given")
+
+    def test_unknown_option(self):
+        self.assertOneErrorLine(run(["record", "--frobnicate", "--", "/bin/true"]), "--frobnicate")
+        self.assertOneErrorLine(run(["report", "--frobnicate"]), "--frobnicate")
+
+    def test_unknown_command(self):
+        self.assertOneErrorLine(run(["frobnicate"]), "unknown command")
+
+    def test_missing_program(self):
+        r = run(["record", "-o", self.db(), "--", os.path.join(self.dir, "nope")])
+        self.assertOneErrorLine(r, "No such file")
+        self.assertEqual(r.returncode, 127)
+        self.assertFalse(os.path.exists(self.db()), "no database for a program that never ran")
+
+    def test_command_not_in_path(self):
+        self.assertOneErrorLine(run(["record", "-o", self.db(), "--", "no-such-command-xyz"]),
+                                "command not found")
+
+    def test_non_executable_file(self):
+        path = os.path.join(self.dir, "data.txt")
+        with open(path, "w") as f:
+            f.write("hello\n")
+        r = run(["record", "-o", self.db(), "--", path])
+        self.assertOneErrorLine(r, "not executable")
+        self.assertEqual(r.returncode, 126)
+
+    def test_missing_database(self):
+        self.assertOneErrorLine(run(["report", "-i", self.db("absent.db")]), "no such database")
+
+    def test_not_a_database(self):
+        path = self.db("text.db")
+        with open(path, "w") as f:
+            f.write("this is not sqlite at all\n" * 100)
+        self.assertOneErrorLine(run(["report", "-i", path]), "not a prof database")
+
+    def test_foreign_sqlite_database(self):
+        path = self.db("foreign.db")
+        con = sqlite3.connect(path)
+        con.execute("CREATE TABLE t(x)")
+        con.commit()
+        con.close()
+        self.assertOneErrorLine(run(["report", "-i", path]), "not a prof database")
+
+    def test_newer_schema(self):
+        self.assertEqual(record(self.db(), [program("loop")]).returncode, 0)
+        con = sqlite3.connect(self.db())
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        con.execute("PRAGMA user_version = %d" % (version + 1))
+        con.commit()
+        con.close()
+        self.assertOneErrorLine(run(["report", "-i", self.db()]), "newer")
+
+    def test_bad_report_values(self):
+        self.assertOneErrorLine(run(["report", "--top", "many"]), "--top")
+        self.assertOneErrorLine(run(["report", "--by", "colour"]), "colour")
+        self.assertOneErrorLine(run(["report", "--format", "xml"]), "xml")
+
+
+class Recording(ProfTestCase):
+    def test_default_output_and_old_copy(self):
+        r1 = run(["record", "-q", "--", program("loop")], cwd=self.dir)
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        first = query(self.db(), "SELECT value FROM meta WHERE key = 'start_time_ns'")
+        r2 = run(["record", "-q", "--", program("calls")], cwd=self.dir)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertTrue(os.path.exists(self.db("prof.db.old")))
+        self.assertEqual(query(self.db("prof.db.old"), "SELECT value FROM meta WHERE key = 'start_time_ns'"), first)
+        r3 = run(["report", "--format", "json"], cwd=self.dir)
+        self.assertEqual(r3.returncode, 0, r3.stderr)
+        self.assertIn("outer", functions(json.loads(r3.stdout)))
+
+    def test_exit_status_passes_through(self):
+        r = record(self.db(), ["/bin/sh", "-c", "exit 42"])
+        self.assertEqual(r.returncode, 42, r.stderr)
+
+    def test_killed_by_signal_gives_128_plus_n(self):
+        r = record(self.db(), [program("segv")])
+        self.assertEqual(r.returncode, 128 + signal.SIGSEGV)
+        rep = report_json(self.db())
+        self.assertEqual(rep["total"], 2)
+        self.assertEqual(query(self.db(), "SELECT signo FROM signals"), [(signal.SIGSEGV,)])
+        self.assertEqual(query(self.db(), "SELECT exit_status FROM processes"), [(128 + signal.SIGSEGV,)])
+
+    def test_summary_line(self):
+        r = run(["record", "-o", self.db(), "--", program("loop")])
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stderr, r"prof: 5,006 instructions, 1 thread, 1 syscalls, [\d.]+ s -> ")
+        self.assertEqual(r.stderr.count("\n"), 1, "one summary line, no progress when not a terminal")
+
+    def test_quiet_prints_nothing(self):
+        r = record(self.db(), [program("loop")])
+        self.assertEqual(r.stderr, "")
+
+    def test_store_contents(self):
+        self.assertEqual(record(self.db(), [program("syscalls")]).returncode, 3)
+        meta = dict(query(self.db(), "SELECT key, value FROM meta"))
+        for key in ("command", "mode", "start_time_ns", "wall_ns", "host", "kernel", "prof_version"):
+            self.assertIn(key, meta)
+        self.assertEqual(meta["state"], "complete")
+        self.assertEqual(meta["mode"], "step")
+        self.assertEqual(query(self.db(), "PRAGMA journal_mode"), [("wal",)])
+        rows = query(self.db(), "SELECT nr, arg0, arg2, ret FROM syscalls ORDER BY start_ns")
+        self.assertEqual(rows[0][0], 1)            # write(1, msg, len) returns len
+        self.assertEqual(rows[0][1], 1)
+        self.assertEqual(rows[0][3], rows[0][2])
+        self.assertEqual(rows[-1][0], 60)          # exit never returns
+        self.assertIsNone(rows[-1][3])
+        self.assertEqual(query(self.db(), "SELECT pid > 0, ppid > 0, exit_status FROM processes"), [(1, 1, 3)])
+        maps = query(self.db(), "SELECT path, prot & 1 FROM maps")
+        self.assertIn((os.path.realpath(program("syscalls")), 1), maps)
+
+    def test_dynamic_library_mappings(self):
+        self.assertEqual(record(self.db(), [program("cfuncs")]).returncode, 0)
+        paths = {os.path.basename(p) for (p,) in query(self.db(), "SELECT path FROM maps")}
+        self.assertTrue(any(p.startswith("libc.so") for p in paths), paths)
+        self.assertTrue(any(p.startswith("ld-linux") for p in paths), paths)
+        dsos = {f["dso"] for f in report_json(self.db())["functions"]}
+        self.assertIn("cfuncs", dsos)
+        self.assertTrue(any(d.startswith("libc.so") for d in dsos), dsos)
+
+    def test_interrupt_leaves_valid_incomplete_database(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            db = self.db("int%d.db" % sig)
+            p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 128 + sig, err)
+            rep = report_json(db)
+            self.assertFalse(rep["complete"])
+            self.assertGreater(rep["total"], 1000)
+            self.assertEqual(dict(query(db, "SELECT key, value FROM meta"))["state"], "incomplete")
+            left = subprocess.run(["pgrep", "-f", "^" + program("spin")], capture_output=True)
+            self.assertNotEqual(left.returncode, 0, "the traced program must be gone")
+
+    def test_report_warns_about_incomplete(self):
+        p = subprocess.Popen([PROF, "record", "-q", "-o", self.db(), "--", program("spin")])
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=30)
+        r = run(["report", "-i", self.db()])
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("INCOMPLETE", r.stdout)
+        self.assertIn("interrupted", r.stderr)
+
+
+class ReportFormats(ProfTestCase):
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.shared = tempfile.TemporaryDirectory(prefix="proftest-fmt-")
+        cls.sdb = os.path.join(cls.shared.name, "calls.db")
+        r = record(cls.sdb, [program("calls")])
+        assert r.returncode == 0, r.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.shared.cleanup()
+
+    def report(self, *args):
+        r = run(["report", "-i", self.sdb, *args])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_json_shape(self):
+        rep = json.loads(self.report("--format", "json", "--top", "2"))
+        self.assertEqual(rep["mode"], "step")
+        self.assertEqual(rep["unit"], "instructions")
+        self.assertIs(rep["complete"], True)
+        self.assertEqual(rep["total"], 605)
+        self.assertEqual([f["name"] for f in rep["functions"]], ["inner", "outer"])
+        f = rep["functions"][0]
+        self.assertEqual(set(f), {"name", "dso", "count", "percent", "classes"})
+        self.assertEqual(f["dso"], "calls")
+        self.assertAlmostEqual(f["percent"], 100.0 * 300 / 605, places=3)
+        self.assertEqual(sum(f["classes"].values()), f["count"])
+        self.assertEqual(rep["syscalls"], [{"name": "exit", "nr": 60, "calls": 1, "errors": 0,
+                                            "seconds": rep["syscalls"][0]["seconds"]}])
+        self.assertEqual(len(rep["threads"]), 1)
+        self.assertEqual(rep["threads"][0]["count"], 605)
+
+    def test_top_zero_means_all(self):
+        rep = json.loads(self.report("--format", "json", "--top", "0"))
+        self.assertEqual(len(rep["functions"]), 4)
+        self.assertEqual(sum(f["count"] for f in rep["functions"]), rep["total"])
+
+    def test_text(self):
+        out = self.report("--top", "20")
+        self.assertIn("605 instructions", out)
+        lines = [l for l in out.splitlines() if l.rstrip().endswith(tuple("0123456789.")) and "%" in l]
+        self.assertEqual(len(lines), 4, out)
+        self.assertRegex(lines[0], r"^\s*49\.59%\s+300\s+inner\s+calls\s+\|")
+        # Aligned: the function column starts at the same offset on every row.
+        self.assertEqual(len({l.index(n) for l, n in zip(lines, ["inner", "outer", "_start", "addimm"])}), 1)
+
+    def test_csv(self):
+        rows = list(csv.DictReader(io.StringIO(self.report("--format", "csv"))))
+        self.assertEqual([r["function"] for r in rows], ["inner", "outer", "_start", "addimm"])
+        self.assertEqual(int(rows[0]["count"]), 300)
+        self.assertEqual(sum(int(rows[0][c]) for c in ("branch", "call", "ret", "syscall", "string", "simd",
+                                                           "fp", "load", "store", "alu", "nop", "other")), 300)
+
+    def test_by_dso_and_class(self):
+        dso = self.report("--by", "dso")
+        self.assertRegex(dso, r"100\.00%\s+605\s+calls")
+        cls = list(csv.DictReader(io.StringIO(self.report("--by", "class", "--format", "csv"))))
+        self.assertEqual(sum(int(r["count"]) for r in cls), 605)
+        by = {r["class"]: int(r["count"]) for r in cls}
+        self.assertEqual(by["call"], 10 + 50 + 10)   # _start->outer, outer->inner, _start->addimm
+        self.assertEqual(by["ret"], by["call"])
+        self.assertEqual(by["syscall"], 1)
+
+    def test_syscalls_table(self):
+        db = os.path.join(self.shared.name, "sys.db")
+        self.assertEqual(record(db, [program("syscalls")]).returncode, 3)
+        r = run(["report", "-i", db, "--syscalls"])
+        rows = {l.split()[-1]: l.split() for l in r.stdout.splitlines() if l[:1] in " 0123456789" and len(l.split()) >= 5}
+        self.assertEqual(rows["close"][3:5], ["1", "1"])      # calls, errors
+        self.assertEqual(rows["write"][3], "1")
+        self.assertEqual(rows["total"][3:5], ["4", "1"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

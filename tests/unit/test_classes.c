@@ -1,0 +1,202 @@
+/* Opcode classes: one hand-assembled instruction per class, plus the flags
+ * the tracer relies on (is_rep, is_pushf, is_cpuid, is_syscall). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "prof/classes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct expect {
+	const char *what;
+	uint8_t bytes[15];
+	uint8_t len;
+	enum insn_class cls;
+	unsigned flags; /* the insn_info flags expected to be true */
+};
+
+enum { REP = 1, PUSHF = 2, CPUID = 4, SYSCALL = 8 };
+
+#define B(...) { __VA_ARGS__ }, sizeof((uint8_t[]){ __VA_ARGS__ })
+
+static const struct expect cases[] = {
+	/* control flow */
+	{ "jne rel8",            B(0x75, 0xfe),                   CLASS_BRANCH, 0 },
+	{ "jmp rel32",           B(0xe9, 0x00, 0x00, 0x00, 0x00), CLASS_BRANCH, 0 },
+	{ "jmp rel8",            B(0xeb, 0x00),                   CLASS_BRANCH, 0 },
+	{ "jmp rax",             B(0xff, 0xe0),                   CLASS_BRANCH, 0 },
+	{ "jrcxz rel8",          B(0xe3, 0xfe),                   CLASS_BRANCH, 0 },
+	{ "call rel32",          B(0xe8, 0x00, 0x00, 0x00, 0x00), CLASS_CALL, 0 },
+	{ "call [rax]",          B(0xff, 0x10),                   CLASS_CALL, 0 },
+	{ "ret",                 B(0xc3),                         CLASS_RET, 0 },
+	{ "ret imm16",           B(0xc2, 0x08, 0x00),             CLASS_RET, 0 },
+	/* system calls */
+	{ "syscall",             B(0x0f, 0x05),                   CLASS_SYSCALL, SYSCALL },
+	{ "int 0x80",            B(0xcd, 0x80),                   CLASS_SYSCALL, 0 },
+	/* string ops: one count per iteration when REP-prefixed */
+	{ "rep movsb",           B(0xf3, 0xa4),                   CLASS_STRING, REP },
+	{ "movsb",               B(0xa4),                         CLASS_STRING, 0 },
+	{ "rep stosq",           B(0xf3, 0x48, 0xab),             CLASS_STRING, REP },
+	{ "repne scasb",         B(0xf2, 0xae),                   CLASS_STRING, REP },
+	/* vector and x87 */
+	{ "paddd xmm0, xmm1",    B(0x66, 0x0f, 0xfe, 0xc1),       CLASS_SIMD, 0 },
+	{ "vaddps ymm0,ymm0,ymm1", B(0xc5, 0xfc, 0x58, 0xc1),     CLASS_SIMD, 0 },
+	{ "movdqu xmm0, [rdi]",  B(0xf3, 0x0f, 0x6f, 0x07),       CLASS_SIMD, 0 },
+	{ "fld st0",             B(0xd9, 0xc0),                   CLASS_FP, 0 },
+	{ "faddp st1",           B(0xde, 0xc1),                   CLASS_FP, 0 },
+	/* memory */
+	{ "mov rax, [rdi]",      B(0x48, 0x8b, 0x07),             CLASS_LOAD, 0 },
+	{ "mov [rdi], rax",      B(0x48, 0x89, 0x07),             CLASS_STORE, 0 },
+	{ "add [rdi], rax",      B(0x48, 0x01, 0x07),             CLASS_STORE, 0 }, /* read-modify-write */
+	{ "push rax",            B(0x50),                         CLASS_STORE, 0 },
+	{ "push imm8",           B(0x6a, 0x03),                   CLASS_STORE, 0 },
+	{ "pop rax",             B(0x58),                         CLASS_LOAD, 0 },
+	{ "pushfq",              B(0x9c),                         CLASS_STORE, PUSHF },
+	/* integer */
+	{ "add rax, rbx",        B(0x48, 0x01, 0xd8),             CLASS_ALU, 0 },
+	{ "mov rax, rbx",        B(0x48, 0x89, 0xd8),             CLASS_ALU, 0 },
+	{ "lea rax, [rsp]",      B(0x48, 0x8d, 0x04, 0x24),       CLASS_ALU, 0 }, /* address only, no read */
+	/* nops */
+	{ "nop",                 B(0x90),                         CLASS_NOP, 0 },
+	{ "nop dword [rax+rax]", B(0x0f, 0x1f, 0x44, 0x00, 0x00), CLASS_NOP, 0 },
+	{ "endbr64",             B(0xf3, 0x0f, 0x1e, 0xfa),       CLASS_NOP, 0 },
+	/* other */
+	{ "cpuid",               B(0x0f, 0xa2),                   CLASS_OTHER, CPUID },
+	{ "rdtsc",               B(0x0f, 0x31),                   CLASS_OTHER, 0 },
+	/* capstone 4.0.2 puts LOOP in no jump group and marks the memory operand
+	 * of CMPXCHG and of MOVBE m,r as read only: classes.c corrects both. */
+	{ "loop rel8",             B(0xe2, 0xfe),                   CLASS_BRANCH, 0 },
+	{ "loope rel8",            B(0xe1, 0xfe),                   CLASS_BRANCH, 0 },
+	{ "loopne rel8",           B(0xe0, 0xfe),                   CLASS_BRANCH, 0 },
+	{ "lock cmpxchg [rdi],rcx", B(0xf0, 0x48, 0x0f, 0xb1, 0x0f), CLASS_STORE, 0 },
+	{ "cmpxchg16b [rdi]",      B(0x48, 0x0f, 0xc7, 0x0f),       CLASS_STORE, 0 },
+	{ "movbe [rdi], eax",      B(0x0f, 0x38, 0xf1, 0x07),       CLASS_STORE, 0 },
+};
+
+
+static int setup(void **state)
+{
+	*state = classifier_new();
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	classifier_free(*state);
+	return 0;
+}
+
+/* Decodes each case with trailing garbage after it (so the length must come
+ * from the instruction, not from the buffer size); returns the mismatches. */
+static int check_cases(struct classifier *c, const struct expect *cs, size_t n)
+{
+	int failures = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct expect *e = &cs[i];
+		uint8_t buf[32];
+		memset(buf, 0x90, sizeof buf);
+		memcpy(buf, e->bytes, e->len);
+		struct insn_info info;
+		memset(&info, 0xff, sizeof info);
+		if (!classifier_decode(c, buf, sizeof buf, 0x401000, &info)) {
+			print_error("%s: does not decode\n", e->what);
+			failures++;
+			continue;
+		}
+		bool rep = e->flags & REP, pushf = e->flags & PUSHF;
+		bool cpuid = e->flags & CPUID, syscall = e->flags & SYSCALL;
+		if (info.len != e->len || info.cls != e->cls || info.is_rep != rep ||
+		    info.is_pushf != pushf || info.is_cpuid != cpuid ||
+		    info.is_syscall != syscall) {
+			print_error("%s: got len %u class %s rep %d pushf %d cpuid %d syscall %d; "
+				    "want len %u class %s rep %d pushf %d cpuid %d syscall %d\n",
+				    e->what, info.len, class_name(info.cls), info.is_rep,
+				    info.is_pushf, info.is_cpuid, info.is_syscall, e->len,
+				    class_name(e->cls), rep, pushf, cpuid, syscall);
+			failures++;
+		}
+	}
+	return failures;
+}
+
+static void test_decode_table(void **state)
+{
+	assert_int_equal(check_cases(*state, cases, sizeof cases / sizeof *cases), 0);
+}
+
+static void test_every_class_covered(void **state)
+{
+	bool seen[CLASS_COUNT] = { false };
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		seen[cases[i].cls] = true;
+	for (unsigned k = 0; k < CLASS_COUNT; k++)
+		if (!seen[k])
+			fail_msg("class %s has no decode case", class_name(k));
+}
+
+static void test_invalid_bytes(void **state)
+{
+	struct classifier *c = *state;
+	struct insn_info info;
+	/* 0x06 (push es) does not exist in 64-bit mode. */
+	const uint8_t bad[] = { 0x06, 0x06, 0x06, 0x06 };
+	assert_false(classifier_decode(c, bad, sizeof bad, 0, &info));
+	assert_int_equal(info.len, 0);
+	/* A truncated instruction: call rel32 with only two bytes of its offset. */
+	const uint8_t truncated[] = { 0xe8, 0x00, 0x00 };
+	assert_false(classifier_decode(c, truncated, sizeof truncated, 0, &info));
+	/* No bytes at all. */
+	assert_false(classifier_decode(c, bad, 0, 0, &info));
+}
+
+static void test_format(void **state)
+{
+	struct classifier *c = *state;
+	const uint8_t add[] = { 0x48, 0x01, 0xd8 };
+	char buf[64];
+	assert_true(classifier_format(c, add, sizeof add, 0, buf, sizeof buf));
+	assert_string_equal(buf, "add rax, rbx");
+	const uint8_t ret[] = { 0xc3 };
+	assert_true(classifier_format(c, ret, sizeof ret, 0, buf, sizeof buf));
+	assert_string_equal(buf, "ret");
+}
+
+static void test_class_names_round_trip(void **state)
+{
+	/* The names are user-visible (report columns, --by class, JSON keys). */
+	static const char *const names[] = { "branch", "call", "ret", "syscall", "string",
+		"simd", "fp", "load", "store", "alu", "nop", "other" };
+	assert_int_equal(sizeof names / sizeof *names, CLASS_COUNT);
+	for (unsigned k = 0; k < CLASS_COUNT; k++)
+		assert_string_equal(class_name(k), names[k]);
+
+	for (unsigned k = 0; k < CLASS_COUNT; k++) {
+		const char *name = class_name(k);
+		assert_non_null(name);
+		assert_true(strlen(name) > 0);
+		assert_string_not_equal(name, "?");
+		assert_int_equal(class_from_name(name), (int)k);
+		for (unsigned j = 0; j < k; j++)
+			assert_string_not_equal(class_name(j), name);
+	}
+	assert_string_equal(class_name(CLASS_COUNT), "?");
+	assert_int_equal(class_from_name("bogus"), -1);
+	assert_int_equal(class_from_name(""), -1);
+	assert_int_equal(class_from_name("Branch"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_table),
+		cmocka_unit_test(test_every_class_covered),
+		cmocka_unit_test(test_invalid_bytes),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_class_names_round_trip),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
