@@ -207,8 +207,13 @@ bool classifier_decode(struct classifier *c, const uint8_t *code, size_t size,
 	const uint8_t *p = code;
 	size_t n = size;
 	uint64_t a = addr;
-	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn))
+	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn)) {
+		/* capstone 4 misses some AVX-512 encodings: an EVEX (62) or VEX (c4,
+		 * c5) prefix still says what kind of instruction it is. */
+		out->cls = size && (code[0] == 0x62 || code[0] == 0xc4 || code[0] == 0xc5)
+				   ? CLASS_SIMD : CLASS_OTHER;
 		return false;
+	}
 	const cs_insn *i = c->insn;
 	const cs_x86 *x = &i->detail->x86;
 	out->len = (uint8_t)i->size;

@@ -78,10 +78,11 @@ const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint6
 	struct insn_info info;
 	size_t n = read_code(t->tid, pc, code);
 	if (!n || !classifier_decode(tr->classifier, code, n, pc, &info)) {
-		/* Undecodable bytes still execute (or fault) as one step. */
-		memset(&info, 0, sizeof info);
-		info.len = 1;
-		info.cls = CLASS_OTHER;
+		/* Undecodable bytes still execute (or fault) as one step; the
+		 * classifier's guess of their class is kept. */
+		info.len = 0;
+		if (!n)
+			info.cls = CLASS_OTHER;
 	}
 	decode_cache_put(cache, pc, &info);
 	return decode_cache_get(cache, pc);

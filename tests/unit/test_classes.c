@@ -151,6 +151,21 @@ static void test_invalid_bytes(void **state)
 	assert_false(classifier_decode(c, truncated, sizeof truncated, 0, &info));
 	/* No bytes at all. */
 	assert_false(classifier_decode(c, bad, 0, 0, &info));
+	assert_int_equal(info.cls, CLASS_OTHER);
+	assert_false(classifier_decode(c, bad, sizeof bad, 0, &info));
+	assert_int_equal(info.cls, CLASS_OTHER);
+}
+
+/* capstone 4 cannot decode some AVX-512 instructions glibc uses (here
+ * vptestnmb k0, ymm19, ymm19 from __strchrnul_evex): the EVEX prefix still
+ * classifies them as simd. */
+static void test_undecodable_evex_is_simd(void **state)
+{
+	struct insn_info info;
+	const uint8_t evex[] = { 0x62, 0xb2, 0x66, 0x20, 0x26, 0xc3, 0x90, 0x90 };
+	assert_false(classifier_decode(*state, evex, sizeof evex, 0, &info));
+	assert_int_equal(info.len, 0);
+	assert_int_equal(info.cls, CLASS_SIMD);
 }
 
 static void test_format(void **state)
@@ -195,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_decode_table),
 		cmocka_unit_test(test_every_class_covered),
 		cmocka_unit_test(test_invalid_bytes),
+		cmocka_unit_test(test_undecodable_evex_is_simd),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_class_names_round_trip),
 	};
