@@ -159,7 +159,7 @@ static int load_threads(sqlite3 *db, const struct profile_filter *f, struct prof
 	sqlite3_stmt *st = prepare(db,
 		"SELECT t.tid, p.pid, t.name, (SELECT COALESCE(SUM(count), 0) FROM insns i"
 		" WHERE i.thread = t.id) FROM threads t JOIN processes p ON p.id = t.proc"
-		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2) ORDER BY t.id", f);
+		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2) ORDER BY 4 DESC, t.id", f);
 	if (!st)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,25 +26,36 @@
 struct record_args {
 	const char *output;
 	const char *mode;
+	pid_t attach_pid;      /* -p; 0 = launch argv */
+	double duration;       /* --duration seconds; 0 = until the end */
 	struct tracer_options topt;
 	char **argv;   /* program and its arguments */
 };
 
 static volatile sig_atomic_t interrupted_by;
+static volatile sig_atomic_t time_up;
 
 static void on_interrupt(int sig)
 {
-	interrupted_by = sig;
+	if (sig == SIGALRM)
+		time_up = 1;
+	else
+		interrupted_by = sig;
 }
 
 static const char record_usage[] =
 	"usage: prof record [options] [--] PROGRAM [ARGS...]\n"
+	"       prof record [options] -p PID [--duration SECONDS]\n"
 	"\n"
-	"Runs PROGRAM under ptrace and records every instruction it executes.\n"
+	"Runs PROGRAM (or attaches to process PID) under ptrace and records every\n"
+	"instruction it executes, in every thread and child process.\n"
 	"\n"
 	"  -o, --output FILE     database to write (default prof.db; an existing\n"
 	"                        one is kept as FILE.old)\n"
 	"  -m, --mode MODE       step (exact, single-stepping)\n"
+	"  -p, --pid PID         attach to a running process (all its threads);\n"
+	"                        detach at the end and leave it running\n"
+	"  -d, --duration SECS   stop recording after SECS seconds\n"
 	"  -q, --quiet           no progress line and no summary\n"
 	"      --no-follow-fork  trace only the first process; children run untraced\n"
 	"      --no-pin          do not pin tracer and program to one CPU\n"
@@ -57,6 +69,8 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
 		{ "no-follow-fork", no_argument, NULL, 'F' },
 		{ "no-pin", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
@@ -67,8 +81,24 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+o:m:qh", opts, NULL)) != -1) {
+	long long n;
+	char *end;
+	while ((c = getopt_long(argc, argv, "+o:m:qp:d:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'p':
+			if ((n = parse_count(optarg)) <= 0 || n > 0x7fffffff) {
+				log_error("record: -p wants a process id, not '%s'", optarg);
+				return -1;
+			}
+			a->attach_pid = (pid_t)n;
+			break;
+		case 'd':
+			a->duration = strtod(optarg, &end);
+			if (*end || !(a->duration > 0)) {
+				log_error("record: --duration wants a number of seconds, not '%s'", optarg);
+				return -1;
+			}
+			break;
 		case 'o': a->output = optarg; break;
 		case 'm': a->mode = optarg; break;
 		case 'q': a->topt.quiet = true; break;
@@ -85,7 +115,11 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		log_error("record: unknown mode '%s' (available: step)", a->mode);
 		return -1;
 	}
-	if (optind >= argc) {
+	if (a->attach_pid && optind < argc) {
+		log_error("record: give either -p PID or a program, not both");
+		return -1;
+	}
+	if (!a->attach_pid && optind >= argc) {
 		log_error("record: no program given (usage: prof record [options] -- PROGRAM [ARGS...])");
 		return -1;
 	}
@@ -220,13 +254,20 @@ static pid_t launch(char *path, char **argv)
 	return pid;
 }
 
-static int start_tracing(struct tracer *tr, pid_t pid)
+static long ptrace_options(const struct tracer *tr)
 {
 	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
-		    PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE;
+		    PTRACE_O_TRACECLONE;
+	if (!tr->attached)
+		opts |= PTRACE_O_EXITKILL; /* an attached process must survive us */
 	if (tr->opt.follow_fork)
 		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
-	if (ptrace(PTRACE_SETOPTIONS, pid, 0, opts) != 0) {
+	return opts;
+}
+
+static int start_tracing(struct tracer *tr, pid_t pid)
+{
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, ptrace_options(tr)) != 0) {
 		log_error("ptrace(SETOPTIONS): %s", strerror(errno));
 		kill(pid, SIGKILL);
 		return -1;
@@ -243,17 +284,28 @@ static void install_interrupt_handlers(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+static void arm_duration(double seconds)
+{
+	if (seconds <= 0)
+		return;
+	struct itimerval it = { { 0, 0 }, { (time_t)seconds,
+					     (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6) } };
+	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
+		log_warn("cannot arm --duration timer: %s", strerror(errno));
 }
 
 static int exit_code_of(const struct tracer *tr)
 {
-	if (interrupted_by)
-		return 128 + interrupted_by;
-	if (!tr->main_ended)
-		return 1;
-	if (WIFEXITED(tr->main_status))
+	if (interrupted_by && !tr->attached)
+		return 128 + interrupted_by; /* we killed it */
+	if (tr->main_ended && WIFEXITED(tr->main_status))
 		return WEXITSTATUS(tr->main_status);
-	return 128 + WTERMSIG(tr->main_status);
+	if (tr->main_ended)
+		return 128 + WTERMSIG(tr->main_status);
+	return tr->attached ? 0 : 1; /* detached: the process runs on */
 }
 
 static void print_summary(const struct tracer *tr, const char *output, double seconds)
@@ -265,11 +317,28 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 		output, interrupted_by ? " (interrupted: incomplete)" : "");
 }
 
+static char *attached_command(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return xasprintf("-p %d (%s)", (int)pid, buf);
+}
+
 static void write_start_meta(struct writer *w, const struct record_args *a)
 {
 	struct utsname u;
 	uname(&u);
-	send_meta(w, "command", join_argv(a->argv));
+	send_meta(w, "command", a->attach_pid ? attached_command(a->attach_pid) : join_argv(a->argv));
+	if (a->attach_pid)
+		send_meta(w, "attached_pid", xasprintf("%d", (int)a->attach_pid));
 	send_meta(w, "mode", xstrdup(a->mode));
 	send_meta(w, "state", xstrdup("recording"));
 	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
@@ -281,9 +350,35 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 
 static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t wall_ns)
 {
+	/* An attached recording ends by detaching: that is its normal end. */
+	bool complete = tr->attached || (!interrupted_by && tr->main_ended);
 	send_meta(w, "wall_ns", xasprintf("%llu", (unsigned long long)wall_ns));
 	send_meta(w, "exit_status", xasprintf("%d", exit_code_of(tr)));
-	send_meta(w, "state", xstrdup(interrupted_by || !tr->main_ended ? "incomplete" : "complete"));
+	send_meta(w, "state", xstrdup(complete ? "complete" : "incomplete"));
+}
+
+/* Starts the program or attaches to it; returns its pid, or -1. */
+static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *path)
+{
+	if (a->attach_pid)
+		return tracer_attach(tr, a->attach_pid, ptrace_options(tr)) == 0 ? a->attach_pid : -1;
+	pid_t pid = launch(path, a->argv);
+	if (pid > 0 && start_tracing(tr, pid) != 0)
+		return -1;
+	return pid;
+}
+
+/* Checks the target before prof.db is replaced: a typo must not cost a recording. */
+static char *check_target(const struct record_args *a, int *code)
+{
+	if (!a->attach_pid)
+		return resolve_program(a->argv[0], code);
+	if (kill(a->attach_pid, 0) != 0 && errno == ESRCH) {
+		log_error("cannot attach to %d: no such process", (int)a->attach_pid);
+		*code = 1;
+		return NULL;
+	}
+	return xasprintf("/proc/%d/exe", (int)a->attach_pid);
 }
 
 int cmd_record(int argc, char **argv)
@@ -292,7 +387,7 @@ int cmd_record(int argc, char **argv)
 	if (parse_record_args(argc, argv, &a) != 0)
 		return 2;
 	int code = 1;
-	char *path = resolve_program(a.argv[0], &code);
+	char *path = check_target(&a, &code);
 	if (!path)
 		return code;
 	char err[512];
@@ -305,7 +400,8 @@ int cmd_record(int argc, char **argv)
 	struct writer w;
 	struct progress progress;
 	struct tracer tr = { .opt = a.topt, .writer = &w, .progress = &progress,
-			     .interrupted = &interrupted_by };
+			     .interrupted = &interrupted_by, .time_up = &time_up,
+			     .attached = a.attach_pid != 0 };
 	tr.classifier = classifier_new();
 	if (!tr.classifier || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
@@ -314,12 +410,13 @@ int cmd_record(int argc, char **argv)
 	}
 	write_start_meta(&w, &a);
 	install_interrupt_handlers();
-	if (a.topt.pin_cpu)
+	if (a.topt.pin_cpu && !a.attach_pid)
 		pin_to_current_cpu();
 	uint64_t t0 = now_ns();
-	pid_t pid = launch(path, a.argv);
+	pid_t pid = begin_target(&tr, &a, path);
 	code = 1;
-	if (pid > 0 && start_tracing(&tr, pid) == 0) {
+	if (pid > 0) {
+		arm_duration(a.duration);
 		progress_init(&progress, !a.topt.quiet);
 		tracer_run(&tr);
 		progress_done(&progress);

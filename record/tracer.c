@@ -147,7 +147,7 @@ static char *read_exe(pid_t pid)
 	return xstrdup(buf);
 }
 
-static struct proc *proc_new(struct tracer *tr, pid_t pid, pid_t ppid)
+struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid)
 {
 	struct proc *p = xcalloc(1, sizeof *p);
 	p->id = ++tr->next_proc_id;
@@ -189,7 +189,7 @@ static struct tracee *thread_find(struct tracer *tr, pid_t tid)
 	return NULL;
 }
 
-static struct tracee *thread_add(struct tracer *tr, pid_t tid, struct proc *p)
+struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p)
 {
 	struct tracee *t = xcalloc(1, sizeof *t);
 	t->tid = tid;
@@ -213,10 +213,25 @@ static struct tracee *thread_add(struct tracer *tr, pid_t tid, struct proc *p)
 	return t;
 }
 
+/* The thread's name as it leaves (programs name their threads after start). */
+static void remember_name(struct tracee *t)
+{
+	char comm[32];
+	snprintf(comm, sizeof comm, "task/%d/comm", (int)t->tid);
+	free(t->final_name);
+	t->final_name = read_proc_file(t->proc->pid, comm, false);
+	if (!t->final_name[0]) {
+		free(t->final_name);
+		t->final_name = NULL;
+	}
+}
+
 static void thread_remove(struct tracer *tr, struct tracee *t)
 {
 	struct prof_event ev = { .kind = EV_THREAD_EXIT, .thread = t->id };
 	ev.thread_exit.ns = now_ns();
+	ev.thread_exit.name = t->final_name; /* the writer owns it now */
+	t->final_name = NULL;
 	tracer_emit(tr, &ev);
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		if (tr->threads[i] == t) {
@@ -264,8 +279,8 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 	pid_t child = (pid_t)msg;
 	struct proc *p = parent->proc;
 	if (event != PTRACE_EVENT_CLONE)
-		p = proc_new(tr, child, parent->proc->pid);
-	struct tracee *t = thread_add(tr, child, p);
+		p = tracer_proc_new(tr, child, parent->proc->pid);
+	struct tracee *t = tracer_thread_add(tr, child, p);
 	t->insn_valid = false;
 	if (early_take(es, child))
 		thread_begin(tr, t);
@@ -294,6 +309,14 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
  * thread row for the execing thread, which now has the leader's tid. */
 static void on_exec(struct tracer *tr, struct tracee *t)
 {
+	/* A non-leader that execs takes the leader's tid: the stop arrives under
+	 * the leader's tid, but the state of the step is in the former thread. */
+	unsigned long former = (unsigned long)t->tid;
+	if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &former) == 0 && (pid_t)former != t->tid) {
+		struct tracee *f = thread_find(tr, (pid_t)former);
+		if (f)
+			t = f;
+	}
 	struct proc *old = t->proc;
 	pid_t pid = old->pid, ppid = old->ppid;
 	/* Every other thread of the old image is gone; their exits may or may not
@@ -317,10 +340,18 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 	tracer_emit(tr, &pe);
 	thread_remove(tr, t);
 	proc_release(tr, old);
-	struct proc *p = proc_new(tr, pid, ppid);
-	struct tracee *nt = thread_add(tr, pid, p);
+	struct proc *p = tracer_proc_new(tr, pid, ppid);
+	struct tracee *nt = tracer_thread_add(tr, pid, p);
 	nt->exec_trap_pending = true;
 	thread_begin(tr, nt);
+}
+
+void tracer_forget_thread(struct tracer *tr, struct tracee *t)
+{
+	struct proc *p = t->proc;
+	thread_remove(tr, t);
+	if (p->live_threads <= 0)
+		proc_release(tr, p);
 }
 
 static void on_thread_gone(struct tracer *tr, struct tracee *t, int status)
@@ -357,6 +388,10 @@ static void on_signal_stop(struct tracer *tr, struct tracee *t, int sig)
 static void on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es)
 {
 	int sig = WSTOPSIG(status), event = status >> 16;
+	if (t->pc == 0 && (event == PTRACE_EVENT_STOP || (event == 0 && sig == SIGSTOP))) {
+		thread_begin(tr, t); /* a new or just-attached thread's first stop */
+		return;
+	}
 	switch (event) {
 	case PTRACE_EVENT_CLONE:
 	case PTRACE_EVENT_FORK:
@@ -368,6 +403,7 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		on_exec(tr, t);
 		return;
 	case PTRACE_EVENT_EXIT:
+		remember_name(t);
 		step_on_exit_event(tr, t);
 		t->exiting = true;
 		if (ptrace(PTRACE_CONT, t->tid, 0, 0) != 0 && errno != ESRCH)
@@ -379,8 +415,9 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		step_resume(tr, t, 0);
 		return;
 	}
-	if (t->pc == 0) { /* a new thread's first stop */
-		thread_begin(tr, t);
+	if (t->pc == 0) { /* a new thread's first stop is a signal: deliver it */
+		t->pc = tracer_read_pc(t);
+		step_on_signal(tr, t, sig);
 		return;
 	}
 	if (sig == SIGTRAP)
@@ -392,8 +429,8 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 void tracer_adopt_first(struct tracer *tr, pid_t pid)
 {
 	tr->main_pid = pid;
-	struct proc *p = proc_new(tr, pid, getpid());
-	thread_begin(tr, thread_add(tr, pid, p));
+	struct proc *p = tracer_proc_new(tr, pid, getpid());
+	thread_begin(tr, tracer_thread_add(tr, pid, p));
 }
 
 static void kill_all(struct tracer *tr)
@@ -404,14 +441,38 @@ static void kill_all(struct tracer *tr)
 		kill(tr->threads[i]->tid, SIGKILL);
 }
 
+/* Stops of threads we do not know yet: a new thread's first stop before its
+ * creator's event waits for it; a dying one is let go. */
+static void on_unknown_stop(pid_t tid, int status, struct early_stops *es)
+{
+	if (!WIFSTOPPED(status))
+		return;
+	if (status >> 16 == PTRACE_EVENT_EXIT)
+		ptrace(PTRACE_CONT, tid, 0, 0);
+	else if (es->n < sizeof es->tids / sizeof es->tids[0])
+		es->tids[es->n++] = tid;
+}
+
+/* Ctrl-C, SIGTERM or --duration: a launched program is killed, an attached
+ * one is interrupted everywhere so each thread can be detached at its stop. */
+static void begin_stopping(struct tracer *tr)
+{
+	if (!tr->attached) {
+		kill_all(tr);
+		return;
+	}
+	for (size_t i = 0; i < tr->nthreads; i++)
+		ptrace(PTRACE_INTERRUPT, tr->threads[i]->tid, 0, 0);
+}
+
 int tracer_run(struct tracer *tr)
 {
 	struct early_stops es = { .n = 0 };
-	bool killing = false;
+	bool stopping = false;
 	while (tr->nthreads > 0) {
-		if (*tr->interrupted && !killing) {
-			killing = true;
-			kill_all(tr);
+		if (!stopping && (*tr->interrupted || *tr->time_up)) {
+			stopping = true;
+			begin_stopping(tr);
 		}
 		int status;
 		pid_t tid = waitpid(-1, &status, __WALL);
@@ -423,17 +484,16 @@ int tracer_run(struct tracer *tr)
 			break;
 		}
 		struct tracee *t = thread_find(tr, tid);
-		if (!t) {
-			if (WIFSTOPPED(status) && es.n < sizeof es.tids / sizeof es.tids[0])
-				es.tids[es.n++] = tid;
-			continue;
-		}
-		if (WIFEXITED(status) || WIFSIGNALED(status))
+		if (!t)
+			on_unknown_stop(tid, status, &es);
+		else if (WIFEXITED(status) || WIFSIGNALED(status))
 			on_thread_gone(tr, t, status);
-		else if (killing)
+		else if (stopping && tr->attached)
+			tracer_detach_thread(tr, t, status);
+		else if (stopping)
 			/* A killed thread still stops at PTRACE_EVENT_EXIT: let it go. */
 			ptrace(PTRACE_CONT, tid, 0, 0);
-		else if (WIFSTOPPED(status))
+		else
 			on_stop(tr, t, status, &es);
 		progress_tick(tr->progress, tr->insns);
 	}

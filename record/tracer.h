@@ -46,6 +46,8 @@ struct tracee {
 	bool syscall_interrupted;  /* a signal stopped the syscall; it may restart */
 	bool exiting;              /* PTRACE_EVENT_EXIT seen */
 	bool exec_trap_pending;    /* a step trap may follow the exec event */
+	char *final_name;          /* comm at PTRACE_EVENT_EXIT; handed to the writer */
+	bool draining_trap;        /* detaching: a queued step SIGTRAP is being consumed */
 };
 
 struct tracer_options {
@@ -68,7 +70,9 @@ struct tracer {
 	int main_status;           /* wait status of the first process, once it ended */
 	bool main_ended;
 	uint64_t insns, syscalls, threads_seen, signals;
-	const volatile sig_atomic_t *interrupted;
+	bool attached;             /* -p: detach at the end instead of killing */
+	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
+	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
 };
 
 /* decode_cache.c */
@@ -80,6 +84,15 @@ void decode_cache_put(struct decode_cache *c, uint64_t pc, const struct insn_inf
 int tracer_run(struct tracer *tr);
 /* Takes charge of the first program, stopped after its exec. */
 void tracer_adopt_first(struct tracer *tr, pid_t pid);
+struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid);
+struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p);
+
+/* attach.c: -p PID. Seizes every thread; returns 0, or -1 after one error line. */
+int tracer_attach(struct tracer *tr, pid_t pid, long ptrace_options);
+/* Drops a thread no longer traced (detached); its process goes with its last thread. */
+void tracer_forget_thread(struct tracer *tr, struct tracee *t);
+/* Ends tracing of a thread stopped with status, passing on a pending signal. */
+void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status);
 /* Decodes (through the cache) the instruction at pc in t's process. */
 const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint64_t pc);
 void tracer_emit(struct tracer *tr, const struct prof_event *ev);

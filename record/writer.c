@@ -18,7 +18,7 @@ static const char *const statements_sql[] = {
 	"INSERT INTO processes(id, pid, ppid, exe, argv, start_ns) VALUES(?, ?, ?, ?, ?, ?)",
 	"UPDATE processes SET exit_status = ?, end_ns = ? WHERE id = ?",
 	"INSERT INTO threads(id, tid, proc, name, start_ns) VALUES(?, ?, ?, ?, ?)",
-	"UPDATE threads SET end_ns = ? WHERE id = ?",
+	"UPDATE threads SET end_ns = ?, name = COALESCE(?, name) WHERE id = ?",
 	"INSERT OR IGNORE INTO maps(proc, start, end, pgoff, prot, path, build_id, seen_ns)"
 	" VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO signals(thread, signo, pc, ns) VALUES(?, ?, ?, ?)",
@@ -174,8 +174,11 @@ static void write_event(struct writer *w, const struct prof_event *ev)
 	case EV_THREAD_EXIT:
 		st = w->st_thread_exit;
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->thread_exit.ns);
-		sqlite3_bind_int64(st, 2, ev->thread);
+		if (ev->thread_exit.name)
+			sqlite3_bind_text(st, 2, ev->thread_exit.name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, ev->thread);
 		run(w, st);
+		free(ev->thread_exit.name);
 		break;
 	case EV_MAP:
 		write_map(w, ev);

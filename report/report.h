@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum report_by { BY_FUNCTION, BY_DSO, BY_CLASS };
+enum report_by { BY_FUNCTION, BY_DSO, BY_CLASS, BY_THREAD };
 enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
 
 struct report_options {

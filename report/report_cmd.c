@@ -17,7 +17,7 @@ static const char report_usage[] =
 	"\n"
 	"  -i, --input FILE      database to read (default prof.db)\n"
 	"  -n, --top N           rows to print (default 20; 0 = all)\n"
-	"      --by KEY          function (default), dso or class\n"
+	"      --by KEY          function (default), dso, class or thread\n"
 	"  -f, --format FMT      text (default), json or csv\n"
 	"      --syscalls        a strace -c style table of system calls\n"
 	"      --pid PID         only this process\n"
@@ -51,7 +51,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static const char *const bys[] = { "function", "dso", "class" };
+	static const char *const bys[] = { "function", "dso", "class", "thread" };
 	static const char *const formats[] = { "text", "json", "csv" };
 	*o = (struct report_options){ .input = "prof.db", .top = 20 };
 	optind = 1;
@@ -69,7 +69,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 			o->top = (size_t)n;
 			break;
 		case 'b':
-			if ((v = parse_choice("--by key", optarg, bys, 3)) < 0)
+			if ((v = parse_choice("--by key", optarg, bys, 4)) < 0)
 				return -1;
 			o->by = (enum report_by)v;
 			break;

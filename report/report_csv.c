@@ -57,6 +57,17 @@ void report_csv(FILE *out, const struct profile *p, const struct report_options 
 				p->total ? 100.0 * (double)p->classes[c] / (double)p->total : 0.0);
 		return;
 	}
+	if (o->by == BY_THREAD) {
+		fputs("tid,pid,name,count,percent\n", out);
+		for (size_t i = 0; i < report_row_limit(p->nthreads, o); i++) {
+			const struct thread_row *t = &p->threads[i];
+			fprintf(out, "%d,%d,", t->tid, t->pid);
+			csv_field(out, t->name);
+			fprintf(out, ",%llu,%.4f\n", (unsigned long long)t->count,
+				p->total ? 100.0 * (double)t->count / (double)p->total : 0.0);
+		}
+		return;
+	}
 	if (o->by == BY_DSO)
 		csv_rows(out, p, p->dsos, report_row_limit(p->ndsos, o), false);
 	else

@@ -98,6 +98,18 @@ static void print_classes(FILE *out, const struct profile *p)
 	}
 }
 
+static void print_threads(FILE *out, const struct profile *p, const struct report_options *o)
+{
+	fprintf(out, "%7s %15s  %8s %8s  %s\n", "%", "instructions", "tid", "pid", "command");
+	size_t n = report_row_limit(p->nthreads, o);
+	for (size_t i = 0; i < n; i++) {
+		const struct thread_row *t = &p->threads[i];
+		char cnt[32];
+		fprintf(out, "%6.2f%% %15s  %8d %8d  %s\n", percent(t->count, p->total),
+			fmt_count(t->count, cnt, sizeof cnt), t->tid, t->pid, t->name);
+	}
+}
+
 static void print_syscalls(FILE *out, const struct profile *p)
 {
 	double total_s = 0;
@@ -141,6 +153,9 @@ void report_text(FILE *out, const struct profile *p, const struct report_options
 		break;
 	case BY_CLASS:
 		print_classes(out, p);
+		break;
+	case BY_THREAD:
+		print_threads(out, p, o);
 		break;
 	}
 }

@@ -32,7 +32,7 @@ struct prof_event {
 		struct { uint32_t id; int pid, ppid; char *exe, *argv; uint64_t ns; } process;
 		struct { uint32_t id; int status; uint64_t ns; } process_exit;
 		struct { uint32_t proc; int tid; char *name; uint64_t ns; } thread_start;
-		struct { uint64_t ns; } thread_exit;
+		struct { uint64_t ns; char *name; } thread_exit; /* name may be NULL */
 		struct {
 			uint32_t proc;
 			uint64_t start, end, pgoff;

@@ -1,0 +1,162 @@
+/* prof record -p PID: PTRACE_SEIZE every thread of a running process, and
+ * detaching from it at the end so it runs on unharmed. */
+#include "tracer.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static long read_status_field(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long value = -1;
+	size_t n = strlen(field);
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, field, n) == 0 && line[n] == ':')
+			value = strtol(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return value;
+}
+
+static int read_int_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int v = -1;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* EPERM has several causes; say which one applies, as strace does. */
+static void explain_attach_error(pid_t pid, int err)
+{
+	if (err == ESRCH) {
+		log_error("cannot attach to %d: no such process", (int)pid);
+		return;
+	}
+	if (err != EPERM) {
+		log_error("cannot attach to %d: %s", (int)pid, strerror(err));
+		return;
+	}
+	long tracer = read_status_field(pid, "TracerPid");
+	int scope = read_int_file("/proc/sys/kernel/yama/ptrace_scope");
+	if (tracer > 0)
+		log_error("cannot attach to %d: it is already traced by process %ld "
+			  "(a debugger, strace or another prof)", (int)pid, tracer);
+	else if (scope >= 1 && geteuid() != 0)
+		log_error("cannot attach to %d: ptrace refused by kernel.yama.ptrace_scope=%d "
+			  "(run as root, or sysctl kernel.yama.ptrace_scope=0)", (int)pid, scope);
+	else if (scope == 3)
+		log_error("cannot attach to %d: kernel.yama.ptrace_scope=3 forbids attaching", (int)pid);
+	else
+		log_error("cannot attach to %d: ptrace refused (EPERM): another user's process, "
+			  "or prof lacks CAP_SYS_PTRACE in this container", (int)pid);
+}
+
+static pid_t read_ppid(pid_t pid)
+{
+	long ppid = read_status_field(pid, "PPid");
+	return ppid > 0 ? (pid_t)ppid : 0;
+}
+
+static bool is_known(struct tracer *tr, pid_t tid)
+{
+	for (size_t i = 0; i < tr->nthreads; i++)
+		if (tr->threads[i]->tid == tid)
+			return true;
+	return false;
+}
+
+/* Seizes threads of pid not seized yet; returns how many were added. Threads
+ * created after their creator was seized arrive through PTRACE_EVENT_CLONE. */
+static int seize_new_threads(struct tracer *tr, struct proc *p, long options)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)p->pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	int added = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+		if (tid <= 0 || is_known(tr, tid))
+			continue;
+		if (ptrace(PTRACE_SEIZE, tid, 0, options) != 0)
+			continue; /* it exited meanwhile */
+		tracer_thread_add(tr, tid, p);
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+			log_debug("interrupt %d: %s", tid, strerror(errno));
+		added++;
+	}
+	closedir(d);
+	return added;
+}
+
+int tracer_attach(struct tracer *tr, pid_t pid, long options)
+{
+	if (pid == getpid()) {
+		log_error("cannot attach to %d: that is prof itself", (int)pid);
+		return -1;
+	}
+	if (read_status_field(pid, "Tgid") == (long)getpid()) {
+		log_error("cannot attach to %d: it is a thread of prof itself", (int)pid);
+		return -1;
+	}
+	if (ptrace(PTRACE_SEIZE, pid, 0, options) != 0) {
+		explain_attach_error(pid, errno);
+		return -1;
+	}
+	tr->attached = true;
+	tr->main_pid = pid;
+	struct proc *p = tracer_proc_new(tr, pid, read_ppid(pid));
+	tracer_thread_add(tr, pid, p);
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0)
+		log_debug("interrupt %d: %s", pid, strerror(errno));
+	while (seize_new_threads(tr, p, options) > 0)
+		;
+	return 0;
+}
+
+/* A step that ends inside a syscall queues its SIGTRAP before the interrupt
+ * stop is reported; detached with it, the program would die of SIGTRAP. */
+static bool step_trap_queued(pid_t tid)
+{
+	struct __ptrace_peeksiginfo_args args = { .off = 0, .flags = 0, .nr = 8 };
+	siginfo_t si[8];
+	int n = (int)ptrace(PTRACE_PEEKSIGINFO, tid, &args, si);
+	for (int i = 0; i < n; i++)
+		if (si[i].si_signo == SIGTRAP)
+			return true;
+	return false;
+}
+
+void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status)
+{
+	int event = status >> 16, sig = WSTOPSIG(status);
+	if (event == PTRACE_EVENT_STOP && !t->draining_trap && step_trap_queued(t->tid)) {
+		/* Let the thread dequeue it: it stops again at once, nothing runs. */
+		t->draining_trap = true;
+		if (ptrace(PTRACE_CONT, t->tid, 0, 0) == 0)
+			return;
+	}
+	/* A signal-delivery stop holds a signal the program must still get;
+	 * SIGTRAP is ours (a step). */
+	int pass = event == 0 && sig != SIGTRAP ? sig : 0;
+	if (ptrace(PTRACE_DETACH, t->tid, 0, pass) != 0 && errno != ESRCH)
+		log_warn("cannot detach thread %d: %s", t->tid, strerror(errno));
+	tracer_forget_thread(tr, t);
+}

@@ -1,0 +1,182 @@
+"""Threads, child processes, exec, signals and attach, in step mode."""
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from proftest import PROF, ProfTestCase, functions, program, query, record, report_json, run
+
+
+def work_count(n):
+    """work(n) in tests/programs/work.S executes 2n + 2 instructions."""
+    return 2 * n + 2
+
+
+class Threads(ProfTestCase):
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.shared = tempfile.TemporaryDirectory(prefix="proftest-threads-")
+        cls.sdb = os.path.join(cls.shared.name, "threads.db")
+        r = record(cls.sdb, [program("threads")])
+        assert r.returncode == 0, r.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.shared.cleanup()
+
+    def test_every_thread_counted_exactly(self):
+        rep = report_json(self.sdb)
+        names = {t["name"]: t for t in rep["threads"]}
+        self.assertEqual(set(names), {"threads", "blocker", "worker-1", "worker-2", "worker-3"})
+        self.assertEqual(sum(t["count"] for t in rep["threads"]), rep["total"])
+        self.assertEqual(len({t["pid"] for t in rep["threads"]}), 1)
+        expected = {"threads": work_count(500)}
+        expected.update({"worker-%d" % n: work_count(1000 * n) for n in (1, 2, 3)})
+        for name, count in expected.items():
+            per_thread = report_json(self.sdb, "--tid", str(names[name]["tid"]))
+            self.assertEqual(functions(per_thread).get("work"), count, name)
+        self.assertEqual(functions(rep)["work"], sum(expected.values()))
+
+    def test_by_thread_text(self):
+        out = run(["report", "-i", self.sdb, "--by", "thread"]).stdout
+        rows = [l.split() for l in out.splitlines() if l.strip().endswith(("worker-3", "blocker"))]
+        self.assertEqual(len(rows), 2, out)
+        self.assertTrue(all(r[2].isdigit() and r[3].isdigit() for r in rows))
+
+    def test_pid_filter(self):
+        rep = report_json(self.sdb)
+        pid = rep["threads"][0]["pid"]
+        self.assertEqual(report_json(self.sdb, "--pid", str(pid))["total"], rep["total"])
+        self.assertEqual(report_json(self.sdb, "--pid", str(pid + 100000))["total"], 0)
+
+
+class Processes(ProfTestCase):
+    def shell_twice(self, *extra):
+        loop = program("loop")
+        return record(self.db(), ["/bin/sh", "-c", "%s; %s; true" % (loop, loop)], extra=extra)
+
+    def test_fork_exec_chain(self):
+        r = self.shell_twice()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = report_json(self.db())
+        loop_rows = [f for f in rep["functions"] if f["dso"] == "loop"]
+        self.assertEqual([(f["name"], f["count"]) for f in loop_rows], [("_start", 2 * 5006)])
+        procs = query(self.db(), "SELECT id, pid, ppid, exe, exit_status FROM processes ORDER BY id")
+        shell_pid = procs[0][1]
+        loops = [p for p in procs if p[3].endswith("/loop")]
+        self.assertEqual(len(loops), 2)
+        self.assertTrue(all(p[2] == shell_pid and p[4] == 0 for p in loops), procs)
+        # Each exec'd child first appears as a copy of the shell, then as loop.
+        for p in loops:
+            self.assertIn(p[1], [q[1] for q in procs if q[3] != p[3]])
+
+    def test_no_follow_fork(self):
+        r = self.shell_twice("--no-follow-fork")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(query(self.db(), "SELECT * FROM processes")), 1)
+        self.assertNotIn("loop", {f["dso"] for f in report_json(self.db())["functions"]})
+
+    def test_exec_from_non_leader_thread(self):
+        r = record(self.db(), [program("thread_exec"), program("loop")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = report_json(self.db())
+        self.assertEqual([f["count"] for f in rep["functions"] if f["dso"] == "loop"], [5006])
+        procs = query(self.db(), "SELECT pid, exe, exit_status FROM processes ORDER BY id")
+        self.assertEqual(len(procs), 2)
+        self.assertEqual(procs[0][0], procs[1][0])       # same pid, new image
+        self.assertTrue(procs[1][1].endswith("/loop"))
+        self.assertEqual(procs[1][2], 0)
+
+
+class Signals(ProfTestCase):
+    def test_handler_counted_and_signal_recorded(self):
+        r = record(self.db(), [program("sighandler")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(functions(report_json(self.db()))["handler"], 203)
+        self.assertEqual([s for (s,) in query(self.db(), "SELECT signo FROM signals")], [signal.SIGUSR1])
+
+    def test_crash_exit_status_and_valid_database(self):
+        r = record(self.db(), [program("segv")])
+        self.assertEqual(r.returncode, 139)
+        self.assertTrue(report_json(self.db())["complete"])
+
+
+class Attach(ProfTestCase):
+    def native_output(self):
+        return subprocess.run([program("attachee"), "1.5"], capture_output=True, text=True).stdout
+
+    def start_attachee(self):
+        p = subprocess.Popen([program("attachee"), "1.5"], stdout=subprocess.PIPE, text=True)
+        self.assertEqual(p.stdout.readline(), "ready\n")
+        return p
+
+    def test_attach_duration_and_detach(self):
+        expected = self.native_output()
+        p = self.start_attachee()
+        r = run(["record", "-q", "-o", self.db(), "-p", str(p.pid), "--duration", "0.5"], timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rest, _ = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, "the program must survive prof")
+        self.assertEqual("ready\n" + rest, expected)
+        rep = report_json(self.db())
+        self.assertGreater(functions(rep).get("work", 0), 0)
+        self.assertEqual(len(rep["threads"]), 2, "both threads seized")
+        self.assertEqual(query(self.db(), "SELECT value FROM meta WHERE key = 'attached_pid'"), [(str(p.pid),)])
+
+    def test_ctrl_c_detaches(self):
+        expected = self.native_output()
+        p = self.start_attachee()
+        rec = subprocess.Popen([PROF, "record", "-q", "-o", self.db(), "-p", str(p.pid)],
+                               stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        rec.send_signal(signal.SIGINT)
+        _, err = rec.communicate(timeout=60)
+        self.assertEqual(rec.returncode, 0, err)
+        rest, _ = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual("ready\n" + rest, expected)
+        self.assertGreater(report_json(self.db())["total"], 0)
+
+    def test_process_exits_while_attached(self):
+        p = subprocess.Popen([program("attachee"), "0.3"], stdout=subprocess.PIPE, text=True)
+        p.stdout.readline()
+        r = run(["record", "-q", "-o", self.db(), "-p", str(p.pid)], timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        p.wait(timeout=30)
+        self.assertEqual(query(self.db(), "SELECT exit_status FROM processes"), [(0,)])
+
+    def test_no_such_pid(self):
+        self.assertOneErrorLine(run(["record", "-o", self.db(), "-p", "999999999"]), "no such process")
+        self.assertFalse(os.path.exists(self.db()))
+
+    def test_prof_itself(self):
+        r = subprocess.run(["/bin/sh", "-c", 'exec "$0" record -o "$1" -p $$', PROF, self.db()],
+                           capture_output=True, text=True)
+        self.assertOneErrorLine(r, "prof itself")
+
+    def test_already_traced(self):
+        first = subprocess.Popen([PROF, "record", "-q", "-o", self.db("first.db"), "--", program("spin")])
+        try:
+            pid = None
+            for _ in range(100):
+                kids = subprocess.run(["pgrep", "-P", str(first.pid)], capture_output=True, text=True).stdout.split()
+                if kids:
+                    pid = kids[0]
+                    break
+                time.sleep(0.05)
+            self.assertIsNotNone(pid)
+            r = run(["record", "-o", self.db(), "-p", pid])
+            self.assertOneErrorLine(r, "already traced by process %d" % first.pid)
+        finally:
+            first.send_signal(signal.SIGINT)
+            first.wait(timeout=30)
+
+    def test_pid_and_program_conflict(self):
+        self.assertOneErrorLine(run(["record", "-p", "1", "--", "/bin/true"]), "not both")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
