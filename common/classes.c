@@ -1,6 +1,7 @@
 /* Opcode classes decided with capstone. The class table lives here alone;
  * everything else prints class_name() and loops to CLASS_COUNT. */
 #include "prof/classes.h"
+#include "capstone_decode.h"
 #include "prof/util.h"
 
 #include <capstone/capstone.h>
@@ -203,6 +204,14 @@ static enum insn_class classify(const cs_insn *i)
 bool classifier_decode(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, struct insn_info *out)
 {
+	return classifier_decode_branch(c, code, size, addr, out, NULL);
+}
+
+bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t size,
+			      uint64_t addr, struct insn_info *out, struct branch *br)
+{
+	if (br)
+		memset(br, 0, sizeof *br);
 	memset(out, 0, sizeof *out);
 	const uint8_t *p = code;
 	size_t n = size;
@@ -223,6 +232,8 @@ bool classifier_decode(struct classifier *c, const uint8_t *code, size_t size,
 	out->is_pushf = x->opcode[0] == 0x9c && x->opcode[1] == 0;
 	out->is_cpuid = i->id == X86_INS_CPUID;
 	out->is_syscall = i->id == X86_INS_SYSCALL;
+	if (br && (out->cls == CLASS_BRANCH || out->cls == CLASS_CALL || out->cls == CLASS_RET))
+		branch_describe(i, br);
 	return true;
 }
 

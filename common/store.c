@@ -22,9 +22,13 @@ static const char schema_sql[] =
 	"  UNIQUE(proc, start, end, pgoff, path));"
 	"CREATE TABLE insns(thread INTEGER, pc INTEGER, class INTEGER, count INTEGER,"
 	"  PRIMARY KEY(thread, pc)) WITHOUT ROWID;"
+	/* One row per call site and callee: inclusive counts every call (as
+	 * callgrind's arcs do); outer_inclusive only calls that were the callee's
+	 * outermost activation, so a function's inclusive total does not count
+	 * recursion twice. caller_pc 0 is a thread's root. */
 	"CREATE TABLE arcs(thread INTEGER, caller_pc INTEGER, callee_pc INTEGER,"
-	"  calls INTEGER, inclusive INTEGER, PRIMARY KEY(thread, caller_pc, callee_pc))"
-	"  WITHOUT ROWID;"
+	"  calls INTEGER, inclusive INTEGER, outer_inclusive INTEGER,"
+	"  PRIMARY KEY(thread, caller_pc, callee_pc)) WITHOUT ROWID;"
 	"CREATE TABLE syscalls(thread INTEGER, nr INTEGER, arg0 INTEGER, arg1 INTEGER,"
 	"  arg2 INTEGER, arg3 INTEGER, arg4 INTEGER, arg5 INTEGER, ret INTEGER,"
 	"  start_ns INTEGER, end_ns INTEGER);"

@@ -155,7 +155,8 @@ void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status)
 	}
 	/* A signal-delivery stop holds a signal the program must still get;
 	 * SIGTRAP is ours (a step). */
-	int pass = event == 0 && sig != SIGTRAP ? sig : 0;
+	int pass = event == 0 && (sig & 0x7f) != SIGTRAP ? sig : 0;
+	tr->opt.mode->before_detach(tr, t);
 	if (ptrace(PTRACE_DETACH, t->tid, 0, pass) != 0 && errno != ESRCH)
 		log_warn("cannot detach thread %d: %s", t->tid, strerror(errno));
 	tracer_forget_thread(tr, t);

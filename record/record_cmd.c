@@ -52,7 +52,8 @@ static const char record_usage[] =
 	"\n"
 	"  -o, --output FILE     database to write (default prof.db; an existing\n"
 	"                        one is kept as FILE.old)\n"
-	"  -m, --mode MODE       step (exact, single-stepping)\n"
+	"  -m, --mode MODE       block (default: exact, one stop per basic block)\n"
+	"                        or step (exact, single-steps every instruction)\n"
 	"  -p, --pid PID         attach to a running process (all its threads);\n"
 	"                        detach at the end and leave it running\n"
 	"  -d, --duration SECS   stop recording after SECS seconds\n"
@@ -76,7 +77,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	*a = (struct record_args){ .output = "prof.db", .mode = "step",
+	*a = (struct record_args){ .output = "prof.db", .mode = "block",
 				   .topt = { .follow_fork = true, .pin_cpu = true } };
 	optind = 1;
 	opterr = 0;
@@ -111,8 +112,12 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			return -1;
 		}
 	}
-	if (strcmp(a->mode, "step") != 0) {
-		log_error("record: unknown mode '%s' (available: step)", a->mode);
+	if (strcmp(a->mode, "step") == 0) {
+		a->topt.mode = &step_mode;
+	} else if (strcmp(a->mode, "block") == 0) {
+		a->topt.mode = &block_mode;
+	} else {
+		log_error("record: unknown mode '%s' (available: block, step)", a->mode);
 		return -1;
 	}
 	if (a->attach_pid && optind < argc) {
@@ -260,7 +265,9 @@ static long ptrace_options(const struct tracer *tr)
 		    PTRACE_O_TRACECLONE;
 	if (!tr->attached)
 		opts |= PTRACE_O_EXITKILL; /* an attached process must survive us */
-	if (tr->opt.follow_fork)
+	/* Block mode traces even children it does not follow: they inherit
+	 * its breakpoints, which must come out before they run free. */
+	if (tr->opt.follow_fork || tr->opt.mode == &block_mode)
 		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	return opts;
 }

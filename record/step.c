@@ -18,7 +18,7 @@ static bool is_restart_code(int64_t ret)
 	return ret <= -512 && ret >= -516; /* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK */
 }
 
-void step_resume(struct tracer *tr, struct tracee *t, int sig)
+static void step_resume(struct tracer *tr, struct tracee *t, int sig)
 {
 	if (!t->insn_valid) {
 		t->insn = *tracer_decode(tr, t, t->pc);
@@ -27,6 +27,7 @@ void step_resume(struct tracer *tr, struct tracee *t, int sig)
 	if (t->insn.is_syscall && !t->in_syscall) {
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->sys_regs) == 0) {
 			t->in_syscall = true;
+			t->sys_nr = (int64_t)t->sys_regs.rax;
 			t->sys_start_ns = now_ns();
 		}
 	}
@@ -48,7 +49,7 @@ static void after_syscall(struct tracer *tr, struct tracee *t)
 		if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
 			log_debug("cannot clear TF from r11 of %d", t->tid);
 	}
-	long nr = (long)t->sys_regs.rax;
+	long nr = (long)t->sys_nr;
 	tracer_finish_syscall(tr, t, true, (int64_t)r.rax);
 	if ((nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap) &&
 	    (int64_t)r.rax >= 0)
@@ -100,7 +101,7 @@ static bool is_handler_entry(struct tracee *t)
 	return si.si_code == SIGTRAP;
 }
 
-void step_on_trap(struct tracer *tr, struct tracee *t)
+static void step_on_trap(struct tracer *tr, struct tracee *t, int sig)
 {
 	uint64_t pc = tracer_read_pc(t);
 	if (t->exec_trap_pending) {
@@ -127,7 +128,7 @@ void step_on_trap(struct tracer *tr, struct tracee *t)
 	step_resume(tr, t, 0);
 }
 
-void step_on_signal(struct tracer *tr, struct tracee *t, int sig)
+static void step_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
 	uint64_t pc = tracer_read_pc(t);
 	if (t->in_syscall && pc == t->pc + t->insn.len) {
@@ -139,16 +140,11 @@ void step_on_signal(struct tracer *tr, struct tracee *t, int sig)
 	} else if (pc != t->pc) {
 		complete_step(tr, t, pc);
 	}
-	struct prof_event ev = { .kind = EV_SIGNAL, .thread = t->id };
-	ev.signal.signo = sig;
-	ev.signal.pc = pc;
-	ev.signal.ns = now_ns();
-	tracer_emit(tr, &ev);
-	tr->signals++;
+	tracer_record_signal(tr, t, sig, pc);
 	step_resume(tr, t, sig);
 }
 
-void step_on_exit_event(struct tracer *tr, struct tracee *t)
+static void step_on_exit_event(struct tracer *tr, struct tracee *t)
 {
 	/* A thread dies inside a syscall (exit, exit_group, or killed while blocked
 	 * in one): the `syscall` ran but never returns. Anything else did not run. */
@@ -157,3 +153,45 @@ void step_on_exit_event(struct tracer *tr, struct tracee *t)
 		tracer_finish_syscall(tr, t, false, 0);
 	}
 }
+
+static void step_begin(struct tracer *tr, struct tracee *t, bool after_exec)
+{
+	/* After exec, the trap of the execve step itself may still come. */
+	t->exec_trap_pending = after_exec;
+	step_resume(tr, t, 0);
+}
+
+static void step_continue(struct tracer *tr, struct tracee *t)
+{
+	step_resume(tr, t, 0);
+}
+
+static void step_on_exec(struct tracer *tr, struct tracee *t)
+{
+	/* The step over `syscall` counted nothing yet: the execve ran. */
+	if (t->in_syscall)
+		tracer_count_insn(tr, t, t->pc, t->insn.cls);
+}
+
+static void step_nothing(struct tracer *tr, struct tracee *t)
+{
+	/* The kernel clears the trap flag on detach; nothing is kept per thread. */
+}
+
+static void step_new_process(struct tracer *tr, struct proc *parent, struct proc *child,
+			     bool shares_memory)
+{
+}
+
+const struct mode_ops step_mode = {
+	.name = "step",
+	.begin = step_begin,
+	.on_trap = step_on_trap,
+	.on_signal = step_on_signal,
+	.resume = step_continue,
+	.on_exit_event = step_on_exit_event,
+	.on_exec = step_on_exec,
+	.on_new_process = step_new_process,
+	.before_detach = step_nothing,
+	.thread_gone = step_nothing,
+};

@@ -4,6 +4,7 @@
 #include "tracer.h"
 #include "progress.h"
 #include "writer.h"
+#include "block.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -32,6 +33,29 @@ void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t
 	tr->insns++;
 }
 
+bool tracer_read_word(struct tracee *t, uint64_t addr, uint64_t *value)
+{
+	struct iovec local = { value, 8 }, remote = { (void *)addr, 8 };
+	if (process_vm_readv(t->tid, &local, 1, &remote, 1, 0) == 8)
+		return true;
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKDATA, t->tid, addr, 0);
+	if (word == -1 && errno)
+		return false;
+	*value = (uint64_t)word;
+	return true;
+}
+
+void tracer_record_signal(struct tracer *tr, struct tracee *t, int sig, uint64_t pc)
+{
+	struct prof_event ev = { .kind = EV_SIGNAL, .thread = t->id };
+	ev.signal.signo = sig;
+	ev.signal.pc = pc;
+	ev.signal.ns = now_ns();
+	tracer_emit(tr, &ev);
+	tr->signals++;
+}
+
 uint64_t tracer_read_pc(struct tracee *t)
 {
 	errno = 0;
@@ -43,7 +67,7 @@ uint64_t tracer_read_pc(struct tracee *t)
 
 /* Reads up to 16 code bytes; a read cut short by an unmapped page still decodes
  * an instruction that fits. */
-static size_t read_code(pid_t pid, uint64_t pc, uint8_t buf[16])
+size_t tracer_read_code(pid_t pid, uint64_t pc, uint8_t buf[16])
 {
 	struct iovec local = { buf, 16 }, remote = { (void *)pc, 16 };
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
@@ -76,7 +100,7 @@ const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint6
 		return hit;
 	uint8_t code[16];
 	struct insn_info info;
-	size_t n = read_code(t->tid, pc, code);
+	size_t n = tracer_read_code(t->tid, pc, code);
 	if (!n || !classifier_decode(tr->classifier, code, n, pc, &info)) {
 		/* Undecodable bytes still execute (or fault) as one step; the
 		 * classifier's guess of their class is kept. */
@@ -118,6 +142,8 @@ void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 	p->maps = now;
 	/* Code may have been replaced where it was decoded before. */
 	decode_cache_clear(&p->cache);
+	if (p->as)
+		aspace_code_changed(p->as, &p->maps);
 }
 
 static char *read_proc_file(pid_t pid, const char *name, bool nul_to_space)
@@ -176,6 +202,7 @@ static void proc_release(struct tracer *tr, struct proc *p)
 		*pp = p->next;
 	decode_cache_clear(&p->cache);
 	maps_free(&p->maps);
+	aspace_put(p->as);
 	free(p);
 }
 
@@ -228,6 +255,7 @@ static void remember_name(struct tracee *t)
 
 static void thread_remove(struct tracer *tr, struct tracee *t)
 {
+	tr->opt.mode->thread_gone(tr, t);
 	struct prof_event ev = { .kind = EV_THREAD_EXIT, .thread = t->id };
 	ev.thread_exit.ns = now_ns();
 	ev.thread_exit.name = t->final_name; /* the writer owns it now */
@@ -263,11 +291,25 @@ static bool early_take(struct early_stops *es, pid_t tid)
 	return false;
 }
 
-static void thread_begin(struct tracer *tr, struct tracee *t)
+static void thread_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
 	t->pc = tracer_read_pc(t);
 	t->insn_valid = false;
-	step_resume(tr, t, 0);
+	tr->opt.mode->begin(tr, t, after_exec);
+}
+
+static bool same_thread_group(pid_t tid, pid_t pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	long tgid = pid;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "Tgid:", 5) == 0)
+			tgid = strtol(line + 5, NULL, 10);
+	if (f)
+		fclose(f);
+	return tgid == pid;
 }
 
 static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
@@ -278,12 +320,17 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 		return;
 	pid_t child = (pid_t)msg;
 	struct proc *p = parent->proc;
-	if (event != PTRACE_EVENT_CLONE)
+	/* clone without CLONE_THREAD makes a process too (vfork-like spawns are
+	 * reported as VFORK). */
+	if (event != PTRACE_EVENT_CLONE || !same_thread_group(child, p->pid)) {
 		p = tracer_proc_new(tr, child, parent->proc->pid);
+		p->unfollowed = !tr->opt.follow_fork;
+		tr->opt.mode->on_new_process(tr, parent->proc, p, event == PTRACE_EVENT_VFORK);
+	}
 	struct tracee *t = tracer_thread_add(tr, child, p);
 	t->insn_valid = false;
 	if (early_take(es, child))
-		thread_begin(tr, t);
+		thread_begin(tr, t, false);
 	else
 		t->pc = 0; /* waits for its first stop */
 }
@@ -292,7 +339,7 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 {
 	struct prof_event ev = { .kind = EV_SYSCALL, .thread = t->id };
 	const struct user_regs_struct *r = &t->sys_regs;
-	ev.sys.nr = (int64_t)r->rax;
+	ev.sys.nr = t->sys_nr;
 	uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 	memcpy(ev.sys.args, args, sizeof args);
 	ev.sys.returned = returned;
@@ -328,11 +375,10 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 		else
 			i++;
 	}
-	if (t->in_syscall) {
-		/* The step over `syscall` counted nothing yet: the execve ran. */
-		tracer_count_insn(tr, t, t->pc, t->insn.cls);
+	tr->opt.mode->on_exec(tr, t);
+	if (t->in_syscall)
 		tracer_finish_syscall(tr, t, true, 0);
-	}
+	bool unfollowed = old->unfollowed;
 	struct prof_event pe = { .kind = EV_PROCESS_EXIT };
 	pe.process_exit.id = old->id;
 	pe.process_exit.ns = now_ns();
@@ -342,8 +388,14 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 	proc_release(tr, old);
 	struct proc *p = tracer_proc_new(tr, pid, ppid);
 	struct tracee *nt = tracer_thread_add(tr, pid, p);
-	nt->exec_trap_pending = true;
-	thread_begin(tr, nt);
+	if (unfollowed) {
+		/* A --no-follow-fork vfork child, traced until its exec only. */
+		if (ptrace(PTRACE_DETACH, pid, 0, 0) != 0)
+			log_debug("detach %d: %s", pid, strerror(errno));
+		tracer_forget_thread(tr, nt);
+		return;
+	}
+	thread_begin(tr, nt, true);
 }
 
 void tracer_forget_thread(struct tracer *tr, struct tracee *t)
@@ -379,17 +431,17 @@ static void on_signal_stop(struct tracer *tr, struct tracee *t, int sig)
 	siginfo_t si;
 	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0 && errno == EINVAL) {
 		/* Group-stop: resuming continues the thread as before. */
-		step_resume(tr, t, 0);
+		tr->opt.mode->resume(tr, t);
 		return;
 	}
-	step_on_signal(tr, t, sig);
+	tr->opt.mode->on_signal(tr, t, sig);
 }
 
 static void on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es)
 {
 	int sig = WSTOPSIG(status), event = status >> 16;
 	if (t->pc == 0 && (event == PTRACE_EVENT_STOP || (event == 0 && sig == SIGSTOP))) {
-		thread_begin(tr, t); /* a new or just-attached thread's first stop */
+		thread_begin(tr, t, false); /* a new or just-attached thread's first stop */
 		return;
 	}
 	switch (event) {
@@ -397,14 +449,14 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK:
 		on_new_task(tr, t, event, es);
-		step_resume(tr, t, 0);
+		tr->opt.mode->resume(tr, t);
 		return;
 	case PTRACE_EVENT_EXEC:
 		on_exec(tr, t);
 		return;
 	case PTRACE_EVENT_EXIT:
 		remember_name(t);
-		step_on_exit_event(tr, t);
+		tr->opt.mode->on_exit_event(tr, t);
 		t->exiting = true;
 		if (ptrace(PTRACE_CONT, t->tid, 0, 0) != 0 && errno != ESRCH)
 			log_warn("cannot resume exiting thread %d: %s", t->tid, strerror(errno));
@@ -412,16 +464,16 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 	case 0:
 		break;
 	default: /* PTRACE_EVENT_STOP and others: just continue */
-		step_resume(tr, t, 0);
+		tr->opt.mode->resume(tr, t);
 		return;
 	}
 	if (t->pc == 0) { /* a new thread's first stop is a signal: deliver it */
 		t->pc = tracer_read_pc(t);
-		step_on_signal(tr, t, sig);
+		tr->opt.mode->on_signal(tr, t, sig);
 		return;
 	}
-	if (sig == SIGTRAP)
-		step_on_trap(tr, t);
+	if ((sig & 0x7f) == SIGTRAP)
+		tr->opt.mode->on_trap(tr, t, sig);
 	else
 		on_signal_stop(tr, t, sig);
 }
@@ -430,7 +482,7 @@ void tracer_adopt_first(struct tracer *tr, pid_t pid)
 {
 	tr->main_pid = pid;
 	struct proc *p = tracer_proc_new(tr, pid, getpid());
-	thread_begin(tr, tracer_thread_add(tr, pid, p));
+	thread_begin(tr, tracer_thread_add(tr, pid, p), false);
 }
 
 static void kill_all(struct tracer *tr)

@@ -15,6 +15,38 @@
 
 struct writer;
 struct progress;
+struct aspace;
+struct proc;
+struct block;
+struct tracer;
+struct tracee;
+
+/* How a recording mode advances threads between stops. The tracer loop owns
+ * the threads and processes and calls these at each kind of stop. */
+struct mode_ops {
+	const char *name;
+	/* t stands at t->pc: its first stop, or the first after exec. */
+	void (*begin)(struct tracer *tr, struct tracee *t, bool after_exec);
+	/* SIGTRAP stop (sig is SIGTRAP, or SIGTRAP|0x80 for a syscall stop). */
+	void (*on_trap)(struct tracer *tr, struct tracee *t, int sig);
+	/* Signal-delivery stop. */
+	void (*on_signal)(struct tracer *tr, struct tracee *t, int sig);
+	/* Let t go on after an event or group stop. */
+	void (*resume)(struct tracer *tr, struct tracee *t);
+	/* PTRACE_EVENT_EXIT: t dies (counts what must be counted). */
+	void (*on_exit_event)(struct tracer *tr, struct tracee *t);
+	/* t's execve succeeded: finish its accounting before the image goes. */
+	void (*on_exec)(struct tracer *tr, struct tracee *t);
+	/* A new process: its memory is a copy of parent's, or shared (vfork). */
+	void (*on_new_process)(struct tracer *tr, struct proc *parent, struct proc *child,
+			       bool shares_memory);
+	/* t is about to be detached: leave nothing of ours in it. */
+	void (*before_detach)(struct tracer *tr, struct tracee *t);
+	/* t is gone: release what the mode kept for it. */
+	void (*thread_gone)(struct tracer *tr, struct tracee *t);
+};
+
+extern const struct mode_ops step_mode, block_mode;
 
 /* PC -> decoded instruction, per process image. */
 struct decode_cache {
@@ -29,6 +61,8 @@ struct proc {
 	int live_threads;
 	struct decode_cache cache;
 	struct map_list maps;      /* executable mappings as last stored */
+	struct aspace *as;         /* block mode: blocks and breakpoints */
+	bool unfollowed;           /* --no-follow-fork child traced only to clean up */
 	struct proc *next;
 };
 
@@ -48,9 +82,19 @@ struct tracee {
 	bool exec_trap_pending;    /* a step trap may follow the exec event */
 	char *final_name;          /* comm at PTRACE_EVENT_EXIT; handed to the writer */
 	bool draining_trap;        /* detaching: a queued step SIGTRAP is being consumed */
+	int64_t sys_nr;            /* the syscall being made, while in_syscall */
+	/* block mode */
+	struct block *block;       /* the block the thread runs */
+	uint32_t block_pos;        /* its first instruction not counted yet */
+	uint8_t bstate;            /* enum in block.c */
+	uint64_t rep_rcx;          /* RCX before a REP instruction */
+	uint64_t hw_addr;          /* armed debug-register breakpoint, 0 = none */
+	uint64_t icount;           /* instructions counted so far (inclusive costs) */
+	struct callstack *stack;
 };
 
 struct tracer_options {
+	const struct mode_ops *mode;
 	bool follow_fork;
 	bool pin_cpu;
 	bool quiet;
@@ -101,11 +145,12 @@ void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t
 void tracer_refresh_maps(struct tracer *tr, struct proc *p);
 uint64_t tracer_read_pc(struct tracee *t);
 
-/* step.c: step mode. */
-void step_resume(struct tracer *tr, struct tracee *t, int sig);
-void step_on_trap(struct tracer *tr, struct tracee *t);
-void step_on_signal(struct tracer *tr, struct tracee *t, int sig);
-void step_on_exit_event(struct tracer *tr, struct tracee *t);
+/* Reads the process's memory through t (false when unreadable). */
+bool tracer_read_word(struct tracee *t, uint64_t addr, uint64_t *value);
+/* Reads up to 16 code bytes at pc; returns how many. */
+size_t tracer_read_code(pid_t tid, uint64_t pc, uint8_t buf[16]);
+/* Records a delivered signal. */
+void tracer_record_signal(struct tracer *tr, struct tracee *t, int sig, uint64_t pc);
 /* Records the syscall t is stepping, with ret when it returned. */
 void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, int64_t ret);
 

@@ -23,7 +23,13 @@ static const char *const statements_sql[] = {
 	" VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO signals(thread, signo, pc, ns) VALUES(?, ?, ?, ?)",
 	"INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+	"INSERT INTO arcs(thread, caller_pc, callee_pc, calls, inclusive, outer_inclusive)"
+	" VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(thread, caller_pc, callee_pc) DO UPDATE SET"
+	" calls = calls + excluded.calls, inclusive = inclusive + excluded.inclusive,"
+	" outer_inclusive = outer_inclusive + excluded.outer_inclusive",
 };
+
+#define MAX_ARCS (1u << 14)
 
 static void db_fail(struct writer *w)
 {
@@ -68,9 +74,54 @@ static void flush_insns(struct writer *w)
 	w->slots_used = 0;
 }
 
+static void flush_arcs(struct writer *w)
+{
+	if (!w->arcs_used)
+		return;
+	begin(w);
+	for (size_t i = 0; i < w->arcs_cap; i++) {
+		struct arc_slot *a = &w->arcs[i];
+		if (!a->thread)
+			continue;
+		sqlite3_bind_int64(w->st_arc, 1, a->thread);
+		sqlite3_bind_int64(w->st_arc, 2, (sqlite3_int64)a->caller_pc);
+		sqlite3_bind_int64(w->st_arc, 3, (sqlite3_int64)a->callee_pc);
+		sqlite3_bind_int64(w->st_arc, 4, (sqlite3_int64)a->calls);
+		sqlite3_bind_int64(w->st_arc, 5, (sqlite3_int64)a->inclusive);
+		sqlite3_bind_int64(w->st_arc, 6, (sqlite3_int64)a->outer_inclusive);
+		run(w, w->st_arc);
+	}
+	memset(w->arcs, 0, w->arcs_cap * sizeof *w->arcs);
+	w->arcs_used = 0;
+}
+
+static void add_arc(struct writer *w, const struct prof_event *ev)
+{
+	uint64_t h0 = (ev->arc.caller_pc * 31 + ev->arc.callee_pc) ^ ((uint64_t)ev->thread << 40);
+	size_t h = (size_t)((h0 * 0x9e3779b97f4a7c15ull) >> 24) & (w->arcs_cap - 1);
+	for (;; h = (h + 1) & (w->arcs_cap - 1)) {
+		struct arc_slot *a = &w->arcs[h];
+		if (a->thread == ev->thread && a->caller_pc == ev->arc.caller_pc &&
+		    a->callee_pc == ev->arc.callee_pc) {
+			a->calls++;
+			a->inclusive += ev->arc.inclusive;
+			a->outer_inclusive += ev->arc.outer_inclusive;
+			return;
+		}
+		if (!a->thread) {
+			*a = (struct arc_slot){ ev->arc.caller_pc, ev->arc.callee_pc, ev->thread, 1,
+						ev->arc.inclusive, ev->arc.outer_inclusive };
+			if (++w->arcs_used * 2 >= w->arcs_cap)
+				flush_arcs(w);
+			return;
+		}
+	}
+}
+
 static void commit(struct writer *w)
 {
 	flush_insns(w);
+	flush_arcs(w);
 	if (w->in_txn && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		db_fail(w);
 	w->in_txn = false;
@@ -138,6 +189,9 @@ static void write_event(struct writer *w, const struct prof_event *ev)
 	switch (ev->kind) {
 	case EV_INSN:
 		add_insn(w, ev);
+		break;
+	case EV_ARC:
+		add_arc(w, ev);
 		break;
 	case EV_SYSCALL:
 		write_syscall(w, ev);
@@ -226,7 +280,7 @@ int writer_start(struct writer *w, sqlite3 *db)
 	w->db = db;
 	sqlite3_stmt **stmts[] = { &w->st_insn, &w->st_syscall, &w->st_process,
 				   &w->st_process_exit, &w->st_thread, &w->st_thread_exit,
-				   &w->st_map, &w->st_signal, &w->st_meta };
+				   &w->st_map, &w->st_signal, &w->st_meta, &w->st_arc };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
 		if (sqlite3_prepare_v3(db, statements_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       stmts[i], NULL) != SQLITE_OK) {
@@ -236,6 +290,8 @@ int writer_start(struct writer *w, sqlite3 *db)
 	}
 	w->slots_cap = MAX_SLOTS;
 	w->slots = xcalloc(w->slots_cap, sizeof *w->slots);
+	w->arcs_cap = MAX_ARCS;
+	w->arcs = xcalloc(w->arcs_cap, sizeof *w->arcs);
 	w->last_commit_ns = now_ns();
 	if (ring_init(&w->ring, RING_CAPACITY, sizeof(struct prof_event)) != 0)
 		return -1;
@@ -257,10 +313,11 @@ int writer_finish(struct writer *w)
 	pthread_join(w->thread, NULL);
 	sqlite3_stmt *stmts[] = { w->st_insn, w->st_syscall, w->st_process, w->st_process_exit,
 				  w->st_thread, w->st_thread_exit, w->st_map, w->st_signal,
-				  w->st_meta };
+				  w->st_meta, w->st_arc };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
 		sqlite3_finalize(stmts[i]);
 	ring_destroy(&w->ring);
 	free(w->slots);
+	free(w->arcs);
 	return w->failed ? -1 : 0;
 }

@@ -17,14 +17,22 @@ struct insn_slot {
 	uint64_t count;
 };
 
+struct arc_slot {
+	uint64_t caller_pc, callee_pc;
+	uint32_t thread;          /* 0 = empty (thread ids start at 1) */
+	uint64_t calls, inclusive, outer_inclusive;
+};
+
 struct writer {
 	sqlite3 *db;
 	struct ring ring;
 	pthread_t thread;
 	sqlite3_stmt *st_insn, *st_syscall, *st_process, *st_process_exit, *st_thread,
-		*st_thread_exit, *st_map, *st_signal, *st_meta;
+		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc;
 	struct insn_slot *slots;
 	size_t slots_cap, slots_used;
+	struct arc_slot *arcs;
+	size_t arcs_cap, arcs_used;
 	bool in_txn;
 	uint64_t last_commit_ns;
 	int failed;          /* a database error happened: reported once */

@@ -43,6 +43,11 @@ void classifier_free(struct classifier *c);
  * Returns false when the bytes are not a valid instruction. */
 bool classifier_decode(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, struct insn_info *out);
+struct branch;
+/* As classifier_decode, and describes a control transfer in *br (kind
+ * BR_NONE for anything else). */
+bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t size,
+			      uint64_t addr, struct insn_info *out, struct branch *br);
 /* Formats the instruction as text ("mov rax, rbx"), for annotate-style output. */
 bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, char *buf, size_t buflen);

@@ -16,6 +16,7 @@ enum event_kind {
 	EV_MAP,           /* an executable mapping was seen */
 	EV_SIGNAL,        /* a signal was delivered */
 	EV_META,          /* a key/value for the meta table */
+	EV_ARC,           /* one finished call: caller site -> callee */
 };
 
 struct prof_event {
@@ -42,6 +43,7 @@ struct prof_event {
 		} map;
 		struct { int signo; uint64_t pc, ns; } signal;
 		struct { char *key, *value; } meta;
+		struct { uint64_t caller_pc, callee_pc, inclusive, outer_inclusive; } arc;
 	};
 };
 
