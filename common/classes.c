@@ -232,6 +232,8 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	out->is_pushf = x->opcode[0] == 0x9c && x->opcode[1] == 0;
 	out->is_cpuid = i->id == X86_INS_CPUID;
 	out->is_syscall = i->id == X86_INS_SYSCALL;
+	if (out->cls == CLASS_RET && x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
+		out->ret_imm = (uint16_t)x->operands[0].imm;
 	if (br && (out->cls == CLASS_BRANCH || out->cls == CLASS_CALL || out->cls == CLASS_RET))
 		branch_describe(i, br);
 	return true;

@@ -174,6 +174,68 @@ static int load_threads(sqlite3 *db, const struct profile_filter *f, struct prof
 	return 0;
 }
 
+static struct func_row *find_func(struct profile *p, const char *name, const char *dso)
+{
+	for (size_t i = 0; i < p->nfuncs; i++)
+		if (strcmp(p->funcs[i].name, name) == 0 && strcmp(p->funcs[i].dso, dso) == 0)
+			return &p->funcs[i];
+	return NULL;
+}
+
+static struct edge_row *find_edge(struct profile *p, const struct symbol_ref *from,
+				  const struct symbol_ref *to)
+{
+	for (size_t i = 0; i < p->nedges; i++) {
+		struct edge_row *e = &p->edges[i];
+		if (strcmp(e->caller, from->function) == 0 && strcmp(e->caller_dso, from->dso) == 0 &&
+		    strcmp(e->callee, to->function) == 0 && strcmp(e->callee_dso, to->dso) == 0)
+			return e;
+	}
+	p->edges = xrealloc(p->edges, (p->nedges + 1) * sizeof *p->edges);
+	struct edge_row *e = &p->edges[p->nedges++];
+	*e = (struct edge_row){ from->function, from->dso, to->function, to->dso, 0, 0 };
+	return e;
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct edge_row *x = a, *y = b;
+	if (x->calls != y->calls)
+		return x->calls > y->calls ? -1 : 1;
+	return x->inclusive > y->inclusive ? -1 : x->inclusive < y->inclusive;
+}
+
+/* Inclusive counts and function-to-function edges from the recorded arcs. */
+static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile *p)
+{
+	sqlite3_stmt *st = prepare(db,
+		"SELECT t.proc, x.caller_pc, x.callee_pc, x.calls, x.inclusive, x.outer_inclusive"
+		" FROM arcs x" FILTER_JOIN, f);
+	if (!st)
+		return -1;
+	static const struct symbol_ref root = { "[root]", "", "", 0 };
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
+		struct symbol_ref from = root, to;
+		uint64_t caller = (uint64_t)sqlite3_column_int64(st, 1);
+		if (caller)
+			symbolizer_resolve(p->symbolizer, proc, caller, &from);
+		symbolizer_resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 2), &to);
+		struct func_row *fr = find_func(p, to.function, to.dso);
+		if (fr)
+			fr->inclusive += (uint64_t)sqlite3_column_int64(st, 5);
+		if (caller) {
+			struct edge_row *e = find_edge(p, &from, &to);
+			e->calls += (uint64_t)sqlite3_column_int64(st, 3);
+			e->inclusive += (uint64_t)sqlite3_column_int64(st, 4);
+		}
+		p->has_call_graph = true;
+	}
+	sqlite3_finalize(st);
+	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
+	return 0;
+}
+
 static void load_meta(sqlite3 *db, struct profile *p)
 {
 	p->mode = store_get_meta(db, "mode");
@@ -196,7 +258,8 @@ int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profil
 	memset(p, 0, sizeof *p);
 	load_meta(db, p);
 	p->symbolizer = symbolizer_new(db);
-	if (load_insns(db, filter, p) || load_syscalls(db, filter, p) || load_threads(db, filter, p))
+	if (load_insns(db, filter, p) || load_arcs(db, filter, p) || load_syscalls(db, filter, p) ||
+	    load_threads(db, filter, p))
 		return -1;
 	return 0;
 }
@@ -208,6 +271,7 @@ void profile_free(struct profile *p)
 	free(p->state);
 	free(p->funcs);
 	free(p->dsos);
+	free(p->edges);
 	free(p->sys);
 	for (size_t i = 0; i < p->nthreads; i++)
 		free(p->threads[i].name);

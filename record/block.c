@@ -206,7 +206,6 @@ static void count_range(struct tracer *tr, struct tracee *t, uint32_t from, uint
 		c++;
 	for (uint32_t i = from; i < to; i++) {
 		tracer_count_insn(tr, t, b->insns[i].pc, b->insns[i].cls);
-		t->icount++;
 		if (c < b->ncalls && b->calls[c].index == i) {
 			callstack_push(tr, t, b->insns[i].pc, b->calls[c].target, b->calls[c].ret_addr, 0);
 			c++;
@@ -374,7 +373,6 @@ static void on_syscall_stop(struct tracer *tr, struct tracee *t)
 	} else {
 		/* A syscall restarted after we attached: RIP moved back onto it. */
 		tracer_count_insn(tr, t, r.rip - 2, CLASS_SYSCALL);
-		t->icount++;
 	}
 	hw_disarm(t);
 	t->sys_regs = r;
@@ -434,10 +432,8 @@ static uint64_t read_rcx(struct tracee *t)
 static void count_rep(struct tracer *tr, struct tracee *t, uint64_t rcx_now)
 {
 	uint64_t n = t->rep_rcx == 0 ? 1 : t->rep_rcx - rcx_now;
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < n; i++)
 		tracer_count_insn(tr, t, t->pc, t->insn.cls);
-		t->icount++;
-	}
 }
 
 static bool is_handler_entry(struct tracee *t)
@@ -469,10 +465,8 @@ static void block_on_trap(struct tracer *tr, struct tracee *t, int sig)
 		run_from(tr, t, pc, 0);
 		return;
 	case B_STEP:
-		if (pc != t->pc) {
+		if (pc != t->pc)
 			tracer_count_insn(tr, t, t->pc, t->insn.cls);
-			t->icount++;
-		}
 		run_from(tr, t, pc, 0);
 		return;
 	case B_HW_AFTER:
@@ -535,10 +529,8 @@ static void count_until_signal(struct tracer *tr, struct tracee *t, uint64_t pc)
 		return;
 	}
 	if (t->bstate == B_STEP) {
-		if (pc != t->pc) {
+		if (pc != t->pc)
 			tracer_count_insn(tr, t, t->pc, t->insn.cls);
-			t->icount++;
-		}
 		return;
 	}
 	if (!b || (t->bstate != B_RUN && t->bstate != B_HW_BEFORE))

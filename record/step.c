@@ -1,6 +1,7 @@
 /* Step mode: PTRACE_SINGLESTEP every thread; after each stop the instruction
  * that was at the thread's pc has run once. Reading RIP (one PEEKUSER) is all
  * a plain step costs; full registers only around `syscall`. */
+#include "callstack.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -70,11 +71,29 @@ static void clear_pushed_tf(struct tracee *t)
 		log_debug("cannot clear pushed TF in %d", t->tid);
 }
 
+static uint64_t read_rsp(struct tracee *t)
+{
+	errno = 0;
+	long rsp = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rsp), 0);
+	return errno ? 0 : (uint64_t)rsp;
+}
+
+/* Calls and returns feed the shadow call stack, as in block mode. */
+static void track_call_or_ret(struct tracer *tr, struct tracee *t, const struct insn_info *in,
+			      uint64_t new_pc)
+{
+	if (in->cls == CLASS_CALL)
+		callstack_push(tr, t, t->pc, new_pc, t->pc + in->len, read_rsp(t));
+	else if (in->cls == CLASS_RET)
+		callstack_ret(tr, t, new_pc, read_rsp(t) - 8 - in->ret_imm);
+}
+
 /* The instruction at t->pc ran; the thread now stands at new_pc. */
 static void complete_step(struct tracer *tr, struct tracee *t, uint64_t new_pc)
 {
 	struct insn_info in = t->insn;
 	tracer_count_insn(tr, t, t->pc, in.cls);
+	track_call_or_ret(tr, t, &in, new_pc);
 	if (t->in_syscall)
 		after_syscall(tr, t);
 	else if (in.is_pushf)
@@ -118,6 +137,9 @@ static void step_on_trap(struct tracer *tr, struct tracee *t, int sig)
 			tracer_count_insn(tr, t, t->pc, t->insn.cls);
 			tracer_finish_syscall(tr, t, true, -4 /* -EINTR as the program sees it */);
 		}
+		uint64_t sp = read_rsp(t), ret = 0;
+		tracer_read_word(t, sp, &ret);
+		callstack_push(tr, t, t->pc, pc, ret, sp); /* the handler's frame */
 		t->pc = pc;
 		t->insn_valid = false;
 		step_resume(tr, t, 0);
@@ -158,6 +180,7 @@ static void step_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
 	/* After exec, the trap of the execve step itself may still come. */
 	t->exec_trap_pending = after_exec;
+	callstack_push(tr, t, 0, t->pc, 0, 0); /* the thread's root frame */
 	step_resume(tr, t, 0);
 }
 
@@ -173,9 +196,14 @@ static void step_on_exec(struct tracer *tr, struct tracee *t)
 		tracer_count_insn(tr, t, t->pc, t->insn.cls);
 }
 
-static void step_nothing(struct tracer *tr, struct tracee *t)
+static void step_before_detach(struct tracer *tr, struct tracee *t)
 {
-	/* The kernel clears the trap flag on detach; nothing is kept per thread. */
+	/* The kernel clears the trap flag on detach. */
+}
+
+static void step_thread_gone(struct tracer *tr, struct tracee *t)
+{
+	callstack_unwind(tr, t);
 }
 
 static void step_new_process(struct tracer *tr, struct proc *parent, struct proc *child,
@@ -192,6 +220,6 @@ const struct mode_ops step_mode = {
 	.on_exit_event = step_on_exit_event,
 	.on_exec = step_on_exec,
 	.on_new_process = step_new_process,
-	.before_detach = step_nothing,
-	.thread_gone = step_nothing,
+	.before_detach = step_before_detach,
+	.thread_gone = step_thread_gone,
 };

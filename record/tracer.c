@@ -31,6 +31,7 @@ void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t
 	ev.insn.cls = cls;
 	tracer_emit(tr, &ev);
 	tr->insns++;
+	t->icount++;
 }
 
 bool tracer_read_word(struct tracee *t, uint64_t addr, uint64_t *value)

@@ -17,6 +17,7 @@ struct report_options {
 	enum report_by by;
 	enum report_format format;
 	bool syscalls;
+	bool call_graph;         /* callers and callees of the top functions */
 	struct profile_filter filter;
 };
 

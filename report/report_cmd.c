@@ -20,6 +20,7 @@ static const char report_usage[] =
 	"      --by KEY          function (default), dso, class or thread\n"
 	"  -f, --format FMT      text (default), json or csv\n"
 	"      --syscalls        a strace -c style table of system calls\n"
+	"  -g, --call-graph      callers and callees of the top functions\n"
 	"      --pid PID         only this process\n"
 	"      --tid TID         only this thread\n"
 	"  -h, --help            this help\n";
@@ -46,6 +47,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 		{ "by", required_argument, NULL, 'b' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "syscalls", no_argument, NULL, 's' },
+		{ "call-graph", no_argument, NULL, 'g' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "tid", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -58,7 +60,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 	opterr = 0;
 	int c, v;
 	long long n;
-	while ((c = getopt_long(argc, argv, "i:n:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:n:f:gh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o->input = optarg; break;
 		case 'n':
@@ -79,6 +81,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 			o->format = (enum report_format)v;
 			break;
 		case 's': o->syscalls = true; break;
+		case 'g': o->call_graph = true; break;
 		case 'p':
 		case 't':
 			if ((n = parse_count(optarg)) <= 0) {

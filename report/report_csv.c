@@ -21,7 +21,7 @@ static void csv_field(FILE *out, const char *s)
 static void csv_rows(FILE *out, const struct profile *p, const struct func_row *rows, size_t n,
 		     bool with_dso)
 {
-	fputs(with_dso ? "percent,count,function,dso" : "percent,count,dso", out);
+	fputs(with_dso ? "percent,count,inclusive,function,dso" : "percent,count,dso", out);
 	for (int c = 0; c < CLASS_COUNT; c++)
 		fprintf(out, ",%s", class_name(c));
 	fputc('\n', out);
@@ -29,6 +29,8 @@ static void csv_rows(FILE *out, const struct profile *p, const struct func_row *
 		const struct func_row *r = &rows[i];
 		fprintf(out, "%.4f,%llu,", p->total ? 100.0 * (double)r->count / (double)p->total : 0.0,
 			(unsigned long long)r->count);
+		if (with_dso)
+			fprintf(out, "%llu,", (unsigned long long)r->inclusive);
 		csv_field(out, r->name);
 		if (with_dso) {
 			fputc(',', out);

@@ -27,9 +27,11 @@ static void json_rows(FILE *out, const struct profile *p, const struct func_row 
 			fputs(", \"dso\": ", out);
 			json_string(out, r->dso);
 		}
-		fprintf(out, ", \"count\": %llu, \"percent\": %.4f, \"classes\": ",
-			(unsigned long long)r->count,
+		fprintf(out, ", \"count\": %llu, \"percent\": %.4f, ", (unsigned long long)r->count,
 			p->total ? 100.0 * (double)r->count / (double)p->total : 0.0);
+		if (with_dso)
+			fprintf(out, "\"inclusive\": %llu, ", (unsigned long long)r->inclusive);
+		fputs("\"classes\": ", out);
 		json_classes(out, r->classes);
 		fputc('}', out);
 	}
@@ -59,6 +61,21 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 			s->nr, (unsigned long long)s->calls, (unsigned long long)s->errors, s->seconds);
 	}
 	fputs(p->nsys ? "\n  ]" : "]", out);
+	fputs(",\n  \"calls\": [", out);
+	for (size_t i = 0; i < p->nedges; i++) {
+		const struct edge_row *e = &p->edges[i];
+		fputs(i ? ",\n    {\"caller\": " : "\n    {\"caller\": ", out);
+		json_string(out, e->caller);
+		fputs(", \"caller_dso\": ", out);
+		json_string(out, e->caller_dso);
+		fputs(", \"callee\": ", out);
+		json_string(out, e->callee);
+		fputs(", \"callee_dso\": ", out);
+		json_string(out, e->callee_dso);
+		fprintf(out, ", \"calls\": %llu, \"inclusive\": %llu}", (unsigned long long)e->calls,
+			(unsigned long long)e->inclusive);
+	}
+	fputs(p->nedges ? "\n  ]" : "]", out);
 	fputs(",\n  \"threads\": [", out);
 	for (size_t i = 0; i < p->nthreads; i++) {
 		const struct thread_row *t = &p->threads[i];

@@ -47,7 +47,11 @@ static void print_rows(FILE *out, const struct profile *p, const struct func_row
 	int cols[CLASS_COUNT], ncols = used_classes(p, cols);
 	size_t fw = name_width(rows, n, false, strlen(what), 48);
 	size_t dw = with_dso ? name_width(rows, n, true, 3, 24) : 0;
-	fprintf(out, "%7s %15s  %-*s", "%", "instructions", (int)fw, what);
+	bool incl = with_dso && p->has_call_graph;
+	fprintf(out, "%7s %15s", "%", "instructions");
+	if (incl)
+		fprintf(out, " %15s", "inclusive");
+	fprintf(out, "  %-*s", (int)fw, what);
 	if (with_dso)
 		fprintf(out, "  %-*s", (int)dw, "dso");
 	fputs("  |", out);
@@ -58,8 +62,10 @@ static void print_rows(FILE *out, const struct profile *p, const struct func_row
 	for (size_t i = 0; i < n; i++) {
 		const struct func_row *r = &rows[i];
 		char cnt[32];
-		fprintf(out, "%6.2f%% %15s  %-*.*s", percent(r->count, p->total),
-			fmt_count(r->count, cnt, sizeof cnt), (int)fw, (int)fw, r->name);
+		fprintf(out, "%6.2f%% %15s", percent(r->count, p->total), fmt_count(r->count, cnt, sizeof cnt));
+		if (incl)
+			fprintf(out, " %15s", fmt_count(r->inclusive, cnt, sizeof cnt));
+		fprintf(out, "  %-*.*s", (int)fw, (int)fw, r->name);
 		if (with_dso)
 			fprintf(out, "  %-*.*s", (int)dw, (int)dw, r->dso);
 		fputs("  |", out);
@@ -137,6 +143,58 @@ static void print_syscalls(FILE *out, const struct profile *p)
 		(unsigned long long)errors);
 }
 
+static void print_edge(FILE *out, const char *dir, uint64_t calls, uint64_t inclusive,
+		       const char *name, const char *dso)
+{
+	char c[32], i[32];
+	fprintf(out, "    %-9s %12s calls %15s instructions  %s%s%s\n", dir,
+		fmt_count(calls, c, sizeof c), fmt_count(inclusive, i, sizeof i), name,
+		dso[0] ? " " : "", dso);
+}
+
+#define MAX_EDGES_SHOWN 10
+
+/* The callers (or callees) of f, most calls first. */
+static void print_edges(FILE *out, const struct profile *p, const struct func_row *f, bool callers)
+{
+	size_t shown = 0, more = 0;
+	for (size_t i = 0; i < p->nedges; i++) {
+		const struct edge_row *e = &p->edges[i];
+		const char *name = callers ? e->callee : e->caller;
+		const char *dso = callers ? e->callee_dso : e->caller_dso;
+		if (strcmp(name, f->name) != 0 || strcmp(dso, f->dso) != 0)
+			continue;
+		if (shown++ >= MAX_EDGES_SHOWN) {
+			more++;
+			continue;
+		}
+		print_edge(out, callers ? "caller" : "callee", e->calls, e->inclusive,
+			   callers ? e->caller : e->callee, callers ? e->caller_dso : e->callee_dso);
+	}
+	if (more)
+		fprintf(out, "    (+%zu more %s)\n", more, callers ? "callers" : "callees");
+}
+
+/* For each top function: who calls it and what it calls, with call counts and
+ * the instructions executed inside those calls. */
+static void print_call_graph(FILE *out, const struct profile *p, const struct report_options *o)
+{
+	if (!p->has_call_graph) {
+		fputs("\n(no call graph in this recording)\n", out);
+		return;
+	}
+	size_t n = report_row_limit(p->nfuncs, o);
+	fputs("\ncall graph (calls and inclusive instructions per caller and callee):\n", out);
+	for (size_t k = 0; k < n; k++) {
+		const struct func_row *f = &p->funcs[k];
+		char self[32], incl[32];
+		fprintf(out, "\n  %s (%s)  self %s  inclusive %s\n", f->name, f->dso,
+			fmt_count(f->count, self, sizeof self), fmt_count(f->inclusive, incl, sizeof incl));
+		print_edges(out, p, f, true);
+		print_edges(out, p, f, false);
+	}
+}
+
 void report_text(FILE *out, const struct profile *p, const struct report_options *o)
 {
 	print_header(out, p);
@@ -147,6 +205,8 @@ void report_text(FILE *out, const struct profile *p, const struct report_options
 	switch (o->by) {
 	case BY_FUNCTION:
 		print_rows(out, p, p->funcs, report_row_limit(p->nfuncs, o), true, "function");
+		if (o->call_graph)
+			print_call_graph(out, p, o);
 		break;
 	case BY_DSO:
 		print_rows(out, p, p->dsos, report_row_limit(p->ndsos, o), false, "dso");

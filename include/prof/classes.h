@@ -30,6 +30,7 @@ struct insn_info {
 	bool is_pushf;        /* pushes RFLAGS: the trap flag leaks when stepped */
 	bool is_cpuid;        /* some hypervisors step two instructions over it */
 	bool is_syscall;      /* the `syscall` instruction */
+	uint16_t ret_imm;     /* bytes a `ret imm16` pops after the return address */
 };
 
 const char *class_name(unsigned cls);

@@ -27,6 +27,12 @@ struct syscall_row {
 	double seconds;
 };
 
+/* Calls from one function to another, summed over call sites. */
+struct edge_row {
+	const char *caller, *caller_dso, *callee, *callee_dso;
+	uint64_t calls, inclusive;
+};
+
 struct thread_row {
 	int tid, pid;
 	char *name;
@@ -43,6 +49,8 @@ struct profile {
 	struct func_row *dsos;   size_t ndsos;    /* name = DSO; sorted likewise */
 	struct syscall_row *sys; size_t nsys;     /* sorted by calls, descending */
 	struct thread_row *threads; size_t nthreads;
+	bool has_call_graph;                      /* arcs were recorded */
+	struct edge_row *edges;  size_t nedges;   /* sorted by calls, descending */
 	struct symbolizer *symbolizer;
 	char **pool; size_t npool;   /* strings the profile owns */
 };
