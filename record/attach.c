@@ -122,7 +122,7 @@ int tracer_attach(struct tracer *tr, pid_t pid, long options)
 	}
 	tr->attached = true;
 	tr->main_pid = pid;
-	struct proc *p = tracer_proc_new(tr, pid, read_ppid(pid));
+	struct proc *p = tracer_proc_new(tr, pid, read_ppid(pid), false);
 	tracer_thread_add(tr, pid, p);
 	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0)
 		log_debug("interrupt %d: %s", pid, strerror(errno));

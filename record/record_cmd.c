@@ -3,6 +3,7 @@
 #include "prof/commands.h"
 #include "progress.h"
 #include "tracer.h"
+#include "verify.h"
 #include "writer.h"
 #include "prof/log.h"
 #include "prof/store.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -27,6 +29,7 @@ struct record_args {
 	const char *output;
 	const char *mode;
 	pid_t attach_pid;      /* -p; 0 = launch argv */
+	bool verify;           /* --verify: compare with a step-mode run */
 	double duration;       /* --duration seconds; 0 = until the end */
 	struct tracer_options topt;
 	char **argv;   /* program and its arguments */
@@ -60,6 +63,9 @@ static const char record_usage[] =
 	"  -q, --quiet           no progress line and no summary\n"
 	"      --no-follow-fork  trace only the first process; children run untraced\n"
 	"      --no-pin          do not pin tracer and program to one CPU\n"
+	"      --verify          record in block mode, run again in step mode with\n"
+	"                        address randomization off for both, and compare every\n"
+	"                        instruction count (exit 3 when they differ)\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"prof record exits with the program's exit status (128+N if killed by signal N).\n";
@@ -74,6 +80,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "no-follow-fork", no_argument, NULL, 'F' },
 		{ "no-pin", no_argument, NULL, 'P' },
+		{ "verify", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -105,6 +112,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		case 'q': a->topt.quiet = true; break;
 		case 'F': a->topt.follow_fork = false; break;
 		case 'P': a->topt.pin_cpu = false; break;
+		case 'V': a->verify = a->topt.no_aslr = true; break;
 		case 'h': fputs(record_usage, stdout); exit(0);
 		default:
 			log_error("record: unknown or incomplete option '%s' (see 'prof record --help')",
@@ -118,6 +126,10 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		a->topt.mode = &block_mode;
 	} else {
 		log_error("record: unknown mode '%s' (available: block, step)", a->mode);
+		return -1;
+	}
+	if (a->verify && (a->attach_pid || a->topt.mode != &block_mode || a->duration > 0)) {
+		log_error("record: --verify checks a launched program recorded in block mode");
 		return -1;
 	}
 	if (a->attach_pid && optind < argc) {
@@ -208,7 +220,7 @@ static void pin_to_current_cpu(void)
 }
 
 /* fork + PTRACE_TRACEME + exec; exec errors come back through a CLOEXEC pipe. */
-static pid_t launch(char *path, char **argv)
+static pid_t launch(char *path, char **argv, bool no_aslr)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -225,6 +237,8 @@ static pid_t launch(char *path, char **argv)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		if (no_aslr && personality(ADDR_NO_RANDOMIZE) == -1)
+			_exit(127);
 		if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) {
 			int e = errno;
 			ssize_t w = write(pfd[1], &e, sizeof e);
@@ -369,7 +383,7 @@ static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *
 {
 	if (a->attach_pid)
 		return tracer_attach(tr, a->attach_pid, ptrace_options(tr)) == 0 ? a->attach_pid : -1;
-	pid_t pid = launch(path, a->argv);
+	pid_t pid = launch(path, a->argv, a->topt.no_aslr);
 	if (pid > 0 && start_tracing(tr, pid) != 0)
 		return -1;
 	return pid;
@@ -388,43 +402,33 @@ static char *check_target(const struct record_args *a, int *code)
 	return xasprintf("/proc/%d/exe", (int)a->attach_pid);
 }
 
-int cmd_record(int argc, char **argv)
+/* One recording of the target into output; returns prof record's exit code. */
+static int record_once(struct record_args *a, const char *path, const char *output)
 {
-	struct record_args a;
-	if (parse_record_args(argc, argv, &a) != 0)
-		return 2;
-	int code = 1;
-	char *path = check_target(&a, &code);
-	if (!path)
-		return code;
 	char err[512];
-	sqlite3 *db = store_create(a.output, err, sizeof err);
+	sqlite3 *db = store_create(output, err, sizeof err);
 	if (!db) {
 		log_error("%s", err);
-		free(path);
 		return 1;
 	}
 	struct writer w;
 	struct progress progress;
-	struct tracer tr = { .opt = a.topt, .writer = &w, .progress = &progress,
+	struct tracer tr = { .opt = a->topt, .writer = &w, .progress = &progress,
 			     .interrupted = &interrupted_by, .time_up = &time_up,
-			     .attached = a.attach_pid != 0 };
+			     .attached = a->attach_pid != 0 };
 	tr.classifier = classifier_new();
 	if (!tr.classifier || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
 		sqlite3_close(db);
 		return 1;
 	}
-	write_start_meta(&w, &a);
-	install_interrupt_handlers();
-	if (a.topt.pin_cpu && !a.attach_pid)
-		pin_to_current_cpu();
+	write_start_meta(&w, a);
 	uint64_t t0 = now_ns();
-	pid_t pid = begin_target(&tr, &a, path);
-	code = 1;
+	pid_t pid = begin_target(&tr, a, (char *)path);
+	int code = 1;
 	if (pid > 0) {
-		arm_duration(a.duration);
-		progress_init(&progress, !a.topt.quiet);
+		arm_duration(a->duration);
+		progress_init(&progress, !a->topt.quiet);
 		tracer_run(&tr);
 		progress_done(&progress);
 		code = exit_code_of(&tr);
@@ -434,10 +438,53 @@ int cmd_record(int argc, char **argv)
 	if (writer_finish(&w) != 0)
 		code = code ? code : 1;
 	if (sqlite3_close(db) != SQLITE_OK)
-		log_error("closing %s: %s", a.output, sqlite3_errmsg(db));
-	if (pid > 0 && !a.topt.quiet)
-		print_summary(&tr, a.output, (double)wall / 1e9);
+		log_error("closing %s: %s", output, sqlite3_errmsg(db));
+	if (pid > 0 && !a->topt.quiet)
+		print_summary(&tr, output, (double)wall / 1e9);
 	classifier_free(tr.classifier);
+	return code;
+}
+
+/* --verify: the same run again in step mode, compared instruction by instruction. */
+static int verify_with_step(struct record_args *a, const char *path, int block_code)
+{
+	if (interrupted_by)
+		return block_code;
+	char *step_db = xasprintf("%s.verify-step", a->output);
+	a->topt.mode = &step_mode;
+	a->mode = "step";
+	if (!a->topt.quiet)
+		fprintf(stderr, "prof: verifying: the same run in step mode (slow)...\n");
+	int step_code = record_once(a, path, step_db);
+	int rc = step_code == block_code ? verify_compare(a->output, step_db, a->topt.quiet) : -1;
+	if (step_code != block_code)
+		log_error("verify: the program exited %d in block mode and %d in step mode",
+			  block_code, step_code);
+	unlink(step_db);
+	char *wal = xasprintf("%s-wal", step_db), *shm = xasprintf("%s-shm", step_db);
+	unlink(wal);
+	unlink(shm);
+	free(wal);
+	free(shm);
+	free(step_db);
+	return rc == 0 ? block_code : VERIFY_MISMATCH_EXIT;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a;
+	if (parse_record_args(argc, argv, &a) != 0)
+		return 2;
+	int code = 1;
+	char *path = check_target(&a, &code);
+	if (!path)
+		return code;
+	install_interrupt_handlers();
+	if (a.topt.pin_cpu && !a.attach_pid)
+		pin_to_current_cpu();
+	code = record_once(&a, path, a.output);
+	if (a.verify)
+		code = verify_with_step(&a, path, code);
 	free(path);
 	return code;
 }

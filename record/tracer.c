@@ -18,13 +18,47 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Threads and processes with id 0 are traced only to be cleaned up
+ * (--no-follow-fork children): the recording leaves them out. */
+static bool left_out(const struct prof_event *ev)
+{
+	switch (ev->kind) {
+	case EV_META:
+		return false;
+	case EV_PROCESS:
+		return ev->process.id == 0;
+	case EV_PROCESS_EXIT:
+		return ev->process_exit.id == 0;
+	case EV_MAP:
+		return ev->map.proc == 0;
+	default:
+		return ev->thread == 0;
+	}
+}
+
 void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 {
-	writer_send(tr->writer, ev);
+	if (!left_out(ev)) {
+		writer_send(tr->writer, ev);
+		return;
+	}
+	/* The writer would have freed these. */
+	if (ev->kind == EV_PROCESS) {
+		free(ev->process.exe);
+		free(ev->process.argv);
+	} else if (ev->kind == EV_MAP) {
+		free(ev->map.path);
+	} else if (ev->kind == EV_THREAD) {
+		free(ev->thread_start.name);
+	} else if (ev->kind == EV_THREAD_EXIT) {
+		free(ev->thread_exit.name);
+	}
 }
 
 void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls)
 {
+	if (!t->id)
+		return;
 	struct prof_event ev = { .kind = EV_INSN, .thread = t->id };
 	ev.insn.pc = pc;
 	ev.insn.count = 1;
@@ -54,7 +88,7 @@ void tracer_record_signal(struct tracer *tr, struct tracee *t, int sig, uint64_t
 	ev.signal.pc = pc;
 	ev.signal.ns = now_ns();
 	tracer_emit(tr, &ev);
-	tr->signals++;
+	tr->signals += t->id != 0;
 }
 
 uint64_t tracer_read_pc(struct tracee *t)
@@ -174,14 +208,17 @@ static char *read_exe(pid_t pid)
 	return xstrdup(buf);
 }
 
-struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid)
+struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid, bool unfollowed)
 {
 	struct proc *p = xcalloc(1, sizeof *p);
-	p->id = ++tr->next_proc_id;
 	p->pid = pid;
 	p->ppid = ppid;
+	p->unfollowed = unfollowed;
 	p->next = tr->procs;
 	tr->procs = p;
+	if (unfollowed)
+		return p; /* traced only to be cleaned up: not part of the recording */
+	p->id = ++tr->next_proc_id;
 	struct prof_event ev = { .kind = EV_PROCESS };
 	ev.process.id = p->id;
 	ev.process.pid = pid;
@@ -221,7 +258,7 @@ struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p)
 {
 	struct tracee *t = xcalloc(1, sizeof *t);
 	t->tid = tid;
-	t->id = ++tr->next_thread_id;
+	t->id = p->id ? ++tr->next_thread_id : 0;
 	t->proc = p;
 	p->live_threads++;
 	if (tr->nthreads == tr->threads_cap) {
@@ -229,7 +266,7 @@ struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p)
 		tr->threads = xrealloc(tr->threads, tr->threads_cap * sizeof *tr->threads);
 	}
 	tr->threads[tr->nthreads++] = t;
-	tr->threads_seen++;
+	tr->threads_seen += t->id != 0;
 	char comm[32];
 	snprintf(comm, sizeof comm, "task/%d/comm", (int)tid);
 	struct prof_event ev = { .kind = EV_THREAD, .thread = t->id };
@@ -324,8 +361,7 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 	/* clone without CLONE_THREAD makes a process too (vfork-like spawns are
 	 * reported as VFORK). */
 	if (event != PTRACE_EVENT_CLONE || !same_thread_group(child, p->pid)) {
-		p = tracer_proc_new(tr, child, parent->proc->pid);
-		p->unfollowed = !tr->opt.follow_fork;
+		p = tracer_proc_new(tr, child, parent->proc->pid, !tr->opt.follow_fork);
 		tr->opt.mode->on_new_process(tr, parent->proc, p, event == PTRACE_EVENT_VFORK);
 	}
 	struct tracee *t = tracer_thread_add(tr, child, p);
@@ -348,7 +384,7 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 	ev.sys.start_ns = t->sys_start_ns;
 	ev.sys.end_ns = now_ns();
 	tracer_emit(tr, &ev);
-	tr->syscalls++;
+	tr->syscalls += t->id != 0;
 	t->in_syscall = false;
 	t->syscall_interrupted = false;
 }
@@ -387,7 +423,7 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 	tracer_emit(tr, &pe);
 	thread_remove(tr, t);
 	proc_release(tr, old);
-	struct proc *p = tracer_proc_new(tr, pid, ppid);
+	struct proc *p = tracer_proc_new(tr, pid, ppid, unfollowed);
 	struct tracee *nt = tracer_thread_add(tr, pid, p);
 	if (unfollowed) {
 		/* A --no-follow-fork vfork child, traced until its exec only. */
@@ -482,7 +518,7 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 void tracer_adopt_first(struct tracer *tr, pid_t pid)
 {
 	tr->main_pid = pid;
-	struct proc *p = tracer_proc_new(tr, pid, getpid());
+	struct proc *p = tracer_proc_new(tr, pid, getpid(), false);
 	thread_begin(tr, tracer_thread_add(tr, pid, p), false);
 }
 

@@ -56,7 +56,7 @@ struct decode_cache {
 };
 
 struct proc {
-	uint32_t id;               /* process row id */
+	uint32_t id;               /* process row id; 0 = left out of the recording */
 	pid_t pid, ppid;
 	int live_threads;
 	struct decode_cache cache;
@@ -68,7 +68,7 @@ struct proc {
 
 struct tracee {
 	pid_t tid;
-	uint32_t id;               /* thread row id */
+	uint32_t id;               /* thread row id; 0 = left out of the recording */
 	struct proc *proc;
 	uint64_t pc;               /* where the pending step starts */
 	struct insn_info insn;     /* the instruction at pc, when insn_valid */
@@ -98,6 +98,7 @@ struct tracer_options {
 	bool follow_fork;
 	bool pin_cpu;
 	bool quiet;
+	bool no_aslr;              /* launch with ADDR_NO_RANDOMIZE */
 };
 
 struct tracer {
@@ -128,7 +129,8 @@ void decode_cache_put(struct decode_cache *c, uint64_t pc, const struct insn_inf
 int tracer_run(struct tracer *tr);
 /* Takes charge of the first program, stopped after its exec. */
 void tracer_adopt_first(struct tracer *tr, pid_t pid);
-struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid);
+/* A new process image; an unfollowed one is traced but left out of the recording. */
+struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid, bool unfollowed);
 struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p);
 
 /* attach.c: -p PID. Seizes every thread; returns 0, or -1 after one error line. */

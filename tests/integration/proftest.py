@@ -10,6 +10,9 @@ import unittest
 
 PROF = os.environ.get("PROF", "build/prof")
 PROGRAMS = os.environ.get("PROGRAMS", "build/tests/programs")
+BENCH = os.environ.get("BENCH", "build/bench")
+# The mode behaviour tests record in (ctest runs them once per mode).
+MODE = os.environ.get("PROF_TEST_MODE", "step")
 
 
 def program(name):
@@ -25,7 +28,8 @@ def run(args, timeout=300, **kw):
     return subprocess.run([PROF] + args, capture_output=True, text=True, timeout=timeout, **kw)
 
 
-def record(db, argv, mode="step", extra=(), timeout=300):
+def record(db, argv, mode=None, extra=(), timeout=300):
+    mode = mode or MODE
     return run(["record", "-q", "--mode", mode, "-o", db, *extra, "--", *argv], timeout=timeout)
 
 
@@ -34,6 +38,11 @@ def report_json(db, *extra):
     if r.returncode != 0:
         raise AssertionError("prof report failed: " + r.stderr)
     return json.loads(r.stdout)
+
+
+def fixed_env():
+    """An environment that makes two runs of a program execute the same code."""
+    return {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 
 
 def query(db, sql, *params):

@@ -193,7 +193,8 @@ class ReportFormats(ProfTestCase):
         self.assertEqual(rep["total"], 605)
         self.assertEqual([f["name"] for f in rep["functions"]], ["inner", "outer"])
         f = rep["functions"][0]
-        self.assertEqual(set(f), {"name", "dso", "count", "percent", "classes"})
+        self.assertEqual(set(f), {"name", "dso", "count", "percent", "inclusive", "classes"})
+        self.assertEqual(f["inclusive"], 300)
         self.assertEqual(f["dso"], "calls")
         self.assertAlmostEqual(f["percent"], 100.0 * 300 / 605, places=3)
         self.assertEqual(sum(f["classes"].values()), f["count"])
@@ -212,7 +213,7 @@ class ReportFormats(ProfTestCase):
         self.assertIn("605 instructions", out)
         lines = [l for l in out.splitlines() if l.rstrip().endswith(tuple("0123456789.")) and "%" in l]
         self.assertEqual(len(lines), 4, out)
-        self.assertRegex(lines[0], r"^\s*49\.59%\s+300\s+inner\s+calls\s+\|")
+        self.assertRegex(lines[0], r"^\s*49\.59%\s+300\s+300\s+inner\s+calls\s+\|")
         # Aligned: the function column starts at the same offset on every row.
         self.assertEqual(len({l.index(n) for l, n in zip(lines, ["inner", "outer", "_start", "addimm"])}), 1)
 
