@@ -36,7 +36,7 @@ set -uo pipefail
 # instructions, dynamic loader included.
 WORKLOADS="intloop:30000 recursion:21 hashmix:20000 memcpy_heavy:500"
 # prof record modes to compare with the baseline, e.g. "step block".
-MODES="${BENCH_MODES:-step}"
+MODES="${BENCH_MODES:-step block}"
 # ---------------------------------------------------------------------------
 
 die() { echo "run.sh: $*" >&2; exit 2; }
