@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
-               cmake pkg-config gcc make valgrind python3
+               libiberty-dev cmake pkg-config gcc g++ make valgrind python3
 
 .PHONY: all deps build demo test bench clean
 

@@ -14,6 +14,8 @@ struct command {
 static const struct command commands[] = {
 	{ "record", cmd_record, "run a program under ptrace and record what it executes" },
 	{ "report", cmd_report, "print the hottest functions, DSOs, classes and syscalls" },
+	{ "annotate", cmd_annotate, "one function's instructions with their counts and source lines" },
+	{ "diff", cmd_diff, "compare two recordings function by function (a CI gate)" },
 };
 
 static void usage(FILE *out)

@@ -239,6 +239,11 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	return true;
 }
 
+void classifier_set_syntax(struct classifier *c, bool att)
+{
+	cs_option(c->handle, CS_OPT_SYNTAX, att ? CS_OPT_SYNTAX_ATT : CS_OPT_SYNTAX_INTEL);
+}
+
 bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, char *buf, size_t buflen)
 {

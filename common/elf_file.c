@@ -1,15 +1,19 @@
-/* ELF reading with libelf: function symbols (.symtab, else .dynsym, else a
- * separate debug file found by build-id), PT_LOAD segments and the build-id. */
+/* ELF reading with libelf: function symbols (.symtab, else a separate debug
+ * file found by build-id or .gnu_debuglink, else .dynsym completed with the
+ * .eh_frame function ranges), PT_LOAD segments and the build-id. */
 #include "prof/elf_file.h"
 #include "prof/util.h"
 
+#include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void elf_init_once(void)
@@ -172,27 +176,294 @@ static Elf *open_elf(const char *path, int *fd)
 	return elf;
 }
 
-/* Stripped files: gdb's convention, /usr/lib/debug/.build-id/xx/rest.debug. */
-static void read_debug_symbols(struct elf_file *ef)
+/* The file name a .gnu_debuglink section names, or NULL. */
+static char *read_debuglink(Elf *elf)
 {
-	if (!ef->build_id[0])
-		return;
-	char *dbg = xasprintf("/usr/lib/debug/.build-id/%.2s/%s.debug", ef->build_id,
-			      ef->build_id + 2);
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return NULL;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+		    strcmp(name, ".gnu_debuglink") != 0)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data || !data->d_size || !memchr(data->d_buf, '\0', data->d_size))
+			return NULL;
+		return *(char *)data->d_buf ? xstrdup(data->d_buf) : NULL;
+	}
+	return NULL;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* A separate debug file as gdb finds it: /usr/lib/debug/.build-id/xx/rest.debug,
+ * then the .gnu_debuglink name next to the file, in its .debug/ directory and
+ * under /usr/lib/debug/<its directory>. A debuglink candidate with another
+ * build-id belongs to another build and is skipped. */
+static char *find_debug_file(const char *path, const char *build_id, const char *debuglink)
+{
+	if (build_id[0]) {
+		char *p = xasprintf("/usr/lib/debug/.build-id/%.2s/%s.debug", build_id, build_id + 2);
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
+	if (!debuglink || strchr(debuglink, '/'))
+		return NULL;
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : 1;
+	const char *dir = slash ? path : ".";
+	char *candidates[3] = {
+		xasprintf("%.*s/%s", dirlen, dir, debuglink),
+		xasprintf("%.*s/.debug/%s", dirlen, dir, debuglink),
+		xasprintf("/usr/lib/debug%s%.*s/%s", dir[0] == '/' ? "" : "/", dirlen, dir, debuglink),
+	};
+	char *found = NULL;
+	for (int i = 0; i < 3; i++) {
+		if (!found && access(candidates[i], R_OK) == 0 && !same_file(candidates[i], path)) {
+			char bid[41];
+			elf_read_build_id(candidates[i], bid);
+			if (!build_id[0] || !bid[0] || strcmp(bid, build_id) == 0) {
+				found = candidates[i];
+				continue;
+			}
+		}
+		free(candidates[i]);
+	}
+	return found;
+}
+
+/* Stripped files: the full symbol table of the separate debug file. */
+static bool read_debug_symbols(struct elf_file *ef)
+{
+	if (!ef->debug_path)
+		return false;
 	int fd;
-	Elf *elf = open_elf(dbg, &fd);
-	free(dbg);
+	Elf *elf = open_elf(ef->debug_path, &fd);
 	if (!elf)
-		return;
+		return false;
 	Elf_Scn *scn = find_symtab(elf, SHT_SYMTAB);
 	if (scn) {
 		free(ef->syms);
 		free(ef->strings);
+		ef->syms = NULL;
+		ef->strings = NULL;
 		ef->nsyms = 0;
 		read_symbols(elf, scn, ef);
 	}
 	elf_end(elf);
 	close(fd);
+	return scn != NULL;
+}
+
+/* ---- function ranges from .eh_frame (every function with CFI has an FDE) ---- */
+
+static bool read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+static bool read_sleb(const uint8_t **p, const uint8_t *end, int64_t *v)
+{
+	uint64_t u = 0;
+	int shift = 0;
+	uint8_t b = 0x80;
+	while (*p < end && shift < 64 && (b & 0x80)) {
+		b = *(*p)++;
+		u |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	}
+	if (b & 0x80)
+		return false;
+	if (shift < 64 && (b & 0x40))
+		u |= ~0ull << shift;
+	*v = (int64_t)u;
+	return true;
+}
+
+/* Reads one DW_EH_PE_* encoded value at *p (little-endian x86-64); field_addr
+ * is its link-time address, for pc-relative values. Only absolute and
+ * pc-relative values are understood. */
+static bool read_encoded(const uint8_t **p, const uint8_t *end, uint8_t enc, uint64_t field_addr,
+			 uint64_t *v)
+{
+	if (enc == 0xff) /* DW_EH_PE_omit */
+		return false;
+	uint8_t buf[8] = { 0 };
+	size_t n;
+	int64_t sv;
+	switch (enc & 0x0f) {
+	case 0x00: case 0x04: case 0x0c: n = 8; break; /* absptr, udata8, sdata8 */
+	case 0x02: case 0x0a: n = 2; break;            /* udata2, sdata2 */
+	case 0x03: case 0x0b: n = 4; break;            /* udata4, sdata4 */
+	case 0x01: if (!read_uleb(p, end, v)) return false; n = 0; break;
+	case 0x09: if (!read_sleb(p, end, &sv)) return false; *v = (uint64_t)sv; n = 0; break;
+	default: return false;
+	}
+	if (n) {
+		if ((size_t)(end - *p) < n)
+			return false;
+		memcpy(buf, *p, n);
+		*p += n;
+		uint64_t u = 0;
+		for (size_t i = n; i-- > 0;)
+			u = u << 8 | buf[i];
+		if ((enc & 0x08) && n < 8 && (u >> (8 * n - 1) & 1)) /* signed: extend */
+			u |= ~0ull << (8 * n);
+		*v = u;
+	}
+	switch (enc & 0x70) {
+	case 0x00: return !(enc & 0x80);
+	case 0x10: *v += field_addr; return !(enc & 0x80);
+	default: return false; /* textrel, datarel, funcrel, aligned, indirect */
+	}
+}
+
+/* The pointer encoding of the FDEs of a CIE ('R' in its augmentation). */
+static uint8_t cie_fde_encoding(const Dwarf_CIE *cie)
+{
+	const char *aug = cie->augmentation;
+	if (!aug || aug[0] != 'z' || !cie->augmentation_data)
+		return 0x00; /* absptr */
+	const uint8_t *p = cie->augmentation_data, *end = p + cie->augmentation_data_size;
+	for (const char *a = aug + 1; *a && p < end; a++) {
+		uint64_t skip;
+		switch (*a) {
+		case 'R': return *p;
+		case 'L': p++; break;
+		case 'P': {
+			uint8_t penc = *p++;
+			/* The personality routine's address: its value does not matter, only its size. */
+			if (!read_encoded(&p, end, penc & 0x0f, 0, &skip))
+				return 0x00;
+			break;
+		}
+		case 'S': case 'B': break;
+		default: return 0x00;
+		}
+	}
+	return 0x00;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct elf_range *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static size_t eh_frame_ranges(Elf *elf, struct elf_range **out)
+{
+	*out = NULL;
+	size_t shstrndx, n = 0, cap = 0;
+	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
+	if (!ident || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_PROGBITS &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) && strcmp(name, ".eh_frame") == 0)
+			break;
+	}
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	if (!data || !data->d_buf)
+		return 0;
+	Dwarf_Off off = 0, next, cie_off = (Dwarf_Off)-1;
+	uint8_t enc = 0;
+	for (;;) {
+		Dwarf_CFI_Entry e;
+		int rc = dwarf_next_cfi(ident, data, true, off, &next, &e);
+		if (rc > 0)
+			break;
+		if (rc == 0 && !dwarf_cfi_cie_p(&e)) {
+			if (e.fde.CIE_pointer != cie_off) {
+				Dwarf_CFI_Entry c;
+				Dwarf_Off dummy;
+				cie_off = e.fde.CIE_pointer;
+				enc = dwarf_next_cfi(ident, data, true, cie_off, &dummy, &c) == 0 &&
+					      dwarf_cfi_cie_p(&c) ? cie_fde_encoding(&c.cie) : 0xff;
+			}
+			const uint8_t *p = e.fde.start;
+			uint64_t start, len;
+			uint64_t field = sh.sh_addr + (uint64_t)(p - (const uint8_t *)data->d_buf);
+			if (read_encoded(&p, e.fde.end, enc, field, &start) &&
+			    read_encoded(&p, e.fde.end, enc & 0x0f, 0, &len) && start && len) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 64;
+					*out = xrealloc(*out, cap * sizeof **out);
+				}
+				(*out)[n++] = (struct elf_range){ start, start + len };
+			}
+		}
+		if (next == (Dwarf_Off)-1 || next <= off)
+			break;
+		off = next;
+	}
+	qsort(*out, n, sizeof **out, cmp_range);
+	return n;
+}
+
+/* A file with neither .symtab nor a debug file: each FDE whose start no
+ * symbol covers becomes a function named sub_<link-time address>. */
+static void add_eh_frame_symbols(Elf *elf, struct elf_file *ef)
+{
+	struct elf_range *r;
+	size_t n = eh_frame_ranges(elf, &r);
+	if (!n)
+		return;
+	ef->syms = xrealloc(ef->syms, (ef->nsyms + n) * sizeof *ef->syms);
+	ef->synthetic_names = xmalloc(n * 24);
+	size_t added = 0, known = ef->nsyms;
+	for (size_t i = 0; i < n; i++) {
+		if (i && r[i].start == r[i - 1].start)
+			continue;
+		/* Inside a sized symbol: part of a known function (lookup uses the first known ones). */
+		ef->nsyms = known;
+		const struct elf_symbol *s = elf_file_lookup(ef, r[i].start);
+		if (s && s->size)
+			continue;
+		char *name = ef->synthetic_names + added * 24;
+		snprintf(name, 24, "sub_%" PRIx64, r[i].start);
+		ef->syms[known + added++] = (struct elf_symbol){ r[i].start, r[i].end - r[i].start,
+								  name, 64 };
+	}
+	free(r);
+	ef->nsyms = known + added;
+	ef->nsynthetic = added;
+	qsort(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
+	dedupe_symbols(ef);
+}
+
+size_t elf_eh_frame_functions(const char *path, struct elf_range **out)
+{
+	*out = NULL;
+	int fd;
+	Elf *elf = open_elf(path, &fd);
+	if (!elf)
+		return 0;
+	size_t n = eh_frame_ranges(elf, out);
+	elf_end(elf);
+	close(fd);
+	return n;
 }
 
 struct elf_file *elf_file_open(const char *path)
@@ -213,16 +484,19 @@ struct elf_file *elf_file_open(const char *path)
 	ef->is_dyn = eh.e_type == ET_DYN;
 	read_loads(elf, ef);
 	read_build_id(elf, ef->build_id);
+	char *debuglink = read_debuglink(elf);
+	ef->debug_path = find_debug_file(path, ef->build_id, debuglink);
+	free(debuglink);
 	Elf_Scn *scn = find_symtab(elf, SHT_SYMTAB);
 	bool full = scn != NULL;
 	if (!scn)
 		scn = find_symtab(elf, SHT_DYNSYM);
 	if (scn)
 		read_symbols(elf, scn, ef);
+	if (!full && !read_debug_symbols(ef))
+		add_eh_frame_symbols(elf, ef);
 	elf_end(elf);
 	close(fd);
-	if (!full)
-		read_debug_symbols(ef);
 	return ef;
 }
 
@@ -234,6 +508,8 @@ void elf_file_close(struct elf_file *ef)
 	free(ef->syms);
 	free(ef->strings);
 	free(ef->loads);
+	free(ef->debug_path);
+	free(ef->synthetic_names);
 	free(ef);
 }
 
@@ -248,6 +524,32 @@ bool elf_file_offset_to_vaddr(const struct elf_file *ef, uint64_t offset, uint64
 		}
 	}
 	return false;
+}
+
+bool elf_file_vaddr_to_offset(const struct elf_file *ef, uint64_t vaddr, uint64_t *offset)
+{
+	for (size_t i = 0; i < ef->nloads; i++) {
+		uint64_t v = ef->loads[i].vaddr;
+		if (vaddr >= v && vaddr < v + ef->loads[i].filesz) {
+			*offset = ef->loads[i].offset + (vaddr - v);
+			return true;
+		}
+	}
+	return false;
+}
+
+uint64_t elf_file_symbol_end(const struct elf_file *ef, const struct elf_symbol *sym)
+{
+	if (sym->size)
+		return sym->addr + sym->size;
+	size_t i = (size_t)(sym - ef->syms);
+	if (i + 1 < ef->nsyms)
+		return ef->syms[i + 1].addr;
+	for (size_t k = 0; k < ef->nloads; k++)
+		if (sym->addr >= ef->loads[k].vaddr &&
+		    sym->addr < ef->loads[k].vaddr + ef->loads[k].filesz)
+			return ef->loads[k].vaddr + ef->loads[k].filesz;
+	return sym->addr;
 }
 
 const struct elf_symbol *elf_file_lookup(const struct elf_file *ef, uint64_t vaddr)

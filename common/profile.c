@@ -108,6 +108,8 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 		struct symbol_ref ref;
 		symbolizer_resolve(p->symbolizer, proc, pc, &ref);
 		struct func_row *fr = index_get(&funcs, ref.function, ref.dso);
+		if (!fr->dso_path)
+			fr->dso_path = ref.dso_path;
 		fr->count += count;
 		fr->classes[cls] += count;
 		struct func_row *dr = index_get(&dsos, ref.dso, "");
@@ -197,6 +199,19 @@ static struct edge_row *find_edge(struct profile *p, const struct symbol_ref *fr
 	return e;
 }
 
+/* The edge from "[root]" to a thread's first function (kept apart from edges). */
+static struct edge_row *find_root(struct profile *p, const struct symbol_ref *to)
+{
+	for (size_t i = 0; i < p->nroots; i++)
+		if (strcmp(p->roots[i].callee, to->function) == 0 &&
+		    strcmp(p->roots[i].callee_dso, to->dso) == 0)
+			return &p->roots[i];
+	p->roots = xrealloc(p->roots, (p->nroots + 1) * sizeof *p->roots);
+	struct edge_row *e = &p->roots[p->nroots++];
+	*e = (struct edge_row){ "[root]", "", to->function, to->dso, 0, 0 };
+	return e;
+}
+
 static int cmp_edge(const void *a, const void *b)
 {
 	const struct edge_row *x = a, *y = b;
@@ -213,7 +228,7 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		" FROM arcs x" FILTER_JOIN, f);
 	if (!st)
 		return -1;
-	static const struct symbol_ref root = { "[root]", "", "", 0 };
+	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
 		struct symbol_ref from = root, to;
@@ -224,15 +239,14 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		struct func_row *fr = find_func(p, to.function, to.dso);
 		if (fr)
 			fr->inclusive += (uint64_t)sqlite3_column_int64(st, 5);
-		if (caller) {
-			struct edge_row *e = find_edge(p, &from, &to);
-			e->calls += (uint64_t)sqlite3_column_int64(st, 3);
-			e->inclusive += (uint64_t)sqlite3_column_int64(st, 4);
-		}
+		struct edge_row *e = caller ? find_edge(p, &from, &to) : find_root(p, &to);
+		e->calls += (uint64_t)sqlite3_column_int64(st, 3);
+		e->inclusive += (uint64_t)sqlite3_column_int64(st, 4);
 		p->has_call_graph = true;
 	}
 	sqlite3_finalize(st);
 	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
+	qsort(p->roots, p->nroots, sizeof *p->roots, cmp_edge);
 	return 0;
 }
 
@@ -251,6 +265,97 @@ static void load_meta(sqlite3 *db, struct profile *p)
 	char *wall = store_get_meta(db, "wall_ns");
 	p->wall_seconds = wall ? (double)strtoull(wall, NULL, 10) / 1e9 : 0;
 	free(wall);
+	p->sampled = strcmp(p->mode, "sample") == 0;
+	char *freq = store_get_meta(db, "sample_freq");
+	p->sample_freq = freq ? (unsigned)atoi(freq) : 0;
+	free(freq);
+	p->sample_clock = store_get_meta(db, "sample_clock");
+}
+
+/* Sample mode: a function's inclusive samples are those whose stack holds it
+ * (once, however deep the recursion); caller -> callee edges count the
+ * samples taken below each adjacent pair of frames. */
+struct stack_node {
+	uint64_t parent, pc;
+};
+
+static struct stack_node *load_stack_nodes(sqlite3 *db, size_t *n)
+{
+	*n = 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT id, parent, pc FROM stacks ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	struct stack_node *nodes = NULL;
+	size_t cap = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t id = (size_t)sqlite3_column_int64(st, 0);
+		if (id >= cap) {
+			size_t ncap = cap ? cap : 1024;
+			while (ncap <= id)
+				ncap *= 2;
+			nodes = xrealloc(nodes, ncap * sizeof *nodes);
+			memset(nodes + cap, 0, (ncap - cap) * sizeof *nodes);
+			cap = ncap;
+		}
+		nodes[id] = (struct stack_node){ (uint64_t)sqlite3_column_int64(st, 1),
+						 (uint64_t)sqlite3_column_int64(st, 2) };
+		if (id + 1 > *n)
+			*n = id + 1;
+	}
+	sqlite3_finalize(st);
+	return nodes;
+}
+
+#define MAX_STACK_FUNCS 128
+
+static void add_stack(struct profile *p, uint32_t proc, const struct stack_node *nodes, size_t nn,
+		      uint64_t leaf, uint64_t count)
+{
+	struct symbol_ref refs[MAX_STACK_FUNCS];
+	size_t depth = 0;
+	for (uint64_t id = leaf; id && id < nn && depth < MAX_STACK_FUNCS; id = nodes[id].parent)
+		symbolizer_resolve(p->symbolizer, proc, nodes[id].pc, &refs[depth++]);
+	for (size_t i = 0; i < depth; i++) {
+		bool seen = false; /* recursion: a function counts once per sample */
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(refs[k].function, refs[i].function) == 0 &&
+			       strcmp(refs[k].dso, refs[i].dso) == 0;
+		struct func_row *fr = seen ? NULL : find_func(p, refs[i].function, refs[i].dso);
+		if (!seen && !fr) { /* on stacks, never at the top: no samples of its own */
+			p->funcs = xrealloc(p->funcs, (p->nfuncs + 1) * sizeof *p->funcs);
+			fr = memset(&p->funcs[p->nfuncs++], 0, sizeof *p->funcs);
+			fr->name = refs[i].function;
+			fr->dso = refs[i].dso;
+		}
+		if (fr)
+			fr->inclusive += count;
+		if (i + 1 < depth) {
+			struct edge_row *e = find_edge(p, &refs[i + 1], &refs[i]);
+			e->calls += count;
+			e->inclusive += count;
+		}
+	}
+}
+
+static int load_samples(sqlite3 *db, const struct profile_filter *f, struct profile *p)
+{
+	size_t nn;
+	struct stack_node *nodes = load_stack_nodes(db, &nn);
+	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.stack, x.count FROM samples x" FILTER_JOIN, f);
+	if (!st) {
+		free(nodes);
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		add_stack(p, (uint32_t)sqlite3_column_int64(st, 0), nodes, nn,
+			  (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
+		p->has_call_graph = true;
+	}
+	sqlite3_finalize(st);
+	free(nodes);
+	qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
+	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
+	return 0;
 }
 
 int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profile *p)
@@ -258,7 +363,10 @@ int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profil
 	memset(p, 0, sizeof *p);
 	load_meta(db, p);
 	p->symbolizer = symbolizer_new(db);
-	if (load_insns(db, filter, p) || load_arcs(db, filter, p) || load_syscalls(db, filter, p) ||
+	symbolizer_set_demangle(p->symbolizer, !filter->no_demangle);
+	if (load_insns(db, filter, p) ||
+	    (p->sampled ? load_samples(db, filter, p) : load_arcs(db, filter, p)) ||
+	    load_syscalls(db, filter, p) ||
 	    load_threads(db, filter, p))
 		return -1;
 	return 0;
@@ -267,11 +375,14 @@ int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profil
 void profile_free(struct profile *p)
 {
 	free(p->mode);
+	free(p->sample_clock);
 	free(p->command);
 	free(p->state);
 	free(p->funcs);
 	free(p->dsos);
 	free(p->edges);
+	free(p->lines);
+	free(p->roots);
 	free(p->sys);
 	for (size_t i = 0; i < p->nthreads; i++)
 		free(p->threads[i].name);
@@ -280,4 +391,79 @@ void profile_free(struct profile *p)
 		free(p->pool[i]);
 	free(p->pool);
 	symbolizer_free(p->symbolizer);
+}
+
+static int strcmp_null(const char *a, const char *b)
+{
+	return a == b ? 0 : !a ? 1 : !b ? -1 : strcmp(a, b);
+}
+
+static int cmp_line_key(const void *a, const void *b)
+{
+	const struct line_row *x = a, *y = b;
+	int c = strcmp_null(x->file, y->file);
+	if (c)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	c = strcmp(x->function, y->function);
+	return c ? c : strcmp(x->dso, y->dso);
+}
+
+static int cmp_line_count(const void *a, const void *b)
+{
+	const struct line_row *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return cmp_line_key(a, b);
+}
+
+/* Every recorded pc: its function and its DWARF source line; rows are
+ * (file, line, function, dso), code without line information one row per
+ * function with file NULL. */
+int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profile *p)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" FILTER_JOIN
+				   " GROUP BY t.proc, x.pc", f);
+	if (!st)
+		return -1;
+	size_t n = 0, cap = 0;
+	struct line_row *rows = NULL;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
+		uint64_t pc = (uint64_t)sqlite3_column_int64(st, 1);
+		struct symbol_ref ref;
+		symbolizer_resolve(p->symbolizer, proc, pc, &ref);
+		struct line_row r = { NULL, 0, ref.function, ref.dso,
+				      (uint64_t)sqlite3_column_int64(st, 2) };
+		if (!ref.dso_id || !symbolizer_line(p->symbolizer, ref.dso_id, ref.vaddr, &r.file, &r.line)) {
+			r.file = NULL;
+			r.line = 0;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			rows = xrealloc(rows, cap * sizeof *rows);
+		}
+		rows[n++] = r;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(rows);
+		log_error("database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	qsort(rows, n, sizeof *rows, cmp_line_key);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w && cmp_line_key(&rows[w - 1], &rows[i]) == 0)
+			rows[w - 1].count += rows[i].count;
+		else
+			rows[w++] = rows[i];
+	}
+	qsort(rows, w, sizeof *rows, cmp_line_count);
+	free(p->lines);
+	p->lines = rows;
+	p->nlines = w;
+	return 0;
 }

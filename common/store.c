@@ -29,6 +29,11 @@ static const char schema_sql[] =
 	"CREATE TABLE arcs(thread INTEGER, caller_pc INTEGER, callee_pc INTEGER,"
 	"  calls INTEGER, inclusive INTEGER, outer_inclusive INTEGER,"
 	"  PRIMARY KEY(thread, caller_pc, callee_pc)) WITHOUT ROWID;"
+	/* Sample mode: stacks as a tree (each row one frame under its parent;
+	 * parent 0 is the outermost), samples per (thread, leaf row). */
+	"CREATE TABLE stacks(id INTEGER PRIMARY KEY, parent INTEGER, pc INTEGER);"
+	"CREATE TABLE samples(thread INTEGER, stack INTEGER, count INTEGER, weight_ns INTEGER,"
+	"  PRIMARY KEY(thread, stack)) WITHOUT ROWID;"
 	"CREATE TABLE syscalls(thread INTEGER, nr INTEGER, arg0 INTEGER, arg1 INTEGER,"
 	"  arg2 INTEGER, arg3 INTEGER, arg4 INTEGER, arg5 INTEGER, ret INTEGER,"
 	"  start_ns INTEGER, end_ns INTEGER);"

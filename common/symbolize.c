@@ -3,11 +3,13 @@
  * one recorded is reported, never silently misread. */
 #include "prof/symbolize.h"
 #include "prof/elf_file.h"
+#include "prof/lines.h"
 #include "prof/log.h"
 #include "prof/maps.h"
 #include "prof/util.h"
 
 #include <errno.h>
+#include <libiberty/demangle.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,9 @@ struct dso {
 	char *recorded_build_id;
 	struct elf_file *elf;   /* NULL when unreadable */
 	bool tried;
+	const char **names;     /* per symbol of elf: its printed name, filled lazily */
+	struct line_table *lines;
+	bool lines_tried;
 };
 
 struct proc_maps {
@@ -30,6 +35,7 @@ struct symbolizer {
 	size_t ndsos;
 	char **warnings;
 	size_t nwarnings;
+	bool no_demangle;
 };
 
 static void warn(struct symbolizer *s, char *msg)
@@ -44,7 +50,7 @@ static size_t dso_index(struct symbolizer *s, const char *path, const char *buil
 		if (strcmp(s->dsos[i].path, path) == 0)
 			return i;
 	s->dsos = xrealloc(s->dsos, (s->ndsos + 1) * sizeof *s->dsos);
-	s->dsos[s->ndsos] = (struct dso){ xstrdup(path), xstrdup(build_id), NULL, false };
+	s->dsos[s->ndsos] = (struct dso){ xstrdup(path), xstrdup(build_id), NULL, false, NULL, NULL, false };
 	return s->ndsos++;
 }
 
@@ -126,6 +132,12 @@ void symbolizer_free(struct symbolizer *s)
 	for (size_t i = 0; i < s->ndsos; i++) {
 		free(s->dsos[i].path);
 		free(s->dsos[i].recorded_build_id);
+		if (s->dsos[i].names)
+			for (size_t k = 0; k < s->dsos[i].elf->nsyms; k++)
+				if (s->dsos[i].names[k] != s->dsos[i].elf->syms[k].name)
+					free((char *)s->dsos[i].names[k]);
+		free(s->dsos[i].names);
+		lines_close(s->dsos[i].lines);
 		elf_file_close(s->dsos[i].elf);
 	}
 	for (size_t i = 0; i < s->nwarnings; i++)
@@ -157,7 +169,7 @@ static struct elf_file *dso_elf(struct symbolizer *s, struct dso *d)
 
 void symbolizer_resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, struct symbol_ref *out)
 {
-	*out = (struct symbol_ref){ "[unknown]", "[unknown]", "[unknown]", 0 };
+	*out = (struct symbol_ref){ .function = "[unknown]", .dso = "[unknown]", .dso_path = "[unknown]" };
 	if (proc >= s->nprocs)
 		return;
 	struct proc_maps *pm = &s->procs[proc];
@@ -176,9 +188,11 @@ void symbolizer_resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, struct
 	uint64_t vaddr;
 	if (!ef || !elf_file_offset_to_vaddr(ef, pc - m->start + m->pgoff, &vaddr))
 		return;
+	out->dso_id = (size_t)(d - s->dsos) + 1;
+	out->vaddr = vaddr;
 	const struct elf_symbol *sym = elf_file_lookup(ef, vaddr);
 	if (sym) {
-		out->function = sym->name;
+		out->function = symbolizer_symbol_name(s, out->dso_id, sym);
 		out->sym_start = pc - (vaddr - sym->addr);
 	}
 }
@@ -187,4 +201,70 @@ void symbolizer_print_warnings(struct symbolizer *s)
 {
 	for (size_t i = 0; i < s->nwarnings; i++)
 		log_warn("%s", s->warnings[i]);
+}
+
+void symbolizer_set_demangle(struct symbolizer *s, bool demangle)
+{
+	s->no_demangle = !demangle;
+}
+
+size_t symbolizer_ndsos(const struct symbolizer *s)
+{
+	return s->ndsos;
+}
+
+const char *symbolizer_dso_path(const struct symbolizer *s, size_t dso_id)
+{
+	return dso_id && dso_id <= s->ndsos ? s->dsos[dso_id - 1].path : "";
+}
+
+struct elf_file *symbolizer_dso_elf(struct symbolizer *s, size_t dso_id)
+{
+	if (!dso_id || dso_id > s->ndsos || s->dsos[dso_id - 1].path[0] != '/')
+		return NULL;
+	return dso_elf(s, &s->dsos[dso_id - 1]);
+}
+
+/* Itanium C++ (_Z...) and Rust (legacy _ZN...17h<hash>E, v0 _R...) names;
+ * anything else is printed as it is. */
+const char *symbolizer_symbol_name(struct symbolizer *s, size_t dso_id, const struct elf_symbol *sym)
+{
+	if (s->no_demangle || (strncmp(sym->name, "_Z", 2) != 0 && strncmp(sym->name, "_R", 2) != 0))
+		return sym->name;
+	struct elf_file *ef = symbolizer_dso_elf(s, dso_id);
+	if (!ef || sym < ef->syms || sym >= ef->syms + ef->nsyms)
+		return sym->name;
+	struct dso *d = &s->dsos[dso_id - 1];
+	if (!d->names)
+		d->names = xcalloc(ef->nsyms ? ef->nsyms : 1, sizeof *d->names);
+	size_t k = (size_t)(sym - ef->syms);
+	if (!d->names[k]) {
+		char *dm = cplus_demangle(sym->name, DMGL_PARAMS | DMGL_ANSI);
+		d->names[k] = dm ? dm : sym->name;
+	}
+	return d->names[k];
+}
+
+static struct line_table *dso_lines(struct symbolizer *s, size_t dso_id)
+{
+	struct elf_file *ef = symbolizer_dso_elf(s, dso_id);
+	if (!ef)
+		return NULL;
+	struct dso *d = &s->dsos[dso_id - 1];
+	if (!d->lines_tried) {
+		d->lines_tried = true;
+		d->lines = lines_open(ef);
+	}
+	return d->lines;
+}
+
+bool symbolizer_line(struct symbolizer *s, size_t dso_id, uint64_t vaddr, const char **file, int *line)
+{
+	struct line_table *lt = dso_lines(s, dso_id);
+	return lt && lines_lookup(lt, vaddr, file, line);
+}
+
+const char *symbolizer_source_text(struct symbolizer *s, size_t dso_id, const char *file, int line)
+{
+	return lines_source_text(dso_lines(s, dso_id), file, line);
 }

@@ -20,6 +20,8 @@
 #include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -37,11 +39,14 @@ struct record_args {
 
 static volatile sig_atomic_t interrupted_by;
 static volatile sig_atomic_t time_up;
+static volatile sig_atomic_t tick;
 
 static void on_interrupt(int sig)
 {
 	if (sig == SIGALRM)
 		time_up = 1;
+	else if (sig == SIGPROF)
+		tick = 1;
 	else
 		interrupted_by = sig;
 }
@@ -55,8 +60,12 @@ static const char record_usage[] =
 	"\n"
 	"  -o, --output FILE     database to write (default prof.db; an existing\n"
 	"                        one is kept as FILE.old)\n"
-	"  -m, --mode MODE       block (default: exact, one stop per basic block)\n"
-	"                        or step (exact, single-steps every instruction)\n"
+	"  -m, --mode MODE       block (default: exact, one stop per basic block),\n"
+	"                        step (exact, single-steps every instruction) or\n"
+	"                        sample (statistical, full speed, with call stacks)\n"
+	"  -F, --freq HZ         sample mode: samples per second (default 999, max 10000)\n"
+	"      --clock cpu|wall  sample mode: threads on CPU, weighted by CPU time\n"
+	"                        (default), or every thread, blocked ones too\n"
 	"  -p, --pid PID         attach to a running process (all its threads);\n"
 	"                        detach at the end and leave it running\n"
 	"  -d, --duration SECS   stop recording after SECS seconds\n"
@@ -78,20 +87,22 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
-		{ "no-follow-fork", no_argument, NULL, 'F' },
+		{ "no-follow-fork", no_argument, NULL, 'N' },
 		{ "no-pin", no_argument, NULL, 'P' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "clock", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	*a = (struct record_args){ .output = "prof.db", .mode = "block",
-				   .topt = { .follow_fork = true, .pin_cpu = true } };
+				   .topt = { .follow_fork = true, .pin_cpu = true, .freq = 999 } };
 	optind = 1;
 	opterr = 0;
 	int c;
 	long long n;
 	char *end;
-	while ((c = getopt_long(argc, argv, "+o:m:qp:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:m:qp:d:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if ((n = parse_count(optarg)) <= 0 || n > 0x7fffffff) {
@@ -110,9 +121,23 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		case 'o': a->output = optarg; break;
 		case 'm': a->mode = optarg; break;
 		case 'q': a->topt.quiet = true; break;
-		case 'F': a->topt.follow_fork = false; break;
+		case 'N': a->topt.follow_fork = false; break;
 		case 'P': a->topt.pin_cpu = false; break;
 		case 'V': a->verify = a->topt.no_aslr = true; break;
+		case 'F':
+			if ((n = parse_count(optarg)) < 1 || n > 10000) {
+				log_error("record: --freq wants 1 to 10000 (Hz), not '%s'", optarg);
+				return -1;
+			}
+			a->topt.freq = (unsigned)n;
+			break;
+		case 'c':
+			if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "wall") != 0) {
+				log_error("record: --clock wants cpu or wall, not '%s'", optarg);
+				return -1;
+			}
+			a->topt.clock_wall = strcmp(optarg, "wall") == 0;
+			break;
 		case 'h': fputs(record_usage, stdout); exit(0);
 		default:
 			log_error("record: unknown or incomplete option '%s' (see 'prof record --help')",
@@ -124,8 +149,11 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		a->topt.mode = &step_mode;
 	} else if (strcmp(a->mode, "block") == 0) {
 		a->topt.mode = &block_mode;
+	} else if (strcmp(a->mode, "sample") == 0) {
+		a->topt.mode = &sample_mode;
+		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
 	} else {
-		log_error("record: unknown mode '%s' (available: block, step)", a->mode);
+		log_error("record: unknown mode '%s' (available: block, step, sample)", a->mode);
 		return -1;
 	}
 	if (a->verify && (a->attach_pid || a->topt.mode != &block_mode || a->duration > 0)) {
@@ -220,7 +248,36 @@ static void pin_to_current_cpu(void)
 }
 
 /* fork + PTRACE_TRACEME + exec; exec errors come back through a CLOEXEC pipe. */
-static pid_t launch(char *path, char **argv, bool no_aslr)
+/* Sample mode needs PTRACE_SEIZE (for PTRACE_INTERRUPT): the child stops
+ * itself before exec, is seized, continued, and stops at its exec event. */
+static int seize_stopped_child(pid_t pid, long options)
+{
+	int status;
+	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
+		return -1;
+	if (ptrace(PTRACE_SEIZE, pid, 0, options | PTRACE_O_TRACEEXEC) != 0) {
+		log_error("ptrace(SEIZE): %s", strerror(errno));
+		return -1;
+	}
+	return kill(pid, SIGCONT);
+}
+
+static int wait_exec_event(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, __WALL) == pid) {
+		if (!WIFSTOPPED(status))
+			return -1;
+		if (status >> 16 == PTRACE_EVENT_EXEC)
+			return 0;
+		int sig = status >> 16 == 0 && WSTOPSIG(status) != SIGCONT ? WSTOPSIG(status) : 0;
+		if (ptrace(PTRACE_CONT, pid, 0, sig) != 0)
+			return -1;
+	}
+	return -1;
+}
+
+static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -239,7 +296,7 @@ static pid_t launch(char *path, char **argv, bool no_aslr)
 		signal(SIGHUP, SIG_DFL);
 		if (no_aslr && personality(ADDR_NO_RANDOMIZE) == -1)
 			_exit(127);
-		if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) {
+		if (seize_options ? raise(SIGSTOP) != 0 : ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) {
 			int e = errno;
 			ssize_t w = write(pfd[1], &e, sizeof e);
 			(void)w;
@@ -252,6 +309,11 @@ static pid_t launch(char *path, char **argv, bool no_aslr)
 		_exit(127);
 	}
 	close(pfd[1]);
+	/* A seized child stops at every signal: walk it to its exec before
+	 * reading the pipe, which closes at exec. */
+	int seized = 0;
+	if (seize_options)
+		seized = seize_stopped_child(pid, seize_options) == 0 ? wait_exec_event(pid) : -1;
 	int child_errno = 0;
 	ssize_t n = read(pfd[0], &child_errno, sizeof child_errno);
 	close(pfd[0]);
@@ -262,6 +324,13 @@ static pid_t launch(char *path, char **argv, bool no_aslr)
 				  "tracer, or a seccomp/container policy forbids ptrace", argv[0]);
 		else
 			log_error("cannot run '%s': %s", argv[0], strerror(child_errno));
+		return -1;
+	}
+	if (seize_options) {
+		if (seized == 0)
+			return pid;
+		log_error("'%s' did not reach its exec under ptrace", argv[0]);
+		kill(pid, SIGKILL);
 		return -1;
 	}
 	int status;
@@ -306,6 +375,27 @@ static void install_interrupt_handlers(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGPROF, &sa, NULL);
+}
+
+/* Sample mode's clock: SIGPROF at freq Hz, sent to this (tracer) thread so
+ * it interrupts waitpid. */
+static int start_sample_timer(unsigned freq)
+{
+	struct sigevent sev;
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGPROF;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	timer_t timer;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0) {
+		log_error("cannot create the sampling timer: %s", strerror(errno));
+		return -1;
+	}
+	long period = 1000000000l / freq;
+	struct itimerspec its = { { period / 1000000000l, period % 1000000000l },
+				  { period / 1000000000l, period % 1000000000l } };
+	return timer_settime(timer, 0, &its, NULL);
 }
 
 static void arm_duration(double seconds)
@@ -360,6 +450,10 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 	send_meta(w, "command", a->attach_pid ? attached_command(a->attach_pid) : join_argv(a->argv));
 	if (a->attach_pid)
 		send_meta(w, "attached_pid", xasprintf("%d", (int)a->attach_pid));
+	if (a->topt.mode == &sample_mode) {
+		send_meta(w, "sample_freq", xasprintf("%u", a->topt.freq));
+		send_meta(w, "sample_clock", xstrdup(a->topt.clock_wall ? "wall" : "cpu"));
+	}
 	send_meta(w, "mode", xstrdup(a->mode));
 	send_meta(w, "state", xstrdup("recording"));
 	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
@@ -383,7 +477,8 @@ static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *
 {
 	if (a->attach_pid)
 		return tracer_attach(tr, a->attach_pid, ptrace_options(tr)) == 0 ? a->attach_pid : -1;
-	pid_t pid = launch(path, a->argv, a->topt.no_aslr);
+	bool seize = a->topt.mode == &sample_mode;
+	pid_t pid = launch(path, a->argv, a->topt.no_aslr, seize ? ptrace_options(tr) : 0);
 	if (pid > 0 && start_tracing(tr, pid) != 0)
 		return -1;
 	return pid;
@@ -414,7 +509,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	struct writer w;
 	struct progress progress;
 	struct tracer tr = { .opt = a->topt, .writer = &w, .progress = &progress,
-			     .interrupted = &interrupted_by, .time_up = &time_up,
+			     .interrupted = &interrupted_by, .time_up = &time_up, .tick = &tick,
 			     .attached = a->attach_pid != 0 };
 	tr.classifier = classifier_new();
 	if (!tr.classifier || writer_start(&w, db) != 0) {
@@ -426,6 +521,8 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	uint64_t t0 = now_ns();
 	pid_t pid = begin_target(&tr, a, (char *)path);
 	int code = 1;
+	if (pid > 0 && a->topt.mode == &sample_mode && start_sample_timer(a->topt.freq) != 0)
+		pid = -1;
 	if (pid > 0) {
 		arm_duration(a->duration);
 		progress_init(&progress, !a->topt.quiet);

@@ -5,6 +5,7 @@
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
+#include "unwind.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -52,6 +53,8 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 		free(ev->thread_start.name);
 	} else if (ev->kind == EV_THREAD_EXIT) {
 		free(ev->thread_exit.name);
+	} else if (ev->kind == EV_SAMPLE) {
+		free(ev->sample.pcs);
 	}
 }
 
@@ -241,6 +244,7 @@ static void proc_release(struct tracer *tr, struct proc *p)
 	decode_cache_clear(&p->cache);
 	maps_free(&p->maps);
 	aspace_put(p->as);
+	unwinder_free(p->unwinder);
 	free(p);
 }
 
@@ -257,6 +261,7 @@ static struct tracee *thread_find(struct tracer *tr, pid_t tid)
 struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p)
 {
 	struct tracee *t = xcalloc(1, sizeof *t);
+	t->cpu_fd = -1;
 	t->tid = tid;
 	t->id = p->id ? ++tr->next_thread_id : 0;
 	t->proc = p;
@@ -562,6 +567,10 @@ int tracer_run(struct tracer *tr)
 		if (!stopping && (*tr->interrupted || *tr->time_up)) {
 			stopping = true;
 			begin_stopping(tr);
+		}
+		if (tr->tick && *tr->tick && !stopping) {
+			*tr->tick = 0;
+			tr->opt.mode->on_tick(tr, 1000000000ull / tr->opt.freq);
 		}
 		int status;
 		pid_t tid = waitpid(-1, &status, __WALL);

@@ -44,9 +44,12 @@ struct mode_ops {
 	void (*before_detach)(struct tracer *tr, struct tracee *t);
 	/* t is gone: release what the mode kept for it. */
 	void (*thread_gone)(struct tracer *tr, struct tracee *t);
+	/* A timer tick (sample mode only; NULL elsewhere). */
+	void (*on_tick)(struct tracer *tr, uint64_t period_ns);
 };
 
-extern const struct mode_ops step_mode, block_mode;
+extern const struct mode_ops step_mode, block_mode, sample_mode;
+struct unwinder;
 
 /* PC -> decoded instruction, per process image. */
 struct decode_cache {
@@ -62,6 +65,7 @@ struct proc {
 	struct decode_cache cache;
 	struct map_list maps;      /* executable mappings as last stored */
 	struct aspace *as;         /* block mode: blocks and breakpoints */
+	struct unwinder *unwinder; /* sample mode: stacks */
 	bool unfollowed;           /* --no-follow-fork child traced only to clean up */
 	struct proc *next;
 };
@@ -91,6 +95,10 @@ struct tracee {
 	uint64_t hw_addr;          /* armed debug-register breakpoint, 0 = none */
 	uint64_t icount;           /* instructions counted so far (inclusive costs) */
 	struct callstack *stack;
+	/* sample mode */
+	int cpu_fd;                /* /proc/.../schedstat, open */
+	uint64_t last_runtime, sample_weight;
+	bool sample_pending;       /* interrupted for a sample */
 };
 
 struct tracer_options {
@@ -99,6 +107,8 @@ struct tracer_options {
 	bool pin_cpu;
 	bool quiet;
 	bool no_aslr;              /* launch with ADDR_NO_RANDOMIZE */
+	bool clock_wall;           /* sample: every thread, on CPU or not */
+	unsigned freq;             /* sample: ticks per second */
 };
 
 struct tracer {
@@ -118,6 +128,7 @@ struct tracer {
 	bool attached;             /* -p: detach at the end instead of killing */
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
+	volatile sig_atomic_t *tick;               /* sample timer fired */
 };
 
 /* decode_cache.c */

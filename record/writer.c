@@ -3,6 +3,7 @@
 #include "prof/log.h"
 #include "prof/util.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,13 @@ static const char *const statements_sql[] = {
 	" VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(thread, caller_pc, callee_pc) DO UPDATE SET"
 	" calls = calls + excluded.calls, inclusive = inclusive + excluded.inclusive,"
 	" outer_inclusive = outer_inclusive + excluded.outer_inclusive",
+	"INSERT INTO stacks(id, parent, pc) VALUES(?, ?, ?)",
+	"INSERT INTO samples(thread, stack, count, weight_ns) VALUES(?, ?, ?, ?)"
+	" ON CONFLICT(thread, stack) DO UPDATE SET count = count + excluded.count,"
+	" weight_ns = weight_ns + excluded.weight_ns",
 };
+
+#define MAX_SAMPLE_SLOTS (1u << 14)
 
 #define MAX_ARCS (1u << 14)
 
@@ -118,10 +125,94 @@ static void add_arc(struct writer *w, const struct prof_event *ev)
 	}
 }
 
+static size_t hash3(uint64_t a, uint64_t b, size_t cap)
+{
+	return (size_t)(((a * 0x9e3779b97f4a7c15ull) ^ (b * 0xc2b2ae3d27d4eb4full)) >> 20) & (cap - 1);
+}
+
+static void frames_grow(struct writer *w)
+{
+	struct frame_slot *old = w->frames;
+	size_t old_cap = w->frames_cap;
+	w->frames_cap = old_cap ? 2 * old_cap : 4096;
+	w->frames = xcalloc(w->frames_cap, sizeof *w->frames);
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i].id)
+			continue;
+		size_t h = hash3(old[i].parent, old[i].pc, w->frames_cap);
+		while (w->frames[h].id)
+			h = (h + 1) & (w->frames_cap - 1);
+		w->frames[h] = old[i];
+	}
+	free(old);
+}
+
+/* The row of frame pc under parent, inserted the first time it is seen. */
+static uint64_t intern_frame(struct writer *w, uint64_t parent, uint64_t pc)
+{
+	if ((w->frames_used + 1) * 2 > w->frames_cap)
+		frames_grow(w);
+	size_t h = hash3(parent, pc, w->frames_cap);
+	for (; w->frames[h].id; h = (h + 1) & (w->frames_cap - 1))
+		if (w->frames[h].parent == parent && w->frames[h].pc == pc)
+			return w->frames[h].id;
+	uint64_t id = ++w->next_frame_id;
+	w->frames[h] = (struct frame_slot){ parent, pc, id };
+	w->frames_used++;
+	sqlite3_bind_int64(w->st_stack, 1, (sqlite3_int64)id);
+	sqlite3_bind_int64(w->st_stack, 2, (sqlite3_int64)parent);
+	sqlite3_bind_int64(w->st_stack, 3, (sqlite3_int64)pc);
+	run(w, w->st_stack);
+	return id;
+}
+
+static void flush_samples(struct writer *w)
+{
+	if (!w->samples_used)
+		return;
+	begin(w);
+	for (size_t i = 0; i < w->samples_cap; i++) {
+		struct sample_slot *s = &w->samples[i];
+		if (!s->thread)
+			continue;
+		sqlite3_bind_int64(w->st_sample, 1, s->thread);
+		sqlite3_bind_int64(w->st_sample, 2, (sqlite3_int64)s->stack);
+		sqlite3_bind_int64(w->st_sample, 3, (sqlite3_int64)s->count);
+		sqlite3_bind_int64(w->st_sample, 4, (sqlite3_int64)s->weight_ns);
+		run(w, w->st_sample);
+	}
+	memset(w->samples, 0, w->samples_cap * sizeof *w->samples);
+	w->samples_used = 0;
+}
+
+static void add_sample(struct writer *w, const struct prof_event *ev)
+{
+	uint64_t stack = 0;
+	for (uint32_t i = ev->sample.depth; i-- > 0;) /* outermost frame first */
+		stack = intern_frame(w, stack, ev->sample.pcs[i]);
+	free(ev->sample.pcs);
+	size_t h = hash3(stack, ev->thread, w->samples_cap);
+	for (;; h = (h + 1) & (w->samples_cap - 1)) {
+		struct sample_slot *s = &w->samples[h];
+		if (s->thread == ev->thread && s->stack == stack) {
+			s->count++;
+			s->weight_ns += ev->sample.weight_ns;
+			return;
+		}
+		if (!s->thread) {
+			*s = (struct sample_slot){ stack, ev->thread, 1, ev->sample.weight_ns };
+			if (++w->samples_used * 2 >= w->samples_cap)
+				flush_samples(w);
+			return;
+		}
+	}
+}
+
 static void commit(struct writer *w)
 {
 	flush_insns(w);
 	flush_arcs(w);
+	flush_samples(w);
 	if (w->in_txn && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		db_fail(w);
 	w->in_txn = false;
@@ -192,6 +283,9 @@ static void write_event(struct writer *w, const struct prof_event *ev)
 		break;
 	case EV_ARC:
 		add_arc(w, ev);
+		break;
+	case EV_SAMPLE:
+		add_sample(w, ev);
 		break;
 	case EV_SYSCALL:
 		write_syscall(w, ev);
@@ -280,7 +374,8 @@ int writer_start(struct writer *w, sqlite3 *db)
 	w->db = db;
 	sqlite3_stmt **stmts[] = { &w->st_insn, &w->st_syscall, &w->st_process,
 				   &w->st_process_exit, &w->st_thread, &w->st_thread_exit,
-				   &w->st_map, &w->st_signal, &w->st_meta, &w->st_arc };
+				   &w->st_map, &w->st_signal, &w->st_meta, &w->st_arc,
+				   &w->st_stack, &w->st_sample };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
 		if (sqlite3_prepare_v3(db, statements_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       stmts[i], NULL) != SQLITE_OK) {
@@ -292,10 +387,19 @@ int writer_start(struct writer *w, sqlite3 *db)
 	w->slots = xcalloc(w->slots_cap, sizeof *w->slots);
 	w->arcs_cap = MAX_ARCS;
 	w->arcs = xcalloc(w->arcs_cap, sizeof *w->arcs);
+	w->samples_cap = MAX_SAMPLE_SLOTS;
+	w->samples = xcalloc(w->samples_cap, sizeof *w->samples);
 	w->last_commit_ns = now_ns();
 	if (ring_init(&w->ring, RING_CAPACITY, sizeof(struct prof_event)) != 0)
 		return -1;
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	/* Signals (Ctrl-C, timers) must interrupt the tracer's waitpid, never
+	 * land in this thread. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&w->thread, NULL, writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		log_error("cannot start the writer thread");
 		return -1;
 	}
@@ -313,11 +417,13 @@ int writer_finish(struct writer *w)
 	pthread_join(w->thread, NULL);
 	sqlite3_stmt *stmts[] = { w->st_insn, w->st_syscall, w->st_process, w->st_process_exit,
 				  w->st_thread, w->st_thread_exit, w->st_map, w->st_signal,
-				  w->st_meta, w->st_arc };
+				  w->st_meta, w->st_arc, w->st_stack, w->st_sample };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
 		sqlite3_finalize(stmts[i]);
 	ring_destroy(&w->ring);
 	free(w->slots);
 	free(w->arcs);
+	free(w->samples);
+	free(w->frames);
 	return w->failed ? -1 : 0;
 }

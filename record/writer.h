@@ -23,16 +23,33 @@ struct arc_slot {
 	uint64_t calls, inclusive, outer_inclusive;
 };
 
+/* Stack frames interned as a tree: (parent, pc) -> row id. */
+struct frame_slot {
+	uint64_t parent, pc;
+	uint64_t id;              /* 0 = empty */
+};
+
+struct sample_slot {
+	uint64_t stack;
+	uint32_t thread;          /* 0 = empty */
+	uint64_t count, weight_ns;
+};
+
 struct writer {
 	sqlite3 *db;
 	struct ring ring;
 	pthread_t thread;
 	sqlite3_stmt *st_insn, *st_syscall, *st_process, *st_process_exit, *st_thread,
-		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc;
+		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc, *st_stack, *st_sample;
 	struct insn_slot *slots;
 	size_t slots_cap, slots_used;
 	struct arc_slot *arcs;
 	size_t arcs_cap, arcs_used;
+	struct frame_slot *frames;
+	size_t frames_cap, frames_used;
+	uint64_t next_frame_id;
+	struct sample_slot *samples;
+	size_t samples_cap, samples_used;
 	bool in_txn;
 	uint64_t last_commit_ns;
 	int failed;          /* a database error happened: reported once */

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum report_by { BY_FUNCTION, BY_DSO, BY_CLASS, BY_THREAD };
-enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
+enum report_by { BY_FUNCTION, BY_DSO, BY_CLASS, BY_THREAD, BY_LINE };
+enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV, FORMAT_CALLGRIND, FORMAT_FOLDED };
 
 struct report_options {
 	const char *input;
@@ -18,12 +18,18 @@ struct report_options {
 	enum report_format format;
 	bool syscalls;
 	bool call_graph;         /* callers and callees of the top functions */
+	const char *svg;         /* write a flame graph to this file ("-": stdout) */
 	struct profile_filter filter;
 };
 
 void report_text(FILE *out, const struct profile *p, const struct report_options *o);
 void report_json(FILE *out, const struct profile *p, const struct report_options *o);
 void report_csv(FILE *out, const struct profile *p, const struct report_options *o);
+/* Exporters: the whole profile, whatever --top and --by say. */
+void report_callgrind(FILE *out, const struct profile *p, const struct report_options *o);
+void report_folded(FILE *out, const struct profile *p, const struct report_options *o);
+/* Returns 0, or -1 after printing one error line. */
+int report_svg(const char *path, const struct profile *p, const struct report_options *o);
 
 /* Rows to print for --by function|dso, after --top. */
 size_t report_row_limit(size_t available, const struct report_options *o);

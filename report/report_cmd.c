@@ -17,12 +17,16 @@ static const char report_usage[] =
 	"\n"
 	"  -i, --input FILE      database to read (default prof.db)\n"
 	"  -n, --top N           rows to print (default 20; 0 = all)\n"
-	"      --by KEY          function (default), dso, class or thread\n"
-	"  -f, --format FMT      text (default), json or csv\n"
+	"      --by KEY          function (default), dso, class, thread or line (source\n"
+	"                        lines, from DWARF)\n"
+	"  -f, --format FMT      text (default), json, csv, callgrind (for callgrind_annotate\n"
+	"                        and KCachegrind) or folded (stacks for flame graph tools)\n"
+	"      --svg FILE        write a flame graph (SVG) to FILE ('-': stdout)\n"
 	"      --syscalls        a strace -c style table of system calls\n"
 	"  -g, --call-graph      callers and callees of the top functions\n"
 	"      --pid PID         only this process\n"
 	"      --tid TID         only this thread\n"
+	"      --no-demangle     keep C++ and Rust symbol names mangled\n"
 	"  -h, --help            this help\n";
 
 size_t report_row_limit(size_t available, const struct report_options *o)
@@ -50,11 +54,13 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 		{ "call-graph", no_argument, NULL, 'g' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "tid", required_argument, NULL, 't' },
+		{ "no-demangle", no_argument, NULL, 'M' },
+		{ "svg", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static const char *const bys[] = { "function", "dso", "class", "thread" };
-	static const char *const formats[] = { "text", "json", "csv" };
+	static const char *const bys[] = { "function", "dso", "class", "thread", "line" };
+	static const char *const formats[] = { "text", "json", "csv", "callgrind", "folded" };
 	*o = (struct report_options){ .input = "prof.db", .top = 20 };
 	optind = 1;
 	opterr = 0;
@@ -71,16 +77,18 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 			o->top = (size_t)n;
 			break;
 		case 'b':
-			if ((v = parse_choice("--by key", optarg, bys, 4)) < 0)
+			if ((v = parse_choice("--by key", optarg, bys, 5)) < 0)
 				return -1;
 			o->by = (enum report_by)v;
 			break;
 		case 'f':
-			if ((v = parse_choice("format", optarg, formats, 3)) < 0)
+			if ((v = parse_choice("format", optarg, formats, 5)) < 0)
 				return -1;
 			o->format = (enum report_format)v;
 			break;
 		case 's': o->syscalls = true; break;
+		case 'M': o->filter.no_demangle = true; break;
+		case 'S': o->svg = optarg; break;
 		case 'g': o->call_graph = true; break;
 		case 'p':
 		case 't':
@@ -143,9 +151,17 @@ int cmd_report(int argc, char **argv)
 	}
 	struct profile p;
 	int rc = profile_load(db, &o.filter, &p);
+	if (rc == 0 && o.by == BY_LINE)
+		rc = profile_load_lines(db, &o.filter, &p);
 	if (rc == 0) {
 		symbolizer_print_warnings(p.symbolizer);
-		if (o.format == FORMAT_JSON)
+		if (o.svg)
+			rc = report_svg(o.svg, &p, &o);
+		else if (o.format == FORMAT_CALLGRIND)
+			report_callgrind(stdout, &p, &o);
+		else if (o.format == FORMAT_FOLDED)
+			report_folded(stdout, &p, &o);
+		else if (o.format == FORMAT_JSON)
 			report_json(stdout, &p, &o);
 		else if (o.format == FORMAT_CSV)
 			report_csv(stdout, &p, &o);

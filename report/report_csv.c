@@ -70,6 +70,21 @@ void report_csv(FILE *out, const struct profile *p, const struct report_options 
 		}
 		return;
 	}
+	if (o->by == BY_LINE) {
+		fputs("percent,count,file,line,function,dso\n", out);
+		for (size_t i = 0; i < report_row_limit(p->nlines, o); i++) {
+			const struct line_row *r = &p->lines[i];
+			fprintf(out, "%.4f,%llu,", p->total ? 100.0 * (double)r->count / (double)p->total : 0.0,
+				(unsigned long long)r->count);
+			csv_field(out, r->file ? r->file : "");
+			fprintf(out, ",%d,", r->line);
+			csv_field(out, r->function);
+			fputc(',', out);
+			csv_field(out, r->dso);
+			fputc('\n', out);
+		}
+		return;
+	}
 	if (o->by == BY_DSO)
 		csv_rows(out, p, p->dsos, report_row_limit(p->ndsos, o), false);
 	else

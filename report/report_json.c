@@ -42,7 +42,7 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 {
 	fputs("{\n  \"mode\": ", out);
 	json_string(out, p->mode);
-	fputs(",\n  \"unit\": \"instructions\",\n  \"command\": ", out);
+	fprintf(out, ",\n  \"unit\": \"%s\",\n  \"command\": ", p->sampled ? "samples" : "instructions");
 	json_string(out, p->command);
 	fprintf(out, ",\n  \"total\": %llu,\n  \"complete\": %s,\n  \"wall_seconds\": %.6f,\n",
 		(unsigned long long)p->total, p->complete ? "true" : "false", p->wall_seconds);
@@ -50,6 +50,25 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 	json_classes(out, p->classes);
 	fputs(",\n  \"functions\": [", out);
 	json_rows(out, p, p->funcs, report_row_limit(p->nfuncs, o), true);
+	if (o->by == BY_LINE) { /* --by line: source lines, hottest first */
+		fputs(",\n  \"lines\": [", out);
+		size_t n = report_row_limit(p->nlines, o);
+		for (size_t i = 0; i < n; i++) {
+			const struct line_row *r = &p->lines[i];
+			fputs(i ? ",\n    {\"file\": " : "\n    {\"file\": ", out);
+			if (r->file)
+				json_string(out, r->file);
+			else
+				fputs("null", out);
+			fprintf(out, ", \"line\": %d, \"function\": ", r->line);
+			json_string(out, r->function);
+			fputs(", \"dso\": ", out);
+			json_string(out, r->dso);
+			fprintf(out, ", \"count\": %llu, \"percent\": %.4f}", (unsigned long long)r->count,
+				p->total ? 100.0 * (double)r->count / (double)p->total : 0.0);
+		}
+		fputs(n ? "\n  ]" : "]", out);
+	}
 	fputs(",\n  \"dsos\": [", out);
 	json_rows(out, p, p->dsos, report_row_limit(p->ndsos, o), false);
 	fputs(",\n  \"syscalls\": [", out);

@@ -3,14 +3,24 @@
 #include "prof/util.h"
 
 #include <string.h>
+#include <unistd.h>
+
+static const char *unit_of(const struct profile *p)
+{
+	return p->sampled ? "samples" : "instructions";
+}
 
 static void print_header(FILE *out, const struct profile *p)
 {
 	char n[32];
 	fprintf(out, "# command:  %s\n", p->command);
-	fprintf(out, "# mode:     %s (exact instruction counts)\n", p->mode);
-	fprintf(out, "# total:    %s instructions in %zu thread%s, %.2f s wall%s\n",
-		fmt_count(p->total, n, sizeof n), p->nthreads, p->nthreads == 1 ? "" : "s",
+	if (p->sampled)
+		fprintf(out, "# mode:     sample (statistical: %u Hz, %s clock)\n", p->sample_freq,
+			p->sample_clock ? p->sample_clock : "cpu");
+	else
+		fprintf(out, "# mode:     %s (exact instruction counts)\n", p->mode);
+	fprintf(out, "# total:    %s %s in %zu thread%s, %.2f s wall%s\n",
+		fmt_count(p->total, n, sizeof n), unit_of(p), p->nthreads, p->nthreads == 1 ? "" : "s",
 		p->wall_seconds, p->complete ? "" : "  [INCOMPLETE]");
 	fputc('\n', out);
 }
@@ -48,7 +58,7 @@ static void print_rows(FILE *out, const struct profile *p, const struct func_row
 	size_t fw = name_width(rows, n, false, strlen(what), 48);
 	size_t dw = with_dso ? name_width(rows, n, true, 3, 24) : 0;
 	bool incl = with_dso && p->has_call_graph;
-	fprintf(out, "%7s %15s", "%", "instructions");
+	fprintf(out, "%7s %15s", "%", unit_of(p));
 	if (incl)
 		fprintf(out, " %15s", "inclusive");
 	fprintf(out, "  %-*s", (int)fw, what);
@@ -85,7 +95,7 @@ static void print_rows(FILE *out, const struct profile *p, const struct func_row
 
 static void print_classes(FILE *out, const struct profile *p)
 {
-	fprintf(out, "%7s %15s  %s\n", "%", "instructions", "class");
+	fprintf(out, "%7s %15s  %s\n", "%", unit_of(p), "class");
 	int order[CLASS_COUNT];
 	for (int c = 0; c < CLASS_COUNT; c++)
 		order[c] = c;
@@ -106,13 +116,53 @@ static void print_classes(FILE *out, const struct profile *p)
 
 static void print_threads(FILE *out, const struct profile *p, const struct report_options *o)
 {
-	fprintf(out, "%7s %15s  %8s %8s  %s\n", "%", "instructions", "tid", "pid", "command");
+	fprintf(out, "%7s %15s  %8s %8s  %s\n", "%", unit_of(p), "tid", "pid", "command");
 	size_t n = report_row_limit(p->nthreads, o);
 	for (size_t i = 0; i < n; i++) {
 		const struct thread_row *t = &p->threads[i];
 		char cnt[32];
 		fprintf(out, "%6.2f%% %15s  %8d %8d  %s\n", percent(t->count, p->total),
 			fmt_count(t->count, cnt, sizeof cnt), t->tid, t->pid, t->name);
+	}
+}
+
+/* A source path as printed: relative to the current directory when under it,
+ * its tail when longer than width. */
+static const char *short_path(const char *path, const char *cwd, size_t width)
+{
+	size_t n = strlen(cwd);
+	if (n > 1 && strncmp(path, cwd, n) == 0 && path[n] == '/')
+		path += n + 1;
+	size_t l = strlen(path);
+	return l > width ? path + (l - width) : path;
+}
+
+static void print_lines(FILE *out, const struct profile *p, const struct report_options *o)
+{
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd))
+		cwd[0] = '\0';
+	size_t n = report_row_limit(p->nlines, o), sw = 6, fw = 8;
+	char where[128];
+	for (size_t i = 0; i < n; i++) {
+		const struct line_row *r = &p->lines[i];
+		if (r->file)
+			snprintf(where, sizeof where, "%s:%d", short_path(r->file, cwd, 64), r->line);
+		size_t l = r->file ? strlen(where) : 2;
+		sw = l > sw ? l : sw;
+		fw = strlen(r->function) > fw ? strlen(r->function) : fw;
+	}
+	fw = fw > 48 ? 48 : fw;
+	fprintf(out, "%7s %15s  %-*s  %-*s  %s\n", "%", "instructions", (int)sw, "source", (int)fw,
+		"function", "dso");
+	for (size_t i = 0; i < n; i++) {
+		const struct line_row *r = &p->lines[i];
+		char cnt[32];
+		if (r->file)
+			snprintf(where, sizeof where, "%s:%d", short_path(r->file, cwd, 64), r->line);
+		fprintf(out, "%6.2f%% %15s  %-*s  %-*.*s  %s\n", percent(r->count, p->total),
+			fmt_count(r->count, cnt, sizeof cnt), (int)sw, r->file ? where : "??", (int)fw,
+			(int)fw, r->function, r->dso);
 	}
 }
 
@@ -143,13 +193,17 @@ static void print_syscalls(FILE *out, const struct profile *p)
 		(unsigned long long)errors);
 }
 
-static void print_edge(FILE *out, const char *dir, uint64_t calls, uint64_t inclusive,
-		       const char *name, const char *dso)
+static void print_edge(FILE *out, const struct profile *p, const char *dir, uint64_t calls,
+		       uint64_t inclusive, const char *name, const char *dso)
 {
 	char c[32], i[32];
-	fprintf(out, "    %-9s %12s calls %15s instructions  %s%s%s\n", dir,
-		fmt_count(calls, c, sizeof c), fmt_count(inclusive, i, sizeof i), name,
-		dso[0] ? " " : "", dso);
+	if (p->sampled) /* from stacks: the samples taken below this caller/callee pair */
+		fprintf(out, "    %-9s %12s samples  %s%s%s\n", dir, fmt_count(inclusive, i, sizeof i),
+			name, dso[0] ? " " : "", dso);
+	else
+		fprintf(out, "    %-9s %12s calls %15s instructions  %s%s%s\n", dir,
+			fmt_count(calls, c, sizeof c), fmt_count(inclusive, i, sizeof i), name,
+			dso[0] ? " " : "", dso);
 }
 
 #define MAX_EDGES_SHOWN 10
@@ -168,7 +222,7 @@ static void print_edges(FILE *out, const struct profile *p, const struct func_ro
 			more++;
 			continue;
 		}
-		print_edge(out, callers ? "caller" : "callee", e->calls, e->inclusive,
+		print_edge(out, p, callers ? "caller" : "callee", e->calls, e->inclusive,
 			   callers ? e->caller : e->callee, callers ? e->caller_dso : e->callee_dso);
 	}
 	if (more)
@@ -216,6 +270,9 @@ void report_text(FILE *out, const struct profile *p, const struct report_options
 		break;
 	case BY_THREAD:
 		print_threads(out, p, o);
+		break;
+	case BY_LINE:
+		print_lines(out, p, o);
 		break;
 	}
 }

@@ -52,5 +52,8 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 /* Formats the instruction as text ("mov rax, rbx"), for annotate-style output. */
 bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, char *buf, size_t buflen);
+/* Text syntax of classifier_format: Intel (the default) or AT&T ("movq %rbx, %rax").
+ * AT&T also reverses capstone's operand order: classify with another classifier. */
+void classifier_set_syntax(struct classifier *c, bool att);
 
 #endif

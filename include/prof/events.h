@@ -17,6 +17,7 @@ enum event_kind {
 	EV_SIGNAL,        /* a signal was delivered */
 	EV_META,          /* a key/value for the meta table */
 	EV_ARC,           /* one finished call: caller site -> callee */
+	EV_SAMPLE,        /* one sampled stack: pcs[0] is the leaf */
 };
 
 struct prof_event {
@@ -44,6 +45,7 @@ struct prof_event {
 		struct { int signo; uint64_t pc, ns; } signal;
 		struct { char *key, *value; } meta;
 		struct { uint64_t caller_pc, callee_pc, inclusive, outer_inclusive; } arc;
+		struct { uint64_t *pcs; uint32_t depth; uint64_t weight_ns; } sample;
 	};
 };
 

@@ -12,10 +12,12 @@
 struct profile_filter {
 	int pid;   /* 0: every process */
 	int tid;   /* 0: every thread */
+	bool no_demangle;   /* keep C++/Rust symbol names as mangled */
 };
 
 struct func_row {
 	const char *name, *dso;   /* owned by the profile's symbolizer or string pool */
+	const char *dso_path;     /* full path of the DSO as mapped (functions only) */
 	uint64_t count, inclusive;
 	uint64_t classes[CLASS_COUNT];
 };
@@ -31,6 +33,14 @@ struct syscall_row {
 struct edge_row {
 	const char *caller, *caller_dso, *callee, *callee_dso;
 	uint64_t calls, inclusive;
+};
+
+/* Instructions of one source line in one function (profile_load_lines). */
+struct line_row {
+	const char *file;         /* NULL: no line information */
+	int line;
+	const char *function, *dso;
+	uint64_t count;
 };
 
 struct thread_row {
@@ -49,8 +59,13 @@ struct profile {
 	struct func_row *dsos;   size_t ndsos;    /* name = DSO; sorted likewise */
 	struct syscall_row *sys; size_t nsys;     /* sorted by calls, descending */
 	struct thread_row *threads; size_t nthreads;
-	bool has_call_graph;                      /* arcs were recorded */
+	bool has_call_graph;                      /* arcs were recorded, or stacks sampled */
+	bool sampled;                             /* sample mode: counts are samples */
+	unsigned sample_freq;
+	char *sample_clock;                       /* "cpu" or "wall" */
 	struct edge_row *edges;  size_t nedges;   /* sorted by calls, descending */
+	struct edge_row *roots;  size_t nroots;   /* caller "[root]": a thread's first frame */
+	struct line_row *lines;  size_t nlines;   /* sorted by count; profile_load_lines */
 	struct symbolizer *symbolizer;
 	char **pool; size_t npool;   /* strings the profile owns */
 };
@@ -58,5 +73,7 @@ struct profile {
 /* Returns 0, or -1 after printing one error line. */
 int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profile *p);
 void profile_free(struct profile *p);
+/* Adds per-source-line counts (DWARF) to a loaded profile. Returns 0 or -1. */
+int profile_load_lines(sqlite3 *db, const struct profile_filter *filter, struct profile *p);
 
 #endif

@@ -371,7 +371,7 @@ static void test_profile_round_trip(void **state)
 	if (!db)
 		fail_msg("%s", err);
 	struct profile p;
-	struct profile_filter all = { 0, 0 };
+	struct profile_filter all = { .pid = 0, .tid = 0 };
 	assert_int_equal(profile_load(db, &all, &p), 0);
 
 	assert_string_equal(p.mode, "step");
@@ -441,7 +441,7 @@ static void test_profile_round_trip(void **state)
 	profile_free(&p);
 
 	/* Only the second thread. */
-	struct profile_filter worker = { 0, 4243 };
+	struct profile_filter worker = { .pid = 0, .tid = 4243 };
 	assert_int_equal(profile_load(db, &worker, &p), 0);
 	assert_int_equal(p.total, 67);
 	assert_int_equal(p.nthreads, 1);
@@ -453,7 +453,7 @@ static void test_profile_round_trip(void **state)
 	profile_free(&p);
 
 	/* A pid that is not in the recording: nothing. */
-	struct profile_filter nobody = { 1, 0 };
+	struct profile_filter nobody = { .pid = 1, .tid = 0 };
 	assert_int_equal(profile_load(db, &nobody, &p), 0);
 	assert_int_equal(p.total, 0);
 	assert_int_equal(p.nfuncs, 0);
@@ -472,7 +472,7 @@ static void test_profile_incomplete(void **state)
 	db = store_open_read(t->path, err, sizeof err);
 	assert_non_null(db);
 	struct profile p;
-	struct profile_filter all = { 0, 0 };
+	struct profile_filter all = { .pid = 0, .tid = 0 };
 	assert_int_equal(profile_load(db, &all, &p), 0);
 	assert_false(p.complete);
 	assert_string_equal(p.state, "incomplete");

@@ -1,0 +1,154 @@
+/* Sample mode: the program runs at full speed; at each timer tick prof
+ * interrupts the threads to sample (PTRACE_INTERRUPT on seized threads),
+ * reads their registers at the interrupt stop, unwinds their stacks and lets
+ * them go. --clock cpu samples threads that used CPU since the last tick,
+ * weighted by that CPU time; --clock wall samples every thread, so time spent
+ * blocked in a syscall shows too. */
+#include "tracer.h"
+#include "unwind.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 128
+
+static void cont(struct tracee *t, int sig)
+{
+	if (ptrace(PTRACE_CONT, t->tid, 0, sig) != 0 && errno != ESRCH)
+		log_warn("cannot resume thread %d: %s", t->tid, strerror(errno));
+}
+
+/* Nanoseconds the thread has run, from /proc/PID/task/TID/schedstat. */
+static uint64_t thread_runtime(struct tracee *t)
+{
+	if (t->cpu_fd < 0)
+		return 0;
+	char buf[96];
+	ssize_t n = pread(t->cpu_fd, buf, sizeof buf - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+static bool all_mapped(const struct proc *p, const uint64_t *pcs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!maps_find(&p->maps, pcs[i]))
+			return false;
+	return true;
+}
+
+static void take_sample(struct tracer *tr, struct tracee *t)
+{
+	struct proc *p = t->proc;
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0)
+		return;
+	if (!p->unwinder)
+		p->unwinder = unwinder_new(p->pid);
+	uint64_t pcs[MAX_DEPTH];
+	size_t n = unwind_thread(p->unwinder, t->tid, &r, pcs, MAX_DEPTH);
+	if (!all_mapped(p, pcs, n)) {
+		/* Code mapped since we last looked (libraries, dlopen): syscalls
+		 * are not traced here, so mappings are read again when needed. */
+		tracer_refresh_maps(tr, p);
+		unwinder_invalidate(p->unwinder);
+		n = unwind_thread(p->unwinder, t->tid, &r, pcs, MAX_DEPTH);
+	}
+	tracer_count_insn(tr, t, r.rip, tracer_decode(tr, t, r.rip)->cls);
+	struct prof_event ev = { .kind = EV_SAMPLE, .thread = t->id };
+	ev.sample.pcs = xmalloc(n * sizeof *pcs);
+	memcpy(ev.sample.pcs, pcs, n * sizeof *pcs);
+	ev.sample.depth = (uint32_t)n;
+	ev.sample.weight_ns = t->sample_weight;
+	tracer_emit(tr, &ev);
+}
+
+static void sample_begin(struct tracer *tr, struct tracee *t, bool after_exec)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)t->proc->pid, (int)t->tid);
+	if (t->cpu_fd <= 0)
+		t->cpu_fd = open(path, O_RDONLY | O_CLOEXEC);
+	t->last_runtime = thread_runtime(t);
+	cont(t, 0);
+}
+
+/* Any stop after an interrupt was asked for serves as the sample. */
+static void sample_resume(struct tracer *tr, struct tracee *t)
+{
+	if (t->sample_pending) {
+		t->sample_pending = false;
+		take_sample(tr, t);
+	}
+	cont(t, 0);
+}
+
+static void sample_on_signal(struct tracer *tr, struct tracee *t, int sig)
+{
+	tracer_record_signal(tr, t, sig, tracer_read_pc(t));
+	cont(t, sig); /* the program gets every signal, as without prof */
+}
+
+static void sample_on_trap(struct tracer *tr, struct tracee *t, int sig)
+{
+	sample_on_signal(tr, t, sig & 0x7f); /* the program's own SIGTRAP */
+}
+
+static void sample_on_tick(struct tracer *tr, uint64_t period_ns)
+{
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		struct tracee *t = tr->threads[i];
+		if (t->sample_pending || t->pc == 0 || !t->id)
+			continue;
+		uint64_t now = thread_runtime(t);
+		uint64_t used = now > t->last_runtime ? now - t->last_runtime : 0;
+		t->last_runtime = now;
+		if (tr->opt.clock_wall)
+			t->sample_weight = period_ns;
+		else if (used)
+			t->sample_weight = used;
+		else
+			continue; /* off CPU since the last tick */
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
+			t->sample_pending = true;
+	}
+}
+
+static void sample_nothing(struct tracer *tr, struct tracee *t)
+{
+}
+
+static void sample_thread_gone(struct tracer *tr, struct tracee *t)
+{
+	if (t->cpu_fd > 0)
+		close(t->cpu_fd);
+	t->cpu_fd = -1;
+}
+
+static void sample_new_process(struct tracer *tr, struct proc *parent, struct proc *child,
+			       bool shares_memory)
+{
+}
+
+const struct mode_ops sample_mode = {
+	.name = "sample",
+	.begin = sample_begin,
+	.on_trap = sample_on_trap,
+	.on_signal = sample_on_signal,
+	.resume = sample_resume,
+	.on_exit_event = sample_nothing,
+	.on_exec = sample_nothing,
+	.on_new_process = sample_new_process,
+	.before_detach = sample_nothing,
+	.thread_gone = sample_thread_gone,
+	.on_tick = sample_on_tick,
+};

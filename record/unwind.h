@@ -1,0 +1,22 @@
+/* Call stacks of a stopped thread: elfutils' unwinder (CFI from .eh_frame and
+ * .debug_frame) over a snapshot of the stack, frame pointers as fallback. */
+#ifndef PROF_UNWIND_H
+#define PROF_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+struct unwinder;
+
+struct unwinder *unwinder_new(pid_t pid);
+void unwinder_free(struct unwinder *u);
+/* The process mapped new code: modules are read again on the next unwind. */
+void unwinder_invalidate(struct unwinder *u);
+/* Fills pcs with the leaf PC, then each caller's call site (return address
+ * minus one), at most max. Returns how many. */
+size_t unwind_thread(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs,
+		     uint64_t *pcs, size_t max);
+
+#endif

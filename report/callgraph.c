@@ -1,0 +1,125 @@
+/* Functions as graph nodes, found by (name, DSO) through a hash table. */
+#include "callgraph.h"
+#include "prof/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct node_index {
+	struct cg_graph *g;
+	size_t *slots;   /* node index + 1; 0 = empty */
+	size_t cap;
+};
+
+static uint64_t hash_name(const char *name, const char *dso)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *s = name; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (const char *s = dso; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void index_insert(struct node_index *ix, size_t node)
+{
+	const struct cg_node *nd = &ix->g->nodes[node];
+	size_t h = hash_name(nd->name, nd->dso) & (ix->cap - 1);
+	while (ix->slots[h])
+		h = (h + 1) & (ix->cap - 1);
+	ix->slots[h] = node + 1;
+}
+
+static void index_grow(struct node_index *ix)
+{
+	free(ix->slots);
+	ix->cap = ix->cap ? ix->cap * 2 : 256;
+	ix->slots = xcalloc(ix->cap, sizeof *ix->slots);
+	for (size_t i = 0; i < ix->g->n; i++)
+		index_insert(ix, i);
+}
+
+/* The node of (name, dso), added (with no instructions of its own) when the
+ * function only appears in the call graph. */
+static size_t node_of(struct node_index *ix, const char *name, const char *dso)
+{
+	struct cg_graph *g = ix->g;
+	size_t h = hash_name(name, dso) & (ix->cap - 1);
+	for (; ix->slots[h]; h = (h + 1) & (ix->cap - 1)) {
+		const struct cg_node *nd = &g->nodes[ix->slots[h] - 1];
+		if (strcmp(nd->name, name) == 0 && strcmp(nd->dso, dso) == 0)
+			return ix->slots[h] - 1;
+	}
+	g->nodes = xrealloc(g->nodes, (g->n + 1) * sizeof *g->nodes);
+	g->nodes[g->n] = (struct cg_node){ .name = name, .dso = dso, .dso_path = dso };
+	g->n++;
+	if (g->n * 2 > ix->cap)
+		index_grow(ix);
+	else
+		index_insert(ix, g->n - 1);
+	return g->n - 1;
+}
+
+void cg_build(const struct profile *p, struct cg_graph *g)
+{
+	memset(g, 0, sizeof *g);
+	g->nodes = xcalloc(p->nfuncs + 1, sizeof *g->nodes);
+	for (size_t i = 0; i < p->nfuncs; i++) {
+		const struct func_row *f = &p->funcs[i];
+		g->nodes[i] = (struct cg_node){ .name = f->name, .dso = f->dso,
+						.dso_path = f->dso_path ? f->dso_path : f->dso,
+						.self = f->count };
+	}
+	g->n = p->nfuncs;
+	struct node_index ix = { g, NULL, 0 };
+	index_grow(&ix);
+	while (g->n * 2 > ix.cap)
+		index_grow(&ix);
+
+	size_t *caller = xmalloc((p->nedges + 1) * sizeof *caller);
+	size_t *callee = xmalloc((p->nedges + 1) * sizeof *callee);
+	for (size_t i = 0; i < p->nedges; i++) {
+		const struct edge_row *e = &p->edges[i];
+		caller[i] = node_of(&ix, e->caller, e->caller_dso);
+		callee[i] = node_of(&ix, e->callee, e->callee_dso);
+	}
+	g->roots = xcalloc(p->nroots + 1, sizeof *g->roots);
+	for (size_t i = 0; i < p->nroots; i++) {
+		const struct edge_row *e = &p->roots[i];
+		g->roots[i] = (struct cg_edge){ node_of(&ix, e->callee, e->callee_dso), e->calls,
+						e->inclusive };
+		g->nodes[g->roots[i].callee].in_inclusive += e->inclusive;
+	}
+	g->nroots = p->nroots;
+
+	/* Edge lists per caller, in one array: count, then place. */
+	struct cg_edge *all = g->edge_store = xcalloc(p->nedges + 1, sizeof *all);
+	size_t *fill = xcalloc(g->n + 1, sizeof *fill);
+	for (size_t i = 0; i < p->nedges; i++)
+		g->nodes[caller[i]].nout++;
+	size_t at = 0;
+	for (size_t k = 0; k < g->n; k++) {
+		g->nodes[k].out = all + at;
+		at += g->nodes[k].nout;
+	}
+	for (size_t i = 0; i < p->nedges; i++) {
+		const struct edge_row *e = &p->edges[i];
+		struct cg_node *from = &g->nodes[caller[i]];
+		from->out[fill[caller[i]]++] = (struct cg_edge){ callee[i], e->calls, e->inclusive };
+		if (caller[i] != callee[i])
+			g->nodes[callee[i]].in_inclusive += e->inclusive;
+	}
+	free(fill);
+	free(caller);
+	free(callee);
+	free(ix.slots);
+}
+
+void cg_free(struct cg_graph *g)
+{
+	free(g->edge_store);
+	free(g->nodes);
+	free(g->roots);
+	memset(g, 0, sizeof *g);
+}

@@ -1,0 +1,421 @@
+/* prof diff: two recordings compared function by function (common/diff.c),
+ * printed as text, JSON or CSV, with an optional CI gate on the total. */
+#include "prof/commands.h"
+#include "prof/diff.h"
+#include "prof/log.h"
+#include "prof/store.h"
+#include "prof/symbolize.h"
+#include "prof/util.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char diff_usage[] =
+	"usage: prof diff BASE.db NEW.db [options]\n"
+	"\n"
+	"Compares two recordings (of two builds, inputs or versions of a program):\n"
+	"functions matched by name and DSO, largest change first, then opcode classes\n"
+	"and the total. The main executables are matched with each other even when\n"
+	"their file names differ.\n"
+	"\n"
+	"  -n, --top N           function rows to print (default 20; 0 = all)\n"
+	"      --sort KEY        delta (default: largest |delta| first), base or new\n"
+	"  -f, --format FMT      text (default), json or csv (the function rows)\n"
+	"      --fail-above PCT  exit 1 when the total grew by more than PCT per cent\n"
+	"                        (a CI gate; one line says whether it passed)\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"Exit status: 0, 1 when the --fail-above gate fails, 2 on errors. Recordings\n"
+	"with exact counts (step, block) cannot be compared with sampled ones.\n";
+
+enum diff_format { DIFF_TEXT, DIFF_JSON, DIFF_CSV };
+
+struct diff_options {
+	const char *base_path, *new_path;
+	size_t top;             /* 0 = all */
+	enum diff_sort sort;
+	enum diff_format format;
+	bool gate;
+	double fail_above;
+};
+
+/* One recording, opened and aggregated. */
+struct side {
+	const char *path;
+	sqlite3 *db;
+	char *exe;              /* base name of the first process's executable, or NULL */
+	struct profile p;
+	bool loaded;
+};
+
+static int parse_choice(const char *what, const char *value, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(value, names[i]) == 0)
+			return i;
+	log_error("diff: unknown %s '%s'", what, value);
+	return -1;
+}
+
+static int parse_diff_args(int argc, char **argv, struct diff_options *o)
+{
+	static const struct option opts[] = {
+		{ "top", required_argument, NULL, 'n' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "fail-above", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static const char *const sorts[] = { "delta", "base", "new" };
+	static const char *const formats[] = { "text", "json", "csv" };
+	*o = (struct diff_options){ .top = 20 };
+	optind = 1;
+	opterr = 0;
+	int c, v;
+	long long n;
+	char *end;
+	while ((c = getopt_long(argc, argv, "n:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if ((n = parse_count(optarg)) < 0) {
+				log_error("diff: --top wants a number, not '%s'", optarg);
+				return -1;
+			}
+			o->top = (size_t)n;
+			break;
+		case 's':
+			if ((v = parse_choice("--sort key", optarg, sorts, 3)) < 0)
+				return -1;
+			o->sort = (enum diff_sort)v;
+			break;
+		case 'f':
+			if ((v = parse_choice("format", optarg, formats, 3)) < 0)
+				return -1;
+			o->format = (enum diff_format)v;
+			break;
+		case 'F':
+			o->fail_above = strtod(optarg, &end);
+			if (end == optarg || *end || !isfinite(o->fail_above)) {
+				log_error("diff: --fail-above wants a percentage, not '%s'", optarg);
+				return -1;
+			}
+			o->gate = true;
+			break;
+		case 'h': fputs(diff_usage, stdout); exit(0);
+		default:
+			log_error("diff: unknown or incomplete option '%s' (see 'prof diff --help')",
+				  argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (argc - optind != 2) {
+		if (argc - optind < 2)
+			log_error("diff: two recordings needed: prof diff BASE.db NEW.db");
+		else
+			log_error("diff: unexpected argument '%s'", argv[optind + 2]);
+		return -1;
+	}
+	o->base_path = argv[optind];
+	o->new_path = argv[optind + 1];
+	return 0;
+}
+
+/* Opens a recording; refuses one a live recorder is still writing. */
+static int open_side(struct side *s)
+{
+	char err[512];
+	s->db = store_open_read(s->path, err, sizeof err);
+	if (!s->db) {
+		log_error("%s", err);
+		return -1;
+	}
+	char *state = store_get_meta(s->db, "state");
+	char *pid = store_get_meta(s->db, "recorder_pid");
+	int rc = 0;
+	if (state && strcmp(state, "recording") == 0 && pid && kill(atoi(pid), 0) == 0) {
+		log_error("%s is still being written by prof record (pid %s)", s->path, pid);
+		rc = -1;
+	} else if (state && strcmp(state, "complete") != 0) {
+		log_warn("%s: recording was interrupted; counts are incomplete", s->path);
+	}
+	free(state);
+	free(pid);
+	sqlite3_stmt *st;
+	if (rc == 0 && sqlite3_prepare_v2(s->db, "SELECT exe FROM processes ORDER BY id LIMIT 1", -1,
+					  &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			s->exe = xstrdup(basename_of((const char *)sqlite3_column_text(st, 0)));
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
+static void close_side(struct side *s)
+{
+	if (s->loaded)
+		profile_free(&s->p);
+	if (s->db)
+		sqlite3_close(s->db);
+	free(s->exe);
+}
+
+/* Step and block count exactly; a sampled recording estimates. */
+static int check_modes(struct side *b, struct side *n)
+{
+	char *bm = store_get_meta(b->db, "mode"), *nm = store_get_meta(n->db, "mode");
+	int rc = 0;
+	if (diff_mode_exact(bm) != diff_mode_exact(nm)) {
+		bool base_exact = diff_mode_exact(bm);
+		const char *sm = base_exact ? nm : bm;
+		log_error("diff: %s was recorded in %s mode (statistical) and %s in %s mode (exact "
+			  "counts): they cannot be compared; record both in step or block mode",
+			  base_exact ? n->path : b->path, sm ? sm : "unknown",
+			  base_exact ? b->path : n->path, base_exact ? bm : nm);
+		rc = -1;
+	}
+	free(bm);
+	free(nm);
+	return rc;
+}
+
+static const char *fmt_percent(const struct diff_row *r, char *buf, size_t len)
+{
+	if (r->status == DIFF_NEW)
+		return "new";
+	if (r->status == DIFF_GONE)
+		return "gone";
+	if (!r->delta)
+		return "0.00%";
+	snprintf(buf, len, "%+.2f%%", r->percent);
+	return buf;
+}
+
+static const char *fmt_total_percent(const struct diff *d, char *buf, size_t len)
+{
+	if (!d->delta)
+		snprintf(buf, len, "0.00%%");
+	else if (!d->base_total)
+		snprintf(buf, len, "new");
+	else
+		snprintf(buf, len, "%+.2f%%", d->percent);
+	return buf;
+}
+
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static size_t column_width(const struct diff *d, size_t n, bool dso, size_t min, size_t max)
+{
+	size_t w = min;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(dso ? d->rows[i].dso : d->rows[i].name);
+		if (l > w)
+			w = l;
+	}
+	return w > max ? max : w;
+}
+
+static void text_side(FILE *out, const char *what, const struct side *s)
+{
+	char n[32];
+	bool exact = diff_mode_exact(s->p.mode);
+	fprintf(out, "# %-6s %s\n", what, s->p.command);
+	fprintf(out, "#        %s: %s mode (%s), %s %s%s\n", s->path, s->p.mode,
+		exact ? "exact counts" : "statistical", fmt_count(s->p.total, n, sizeof n),
+		exact ? "instructions" : "counted", s->p.complete ? "" : "  [INCOMPLETE]");
+}
+
+static void print_text(FILE *out, const struct diff *d, const struct side *b, const struct side *n,
+		       const struct diff_options *o)
+{
+	char c1[32], c2[32], c3[32], pc[32];
+	text_side(out, "base:", b);
+	text_side(out, "new:", n);
+	fprintf(out, "# delta: %s (%s)\n", diff_fmt_delta(d->delta, c1, sizeof c1),
+		fmt_total_percent(d, pc, sizeof pc));
+	if (b->exe && n->exe && strcmp(b->exe, n->exe) != 0)
+		fprintf(out, "#        functions of %s matched with those of %s\n", b->exe, n->exe);
+	fputc('\n', out);
+
+	size_t rows = o->top && o->top < d->nrows ? o->top : d->nrows;
+	size_t fw = column_width(d, rows, false, 8, 48), dw = column_width(d, rows, true, 3, 24);
+	fprintf(out, "%15s %15s %15s %9s  %-*s  %s\n", "base", "new", "delta", "delta%", (int)fw,
+		"function", "dso");
+	for (size_t i = 0; i < rows; i++) {
+		const struct diff_row *r = &d->rows[i];
+		fprintf(out, "%15s %15s %15s %9s  %-*.*s  %.*s\n", fmt_count(r->base, c1, sizeof c1),
+			fmt_count(r->new, c2, sizeof c2), diff_fmt_delta(r->delta, c3, sizeof c3),
+			fmt_percent(r, pc, sizeof pc), (int)fw, (int)fw, r->name, (int)dw, r->dso);
+	}
+	if (rows < d->nrows)
+		fprintf(out, "(%zu more function%s; --top 0 shows all)\n", d->nrows - rows,
+			d->nrows - rows == 1 ? "" : "s");
+
+	int order[CLASS_COUNT], nc = 0;
+	for (int c = 0; c < CLASS_COUNT; c++)
+		if (d->classes[c].base || d->classes[c].new)
+			order[nc++] = c;
+	for (int i = 1; i < nc; i++) /* by |delta|, descending */
+		for (int j = i; j > 0 && llabs(d->classes[order[j]].delta) >
+					 llabs(d->classes[order[j - 1]].delta); j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	fprintf(out, "\n%8s %8s %15s  %s\n", "base %", "new %", "delta", "class");
+	for (int i = 0; i < nc; i++) {
+		const struct diff_class *k = &d->classes[order[i]];
+		fprintf(out, "%7.2f%% %7.2f%% %15s  %s\n", share(k->base, d->base_total),
+			share(k->new, d->new_total), diff_fmt_delta(k->delta, c1, sizeof c1),
+			class_name((unsigned)order[i]));
+	}
+	fprintf(out, "\ntotal: %s -> %s %s, %s (%s)\n", fmt_count(d->base_total, c1, sizeof c1),
+		fmt_count(d->new_total, c2, sizeof c2),
+		diff_mode_exact(b->p.mode) ? "instructions" : "counted",
+		diff_fmt_delta(d->delta, c3, sizeof c3), fmt_total_percent(d, pc, sizeof pc));
+}
+
+static void json_side(FILE *out, const char *key, const struct profile *p)
+{
+	fprintf(out, "  \"%s\": {\"command\": ", key);
+	json_string(out, p->command);
+	fputs(", \"mode\": ", out);
+	json_string(out, p->mode);
+	fprintf(out, ", \"total\": %llu},\n", (unsigned long long)p->total);
+}
+
+static void print_json(FILE *out, const struct diff *d, const struct side *b, const struct side *n,
+		       const struct diff_options *o, bool passed)
+{
+	static const char *const status[] = { "both", "new", "gone" };
+	fputs("{\n", out);
+	json_side(out, "base", &b->p);
+	json_side(out, "new", &n->p);
+	fprintf(out, "  \"total\": {\"base\": %llu, \"new\": %llu, \"delta\": %lld, \"percent\": ",
+		(unsigned long long)d->base_total, (unsigned long long)d->new_total,
+		(long long)d->delta);
+	if (d->base_total || !d->delta)
+		fprintf(out, "%.4f},\n", d->percent);
+	else
+		fputs("null},\n", out);
+	fputs("  \"functions\": [", out);
+	size_t rows = o->top && o->top < d->nrows ? o->top : d->nrows;
+	for (size_t i = 0; i < rows; i++) {
+		const struct diff_row *r = &d->rows[i];
+		fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
+		json_string(out, r->name);
+		fputs(", \"dso\": ", out);
+		json_string(out, r->dso);
+		fprintf(out, ", \"base\": %llu, \"new\": %llu, \"delta\": %lld, \"percent\": ",
+			(unsigned long long)r->base, (unsigned long long)r->new, (long long)r->delta);
+		if (r->status == DIFF_NEW)
+			fputs("null", out);
+		else
+			fprintf(out, "%.4f", r->percent);
+		fprintf(out, ", \"status\": \"%s\"}", status[r->status]);
+	}
+	fputs(rows ? "\n  ],\n" : "],\n", out);
+	fputs("  \"classes\": [", out);
+	bool first = true;
+	for (int c = 0; c < CLASS_COUNT; c++) {
+		const struct diff_class *k = &d->classes[c];
+		if (!k->base && !k->new)
+			continue;
+		fprintf(out, "%s{\"class\": \"%s\", \"base\": %llu, \"new\": %llu, \"delta\": %lld}",
+			first ? "\n    " : ",\n    ", class_name((unsigned)c),
+			(unsigned long long)k->base, (unsigned long long)k->new, (long long)k->delta);
+		first = false;
+	}
+	fputs(first ? "],\n" : "\n  ],\n", out);
+	fputs("  \"gate\": {\"fail_above\": ", out);
+	if (o->gate)
+		fprintf(out, "%.4f", o->fail_above);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"passed\": %s}\n}\n", passed ? "true" : "false");
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+	if (!strpbrk(s, ",\"\n")) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void print_csv(FILE *out, const struct diff *d, const struct diff_options *o)
+{
+	static const char *const status[] = { "both", "new", "gone" };
+	fputs("function,dso,base,new,delta,percent,status\n", out);
+	size_t rows = o->top && o->top < d->nrows ? o->top : d->nrows;
+	for (size_t i = 0; i < rows; i++) {
+		const struct diff_row *r = &d->rows[i];
+		csv_field(out, r->name);
+		fputc(',', out);
+		csv_field(out, r->dso);
+		fprintf(out, ",%llu,%llu,%lld,", (unsigned long long)r->base,
+			(unsigned long long)r->new, (long long)r->delta);
+		if (r->status != DIFF_NEW)
+			fprintf(out, "%.4f", r->percent);
+		fprintf(out, ",%s\n", status[r->status]);
+	}
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	struct diff_options o;
+	if (parse_diff_args(argc, argv, &o) != 0)
+		return 2;
+	struct side b = { .path = o.base_path }, n = { .path = o.new_path };
+	struct profile_filter all = { 0 };
+	int rc = 2;
+	if (open_side(&b) || open_side(&n) || check_modes(&b, &n))
+		goto out;
+	b.loaded = true; /* profile_free is needed even after a failed load */
+	if (profile_load(b.db, &all, &b.p) != 0)
+		goto out;
+	n.loaded = true;
+	if (profile_load(n.db, &all, &n.p) != 0)
+		goto out;
+	symbolizer_print_warnings(b.p.symbolizer);
+	symbolizer_print_warnings(n.p.symbolizer);
+
+	struct diff d;
+	diff_compute(&b.p, &n.p, b.exe, n.exe, &d);
+	diff_sort(&d, o.sort);
+	bool passed = !o.gate || diff_gate_passed(&d, o.fail_above);
+	if (o.format == DIFF_JSON)
+		print_json(stdout, &d, &b, &n, &o, passed);
+	else if (o.format == DIFF_CSV)
+		print_csv(stdout, &d, &o);
+	else
+		print_text(stdout, &d, &b, &n, &o);
+	if (o.gate) {
+		/* Text: the last line of the report; JSON and CSV keep stdout parseable. */
+		char pc[32];
+		FILE *g = o.format == DIFF_TEXT ? stdout : stderr;
+		fprintf(g, "gate: %s: total %s, limit %+.2f%%\n", passed ? "passed" : "FAILED",
+			fmt_total_percent(&d, pc, sizeof pc), o.fail_above);
+	}
+	fflush(stdout);
+	diff_free(&d);
+	rc = passed ? 0 : 1;
+out:
+	close_side(&b);
+	close_side(&n);
+	return rc;
+}
