@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #define MAX_DEPTH 128
+/* Interrupting a sleeping thread wakes it for a few microseconds: CPU time
+ * under this is our own doing, not the program's. */
+#define MIN_CPU_NS 20000
 
 static void cont(struct tracee *t, int sig)
 {
@@ -88,6 +91,7 @@ static void sample_resume(struct tracer *tr, struct tracee *t)
 	if (t->sample_pending) {
 		t->sample_pending = false;
 		take_sample(tr, t);
+		t->last_runtime = thread_runtime(t); /* our interrupt's cost is not its */
 	}
 	cont(t, 0);
 }
@@ -114,7 +118,7 @@ static void sample_on_tick(struct tracer *tr, uint64_t period_ns)
 		t->last_runtime = now;
 		if (tr->opt.clock_wall)
 			t->sample_weight = period_ns;
-		else if (used)
+		else if (used >= MIN_CPU_NS)
 			t->sample_weight = used;
 		else
 			continue; /* off CPU since the last tick */

@@ -81,6 +81,7 @@ struct annotate_state {
 	struct seen_name *seen;
 	size_t nseen, seen_cap;
 	uint64_t total;
+	const char *unit;   /* "instructions", or "samples" in sample mode */
 };
 
 static int parse_args(int argc, char **argv, struct annotate_options *o)
@@ -526,18 +527,20 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 	char n1[32], n2[32], n3[32], n4[32];
 	const char *path = symbolizer_dso_path(st->sym, c->dso_id);
 	printf("# function: %s in %s (%s)\n", c->name, basename_of(path), path);
-	printf("# count:    %s instructions, %.2f%% of %s; %s instructions, %s executed\n",
-	       fmt_count(c->total, n1, sizeof n1),
+	printf("# count:    %s %s, %.2f%% of %s; %s instructions, %s %s\n",
+	       fmt_count(c->total, n1, sizeof n1), st->unit,
 	       st->total ? 100.0 * (double)c->total / (double)st->total : 0.0,
 	       fmt_count(st->total, n2, sizeof n2), fmt_count(nrows, n3, sizeof n3),
-	       fmt_count(executed, n4, sizeof n4));
+	       fmt_count(executed, n4, sizeof n4),
+	       strcmp(st->unit, "samples") == 0 ? "sampled" : "executed");
 	printf("# address:  0x%" PRIx64 "..0x%" PRIx64 " (link-time addresses, as objdump -d shows)\n",
 	       lo, hi);
 	for (size_t i = 0; i < st->ncands; i++)
 		if (&st->cands[i] != c)
-			printf("# also:     %s in %s at 0x%" PRIx64 " (%s instructions)\n", st->cands[i].name,
+			printf("# also:     %s in %s at 0x%" PRIx64 " (%s %s)\n", st->cands[i].name,
 			       basename_of(symbolizer_dso_path(st->sym, st->cands[i].dso_id)),
-			       st->cands[i].sym_addr, fmt_count(st->cands[i].total, n1, sizeof n1));
+			       st->cands[i].sym_addr, fmt_count(st->cands[i].total, n1, sizeof n1),
+			       st->unit);
 	if (!code)
 		printf("# (the code cannot be read from %s)\n", ef->path);
 	printf("\n%15s %7s  %-7s %10s  %s\n", "count", "%", "class", "address", "instruction");
@@ -599,7 +602,10 @@ int cmd_annotate(int argc, char **argv)
 	if (state && strcmp(state, "complete") != 0)
 		log_warn("%s: recording is %s; counts are incomplete", o.input, state);
 	free(state);
-	struct annotate_state st = { .o = &o, .sym = symbolizer_new(db) };
+	char *mode = store_get_meta(db, "mode");
+	struct annotate_state st = { .o = &o, .sym = symbolizer_new(db),
+				     .unit = mode && strcmp(mode, "sample") == 0 ? "samples" : "instructions" };
+	free(mode);
 	symbolizer_set_demangle(st.sym, !o.no_demangle);
 	int rc = scan_recording(db, &st);
 	if (rc == 0 && !st.ncands)

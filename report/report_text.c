@@ -153,7 +153,7 @@ static void print_lines(FILE *out, const struct profile *p, const struct report_
 		fw = strlen(r->function) > fw ? strlen(r->function) : fw;
 	}
 	fw = fw > 48 ? 48 : fw;
-	fprintf(out, "%7s %15s  %-*s  %-*s  %s\n", "%", "instructions", (int)sw, "source", (int)fw,
+	fprintf(out, "%7s %15s  %-*s  %-*s  %s\n", "%", unit_of(p), (int)sw, "source", (int)fw,
 		"function", "dso");
 	for (size_t i = 0; i < n; i++) {
 		const struct line_row *r = &p->lines[i];

@@ -1,0 +1,83 @@
+"""Sample mode: shares, threads, clocks, stacks, attach. Statistical tests use
+enough samples (thousands) and tolerances of several standard deviations."""
+import os
+import subprocess
+import time
+import unittest
+
+from proftest import PROF, ProfTestCase, functions, program, query, record, report_json, run
+
+
+def shares(rep):
+    total = rep["total"]
+    return {f["name"]: 100.0 * f["count"] / total for f in rep["functions"]}
+
+
+class Sample(ProfTestCase):
+    def test_known_proportion_and_stack(self):
+        r = record(self.db(), [program("proportion"), "60"], mode="sample", extra=("--freq", "2000"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = report_json(self.db())
+        self.assertEqual(rep["unit"], "samples")
+        self.assertEqual(rep["mode"], "sample")
+        self.assertGreater(rep["total"], 1000, "enough samples for a stable share")
+        s = shares(rep)
+        # leaf does 3/4 of the work, other 1/4; sigma < 1.2 points here.
+        self.assertAlmostEqual(s.get("leaf", 0), 75.0, delta=6)
+        self.assertAlmostEqual(s.get("other", 0), 25.0, delta=6)
+        # The whole chain main -> a -> b -> leaf is in the stacks.
+        pairs = {(c["caller"], c["callee"]) for c in rep["calls"]}
+        for pair in (("main", "a"), ("a", "b"), ("b", "leaf"), ("main", "other")):
+            self.assertIn(pair, pairs)
+        incl = {f["name"]: f["inclusive"] for f in rep["functions"]}
+        self.assertEqual(incl["a"], incl["leaf"])
+        self.assertGreaterEqual(incl["main"], 0.98 * rep["total"])  # startup and exit are outside main
+        text = run(["report", "-i", self.db()]).stdout
+        self.assertIn("sample (statistical: 2000 Hz, cpu clock)", text)
+        self.assertIn("samples", text)
+
+    def thread_counts(self, clock):
+        db = self.db(clock + ".db")
+        r = record(db, [program("sleepers")], mode="sample", extra=("--clock", clock))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return {t["name"]: t["count"] for t in report_json(db)["threads"]}
+
+    def test_cpu_clock_sees_only_busy_threads(self):
+        counts = self.thread_counts("cpu")
+        self.assertGreater(counts["busy-1"], 200)
+        self.assertGreater(counts["busy-2"], 200)
+        self.assertLess(counts["sleeper"], 5)
+
+    def test_wall_clock_sees_the_sleeper(self):
+        counts = self.thread_counts("wall")
+        self.assertGreater(counts["busy-1"], 200)
+        self.assertGreater(counts["sleeper"], 200)
+
+    def test_signals_and_exit_status_pass_through(self):
+        r = record(self.db(), [program("segv")], mode="sample")
+        self.assertEqual(r.returncode, 139)
+        r = record(self.db("h.db"), [program("sighandler")], mode="sample")
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(query(self.db("h.db"), "SELECT signo FROM signals"), [(10,)])
+
+    def test_attach_and_detach(self):
+        native = subprocess.run([program("attachee"), "1.5"], capture_output=True, text=True).stdout
+        p = subprocess.Popen([program("attachee"), "1.5"], stdout=subprocess.PIPE, text=True)
+        self.assertEqual(p.stdout.readline(), "ready\n")
+        r = run(["record", "-q", "--mode", "sample", "--clock", "wall", "-o", self.db(),
+                 "-p", str(p.pid), "--duration", "0.5"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rest, _ = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual("ready\n" + rest, native)
+        rep = report_json(self.db())
+        self.assertEqual(len(rep["threads"]), 2)
+        self.assertGreater(rep["total"], 100)
+
+    def test_bad_options(self):
+        self.assertOneErrorLine(run(["record", "--mode", "sample", "--freq", "50000", "--", "/bin/true"]), "--freq")
+        self.assertOneErrorLine(run(["record", "--mode", "sample", "--clock", "sun", "--", "/bin/true"]), "--clock")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
