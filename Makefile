@@ -30,6 +30,7 @@ test: build
 
 bench: build
 	bench/run.sh $(BUILD)
+	bench/sample.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,12 +1,21 @@
 /* SPSC ring: the producer owns tail, the consumer owns head; each publishes its
- * index with release and reads the other's with acquire. Waiting sleeps briefly
- * rather than spinning, because tracer and tracee share one pinned CPU. */
+ * index with release and reads the other's with acquire. An idle consumer
+ * sleeps on a futex and is woken only when a batch is waiting (or the ring
+ * closes), with a timeout as backstop: no polling wake-ups compete with the
+ * traced program for its CPU. A producer finding the ring full sleeps
+ * briefly: the consumer is busy then. */
 #include "prof/ring.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WAKE_BATCH 512
+#define CONSUMER_NAP_NS 50000000l
 
 int ring_init(struct ring *r, size_t capacity, size_t item_size)
 {
@@ -23,6 +32,7 @@ int ring_init(struct ring *r, size_t capacity, size_t item_size)
 	atomic_init(&r->tail, 0);
 	atomic_init(&r->closed, false);
 	atomic_init(&r->producer_waits, 0);
+	atomic_init(&r->consumer_sleeping, 0);
 	return 0;
 }
 
@@ -52,14 +62,24 @@ bool ring_try_push(struct ring *r, const void *item)
 	return true;
 }
 
+static void wake_consumer(struct ring *r)
+{
+	if (atomic_exchange(&r->consumer_sleeping, 0))
+		syscall(SYS_futex, &r->consumer_sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 void ring_push(struct ring *r, const void *item)
 {
 	unsigned spins = 0;
-	if (ring_try_push(r, item))
-		return;
-	atomic_fetch_add_explicit(&r->producer_waits, 1, memory_order_relaxed);
-	while (!ring_try_push(r, item))
-		ring_wait(&spins);
+	if (!ring_try_push(r, item)) {
+		atomic_fetch_add_explicit(&r->producer_waits, 1, memory_order_relaxed);
+		wake_consumer(r);
+		while (!ring_try_push(r, item))
+			ring_wait(&spins);
+	}
+	if (atomic_load_explicit(&r->consumer_sleeping, memory_order_relaxed) &&
+	    ring_count(r) >= WAKE_BATCH)
+		wake_consumer(r);
 }
 
 bool ring_try_pop(struct ring *r, void *item)
@@ -75,20 +95,26 @@ bool ring_try_pop(struct ring *r, void *item)
 
 bool ring_pop(struct ring *r, void *item)
 {
-	unsigned spins = 0;
 	for (;;) {
 		if (ring_try_pop(r, item))
 			return true;
 		/* Closed is set after the last push, so re-check once after seeing it. */
 		if (atomic_load_explicit(&r->closed, memory_order_acquire))
 			return ring_try_pop(r, item);
-		ring_wait(&spins);
+		atomic_store(&r->consumer_sleeping, 1);
+		/* Items pushed before the flag was visible are seen on this re-check. */
+		if (ring_count(r) == 0 && !atomic_load(&r->closed)) {
+			struct timespec nap = { 0, CONSUMER_NAP_NS };
+			syscall(SYS_futex, &r->consumer_sleeping, FUTEX_WAIT_PRIVATE, 1, &nap, NULL, 0);
+		}
+		atomic_store(&r->consumer_sleeping, 0);
 	}
 }
 
 void ring_close(struct ring *r)
 {
 	atomic_store_explicit(&r->closed, true, memory_order_release);
+	wake_consumer(r);
 }
 
 size_t ring_count(struct ring *r)

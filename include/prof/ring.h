@@ -17,6 +17,7 @@ struct ring {
 	size_t item_size;
 	unsigned char *slots;
 	_Atomic unsigned long producer_waits; /* times the producer found it full */
+	_Atomic int consumer_sleeping;        /* futex word: the consumer waits on it */
 };
 
 /* capacity is rounded up to a power of two. Returns 0 or -errno. */

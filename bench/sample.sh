@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/sample.sh BUILD_DIR
+#
+# Sample mode's two targets, measured side by side in one run:
+#  - overhead: wall time of a CPU-bound workload natively, under
+#    `prof record --mode sample` at 1 kHz, and under
+#    `perf record -e cpu-clock -F 1000 -g` (when perf is installed), each run
+#    REPEAT times alternately; the median is reported with its ratio to native.
+#  - accuracy: the sampled shares of the workload's two hot functions against
+#    their exact shares from a block-mode recording of the same program.
+# The workload is tests/programs/proportion: leaf and other run one loop body,
+# 3 units to 1.
+set -uo pipefail
+
+[ $# -eq 1 ] || { echo "usage: bench/sample.sh BUILD_DIR" >&2; exit 2; }
+BUILD=$(cd "$1" && pwd)
+PROF="$BUILD/prof"
+PROG="$BUILD/tests/programs/proportion"
+ROUNDS=${BENCH_SAMPLE_ROUNDS:-150}
+REPEAT=${BENCH_SAMPLE_REPEAT:-3}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+now() { date +%s.%N; }
+seconds() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); echo "$t1 - $t0" | bc -l; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+declare -A T
+for i in $(seq "$REPEAT"); do
+    T[native]+="$(seconds "$PROG" "$ROUNDS")"$'\n'
+    T[prof]+="$(seconds "$PROF" record -q --mode sample --freq 1000 -o "$TMP/s.db" -- "$PROG" "$ROUNDS")"$'\n'
+    if command -v perf >/dev/null; then
+        T[perf]+="$(seconds perf record -q -e cpu-clock -F 1000 -g -o "$TMP/perf.data" -- "$PROG" "$ROUNDS")"$'\n'
+    fi
+done
+
+echo "## sample mode"
+echo
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs; workload: proportion $ROUNDS (CPU-bound), median of $REPEAT runs"
+echo
+echo "| run | seconds | overhead vs native |"
+echo "|---|---:|---:|"
+base=$(printf '%s' "${T[native]}" | median)
+for k in native prof perf; do
+    [ -n "${T[$k]:-}" ] || continue
+    s=$(printf '%s' "${T[$k]}" | median)
+    label=$k
+    [ "$k" = prof ] && label="prof record --mode sample --freq 1000"
+    [ "$k" = perf ] && label="perf record -e cpu-clock -F 1000 -g"
+    printf '| %s | %.3f | %+.1f%% |\n' "$label" "$s" "$(echo "($s / $base - 1) * 100" | bc -l)"
+done
+
+# Accuracy: exact shares from block mode on a short run (the split does not
+# depend on the length), sampled shares from the last sample recording.
+"$PROF" record -q --mode block -o "$TMP/b.db" -- "$PROG" 2 20000 >/dev/null
+share() { "$PROF" report -i "$1" --format json --top 0 | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = {f["name"]: 100.0 * f["count"] / d["total"] for f in d["functions"]}
+print(" ".join("%.2f" % s.get(n, 0) for n in ("leaf", "other")), d["total"])'; }
+read -r bl bo bt <<<"$(share "$TMP/b.db")"
+read -r sl so st <<<"$(share "$TMP/s.db")"
+echo
+echo "| function | exact share (block, $bt instructions) | sampled share ($st samples) | difference |"
+echo "|---|---:|---:|---:|"
+printf '| leaf | %.2f%% | %.2f%% | %+.2f points |\n' "$bl" "$sl" "$(echo "$sl - $bl" | bc -l)"
+printf '| other | %.2f%% | %.2f%% | %+.2f points |\n' "$bo" "$so" "$(echo "$so - $bo" | bc -l)"
+echo
+echo "Shares are of all instructions (block) and of all samples (sample): the"
+echo "dynamic loader and exit take a few per cent of the short exact run."
