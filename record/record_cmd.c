@@ -422,8 +422,10 @@ static int exit_code_of(const struct tracer *tr)
 static void print_summary(const struct tracer *tr, const char *output, double seconds)
 {
 	char n[32];
-	fprintf(stderr, "prof: %s instructions, %llu thread%s, %llu syscalls, %.2f s -> %s%s\n",
-		fmt_count(tr->insns, n, sizeof n), (unsigned long long)tr->threads_seen,
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %llu syscalls, %.2f s -> %s%s\n",
+		fmt_count(tr->insns, n, sizeof n),
+		tr->opt.mode == &sample_mode ? "samples" : "instructions",
+		(unsigned long long)tr->threads_seen,
 		tr->threads_seen == 1 ? "" : "s", (unsigned long long)tr->syscalls, seconds,
 		output, interrupted_by ? " (interrupted: incomplete)" : "");
 }
