@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,4 +195,24 @@ char *store_get_meta(sqlite3 *db, const char *key)
 		value = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return value;
+}
+
+int store_check_state(sqlite3 *db, const char *path)
+{
+	char *state = store_get_meta(db, "state");
+	char *pid = store_get_meta(db, "recorder_pid");
+	int rc = 0;
+	if (state && strcmp(state, "recording") == 0) {
+		if (pid && kill(atoi(pid), 0) == 0) {
+			log_error("%s is still being written by prof record (pid %s)", path, pid);
+			rc = -1;
+		} else {
+			log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
+		}
+	} else if (state && strcmp(state, "incomplete") == 0) {
+		log_warn("%s: recording was interrupted; counts are incomplete", path);
+	}
+	free(state);
+	free(pid);
+	return rc;
 }

@@ -134,17 +134,7 @@ static int open_side(struct side *s)
 		log_error("%s", err);
 		return -1;
 	}
-	char *state = store_get_meta(s->db, "state");
-	char *pid = store_get_meta(s->db, "recorder_pid");
-	int rc = 0;
-	if (state && strcmp(state, "recording") == 0 && pid && kill(atoi(pid), 0) == 0) {
-		log_error("%s is still being written by prof record (pid %s)", s->path, pid);
-		rc = -1;
-	} else if (state && strcmp(state, "complete") != 0) {
-		log_warn("%s: recording was interrupted; counts are incomplete", s->path);
-	}
-	free(state);
-	free(pid);
+	int rc = store_check_state(s->db, s->path);
 	sqlite3_stmt *st;
 	if (rc == 0 && sqlite3_prepare_v2(s->db, "SELECT exe FROM processes ORDER BY id LIMIT 1", -1,
 					  &st, NULL) == SQLITE_OK) {
@@ -340,21 +330,6 @@ static void print_json(FILE *out, const struct diff *d, const struct side *b, co
 	else
 		fputs("null", out);
 	fprintf(out, ", \"passed\": %s}\n}\n", passed ? "true" : "false");
-}
-
-static void csv_field(FILE *out, const char *s)
-{
-	if (!strpbrk(s, ",\"\n")) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
 }
 
 static void print_csv(FILE *out, const struct diff *d, const struct diff_options *o)

@@ -113,27 +113,6 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 	return 0;
 }
 
-/* A recording whose recorder is still alive is still being written. */
-static int check_state(sqlite3 *db, const char *path)
-{
-	char *state = store_get_meta(db, "state");
-	char *pid = store_get_meta(db, "recorder_pid");
-	int rc = 0;
-	if (state && strcmp(state, "recording") == 0) {
-		if (pid && kill(atoi(pid), 0) == 0) {
-			log_error("%s is still being written by prof record (pid %s)", path, pid);
-			rc = -1;
-		} else {
-			log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
-		}
-	} else if (state && strcmp(state, "incomplete") == 0) {
-		log_warn("%s: recording was interrupted; counts are incomplete", path);
-	}
-	free(state);
-	free(pid);
-	return rc;
-}
-
 int cmd_report(int argc, char **argv)
 {
 	struct report_options o;
@@ -145,7 +124,7 @@ int cmd_report(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
-	if (check_state(db, o.input) != 0) {
+	if (store_check_state(db, o.input) != 0) {
 		sqlite3_close(db);
 		return 1;
 	}

@@ -1,22 +1,8 @@
 /* CSV: one header line, then the rows of the chosen table. */
 #include "report.h"
+#include "prof/util.h"
 
 #include <string.h>
-
-static void csv_field(FILE *out, const char *s)
-{
-	if (!strpbrk(s, ",\"\n")) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
 
 static void csv_rows(FILE *out, const struct profile *p, const struct func_row *rows, size_t n,
 		     bool with_dso)

@@ -15,6 +15,9 @@ sqlite3 *store_create(const char *path, char *err, size_t errlen);
  * schema this build understands. Returns NULL with a message in err. */
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen);
 
+/* Refuses (-1, one error line) a recording a live recorder is still writing;
+ * warns when it is incomplete. Returns 0 when it may be read. */
+int store_check_state(sqlite3 *db, const char *path);
 /* Runs SQL that returns nothing; reports failures through log_error. */
 int store_exec(sqlite3 *db, const char *sql);
 int store_set_meta(sqlite3 *db, const char *key, const char *value);

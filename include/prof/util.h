@@ -21,5 +21,7 @@ long long parse_count(const char *s);
 const char *basename_of(const char *path);
 /* Writes s as a JSON string literal (with quotes). */
 void json_string(FILE *f, const char *s);
+/* Writes s as one CSV field, quoted when it holds a comma, quote or newline. */
+void csv_field(FILE *f, const char *s);
 
 #endif
