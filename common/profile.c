@@ -245,6 +245,11 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		p->has_call_graph = true;
 	}
 	sqlite3_finalize(st);
+	/* A function entered by a tail jump runs inside its caller's frame: its
+	 * own instructions are still part of its inclusive count. */
+	for (size_t i = 0; i < p->nfuncs && p->has_call_graph; i++)
+		if (p->funcs[i].inclusive < p->funcs[i].count)
+			p->funcs[i].inclusive = p->funcs[i].count;
 	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
 	qsort(p->roots, p->nroots, sizeof *p->roots, cmp_edge);
 	return 0;

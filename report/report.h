@@ -20,7 +20,16 @@ struct report_options {
 	bool call_graph;         /* callers and callees of the top functions */
 	const char *svg;         /* write a flame graph to this file ("-": stdout) */
 	struct profile_filter filter;
+	/* which function and DSO rows to show, and in what order */
+	double percent_limit;    /* hide rows under this share of the total */
+	const char *dso;         /* only this DSO (base name) */
+	const char *sym;         /* only functions whose name contains this */
+	const char *sort;        /* count (default), inclusive or name */
+	bool color;              /* ANSI colors: a terminal without NO_COLOR */
 };
+
+/* Applies --percent-limit, --dso, --sym and --sort to the function and DSO rows. */
+void report_select_rows(struct profile *p, const struct report_options *o);
 
 void report_text(FILE *out, const struct profile *p, const struct report_options *o);
 void report_json(FILE *out, const struct profile *p, const struct report_options *o);

@@ -6,6 +6,7 @@
 #include "prof/util.h"
 
 #include <getopt.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,12 @@ static const char report_usage[] =
 	"      --pid PID         only this process\n"
 	"      --tid TID         only this thread\n"
 	"      --no-demangle     keep C++ and Rust symbol names mangled\n"
+	"      --percent-limit P hide functions under P per cent of the total\n"
+	"      --dso NAME        only functions of this DSO (file name)\n"
+	"      --sym TEXT        only functions whose name contains TEXT\n"
+	"      --sort KEY        count (default), inclusive or name\n"
+	"      --color WHEN      auto (default: on a terminal, unless NO_COLOR is set),\n"
+	"                        always or never\n"
 	"  -h, --help            this help\n";
 
 size_t report_row_limit(size_t available, const struct report_options *o)
@@ -56,6 +63,11 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 		{ "tid", required_argument, NULL, 't' },
 		{ "no-demangle", no_argument, NULL, 'M' },
 		{ "svg", required_argument, NULL, 'S' },
+		{ "percent-limit", required_argument, NULL, 'P' },
+		{ "dso", required_argument, NULL, 'D' },
+		{ "sym", required_argument, NULL, 'Y' },
+		{ "sort", required_argument, NULL, 'O' },
+		{ "color", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -66,6 +78,9 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 	opterr = 0;
 	int c, v;
 	long long n;
+	static const char *const sorts[] = { "count", "inclusive", "name" };
+	static const char *const colors[] = { "auto", "always", "never" };
+	int color = 0;
 	while ((c = getopt_long(argc, argv, "i:n:f:gh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o->input = optarg; break;
@@ -99,6 +114,27 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 			}
 			*(c == 'p' ? &o->filter.pid : &o->filter.tid) = (int)n;
 			break;
+		case 'P': {
+			char *end;
+			o->percent_limit = strtod(optarg, &end);
+			if (*end || o->percent_limit < 0 || o->percent_limit > 100) {
+				log_error("report: --percent-limit wants 0 to 100, not '%s'", optarg);
+				return -1;
+			}
+			break;
+		}
+		case 'D': o->dso = optarg; break;
+		case 'Y': o->sym = optarg; break;
+		case 'O':
+			if (parse_choice("--sort key", optarg, sorts, 3) < 0)
+				return -1;
+			o->sort = optarg;
+			break;
+		case 'C':
+			if ((v = parse_choice("--color choice", optarg, colors, 3)) < 0)
+				return -1;
+			color = v;
+			break;
 		case 'h': fputs(report_usage, stdout); exit(0);
 		default:
 			log_error("report: unknown or incomplete option '%s' (see 'prof report --help')",
@@ -110,6 +146,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 		log_error("report: unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	o->color = color == 1 || (color == 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
 	return 0;
 }
 
@@ -134,6 +171,7 @@ int cmd_report(int argc, char **argv)
 		rc = profile_load_lines(db, &o.filter, &p);
 	if (rc == 0) {
 		symbolizer_print_warnings(p.symbolizer);
+		report_select_rows(&p, &o);
 		if (o.svg)
 			rc = report_svg(o.svg, &p, &o);
 		else if (o.format == FORMAT_CALLGRIND)

@@ -51,8 +51,8 @@ static size_t name_width(const struct func_row *rows, size_t n, bool dso, size_t
 	return w > max ? max : w;
 }
 
-static void print_rows(FILE *out, const struct profile *p, const struct func_row *rows,
-		       size_t n, bool with_dso, const char *what)
+static void print_rows(FILE *out, const struct profile *p, const struct report_options *o,
+		       const struct func_row *rows, size_t n, bool with_dso, const char *what)
 {
 	int cols[CLASS_COUNT], ncols = used_classes(p, cols);
 	size_t fw = name_width(rows, n, false, strlen(what), 48);
@@ -72,7 +72,11 @@ static void print_rows(FILE *out, const struct profile *p, const struct func_row
 	for (size_t i = 0; i < n; i++) {
 		const struct func_row *r = &rows[i];
 		char cnt[32];
-		fprintf(out, "%6.2f%% %15s", percent(r->count, p->total), fmt_count(r->count, cnt, sizeof cnt));
+		double pct = percent(r->count, p->total);
+		/* Hot rows stand out on a terminal: red from 10 %, yellow from 1 %. */
+		const char *on = !o->color ? "" : pct >= 10 ? "\033[1;31m" : pct >= 1 ? "\033[33m" : "";
+		fprintf(out, "%s%6.2f%%%s %15s", on, pct, on[0] ? "\033[0m" : "",
+			fmt_count(r->count, cnt, sizeof cnt));
 		if (incl)
 			fprintf(out, " %15s", fmt_count(r->inclusive, cnt, sizeof cnt));
 		fprintf(out, "  %-*.*s", (int)fw, (int)fw, r->name);
@@ -258,12 +262,12 @@ void report_text(FILE *out, const struct profile *p, const struct report_options
 	}
 	switch (o->by) {
 	case BY_FUNCTION:
-		print_rows(out, p, p->funcs, report_row_limit(p->nfuncs, o), true, "function");
+		print_rows(out, p, o, p->funcs, report_row_limit(p->nfuncs, o), true, "function");
 		if (o->call_graph)
 			print_call_graph(out, p, o);
 		break;
 	case BY_DSO:
-		print_rows(out, p, p->dsos, report_row_limit(p->ndsos, o), false, "dso");
+		print_rows(out, p, o, p->dsos, report_row_limit(p->ndsos, o), false, "dso");
 		break;
 	case BY_CLASS:
 		print_classes(out, p);

@@ -234,6 +234,34 @@ class ReportFormats(ProfTestCase):
         self.assertEqual(by["ret"], by["call"])
         self.assertEqual(by["syscall"], 1)
 
+    def test_row_options(self):
+        rows = lambda *a: [r["function"] for r in csv.DictReader(io.StringIO(self.report("--format", "csv", *a)))]
+        self.assertEqual(rows("--percent-limit", "10"), ["inner", "outer"])      # 49.6 % and 39.7 %
+        self.assertEqual(rows("--sym", "er"), ["inner", "outer"])
+        self.assertEqual(rows("--sort", "name"), ["_start", "addimm", "inner", "outer"])
+        self.assertEqual(rows("--sort", "inclusive"), ["_start", "outer", "inner", "addimm"])
+        self.assertEqual(rows("--dso", "nosuch.so"), [])
+        self.assertEqual(len(rows("--dso", "calls")), 4)
+        rep = json.loads(self.report("--format", "json", "--percent-limit", "45"))
+        self.assertEqual([f["name"] for f in rep["functions"]], ["inner"])
+        self.assertEqual(rep["total"], 605, "filters never change the total")
+
+    def test_color(self):
+        self.assertNotIn("\033[", self.report(), "plain when piped")
+        self.assertIn("\033[1;31m", self.report("--color", "always"))
+        self.assertNotIn("\033[", self.report("--color", "never"))
+
+    def test_help(self):
+        for cmd in ("record", "report", "diff", "annotate"):
+            r = run([cmd, "--help"])
+            self.assertEqual(r.returncode, 0, cmd)
+            self.assertIn("usage: prof " + cmd, r.stdout)
+        r = subprocess.run([PROF, "--help"], capture_output=True, text=True)
+        for cmd in ("record", "report", "diff", "annotate"):
+            self.assertIn(cmd, r.stdout)
+        self.assertRegex(subprocess.run([PROF, "--version"], capture_output=True, text=True).stdout,
+                         r"^prof \d+\.\d+")
+
     def test_syscalls_table(self):
         db = os.path.join(self.shared.name, "sys.db")
         self.assertEqual(record(db, [program("syscalls")]).returncode, 3)
