@@ -52,7 +52,7 @@ done
 
 # Accuracy: exact shares from block mode on a short run (the split does not
 # depend on the length), sampled shares from the last sample recording.
-"$PROF" record -q --mode block -o "$TMP/b.db" -- "$PROG" 2 20000 >/dev/null
+"$PROF" record -q --mode block -o "$TMP/b.db" -- "$PROG" 2 100000 >/dev/null
 share() { "$PROF" report -i "$1" --format json --top 0 | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -67,4 +67,5 @@ printf '| leaf | %.2f%% | %.2f%% | %+.2f points |\n' "$bl" "$sl" "$(echo "$sl - 
 printf '| other | %.2f%% | %.2f%% | %+.2f points |\n' "$bo" "$so" "$(echo "$so - $bo" | bc -l)"
 echo
 echo "Shares are of all instructions (block) and of all samples (sample): the"
-echo "dynamic loader and exit take a few per cent of the short exact run."
+echo "dynamic loader and exit take about 1.5 % of the exact run (7 M instructions),"
+echo "and nothing measurable of the long sampled one."

@@ -320,6 +320,17 @@ static void add_stack(struct profile *p, uint32_t proc, const struct stack_node 
 	size_t depth = 0;
 	for (uint64_t id = leaf; id && id < nn && depth < MAX_STACK_FUNCS; id = nodes[id].parent)
 		symbolizer_resolve(p->symbolizer, proc, nodes[id].pc, &refs[depth++]);
+	if (depth) { /* kept whole for the folded stacks and flame graph exports */
+		if ((p->nstacks & (p->nstacks - 1)) == 0) /* 0, 1, 2, 4...: double */
+			p->stacks = xrealloc(p->stacks, (p->nstacks ? 2 * p->nstacks : 1) * sizeof *p->stacks);
+		struct stack_row *sr = &p->stacks[p->nstacks++];
+		*sr = (struct stack_row){ xmalloc(depth * sizeof *sr->names),
+					  xmalloc(depth * sizeof *sr->dsos), depth, count };
+		for (size_t i = 0; i < depth; i++) {
+			sr->names[i] = refs[depth - 1 - i].function;
+			sr->dsos[i] = refs[depth - 1 - i].dso;
+		}
+	}
 	for (size_t i = 0; i < depth; i++) {
 		bool seen = false; /* recursion: a function counts once per sample */
 		for (size_t k = 0; k < i && !seen; k++)
@@ -331,6 +342,7 @@ static void add_stack(struct profile *p, uint32_t proc, const struct stack_node 
 			fr = memset(&p->funcs[p->nfuncs++], 0, sizeof *p->funcs);
 			fr->name = refs[i].function;
 			fr->dso = refs[i].dso;
+			fr->dso_path = refs[i].dso_path;
 		}
 		if (fr)
 			fr->inclusive += count;
@@ -388,6 +400,11 @@ void profile_free(struct profile *p)
 	free(p->edges);
 	free(p->lines);
 	free(p->roots);
+	for (size_t i = 0; i < p->nstacks; i++) {
+		free(p->stacks[i].names);
+		free(p->stacks[i].dsos);
+	}
+	free(p->stacks);
 	free(p->sys);
 	for (size_t i = 0; i < p->nthreads; i++)
 		free(p->threads[i].name);

@@ -1,9 +1,11 @@
 /* Sample mode: the program runs at full speed; at each timer tick prof
  * interrupts the threads to sample (PTRACE_INTERRUPT on seized threads),
  * reads their registers at the interrupt stop, unwinds their stacks and lets
- * them go. --clock cpu samples threads that used CPU since the last tick,
- * weighted by that CPU time; --clock wall samples every thread, so time spent
- * blocked in a syscall shows too. */
+ * them go. --clock cpu samples the threads running at the tick (state R in
+ * /proc: the kernel's CPU time counters of another process's threads only
+ * advance at scheduler events, too coarse for a per-tick decision);
+ * --clock wall samples every thread, so time spent blocked in a syscall
+ * shows too. Each sample stands for one timer period. */
 #include "tracer.h"
 #include "unwind.h"
 #include "prof/log.h"
@@ -18,9 +20,6 @@
 #include <unistd.h>
 
 #define MAX_DEPTH 128
-/* Interrupting a sleeping thread wakes it for a few microseconds: CPU time
- * under this is our own doing, not the program's. */
-#define MIN_CPU_NS 20000
 
 static void cont(struct tracee *t, int sig)
 {
@@ -28,17 +27,18 @@ static void cont(struct tracee *t, int sig)
 		log_warn("cannot resume thread %d: %s", t->tid, strerror(errno));
 }
 
-/* Nanoseconds the thread has run, from /proc/PID/task/TID/schedstat. */
-static uint64_t thread_runtime(struct tracee *t)
+/* Whether the thread is on a CPU (or about to be): state R in /proc/.../stat. */
+static bool thread_running(struct tracee *t)
 {
 	if (t->cpu_fd < 0)
-		return 0;
-	char buf[96];
+		return false;
+	char buf[512];
 	ssize_t n = pread(t->cpu_fd, buf, sizeof buf - 1, 0);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
-	return strtoull(buf, NULL, 10);
+	const char *paren = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+	return paren && paren[1] == ' ' && paren[2] == 'R';
 }
 
 static bool all_mapped(const struct proc *p, const uint64_t *pcs, size_t n)
@@ -78,10 +78,9 @@ static void take_sample(struct tracer *tr, struct tracee *t)
 static void sample_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
 	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)t->proc->pid, (int)t->tid);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)t->proc->pid, (int)t->tid);
 	if (t->cpu_fd <= 0)
 		t->cpu_fd = open(path, O_RDONLY | O_CLOEXEC);
-	t->last_runtime = thread_runtime(t);
 	cont(t, 0);
 }
 
@@ -91,7 +90,6 @@ static void sample_resume(struct tracer *tr, struct tracee *t)
 	if (t->sample_pending) {
 		t->sample_pending = false;
 		take_sample(tr, t);
-		t->last_runtime = thread_runtime(t); /* our interrupt's cost is not its */
 	}
 	cont(t, 0);
 }
@@ -113,15 +111,9 @@ static void sample_on_tick(struct tracer *tr, uint64_t period_ns)
 		struct tracee *t = tr->threads[i];
 		if (t->sample_pending || t->pc == 0 || !t->id)
 			continue;
-		uint64_t now = thread_runtime(t);
-		uint64_t used = now > t->last_runtime ? now - t->last_runtime : 0;
-		t->last_runtime = now;
-		if (tr->opt.clock_wall)
-			t->sample_weight = period_ns;
-		else if (used >= MIN_CPU_NS)
-			t->sample_weight = used;
-		else
-			continue; /* off CPU since the last tick */
+		if (!tr->opt.clock_wall && !thread_running(t))
+			continue; /* off CPU: asleep or blocked */
+		t->sample_weight = period_ns;
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
 			t->sample_pending = true;
 	}

@@ -96,8 +96,8 @@ struct tracee {
 	uint64_t icount;           /* instructions counted so far (inclusive costs) */
 	struct callstack *stack;
 	/* sample mode */
-	int cpu_fd;                /* /proc/.../schedstat, open */
-	uint64_t last_runtime, sample_weight;
+	int cpu_fd;                /* /proc/.../stat, open */
+	uint64_t sample_weight;
 	bool sample_pending;       /* interrupted for a sample */
 };
 

@@ -5,12 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct node_index {
-	struct cg_graph *g;
-	size_t *slots;   /* node index + 1; 0 = empty */
-	size_t cap;
-};
-
 static uint64_t hash_name(const char *name, const char *dso)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -22,42 +16,40 @@ static uint64_t hash_name(const char *name, const char *dso)
 	return h;
 }
 
-static void index_insert(struct node_index *ix, size_t node)
+static void index_insert(struct cg_graph *g, size_t node)
 {
-	const struct cg_node *nd = &ix->g->nodes[node];
-	size_t h = hash_name(nd->name, nd->dso) & (ix->cap - 1);
-	while (ix->slots[h])
-		h = (h + 1) & (ix->cap - 1);
-	ix->slots[h] = node + 1;
+	const struct cg_node *nd = &g->nodes[node];
+	size_t h = hash_name(nd->name, nd->dso) & (g->index_cap - 1);
+	while (g->index[h])
+		h = (h + 1) & (g->index_cap - 1);
+	g->index[h] = node + 1;
 }
 
-static void index_grow(struct node_index *ix)
+/* cap: a power of two, at least twice the number of nodes. */
+static void index_rebuild(struct cg_graph *g, size_t cap)
 {
-	free(ix->slots);
-	ix->cap = ix->cap ? ix->cap * 2 : 256;
-	ix->slots = xcalloc(ix->cap, sizeof *ix->slots);
-	for (size_t i = 0; i < ix->g->n; i++)
-		index_insert(ix, i);
+	free(g->index);
+	g->index_cap = cap;
+	g->index = xcalloc(cap, sizeof *g->index);
+	for (size_t i = 0; i < g->n; i++)
+		index_insert(g, i);
 }
 
-/* The node of (name, dso), added (with no instructions of its own) when the
- * function only appears in the call graph. */
-static size_t node_of(struct node_index *ix, const char *name, const char *dso)
+size_t cg_node_of(struct cg_graph *g, const char *name, const char *dso)
 {
-	struct cg_graph *g = ix->g;
-	size_t h = hash_name(name, dso) & (ix->cap - 1);
-	for (; ix->slots[h]; h = (h + 1) & (ix->cap - 1)) {
-		const struct cg_node *nd = &g->nodes[ix->slots[h] - 1];
+	size_t h = hash_name(name, dso) & (g->index_cap - 1);
+	for (; g->index[h]; h = (h + 1) & (g->index_cap - 1)) {
+		const struct cg_node *nd = &g->nodes[g->index[h] - 1];
 		if (strcmp(nd->name, name) == 0 && strcmp(nd->dso, dso) == 0)
-			return ix->slots[h] - 1;
+			return g->index[h] - 1;
 	}
 	g->nodes = xrealloc(g->nodes, (g->n + 1) * sizeof *g->nodes);
 	g->nodes[g->n] = (struct cg_node){ .name = name, .dso = dso, .dso_path = dso };
 	g->n++;
-	if (g->n * 2 > ix->cap)
-		index_grow(ix);
+	if (g->n * 2 > g->index_cap)
+		index_rebuild(g, g->index_cap * 2);
 	else
-		index_insert(ix, g->n - 1);
+		index_insert(g, g->n - 1);
 	return g->n - 1;
 }
 
@@ -72,22 +64,22 @@ void cg_build(const struct profile *p, struct cg_graph *g)
 						.self = f->count };
 	}
 	g->n = p->nfuncs;
-	struct node_index ix = { g, NULL, 0 };
-	index_grow(&ix);
-	while (g->n * 2 > ix.cap)
-		index_grow(&ix);
+	size_t cap = 256;
+	while (cap < 2 * g->n)
+		cap *= 2;
+	index_rebuild(g, cap);
 
 	size_t *caller = xmalloc((p->nedges + 1) * sizeof *caller);
 	size_t *callee = xmalloc((p->nedges + 1) * sizeof *callee);
 	for (size_t i = 0; i < p->nedges; i++) {
 		const struct edge_row *e = &p->edges[i];
-		caller[i] = node_of(&ix, e->caller, e->caller_dso);
-		callee[i] = node_of(&ix, e->callee, e->callee_dso);
+		caller[i] = cg_node_of(g, e->caller, e->caller_dso);
+		callee[i] = cg_node_of(g, e->callee, e->callee_dso);
 	}
 	g->roots = xcalloc(p->nroots + 1, sizeof *g->roots);
 	for (size_t i = 0; i < p->nroots; i++) {
 		const struct edge_row *e = &p->roots[i];
-		g->roots[i] = (struct cg_edge){ node_of(&ix, e->callee, e->callee_dso), e->calls,
+		g->roots[i] = (struct cg_edge){ cg_node_of(g, e->callee, e->callee_dso), e->calls,
 						e->inclusive };
 		g->nodes[g->roots[i].callee].in_inclusive += e->inclusive;
 	}
@@ -113,12 +105,12 @@ void cg_build(const struct profile *p, struct cg_graph *g)
 	free(fill);
 	free(caller);
 	free(callee);
-	free(ix.slots);
 }
 
 void cg_free(struct cg_graph *g)
 {
 	free(g->edge_store);
+	free(g->index);
 	free(g->nodes);
 	free(g->roots);
 	memset(g, 0, sizeof *g);

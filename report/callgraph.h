@@ -29,9 +29,13 @@ struct cg_graph {
 	struct cg_edge *roots;       /* edges from "[root]" (a thread's first frame) */
 	size_t nroots;
 	struct cg_edge *edge_store;  /* every node's out, in one allocation */
+	size_t *index, index_cap;    /* (name, dso) -> node index + 1, open addressing */
 };
 
 void cg_build(const struct profile *p, struct cg_graph *g);
 void cg_free(struct cg_graph *g);
+/* The node of (name, dso), added with nothing of its own (no instructions,
+ * no callees) when the profile has no such function. */
+size_t cg_node_of(struct cg_graph *g, const char *name, const char *dso);
 
 #endif

@@ -83,11 +83,17 @@ void report_callgrind(FILE *out, const struct profile *p, const struct report_op
 	fprintf(out, "creator: prof %s\ncmd: ", PROF_VERSION);
 	for (const char *s = p->command; *s; s++)
 		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
-	fprintf(out, "\npart: 1\n"
-		"desc: Trigger: prof %s mode, exact instruction counts per function%s\n"
-		"desc: Positions: none recorded, every cost is at line 0 of its DSO\n\n"
-		"positions: line\nevents: Ir\nsummary: %llu\n",
-		p->mode, p->complete ? "" : " (incomplete recording)", (unsigned long long)p->total);
+	fputs("\npart: 1\n", out);
+	if (p->sampled)
+		fprintf(out, "desc: Trigger: prof sample mode, %u Hz, %s clock%s\n", p->sample_freq,
+			p->sample_clock ? p->sample_clock : "cpu",
+			p->complete ? "" : " (incomplete recording)");
+	else
+		fprintf(out, "desc: Trigger: prof %s mode, exact instruction counts%s\n", p->mode,
+			p->complete ? "" : " (incomplete recording)");
+	fprintf(out, "desc: Positions: none recorded, every cost is at line 0 of its DSO\n\n"
+		"positions: line\nevents: %s\nsummary: %llu\n", p->sampled ? "Samples" : "Ir",
+		(unsigned long long)p->total);
 
 	struct names obs = { 0 }, fls = { 0 }, fns = { 0 };
 	const char *cur_dso = NULL;

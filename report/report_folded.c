@@ -1,17 +1,20 @@
 /* Folded stacks, one "outermost;...;innermost count" line per stack, the input
  * of flamegraph.pl, speedscope, inferno and prof's own --svg.
  *
- * prof records an exact call graph (calls and inclusive instructions per
+ * Sample mode records whole stacks: those are written as they are. Block and
+ * step mode record an exact call graph (calls and inclusive instructions per
  * caller and callee), not whole stacks, so the stacks are reconstructed: the
  * tree is expanded from the roots (each thread's first function, and
  * functions no recorded call reaches, such as one entered by a jump), and
  * each function's own instructions are shared among the stacks that reach
  * it in proportion to the inclusive instructions flowing down each path
  * (a caller's share times the fraction of the callee's inclusive count that
- * comes from that caller). When a function is reached from only one caller
- * this is exact; when it is reached from several, the split assumes every
- * caller's calls cost the same per instruction, so the stacks are an
- * approximation of the real ones (the per-function totals stay exact).
+ * comes from that caller). Where every function has a single caller this is
+ * exact. A function reached from several callers has one set of counts for
+ * all of them, so what it does is split among its callers in proportion to
+ * their calls' inclusive instructions, as if every call cost the same: those
+ * stacks are an approximation of the real ones (a callee only one caller's
+ * calls reached shows under every caller). Per-function totals stay exact.
  * Recursion is cut: a call to a function already on the current path is not
  * expanded, and its instructions stay with the outer activation. Each
  * function's lines add up exactly to its own count (the rounding remainder
@@ -106,6 +109,25 @@ static void expand_all(struct expansion *x)
 	free(x->on_path);
 }
 
+#define IN_PROGRESS ((size_t)-2)
+
+/* A node for function f when no expanded path reaches it (the paths were
+ * cut as too thin, or its callers are unreachable): under the main path of
+ * its biggest caller, else a stack of its own. */
+static size_t place(struct expansion *x, size_t f, size_t *largest, const size_t *caller)
+{
+	if (largest[f] == IN_PROGRESS) /* a cycle of unreached callers */
+		return NO_PARENT;
+	if (largest[f] != NO_PARENT)
+		return largest[f];
+	size_t parent = NO_PARENT;
+	if (caller[f] != NO_PARENT) {
+		largest[f] = IN_PROGRESS;
+		parent = place(x, caller[f], largest, caller);
+	}
+	return largest[f] = add_tnode(x, f, parent, 0);
+}
+
 /* Shares each function's own count among its paths; exact sums. */
 static void distribute(struct expansion *x)
 {
@@ -130,13 +152,26 @@ static void distribute(struct expansion *x)
 		if (*l == NO_PARENT || t->count > x->t[*l].count)
 			*l = k;
 	}
+	size_t *caller = xmalloc((g->n + 1) * sizeof *caller);
+	uint64_t *caller_incl = xcalloc(g->n + 1, sizeof *caller_incl);
+	for (size_t i = 0; i < g->n; i++)
+		caller[i] = NO_PARENT;
+	for (size_t i = 0; i < g->n; i++)
+		for (size_t k = 0; k < g->nodes[i].nout; k++) {
+			const struct cg_edge *e = &g->nodes[i].out[k];
+			if (e->callee != i && e->inclusive >= caller_incl[e->callee]) {
+				caller[e->callee] = i;
+				caller_incl[e->callee] = e->inclusive;
+			}
+		}
 	for (size_t i = 0; i < g->n; i++) {
 		if (given[i] == g->nodes[i].self)
 			continue;
-		if (largest[i] == NO_PARENT) /* no path reaches it: a stack of its own */
-			largest[i] = add_tnode(x, i, NO_PARENT, 0);
-		x->t[largest[i]].count += g->nodes[i].self - given[i];
+		size_t node = place(x, i, largest, caller);
+		x->t[node].count += g->nodes[i].self - given[i];
 	}
+	free(caller);
+	free(caller_incl);
 	free(sum);
 	free(given);
 	free(largest);
@@ -179,43 +214,100 @@ static int cmp_line(const void *a, const void *b)
 	return strcmp(((const struct folded_line *)a)->text, ((const struct folded_line *)b)->text);
 }
 
-void folded_build(const struct profile *p, struct folded *f)
+static void add_line(struct folded *f, size_t *frames, size_t depth, uint64_t count)
 {
-	memset(f, 0, sizeof *f);
-	cg_build(p, &f->g);
-	make_labels(f);
+	f->lines = xrealloc(f->lines, (f->nlines + 1) * sizeof *f->lines);
+	f->lines[f->nlines++] = (struct folded_line){ frames, depth, count, NULL };
+}
+
+/* Block and step mode: stacks rebuilt from the call graph. */
+static void lines_from_call_graph(struct folded *f)
+{
 	struct expansion x = { .g = &f->g };
 	expand_all(&x);
 	distribute(&x);
 	for (size_t k = 0; k < x.n; k++) {
 		if (!x.t[k].count)
 			continue;
-		size_t depth = 0, len = 0;
-		for (size_t n = k; n != NO_PARENT; n = x.t[n].parent) {
-			depth++;
-			len += strlen(f->label[x.t[n].func]) + 1;
-		}
-		struct folded_line *l;
-		f->lines = xrealloc(f->lines, (f->nlines + 1) * sizeof *f->lines);
-		l = &f->lines[f->nlines++];
-		l->frames = xmalloc(depth * sizeof *l->frames);
-		l->depth = depth;
-		l->count = x.t[k].count;
-		l->text = xmalloc(len);
-		size_t d = depth;
+		size_t depth = 0;
 		for (size_t n = k; n != NO_PARENT; n = x.t[n].parent)
-			l->frames[--d] = x.t[n].func;
-		char *w = l->text;
-		for (d = 0; d < depth; d++) {
+			depth++;
+		size_t *frames = xmalloc(depth * sizeof *frames), d = depth;
+		for (size_t n = k; n != NO_PARENT; n = x.t[n].parent)
+			frames[--d] = x.t[n].func;
+		add_line(f, frames, depth, x.t[k].count);
+	}
+	free(x.t);
+}
+
+/* Sample mode: the sampled stacks themselves. A sample without a stack
+ * still counts, as a stack of its function alone. */
+static void lines_from_samples(struct folded *f, const struct profile *p)
+{
+	size_t nfuncs = f->g.n;
+	uint64_t *leaf = xcalloc(nfuncs + 1, sizeof *leaf);
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct stack_row *s = &p->stacks[i];
+		size_t *frames = xmalloc(s->depth * sizeof *frames);
+		for (size_t d = 0; d < s->depth; d++)
+			frames[d] = cg_node_of(&f->g, s->names[d], s->dsos[d]);
+		if (frames[s->depth - 1] < nfuncs)
+			leaf[frames[s->depth - 1]] += s->count;
+		add_line(f, frames, s->depth, s->count);
+	}
+	for (size_t i = 0; i < nfuncs; i++) {
+		if (f->g.nodes[i].self <= leaf[i])
+			continue;
+		size_t *frames = xmalloc(sizeof *frames);
+		frames[0] = i;
+		add_line(f, frames, 1, f->g.nodes[i].self - leaf[i]);
+	}
+	free(leaf);
+}
+
+/* Joins the labels, sorts the lines and merges equal ones. */
+static void finish_lines(struct folded *f)
+{
+	for (size_t i = 0; i < f->nlines; i++) {
+		struct folded_line *l = &f->lines[i];
+		size_t len = 0;
+		for (size_t d = 0; d < l->depth; d++)
+			len += strlen(f->label[l->frames[d]]) + 1;
+		char *w = l->text = xmalloc(len + 1);
+		for (size_t d = 0; d < l->depth; d++) {
 			size_t ll = strlen(f->label[l->frames[d]]);
 			memcpy(w, f->label[l->frames[d]], ll);
 			w += ll;
-			*w++ = d + 1 < depth ? ';' : '\0';
+			*w++ = ';';
 		}
-		f->total += l->count;
+		w[l->depth ? -1 : 0] = '\0';
 	}
-	free(x.t);
 	qsort(f->lines, f->nlines, sizeof *f->lines, cmp_line);
+	size_t w = 0;
+	for (size_t i = 0; i < f->nlines; i++) {
+		struct folded_line *l = &f->lines[i];
+		f->total += l->count;
+		if (w && strcmp(f->lines[w - 1].text, l->text) == 0) {
+			f->lines[w - 1].count += l->count;
+			free(l->frames);
+			free(l->text);
+		} else {
+			f->lines[w++] = *l;
+		}
+	}
+	f->nlines = w;
+}
+
+void folded_build(const struct profile *p, struct folded *f)
+{
+	memset(f, 0, sizeof *f);
+	cg_build(p, &f->g);
+	if (p->nstacks)
+		lines_from_samples(f, p);
+	else
+		lines_from_call_graph(f);
+	make_labels(f);
+	finish_lines(f);
 }
 
 void folded_free(struct folded *f)

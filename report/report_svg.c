@@ -91,16 +91,17 @@ static uint32_t name_hash(const char *s)
 	return h ^ (h >> 15);
 }
 
-/* Warm: red 205-255, green 90-215, blue 20-75; black text stays readable. */
+/* Warm, from deep orange to light amber (red 215-255, green 85-190, blue
+ * 25-75): never olive, and black text stays readable on all of them. */
 static void warm_color(const char *name, char *buf, size_t len)
 {
 	uint32_t h = name_hash(name);
-	snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (h & 0xff) * 50 / 255,
-		 90 + ((h >> 8) & 0xff) * 125 / 255, 20 + ((h >> 16) & 0xff) * 55 / 255);
+	snprintf(buf, len, "rgb(%u,%u,%u)", 215 + (h & 0xff) * 40 / 255,
+		 85 + ((h >> 8) & 0xff) * 105 / 255, 25 + ((h >> 16) & 0xff) * 50 / 255);
 }
 
 static void draw_frame(FILE *out, const struct folded *f, const struct flame *fl,
-		       const struct frame *fr, double scale, uint64_t total)
+		       const struct frame *fr, double scale, uint64_t total, const char *unit)
 {
 	const char *name = fr->func == ROOT ? "all" : f->g.nodes[fr->func].name;
 	const char *label = fr->func == ROOT ? "all" : f->label[fr->func];
@@ -115,7 +116,7 @@ static void draw_frame(FILE *out, const struct folded *f, const struct flame *fl
 		put_xml(out, f->g.nodes[fr->func].dso, (size_t)-1);
 		fputc(')', out);
 	}
-	fprintf(out, "\n%s instructions, %.2f%%</title>", fmt_count(fr->total, cnt, sizeof cnt),
+	fprintf(out, "\n%s %s, %.2f%%</title>", fmt_count(fr->total, cnt, sizeof cnt), unit,
 		total ? 100.0 * (double)fr->total / (double)total : 0.0);
 	fprintf(out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" rx=\"2\" fill=\"%s\"/>",
 		fr->x, y, w, FRAME_H - 1, color);
@@ -157,11 +158,17 @@ static void write_svg(FILE *out, const struct profile *p, const struct folded *f
 	fputs("</title>Flame graph: ", out);
 	put_xml(out, p->command, strlen(p->command) <= fit ? fit : fit - 2);
 	fputs(strlen(p->command) <= fit ? "" : "..", out);
-	fprintf(out, "</text>\n<text class=\"sub\" x=\"%d\" y=\"46\">%s instructions (exact, %s mode)"
-		" in %zu thread%s%s. Widths: instructions including callees; stacks rebuilt from"
-		" the exact call graph. Hover a frame for its count.</text>\n", PAD,
-		fmt_count(p->total, cnt, sizeof cnt), p->mode, p->nthreads,
-		p->nthreads == 1 ? "" : "s", p->complete ? "" : " [INCOMPLETE]");
+	fprintf(out, "</text>\n<text class=\"sub\" x=\"%d\" y=\"46\">", PAD);
+	if (p->sampled)
+		fprintf(out, "%s samples (%u Hz, %s clock)", fmt_count(p->total, cnt, sizeof cnt),
+			p->sample_freq, p->sample_clock ? p->sample_clock : "cpu");
+	else
+		fprintf(out, "%s instructions (exact, %s mode)", fmt_count(p->total, cnt, sizeof cnt),
+			p->mode);
+	fprintf(out, " in %zu thread%s%s. Width: %s including callees; stacks %s."
+		" Hover a frame for its count.</text>\n", p->nthreads, p->nthreads == 1 ? "" : "s",
+		p->complete ? "" : " [INCOMPLETE]", p->sampled ? "samples" : "instructions",
+		p->sampled ? "as sampled" : "rebuilt from the exact call graph");
 	for (size_t i = 0; i < fl->n; i++) {
 		struct frame *fr = &fl->v[i];
 		if (fr->parent != ROOT) {
@@ -174,7 +181,7 @@ static void write_svg(FILE *out, const struct profile *p, const struct folded *f
 		 * leaves out its callees too. */
 		if ((double)fr->total * scale < MIN_WIDTH)
 			continue;
-		draw_frame(out, f, fl, fr, scale, f->total);
+		draw_frame(out, f, fl, fr, scale, f->total, p->sampled ? "samples" : "instructions");
 	}
 	fputs("</svg>\n", out);
 }

@@ -43,6 +43,13 @@ struct line_row {
 	uint64_t count;
 };
 
+/* Sample mode: one sampled stack of one thread, outermost frame first. */
+struct stack_row {
+	const char **names, **dsos;   /* depth entries each */
+	size_t depth;
+	uint64_t count;
+};
+
 struct thread_row {
 	int tid, pid;
 	char *name;
@@ -65,6 +72,7 @@ struct profile {
 	char *sample_clock;                       /* "cpu" or "wall" */
 	struct edge_row *edges;  size_t nedges;   /* sorted by calls, descending */
 	struct edge_row *roots;  size_t nroots;   /* caller "[root]": a thread's first frame */
+	struct stack_row *stacks; size_t nstacks; /* sample mode: the sampled stacks */
 	struct line_row *lines;  size_t nlines;   /* sorted by count; profile_load_lines */
 	struct symbolizer *symbolizer;
 	char **pool; size_t npool;   /* strings the profile owns */

@@ -46,7 +46,8 @@ class Sample(ProfTestCase):
         counts = self.thread_counts("cpu")
         self.assertGreater(counts["busy-1"], 200)
         self.assertGreater(counts["busy-2"], 200)
-        self.assertLess(counts["sleeper"], 5)
+        # Only its start (before nanosleep) can be on CPU at a tick.
+        self.assertLess(counts["sleeper"], 0.03 * counts["busy-1"])
 
     def test_wall_clock_sees_the_sleeper(self):
         counts = self.thread_counts("wall")
