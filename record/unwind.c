@@ -8,7 +8,8 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#define STACK_SNAPSHOT (64 * 1024)
+/* Covers typical stacks; deeper frames are read word by word. */
+#define STACK_SNAPSHOT (16 * 1024)
 
 struct unwinder {
 	pid_t pid;

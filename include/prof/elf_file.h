@@ -24,6 +24,7 @@ struct elf_file {
 	char *debug_path;         /* separate debug file (build-id, .gnu_debuglink), or NULL */
 	size_t nsynthetic;        /* symbols named sub_<address> from .eh_frame (stripped files) */
 	char *synthetic_names;    /* owns those names */
+	char *plt_names;          /* owns the names of the name@plt stubs */
 };
 
 /* One function's link-time address range [start, end). */
