@@ -18,24 +18,13 @@ struct row_index {
 	size_t cap;
 };
 
-static uint64_t hash_pair(const char *a, const char *b)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = a; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (const char *p = b; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return h;
-}
-
 static void index_grow(struct row_index *ix)
 {
 	size_t cap = ix->cap ? ix->cap * 2 : 256;
 	size_t *slots = xcalloc(cap, sizeof *slots);
 	for (size_t i = 0; i < *ix->n; i++) {
 		struct func_row *r = &(*ix->rows)[i];
-		size_t h = hash_pair(r->name, r->dso) & (cap - 1);
+		size_t h = hash_two_strings(r->name, r->dso) & (cap - 1);
 		while (slots[h])
 			h = (h + 1) & (cap - 1);
 		slots[h] = i + 1;
@@ -49,7 +38,7 @@ static struct func_row *index_get(struct row_index *ix, const char *name, const 
 {
 	if ((*ix->n + 1) * 2 > ix->cap)
 		index_grow(ix);
-	size_t h = hash_pair(name, dso) & (ix->cap - 1);
+	size_t h = hash_two_strings(name, dso) & (ix->cap - 1);
 	for (; ix->slots[h]; h = (h + 1) & (ix->cap - 1)) {
 		struct func_row *r = &(*ix->rows)[ix->slots[h] - 1];
 		if (strcmp(r->name, name) == 0 && strcmp(r->dso, dso) == 0)

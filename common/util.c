@@ -127,3 +127,14 @@ void csv_field(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+uint64_t hash_two_strings(const char *a, const char *b)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = a; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull; /* ("ab", "c") and ("a", "bc") differ */
+	for (const char *p = b; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}

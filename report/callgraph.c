@@ -5,21 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t hash_name(const char *name, const char *dso)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (const char *s = name; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (const char *s = dso; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static void index_insert(struct cg_graph *g, size_t node)
 {
 	const struct cg_node *nd = &g->nodes[node];
-	size_t h = hash_name(nd->name, nd->dso) & (g->index_cap - 1);
+	size_t h = hash_two_strings(nd->name, nd->dso) & (g->index_cap - 1);
 	while (g->index[h])
 		h = (h + 1) & (g->index_cap - 1);
 	g->index[h] = node + 1;
@@ -37,7 +26,7 @@ static void index_rebuild(struct cg_graph *g, size_t cap)
 
 size_t cg_node_of(struct cg_graph *g, const char *name, const char *dso)
 {
-	size_t h = hash_name(name, dso) & (g->index_cap - 1);
+	size_t h = hash_two_strings(name, dso) & (g->index_cap - 1);
 	for (; g->index[h]; h = (h + 1) & (g->index_cap - 1)) {
 		const struct cg_node *nd = &g->nodes[g->index[h] - 1];
 		if (strcmp(nd->name, name) == 0 && strcmp(nd->dso, dso) == 0)

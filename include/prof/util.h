@@ -21,6 +21,8 @@ long long parse_count(const char *s);
 const char *basename_of(const char *path);
 /* Writes s as a JSON string literal (with quotes). */
 void json_string(FILE *f, const char *s);
+/* FNV-1a of two strings, as a key of (name, DSO) pairs. */
+uint64_t hash_two_strings(const char *a, const char *b);
 /* Writes s as one CSV field, quoted when it holds a comma, quote or newline. */
 void csv_field(FILE *f, const char *s);
 
