@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void *xmalloc(size_t n)
 {
@@ -137,4 +138,34 @@ uint64_t hash_two_strings(const char *a, const char *b)
 	for (const char *p = b; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	return h;
+}
+
+int parse_choice(const char *cmd, const char *what, const char *value,
+		 const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(value, names[i]) == 0)
+			return i;
+	log_error("%s: unknown %s '%s'", cmd, what, value);
+	return -1;
+}
+
+int parse_id(const char *cmd, const char *opt, const char *value)
+{
+	long long n = parse_count(value);
+	if (n <= 0 || n > 0x7fffffff) {
+		log_error("%s: --%s wants a process or thread id, not '%s'", cmd, opt, value);
+		return -1;
+	}
+	return (int)n;
+}
+
+int parse_color(const char *cmd, const char *when)
+{
+	static const char *const choices[] = { "auto", "always", "never" };
+	int c = parse_choice(cmd, "--color choice", when, choices, 3);
+	if (c != 0)
+		return c < 0 ? -1 : c == 1;
+	const char *no_color = getenv("NO_COLOR");
+	return isatty(STDOUT_FILENO) && !(no_color && *no_color);
 }

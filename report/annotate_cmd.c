@@ -115,21 +115,13 @@ static int parse_args(int argc, char **argv, struct annotate_options *o)
 			o->att = strcmp(optarg, "att") == 0;
 			break;
 		case 'C':
-			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
-			    strcmp(optarg, "never") != 0) {
-				log_error("annotate: --color is auto, always or never, not '%s'", optarg);
-				return -1;
-			}
 			color = optarg;
 			break;
 		case 'M': o->no_demangle = true; break;
 		case 'p':
 		case 't':
-			if ((n = parse_count(optarg)) <= 0) {
-				log_error("annotate: --%s wants a process or thread id, not '%s'",
-					  c == 'p' ? "pid" : "tid", optarg);
+			if ((n = parse_id("annotate", c == 'p' ? "pid" : "tid", optarg)) < 0)
 				return -1;
-			}
 			*(c == 'p' ? &o->pid : &o->tid) = (int)n;
 			break;
 		case 'h': fputs(annotate_usage, stdout); exit(0);
@@ -148,9 +140,10 @@ static int parse_args(int argc, char **argv, struct annotate_options *o)
 		log_error("annotate: unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	const char *no_color = getenv("NO_COLOR");
-	o->color = strcmp(color, "always") == 0 ||
-		   (strcmp(color, "auto") == 0 && isatty(STDOUT_FILENO) && !(no_color && *no_color));
+	int want = parse_color("annotate", color);
+	if (want < 0)
+		return -1;
+	o->color = want;
 	return 0;
 }
 

@@ -52,15 +52,6 @@ struct side {
 	bool loaded;
 };
 
-static int parse_choice(const char *what, const char *value, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(value, names[i]) == 0)
-			return i;
-	log_error("diff: unknown %s '%s'", what, value);
-	return -1;
-}
-
 static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 {
 	static const struct option opts[] = {
@@ -89,12 +80,12 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 			o->top = (size_t)n;
 			break;
 		case 's':
-			if ((v = parse_choice("--sort key", optarg, sorts, 3)) < 0)
+			if ((v = parse_choice("diff", "--sort key", optarg, sorts, 3)) < 0)
 				return -1;
 			o->sort = (enum diff_sort)v;
 			break;
 		case 'f':
-			if ((v = parse_choice("format", optarg, formats, 3)) < 0)
+			if ((v = parse_choice("diff", "format", optarg, formats, 3)) < 0)
 				return -1;
 			o->format = (enum diff_format)v;
 			break;

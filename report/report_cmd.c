@@ -6,7 +6,6 @@
 #include "prof/util.h"
 
 #include <getopt.h>
-#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,15 +40,6 @@ size_t report_row_limit(size_t available, const struct report_options *o)
 	return o->top && o->top < available ? o->top : available;
 }
 
-static int parse_choice(const char *what, const char *value, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(value, names[i]) == 0)
-			return i;
-	log_error("report: unknown %s '%s'", what, value);
-	return -1;
-}
-
 static int parse_report_args(int argc, char **argv, struct report_options *o)
 {
 	static const struct option opts[] = {
@@ -79,8 +69,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 	int c, v;
 	long long n;
 	static const char *const sorts[] = { "count", "inclusive", "name" };
-	static const char *const colors[] = { "auto", "always", "never" };
-	int color = 0;
+	const char *color = "auto";
 	while ((c = getopt_long(argc, argv, "i:n:f:gh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o->input = optarg; break;
@@ -92,12 +81,12 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 			o->top = (size_t)n;
 			break;
 		case 'b':
-			if ((v = parse_choice("--by key", optarg, bys, 5)) < 0)
+			if ((v = parse_choice("report", "--by key", optarg, bys, 5)) < 0)
 				return -1;
 			o->by = (enum report_by)v;
 			break;
 		case 'f':
-			if ((v = parse_choice("format", optarg, formats, 5)) < 0)
+			if ((v = parse_choice("report", "format", optarg, formats, 5)) < 0)
 				return -1;
 			o->format = (enum report_format)v;
 			break;
@@ -107,12 +96,9 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 		case 'g': o->call_graph = true; break;
 		case 'p':
 		case 't':
-			if ((n = parse_count(optarg)) <= 0) {
-				log_error("report: --%s wants a process or thread id, not '%s'",
-					  c == 'p' ? "pid" : "tid", optarg);
+			if ((v = parse_id("report", c == 'p' ? "pid" : "tid", optarg)) < 0)
 				return -1;
-			}
-			*(c == 'p' ? &o->filter.pid : &o->filter.tid) = (int)n;
+			*(c == 'p' ? &o->filter.pid : &o->filter.tid) = v;
 			break;
 		case 'P': {
 			char *end;
@@ -126,14 +112,12 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 		case 'D': o->dso = optarg; break;
 		case 'Y': o->sym = optarg; break;
 		case 'O':
-			if (parse_choice("--sort key", optarg, sorts, 3) < 0)
+			if (parse_choice("report", "--sort key", optarg, sorts, 3) < 0)
 				return -1;
 			o->sort = optarg;
 			break;
 		case 'C':
-			if ((v = parse_choice("--color choice", optarg, colors, 3)) < 0)
-				return -1;
-			color = v;
+			color = optarg;
 			break;
 		case 'h': fputs(report_usage, stdout); exit(0);
 		default:
@@ -146,7 +130,9 @@ static int parse_report_args(int argc, char **argv, struct report_options *o)
 		log_error("report: unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	o->color = color == 1 || (color == 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+	if ((v = parse_color("report", color)) < 0)
+		return -1;
+	o->color = v;
 	return 0;
 }
 

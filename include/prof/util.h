@@ -19,6 +19,17 @@ const char *fmt_count(uint64_t n, char *buf, size_t len);
 /* Parses a non-negative decimal integer; returns -1 when s is not one. */
 long long parse_count(const char *s);
 const char *basename_of(const char *path);
+
+/* Option helpers shared by the subcommands; each prints one error line
+ * ("prof: CMD: ...") and returns -1 on a bad value. */
+/* The index of value in names[0..n). */
+int parse_choice(const char *cmd, const char *what, const char *value,
+		 const char *const *names, int n);
+/* A process or thread id for --pid / --tid (opt is the option's name). */
+int parse_id(const char *cmd, const char *opt, const char *value);
+/* --color auto|always|never: 1 to color stdout, 0 not, -1 for a bad value.
+ * auto colors a terminal unless NO_COLOR is set to something (no-color.org). */
+int parse_color(const char *cmd, const char *when);
 /* Writes s as a JSON string literal (with quotes). */
 void json_string(FILE *f, const char *s);
 /* FNV-1a of two strings, as a key of (name, DSO) pairs. */
