@@ -18,9 +18,9 @@ struct row_index {
 	size_t cap;
 };
 
-static void index_grow(struct row_index *ix)
+/* Rebuilds the table with cap slots (a power of two above twice the rows). */
+static void index_resize(struct row_index *ix, size_t cap)
 {
-	size_t cap = ix->cap ? ix->cap * 2 : 256;
 	size_t *slots = xcalloc(cap, sizeof *slots);
 	for (size_t i = 0; i < *ix->n; i++) {
 		struct func_row *r = &(*ix->rows)[i];
@@ -34,16 +34,45 @@ static void index_grow(struct row_index *ix)
 	ix->cap = cap;
 }
 
+/* The slot holding (name, dso), or the empty slot where it would go. */
+static size_t index_slot(const struct row_index *ix, const char *name, const char *dso)
+{
+	size_t h = hash_two_strings(name, dso) & (ix->cap - 1);
+	for (; ix->slots[h]; h = (h + 1) & (ix->cap - 1)) {
+		const struct func_row *r = &(*ix->rows)[ix->slots[h] - 1];
+		if (strcmp(r->name, name) == 0 && strcmp(r->dso, dso) == 0)
+			break;
+	}
+	return h;
+}
+
+static void index_grow(struct row_index *ix)
+{
+	index_resize(ix, ix->cap ? ix->cap * 2 : 256);
+}
+
+/* An index over rows that already exist (after they were sorted). */
+static void index_build(struct row_index *ix)
+{
+	size_t cap = 256;
+	while ((*ix->n + 1) * 2 > cap)
+		cap *= 2;
+	index_resize(ix, cap);
+}
+
+static struct func_row *index_find(const struct row_index *ix, const char *name, const char *dso)
+{
+	size_t h = index_slot(ix, name, dso);
+	return ix->slots[h] ? &(*ix->rows)[ix->slots[h] - 1] : NULL;
+}
+
 static struct func_row *index_get(struct row_index *ix, const char *name, const char *dso)
 {
 	if ((*ix->n + 1) * 2 > ix->cap)
 		index_grow(ix);
-	size_t h = hash_two_strings(name, dso) & (ix->cap - 1);
-	for (; ix->slots[h]; h = (h + 1) & (ix->cap - 1)) {
-		struct func_row *r = &(*ix->rows)[ix->slots[h] - 1];
-		if (strcmp(r->name, name) == 0 && strcmp(r->dso, dso) == 0)
-			return r;
-	}
+	size_t h = index_slot(ix, name, dso);
+	if (ix->slots[h])
+		return &(*ix->rows)[ix->slots[h] - 1];
 	*ix->rows = xrealloc(*ix->rows, (*ix->n + 1) * sizeof **ix->rows);
 	struct func_row *r = &(*ix->rows)[*ix->n];
 	memset(r, 0, sizeof *r);
@@ -165,14 +194,6 @@ static int load_threads(sqlite3 *db, const struct profile_filter *f, struct prof
 	return 0;
 }
 
-static struct func_row *find_func(struct profile *p, const char *name, const char *dso)
-{
-	for (size_t i = 0; i < p->nfuncs; i++)
-		if (strcmp(p->funcs[i].name, name) == 0 && strcmp(p->funcs[i].dso, dso) == 0)
-			return &p->funcs[i];
-	return NULL;
-}
-
 static struct edge_row *find_edge(struct profile *p, const struct symbol_ref *from,
 				  const struct symbol_ref *to)
 {
@@ -218,6 +239,8 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 	if (!st)
 		return -1;
 	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
+	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
+	index_build(&funcs);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
 		struct symbol_ref from = root, to;
@@ -225,7 +248,7 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		if (caller)
 			symbolizer_resolve(p->symbolizer, proc, caller, &from);
 		symbolizer_resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 2), &to);
-		struct func_row *fr = find_func(p, to.function, to.dso);
+		struct func_row *fr = index_find(&funcs, to.function, to.dso);
 		if (fr)
 			fr->inclusive += (uint64_t)sqlite3_column_int64(st, 5);
 		struct edge_row *e = caller ? find_edge(p, &from, &to) : find_root(p, &to);
@@ -234,6 +257,7 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		p->has_call_graph = true;
 	}
 	sqlite3_finalize(st);
+	free(funcs.slots);
 	/* A function entered by a tail jump runs inside its caller's frame: its
 	 * own instructions are still part of its inclusive count. */
 	for (size_t i = 0; i < p->nfuncs && p->has_call_graph; i++)
@@ -302,8 +326,8 @@ static struct stack_node *load_stack_nodes(sqlite3 *db, size_t *n)
 
 #define MAX_STACK_FUNCS 128
 
-static void add_stack(struct profile *p, uint32_t proc, const struct stack_node *nodes, size_t nn,
-		      uint64_t leaf, uint64_t count)
+static void add_stack(struct profile *p, struct row_index *funcs, uint32_t proc,
+		      const struct stack_node *nodes, size_t nn, uint64_t leaf, uint64_t count)
 {
 	struct symbol_ref refs[MAX_STACK_FUNCS];
 	size_t depth = 0;
@@ -325,16 +349,14 @@ static void add_stack(struct profile *p, uint32_t proc, const struct stack_node 
 		for (size_t k = 0; k < i && !seen; k++)
 			seen = strcmp(refs[k].function, refs[i].function) == 0 &&
 			       strcmp(refs[k].dso, refs[i].dso) == 0;
-		struct func_row *fr = seen ? NULL : find_func(p, refs[i].function, refs[i].dso);
-		if (!seen && !fr) { /* on stacks, never at the top: no samples of its own */
-			p->funcs = xrealloc(p->funcs, (p->nfuncs + 1) * sizeof *p->funcs);
-			fr = memset(&p->funcs[p->nfuncs++], 0, sizeof *p->funcs);
-			fr->name = refs[i].function;
-			fr->dso = refs[i].dso;
-			fr->dso_path = refs[i].dso_path;
-		}
-		if (fr)
+		if (!seen) {
+			/* A function only ever on stacks, never at the top, gets a row
+			 * with no samples of its own. */
+			struct func_row *fr = index_get(funcs, refs[i].function, refs[i].dso);
+			if (!fr->dso_path)
+				fr->dso_path = refs[i].dso_path;
 			fr->inclusive += count;
+		}
 		if (i + 1 < depth) {
 			struct edge_row *e = find_edge(p, &refs[i + 1], &refs[i]);
 			e->calls += count;
@@ -352,12 +374,15 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 		free(nodes);
 		return -1;
 	}
+	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
+	index_build(&funcs);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		add_stack(p, (uint32_t)sqlite3_column_int64(st, 0), nodes, nn,
+		add_stack(p, &funcs, (uint32_t)sqlite3_column_int64(st, 0), nodes, nn,
 			  (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
 		p->has_call_graph = true;
 	}
 	sqlite3_finalize(st);
+	free(funcs.slots);
 	free(nodes);
 	qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
 	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
