@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
-               libiberty-dev cmake pkg-config gcc g++ make valgrind python3 procps \
+               libiberty-dev libzydis-dev cmake pkg-config gcc g++ make valgrind python3 procps \
                util-linux binutils bc
 
 .PHONY: all deps build demo test bench clean

@@ -2,6 +2,7 @@
  * everything else prints class_name() and loops to CLASS_COUNT. */
 #include "prof/classes.h"
 #include "capstone_decode.h"
+#include "zydis_fallback.h"
 #include "prof/util.h"
 
 #include <capstone/capstone.h>
@@ -31,6 +32,8 @@ int class_from_name(const char *name)
 struct classifier {
 	csh handle;
 	cs_insn *insn;
+	struct zydis_fallback *fallback;
+	bool att;
 };
 
 struct classifier *classifier_new(void)
@@ -42,6 +45,7 @@ struct classifier *classifier_new(void)
 	}
 	cs_option(c->handle, CS_OPT_DETAIL, CS_OPT_ON);
 	c->insn = cs_malloc(c->handle);
+	c->fallback = zydis_fallback_new();
 	return c;
 }
 
@@ -51,6 +55,7 @@ void classifier_free(struct classifier *c)
 		return;
 	cs_free(c->insn, 1);
 	cs_close(&c->handle);
+	zydis_fallback_free(c->fallback);
 	free(c);
 }
 
@@ -217,8 +222,10 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	size_t n = size;
 	uint64_t a = addr;
 	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn)) {
-		/* capstone 4 misses some AVX-512 encodings: an EVEX (62) or VEX (c4,
-		 * c5) prefix still says what kind of instruction it is. */
+		if (zydis_fallback_decode(c->fallback, code, size, out))
+			return true;
+		/* Nobody decodes it: an EVEX (62) or VEX (c4, c5) prefix still says
+		 * what kind of instruction it is. */
 		out->cls = size && (code[0] == 0x62 || code[0] == 0xc4 || code[0] == 0xc5)
 				   ? CLASS_SIMD : CLASS_OTHER;
 		return false;
@@ -242,6 +249,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 void classifier_set_syntax(struct classifier *c, bool att)
 {
 	cs_option(c->handle, CS_OPT_SYNTAX, att ? CS_OPT_SYNTAX_ATT : CS_OPT_SYNTAX_INTEL);
+	c->att = att;
 }
 
 bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
@@ -251,7 +259,7 @@ bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
 	size_t n = size;
 	uint64_t a = addr;
 	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn))
-		return false;
+		return zydis_fallback_format(c->fallback, code, size, addr, c->att, buf, buflen);
 	snprintf(buf, buflen, "%s%s%s", c->insn->mnemonic,
 		 c->insn->op_str[0] ? " " : "", c->insn->op_str);
 	return true;
