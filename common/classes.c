@@ -246,6 +246,37 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	return true;
 }
 
+static bool has_rip_operand(const cs_x86 *x)
+{
+	for (int k = 0; k < x->op_count; k++)
+		if (x->operands[k].type == X86_OP_MEM && x->operands[k].mem.base == X86_REG_RIP)
+			return true;
+	return false;
+}
+
+bool classifier_encoding(struct classifier *c, const uint8_t *code, size_t size,
+			 uint64_t addr, struct insn_encoding *out)
+{
+	memset(out, 0, sizeof *out);
+	const uint8_t *p = code;
+	size_t n = size;
+	uint64_t a = addr;
+	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn))
+		return false;
+	const cs_insn *i = c->insn;
+	const cs_x86 *x = &i->detail->x86;
+	out->len = (uint8_t)i->size;
+	out->is_syscall = classify(i) == CLASS_SYSCALL;
+	if (has_rip_operand(x))
+		out->rip_disp_offset = x->encoding.disp_offset;
+	/* A relative branch's displacement is capstone's immediate field. */
+	if (has_group(i, X86_GRP_BRANCH_RELATIVE)) {
+		out->rel_offset = x->encoding.imm_offset;
+		out->rel_size = x->encoding.imm_size;
+	}
+	return true;
+}
+
 void classifier_set_syntax(struct classifier *c, bool att)
 {
 	cs_option(c->handle, CS_OPT_SYNTAX, att ? CS_OPT_SYNTAX_ATT : CS_OPT_SYNTAX_INTEL);

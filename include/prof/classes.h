@@ -49,6 +49,18 @@ struct branch;
  * BR_NONE for anything else). */
 bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t size,
 			      uint64_t addr, struct insn_info *out, struct branch *br);
+/* Where an instruction's position-dependent fields lie, to copy it elsewhere. */
+struct insn_encoding {
+	uint8_t len;
+	uint8_t rip_disp_offset;  /* disp32 of a RIP-relative memory operand; 0: none */
+	uint8_t rel_offset;       /* a relative branch's displacement; 0: none */
+	uint8_t rel_size;         /* its size: 1, 2 or 4 bytes */
+	bool is_syscall;          /* syscall, sysenter, int: must run where it is */
+};
+/* Describes the first instruction of code[0..size) at addr; false when
+ * capstone cannot decode it. */
+bool classifier_encoding(struct classifier *c, const uint8_t *code, size_t size,
+			 uint64_t addr, struct insn_encoding *out);
 /* Formats the instruction as text ("mov rax, rbx"), for annotate-style output. */
 bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, char *buf, size_t buflen);
