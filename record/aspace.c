@@ -37,6 +37,7 @@ void aspace_put(struct aspace *as)
 	free(as->blocks);
 	free(as->bp_keys);
 	free(as->bp_orig);
+	scratch_free(&as->scratch);
 	free(as);
 }
 
@@ -142,6 +143,7 @@ struct aspace *aspace_fork(const struct aspace *parent)
 	for (size_t i = 0; i < parent->bp_cap; i++)
 		if (parent->bp_keys[i])
 			aspace_bp_add(as, parent->bp_keys[i] - 1, parent->bp_orig[i]);
+	scratch_copy(&as->scratch, &parent->scratch);
 	/* Blocks are rebuilt on demand: decoding is cheap next to a stop. */
 	return as;
 }
@@ -150,6 +152,7 @@ void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps)
 {
 	memset(as->block_keys, 0, as->block_cap * sizeof *as->block_keys);
 	as->nblocks = 0;
+	scratch_forget_slots(&as->scratch);
 	size_t cap = as->bp_cap;
 	uint64_t *keys = as->bp_keys;
 	uint8_t *orig = as->bp_orig;

@@ -106,6 +106,22 @@ static int seize_new_threads(struct tracer *tr, struct proc *p, long options)
 	return added;
 }
 
+/* Waits until every seized thread has stopped, keeping each status for the
+ * loop: the first thread to begin may then change the process (block mode
+ * injects its scratch page) while no other runs. */
+static void wait_first_stops(struct tracer *tr)
+{
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		int status;
+		pid_t tid = tr->threads[i]->tid, got;
+		do
+			got = waitpid(tid, &status, __WALL);
+		while (got < 0 && errno == EINTR);
+		if (got == tid)
+			tracer_defer_status(tr, tid, status);
+	}
+}
+
 int tracer_attach(struct tracer *tr, pid_t pid, long options)
 {
 	if (pid == getpid()) {
@@ -128,6 +144,7 @@ int tracer_attach(struct tracer *tr, pid_t pid, long options)
 		log_debug("interrupt %d: %s", pid, strerror(errno));
 	while (seize_new_threads(tr, p, options) > 0)
 		;
+	wait_first_stops(tr);
 	return 0;
 }
 
@@ -156,7 +173,7 @@ void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status)
 	/* A signal-delivery stop holds a signal the program must still get;
 	 * SIGTRAP is ours (a step). */
 	int pass = event == 0 && (sig & 0x7f) != SIGTRAP ? sig : 0;
-	tr->opt.mode->before_detach(tr, t);
+	tr->opt.mode->before_detach(tr, t, status);
 	if (ptrace(PTRACE_DETACH, t->tid, 0, pass) != 0 && errno != ESRCH)
 		log_warn("cannot detach thread %d: %s", t->tid, strerror(errno));
 	tracer_forget_thread(tr, t);

@@ -3,12 +3,17 @@
  * space) stops it; the transfer is then emulated from the registers and the
  * thread resumes at the successor. Direct jumps and calls are followed while
  * decoding (superblocks). `syscall` needs no breakpoint: threads resume with
- * PTRACE_SYSCALL. Instructions that cannot be emulated or decoded (REP string
- * ops, capstone's gaps) are reached through a per-thread debug register, so
- * code is never restored under running threads. */
+ * PTRACE_SYSCALL. What cannot be emulated runs out of line, as uprobes and
+ * gdb's displaced stepping do: a REP string instruction from a slot of the
+ * scratch page injected into the process (scratch.c), followed by an int3.
+ * A block whose end cannot hold an int3 (an instruction no decoder knows, a
+ * far transfer, unwritable code) is walked by single steps instead. No debug
+ * registers: on some machines they are accepted and never fire. */
 #include "block.h"
 #include "callstack.h"
 #include "emulate.h"
+#include "inject.h"
+#include "scratch.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -21,44 +26,39 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
+#include <sys/wait.h>
 
-#define MAX_BLOCK_INSNS 2048
+#define MAX_BLOCK_INSNS 2048       /* superblocks stop growing here */
+#define MAX_STRAIGHT_INSNS 65536   /* straight-line code this long is walked */
 #define MAX_EXTENSIONS 32
 #define MAX_CHAINED_EMULATIONS 64
 
 enum bstate {
-	B_RUN,        /* running its block; a breakpoint or syscall stop ends it */
+	B_RUN,        /* running its block; an int3 or a syscall stop ends it */
+	B_WALK,       /* single-stepping its block up to end_pc (no int3 there) */
 	B_SYSCALL,    /* between a syscall's entry and exit stops */
 	B_EXEC_EXIT,  /* after exec: the execve exit stop comes next */
-	B_HW_BEFORE,  /* debug register at the REP/STEP/SPLIT instruction */
-	B_HW_AFTER,   /* a REP instruction runs; debug register just after it */
-	B_STEP,       /* single-stepping one instruction (step_pc) */
+	B_STEP,       /* single-stepping the instruction at pc (END_STEP, a REP without slot) */
+	B_SLOT,       /* the REP instruction at pc runs in its scratch slot */
 	B_HANDLER,    /* a signal was delivered with a single step */
 };
 
-/* ---- debug registers ---- */
+/* Block mode's state of one thread (tracee.mode_state). */
+struct block_thread {
+	struct block *block;    /* the block the thread runs */
+	uint32_t pos;           /* its first instruction not counted yet */
+	uint8_t state;          /* enum bstate */
+	uint64_t pc;            /* B_WALK, B_STEP, B_SLOT: the instruction under way */
+	struct insn_info insn;  /* B_STEP, B_SLOT: what it is */
+	uint64_t slot;          /* B_SLOT: where its copy runs */
+	uint64_t rep_rcx;       /* RCX before the REP instruction */
+};
 
-#define DR_OFFSET(n) (offsetof(struct user, u_debugreg) + (n) * sizeof(long))
-
-static void hw_arm(struct tracee *t, uint64_t addr)
+static struct block_thread *bt(struct tracee *t)
 {
-	if (t->hw_addr == addr)
-		return;
-	if (ptrace(PTRACE_POKEUSER, t->tid, DR_OFFSET(0), addr) != 0 ||
-	    (!t->hw_addr && ptrace(PTRACE_POKEUSER, t->tid, DR_OFFSET(7), 1) != 0)) {
-		log_warn("cannot set a debug register in thread %d: %s", t->tid, strerror(errno));
-		return;
-	}
-	t->hw_addr = addr;
-}
-
-static void hw_disarm(struct tracee *t)
-{
-	if (!t->hw_addr)
-		return;
-	if (ptrace(PTRACE_POKEUSER, t->tid, DR_OFFSET(7), 0) != 0 && errno != ESRCH)
-		log_debug("cannot clear DR7 of %d: %s", t->tid, strerror(errno));
-	t->hw_addr = 0;
+	if (!t->mode_state)
+		t->mode_state = xcalloc(1, sizeof(struct block_thread));
+	return t->mode_state;
 }
 
 /* ---- decoding blocks ---- */
@@ -132,12 +132,12 @@ static enum block_end scan_block(struct tracer *tr, struct tracee *t, struct blo
 	struct branch br;
 	for (;; pc += info.len) {
 		b->end_pc = pc;
-		if (b->n >= MAX_BLOCK_INSNS)
-			return END_SPLIT;
 		bool ok = decode_at(tr, t, pc, code, &info, &br);
 		b->end_info = info;
-		if (!ok || info.is_rep)
-			return ok ? END_REP : END_STEP;
+		if (!ok || b->n >= MAX_STRAIGHT_INSNS)
+			return END_STEP;
+		if (info.is_rep)
+			return END_REP;
 		if (info.cls == CLASS_SYSCALL) {
 			append(bb, pc, info.cls);
 			return completes_with_trap(code) ? END_TRAP : END_SYSCALL;
@@ -150,8 +150,8 @@ static enum block_end scan_block(struct tracer *tr, struct tracee *t, struct blo
 		if (!transfer)
 			continue;
 		bool follow = (br.kind == BR_JMP || br.kind == BR_CALL) && br.to.direct &&
-			      extensions < MAX_EXTENSIONS && !aspace_bp_orig(t->proc->as, pc, &orig) &&
-			      !block_contains(b, br.to.target);
+			      extensions < MAX_EXTENSIONS && b->n < MAX_BLOCK_INSNS &&
+			      !aspace_bp_orig(t->proc->as, pc, &orig) && !block_contains(b, br.to.target);
 		if (!follow) {
 			b->br = br;
 			return END_BRANCH;
@@ -164,21 +164,48 @@ static enum block_end scan_block(struct tracer *tr, struct tracee *t, struct blo
 	}
 }
 
-/* Puts an int3 at the block's control transfer (once per address space). */
-static void arm_breakpoint(struct tracee *t, struct block *b)
+/* Puts an int3 at addr (once per address space); false when the code cannot
+ * be written. */
+static bool arm_breakpoint(struct tracee *t, uint64_t addr)
 {
 	struct aspace *as = t->proc->as;
 	uint8_t orig;
-	if (aspace_bp_orig(as, b->end_pc, &orig))
-		return;
+	if (aspace_bp_orig(as, addr, &orig))
+		return true;
 	errno = 0;
-	long word = ptrace(PTRACE_PEEKDATA, t->tid, b->end_pc, 0);
-	if (!(word == -1 && errno) &&
-	    ptrace(PTRACE_POKEDATA, t->tid, b->end_pc, (word & ~0xffl) | 0xcc) == 0) {
-		aspace_bp_add(as, b->end_pc, (uint8_t)word);
-		return;
+	long word = ptrace(PTRACE_PEEKDATA, t->tid, addr, 0);
+	if ((word == -1 && errno) ||
+	    ptrace(PTRACE_POKEDATA, t->tid, addr, (word & ~0xffl) | 0xcc) != 0)
+		return false;
+	aspace_bp_add(as, addr, (uint8_t)word);
+	return true;
+}
+
+/* Decides how a thread reaches the block's end and what runs there. */
+static void place_end(struct tracer *tr, struct tracee *t, struct block *b)
+{
+	struct aspace *as = t->proc->as;
+	uint8_t code[16];
+	struct insn_info info;
+	struct branch br;
+	switch (b->end) {
+	case END_BRANCH:
+		b->walk = !arm_breakpoint(t, b->end_pc);
+		break;
+	case END_REP:
+		if (!as->scratch.base || !decode_at(tr, t, b->end_pc, code, &info, &br))
+			b->slot = 0;
+		else
+			b->slot = scratch_slot(tr, t, &as->scratch, b->end_pc, code, info.len);
+		/* Without a slot the REP is single-stepped where it is: no int3 there. */
+		b->walk = !b->slot || !arm_breakpoint(t, b->end_pc);
+		break;
+	case END_STEP:
+		b->walk = true;
+		break;
+	default:
+		break;
 	}
-	b->hw_end = true; /* unwritable code: a debug register does the job */
 }
 
 static struct block *get_block(struct tracer *tr, struct tracee *t, uint64_t start)
@@ -189,8 +216,7 @@ static struct block *get_block(struct tracer *tr, struct tracee *t, uint64_t sta
 	struct block_builder bb = { xcalloc(1, sizeof(struct block)), 0, 0 };
 	bb.b->start = start;
 	bb.b->end = (uint8_t)scan_block(tr, t, &bb, start);
-	if (bb.b->end == END_BRANCH)
-		arm_breakpoint(t, bb.b);
+	place_end(tr, t, bb.b);
 	aspace_add_block(t->proc->as, bb.b);
 	return bb.b;
 }
@@ -200,7 +226,8 @@ static struct block *get_block(struct tracer *tr, struct tracee *t, uint64_t sta
 /* Counts instructions [from, to) of the thread's block. */
 static void count_range(struct tracer *tr, struct tracee *t, uint32_t from, uint32_t to)
 {
-	const struct block *b = t->block;
+	struct block_thread *s = bt(t);
+	const struct block *b = s->block;
 	uint32_t c = 0;
 	while (c < b->ncalls && b->calls[c].index < from)
 		c++;
@@ -211,17 +238,38 @@ static void count_range(struct tracer *tr, struct tracee *t, uint32_t from, uint
 			c++;
 		}
 	}
-	t->block_pos = to;
+	s->pos = to;
 }
 
 /* The position of pc in the thread's block at or after its counted part. */
-static int find_in_block(const struct tracee *t, uint64_t pc)
+static int find_in_block(struct tracee *t, uint64_t pc)
 {
-	const struct block *b = t->block;
-	for (uint32_t i = t->block_pos; b && i < b->n; i++)
+	struct block_thread *s = bt(t);
+	const struct block *b = s->block;
+	for (uint32_t i = s->pos; b && i < b->n; i++)
 		if (b->insns[i].pc == pc)
 			return (int)i;
 	return -1;
+}
+
+static uint64_t read_rcx(struct tracee *t)
+{
+	errno = 0;
+	long rcx = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rcx), 0);
+	return errno ? 0 : (uint64_t)rcx;
+}
+
+/* A REP instruction counts once per iteration, as single-stepping sees it:
+ * the iterations RCX went down by, and once when it started at zero. */
+static void count_rep(struct tracer *tr, struct tracee *t, uint64_t rcx_now)
+{
+	struct block_thread *s = bt(t);
+	uint64_t before = s->rep_rcx, now = rcx_now;
+	if (s->insn.rep_ecx) {
+		before = (uint32_t)before;
+		now = (uint32_t)now;
+	}
+	tracer_count_insns(tr, t, s->pc, s->insn.cls, before == 0 ? 1 : before - now);
 }
 
 /* ---- running ---- */
@@ -232,14 +280,16 @@ static void resume(struct tracee *t, int sig)
 		log_warn("cannot resume thread %d: %s", t->tid, strerror(errno));
 }
 
-static void single_step(struct tracee *t, uint64_t pc, uint8_t cls, int sig)
+static void single_step(struct tracee *t, int sig)
 {
-	t->pc = pc;
-	t->insn.cls = cls;
-	t->bstate = B_STEP;
-	hw_disarm(t);
 	if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, sig) != 0 && errno != ESRCH)
 		log_warn("cannot step thread %d: %s", t->tid, strerror(errno));
+}
+
+static void set_pc(struct tracee *t, uint64_t pc)
+{
+	if (ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rip), pc) != 0)
+		log_debug("cannot set rip of %d: %s", t->tid, strerror(errno));
 }
 
 static bool read_word(void *ctx, uint64_t addr, uint64_t *value)
@@ -251,7 +301,7 @@ static bool read_word(void *ctx, uint64_t addr, uint64_t *value)
  * registers are set to its effect. Returns false if it cannot be emulated. */
 static bool emulate_end(struct tracer *tr, struct tracee *t, uint64_t *next)
 {
-	const struct block *b = t->block;
+	const struct block *b = bt(t)->block;
 	struct user_regs_struct r;
 	struct emu_effect e;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0 ||
@@ -266,7 +316,7 @@ static bool emulate_end(struct tracer *tr, struct tracee *t, uint64_t *next)
 		r.rcx = e.rcx;
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
 		return false;
-	count_range(tr, t, t->block_pos, b->n);
+	count_range(tr, t, bt(t)->pos, b->n);
 	if (b->br.kind == BR_CALL)
 		callstack_push(tr, t, b->end_pc, e.rip, e.push_value, e.rsp);
 	else if (b->br.kind == BR_RET)
@@ -275,33 +325,42 @@ static bool emulate_end(struct tracer *tr, struct tracee *t, uint64_t *next)
 	return true;
 }
 
-static void set_pc(struct tracee *t, uint64_t pc)
+/* Where a direct jump or call the block runs through (insns[idx]) leads:
+ * the next instruction listed, or the block's REP or STEP end. */
+static uint64_t next_in_block(const struct block *b, uint32_t idx)
 {
-	if (ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rip), pc) != 0)
-		log_debug("cannot set rip of %d: %s", t->tid, strerror(errno));
+	return idx + 1 < b->n ? b->insns[idx + 1].pc : b->end_pc;
 }
 
-/* Starts a REP, STEP or SPLIT instruction the thread stands on. */
-static void run_special(struct tracer *tr, struct tracee *t, const struct block *b, int sig)
+/* A direct jump or call the block runs through (insns[idx]) holds an int3 of
+ * another block: do what it does; returns where the thread now stands. */
+static uint64_t follow_through(struct tracer *tr, struct tracee *t, uint32_t idx)
 {
-	if (b->end == END_REP) {
-		errno = 0;
-		long rcx = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rcx), 0);
-		t->rep_rcx = errno ? 0 : (uint64_t)rcx;
-		t->pc = b->end_pc;
-		t->insn.cls = b->end_info.cls;
-		hw_arm(t, b->end_pc + b->end_info.len);
-		t->bstate = B_HW_AFTER;
-		resume(t, sig);
-	} else {
-		single_step(t, b->end_pc, b->end_info.cls, sig);
+	const struct block *b = bt(t)->block;
+	count_range(tr, t, bt(t)->pos, idx + 1);
+	for (uint32_t c = 0; c < b->ncalls; c++) {
+		if (b->calls[c].index != idx)
+			continue;
+		struct user_regs_struct r;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0) {
+			r.rsp -= 8;
+			if (ptrace(PTRACE_POKEDATA, t->tid, r.rsp, b->calls[c].ret_addr) != 0 ||
+			    ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
+				log_debug("thread %d: cannot push a return address", t->tid);
+		}
 	}
+	uint64_t next = next_in_block(b, idx);
+	set_pc(t, next);
+	return next;
 }
+
+static void run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig);
 
 static void fail_emulation(struct tracer *tr, struct tracee *t)
 {
 	/* Let the CPU run it instead: take the breakpoint out for good. */
-	const struct block *b = t->block;
+	struct block_thread *s = bt(t);
+	const struct block *b = s->block;
 	uint8_t orig;
 	if (aspace_bp_orig(t->proc->as, b->end_pc, &orig)) {
 		errno = 0;
@@ -311,53 +370,146 @@ static void fail_emulation(struct tracer *tr, struct tracee *t)
 	}
 	log_debug("thread %d: cannot emulate the branch at %llx; stepping it", t->tid,
 		  (unsigned long long)b->end_pc);
-	count_range(tr, t, t->block_pos, b->n - 1);
+	count_range(tr, t, s->pos, b->n - 1);
 	set_pc(t, b->end_pc);
-	single_step(t, b->end_pc, b->insns[b->n - 1].cls, 0);
+	s->pc = b->end_pc;
+	s->insn = b->end_info;
+	s->state = B_STEP;
+	single_step(t, 0);
+}
+
+/* The thread stands on the block's branch (not executed yet). */
+static void branch_end(struct tracer *tr, struct tracee *t, int sig)
+{
+	uint64_t next;
+	if (emulate_end(tr, t, &next))
+		run_from(tr, t, next, sig);
+	else
+		fail_emulation(tr, t);
+}
+
+/* The thread stands on a REP or END_STEP instruction (not executed yet, all
+ * before it counted): run it out of line, or step it in place. */
+static void run_special(struct tracer *tr, struct tracee *t, const struct block *b, int sig)
+{
+	struct block_thread *s = bt(t);
+	s->pc = b->end_pc;
+	s->insn = b->end_info;
+	if (b->end == END_REP) {
+		s->rep_rcx = read_rcx(t);
+		if (b->slot) {
+			s->slot = b->slot;
+			s->state = B_SLOT;
+			set_pc(t, b->slot);
+			resume(t, sig);
+			return;
+		}
+	}
+	set_pc(t, b->end_pc);
+	s->state = B_STEP;
+	single_step(t, sig);
+}
+
+/* The thread reached the block's end instruction: what the int3 there would
+ * have led to. */
+static void at_block_end(struct tracer *tr, struct tracee *t, int sig)
+{
+	struct block_thread *s = bt(t);
+	const struct block *b = s->block;
+	if (b->end == END_BRANCH) {
+		branch_end(tr, t, sig);
+		return;
+	}
+	count_range(tr, t, s->pos, b->n);
+	run_special(tr, t, b, sig);
+}
+
+/* Walks the thread's block by single steps from pc (not executed yet). */
+static void walk(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
+{
+	struct block_thread *s = bt(t);
+	const struct block *b = s->block;
+	uint8_t orig;
+	for (;;) {
+		if (pc == b->end_pc) {
+			at_block_end(tr, t, sig);
+			return;
+		}
+		int idx = find_in_block(t, pc);
+		if (idx < 0) {
+			run_from(tr, t, pc, sig); /* off the block's path: start afresh */
+			return;
+		}
+		if (!aspace_bp_orig(t->proc->as, pc, &orig))
+			break;
+		pc = follow_through(tr, t, (uint32_t)idx);
+	}
+	s->pc = pc;
+	s->state = B_WALK;
+	single_step(t, sig);
 }
 
 /* The thread stands at pc (nothing there executed yet): run from there. */
 static void run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 {
+	struct block_thread *s = bt(t);
 	struct block *b = NULL;
 	for (int chain = 0; chain < MAX_CHAINED_EMULATIONS; chain++) {
 		t->pc = pc;
-		t->block = b = get_block(tr, t, pc);
-		t->block_pos = 0;
+		s->block = b = get_block(tr, t, pc);
+		s->pos = 0;
 		/* A block that is only its control transfer needs no stop at all. */
-		if (sig || b->end != END_BRANCH || b->n != 1)
+		if (sig || b->end != END_BRANCH || b->n != 1 || b->walk)
 			break;
 		if (!emulate_end(tr, t, &pc)) {
 			fail_emulation(tr, t);
 			return;
 		}
 	}
-	bool special = b->end == END_REP || b->end == END_STEP || b->end == END_SPLIT;
-	if (special && b->n == 0) {
+	if (b->walk) {
+		walk(tr, t, pc, sig);
+		return;
+	}
+	if (b->end == END_REP && b->n == 0) {
 		run_special(tr, t, b, sig);
 		return;
 	}
-	if (special || b->hw_end)
-		hw_arm(t, b->end_pc);
-	else
-		hw_disarm(t);
-	t->bstate = special ? B_HW_BEFORE : B_RUN;
+	s->state = B_RUN;
 	resume(t, sig);
+}
+
+/* A new process image's first stop (no other thread runs in it yet): its
+ * scratch page, then its first block. */
+static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
+{
+	struct scratch *sc = &t->proc->as->scratch;
+	struct injection inj = { 0 };
+	if (!sc->base && !sc->refused && !scratch_map(tr, t, sc, &inj) && inj.ret == -ESRCH)
+		return; /* died meanwhile: the loop hears of it */
+	if (inj.held_sig) {
+		/* A signal arrived during the injection: deliver it as it came. */
+		if (ptrace(PTRACE_SETSIGINFO, t->tid, 0, &inj.held_si) != 0)
+			log_debug("thread %d: siginfo of signal %d lost", t->tid, inj.held_sig);
+		block_mode.on_signal(tr, t, inj.held_sig);
+		return;
+	}
+	run_from(tr, t, pc, 0);
 }
 
 /* ---- stops ---- */
 
 static void on_syscall_stop(struct tracer *tr, struct tracee *t)
 {
+	struct block_thread *s = bt(t);
 	struct user_regs_struct r;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0)
 		return;
-	if (t->bstate == B_EXEC_EXIT) {
+	if (s->state == B_EXEC_EXIT) {
 		callstack_push(tr, t, 0, r.rip, 0, 0); /* the new image's root frame */
-		run_from(tr, t, r.rip, 0);
+		start_image(tr, t, r.rip);
 		return;
 	}
-	if (t->bstate == B_SYSCALL) { /* exit */
+	if (s->state == B_SYSCALL) { /* exit */
 		long nr = (long)t->sys_nr;
 		tracer_finish_syscall(tr, t, true, (int64_t)r.rax);
 		if ((nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap) &&
@@ -369,49 +521,31 @@ static void on_syscall_stop(struct tracer *tr, struct tracee *t)
 	/* Entry: the block ran up to and including the 2-byte syscall instruction. */
 	int idx = find_in_block(t, r.rip - 2);
 	if (idx >= 0) {
-		count_range(tr, t, t->block_pos, (uint32_t)idx + 1);
+		count_range(tr, t, s->pos, (uint32_t)idx + 1);
 	} else {
 		/* A syscall restarted after we attached: RIP moved back onto it. */
 		tracer_count_insn(tr, t, r.rip - 2, CLASS_SYSCALL);
 	}
-	hw_disarm(t);
 	t->sys_regs = r;
 	t->sys_nr = (int64_t)r.orig_rax;
 	t->sys_start_ns = now_ns();
 	t->in_syscall = true;
-	t->bstate = B_SYSCALL;
+	s->state = B_SYSCALL;
 	resume(t, 0);
 }
 
 /* A trap at an int3 of ours (RIP is just past it). */
 static void on_breakpoint(struct tracer *tr, struct tracee *t, uint64_t addr)
 {
-	const struct block *b = t->block;
-	uint64_t next;
-	if (b && addr == b->end_pc && b->end == END_BRANCH) {
-		if (emulate_end(tr, t, &next))
-			run_from(tr, t, next, 0);
-		else
-			fail_emulation(tr, t);
+	struct block_thread *s = bt(t);
+	const struct block *b = s->block;
+	if (b && addr == b->end_pc && (b->end == END_BRANCH || b->end == END_REP)) {
+		at_block_end(tr, t, 0);
 		return;
 	}
 	int idx = find_in_block(t, addr);
-	if (idx >= 0 && (uint32_t)idx + 1 < b->n) {
-		/* A direct jump or call this block runs through, where another block
-		 * ends: it goes where the block says; a call pushes its return. */
-		count_range(tr, t, t->block_pos, (uint32_t)idx + 1);
-		for (uint32_t c = 0; c < b->ncalls; c++) {
-			if (b->calls[c].index != (uint32_t)idx)
-				continue;
-			struct user_regs_struct r;
-			if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0) {
-				r.rsp -= 8;
-				ptrace(PTRACE_POKEDATA, t->tid, r.rsp, b->calls[c].ret_addr);
-				ptrace(PTRACE_SETREGS, t->tid, 0, &r);
-			}
-		}
-		set_pc(t, b->insns[idx + 1].pc);
-		run_from(tr, t, b->insns[idx + 1].pc, 0);
+	if (idx >= 0) {
+		run_from(tr, t, follow_through(tr, t, (uint32_t)idx), 0);
 		return;
 	}
 	/* Not on this thread's path (its block was rebuilt meanwhile): start over
@@ -421,19 +555,26 @@ static void on_breakpoint(struct tracer *tr, struct tracee *t, uint64_t addr)
 	run_from(tr, t, addr, 0);
 }
 
-static uint64_t read_rcx(struct tracee *t)
+/* The REP instruction left its slot through the int3 after it. */
+static void slot_done(struct tracer *tr, struct tracee *t)
 {
-	errno = 0;
-	long rcx = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rcx), 0);
-	return errno ? 0 : (uint64_t)rcx;
+	struct block_thread *s = bt(t);
+	count_rep(tr, t, read_rcx(t));
+	uint64_t next = s->pc + s->insn.len;
+	set_pc(t, next);
+	run_from(tr, t, next, 0);
 }
 
-/* A REP instruction counts once per iteration: from RCX before and after. */
-static void count_rep(struct tracer *tr, struct tracee *t, uint64_t rcx_now)
+/* One single step of the instruction at s->pc completed; the thread is at pc. */
+static void step_done(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
-	uint64_t n = t->rep_rcx == 0 ? 1 : t->rep_rcx - rcx_now;
-	for (uint64_t i = 0; i < n; i++)
-		tracer_count_insn(tr, t, t->pc, t->insn.cls);
+	struct block_thread *s = bt(t);
+	tracer_count_insn(tr, t, s->pc, s->insn.cls);
+	if (pc == s->pc && s->insn.is_rep) {
+		single_step(t, 0); /* the next iteration */
+		return;
+	}
+	run_from(tr, t, pc, 0);
 }
 
 static bool is_handler_entry(struct tracee *t)
@@ -450,9 +591,10 @@ static void block_on_trap(struct tracer *tr, struct tracee *t, int sig)
 		on_syscall_stop(tr, t);
 		return;
 	}
+	struct block_thread *s = bt(t);
 	uint64_t pc = tracer_read_pc(t);
 	uint8_t orig;
-	switch (t->bstate) {
+	switch (s->state) {
 	case B_HANDLER:
 		if (is_handler_entry(t)) {
 			uint64_t ret = 0, sp = 0;
@@ -465,32 +607,20 @@ static void block_on_trap(struct tracer *tr, struct tracee *t, int sig)
 		run_from(tr, t, pc, 0);
 		return;
 	case B_STEP:
-		if (pc != t->pc)
-			tracer_count_insn(tr, t, t->pc, t->insn.cls);
-		run_from(tr, t, pc, 0);
+		step_done(tr, t, pc);
 		return;
-	case B_HW_AFTER:
-		if (pc == t->hw_addr) {
-			count_rep(tr, t, read_rcx(t));
-			run_from(tr, t, pc, 0);
-			return;
-		}
-		break;
-	case B_HW_BEFORE:
-		if (pc == t->hw_addr && t->block && pc == t->block->end_pc) {
-			count_range(tr, t, t->block_pos, t->block->n);
-			if (t->block->end == END_SPLIT)
-				run_from(tr, t, pc, 0);
-			else
-				run_special(tr, t, t->block, 0);
+	case B_WALK:
+		if (tracer_decode(tr, t, s->pc)->is_pushf)
+			tracer_clear_pushed_tf(t);
+		walk(tr, t, pc, 0);
+		return;
+	case B_SLOT:
+		if (pc == s->slot + s->insn.len + 1) {
+			slot_done(tr, t);
 			return;
 		}
 		break;
 	case B_RUN:
-		if (t->hw_addr && pc == t->hw_addr && t->block && t->block->hw_end) {
-			on_breakpoint(tr, t, pc);
-			return;
-		}
 		if (aspace_bp_orig(t->proc->as, pc - 1, &orig)) {
 			on_breakpoint(tr, t, pc - 1);
 			return;
@@ -518,43 +648,61 @@ static bool has_handler(pid_t tid, int sig)
 	return sig >= 1 && sig <= 64 && (caught >> (sig - 1)) & 1;
 }
 
-/* Counts what ran of the thread's current work before a signal stopped it at pc. */
-static void count_until_signal(struct tracer *tr, struct tracee *t, uint64_t pc)
+/* A thread stopped inside its slot goes back to the original code: onto the
+ * REP when it has iterations left (its registers say how far it got), past
+ * it when it is done. Returns where the thread now stands. */
+static uint64_t leave_slot(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
-	const struct block *b = t->block;
-	if (t->bstate == B_HW_AFTER) {
+	struct block_thread *s = bt(t);
+	if (pc == s->slot) {
 		uint64_t rcx = read_rcx(t);
-		if (t->rep_rcx && rcx < t->rep_rcx)
-			count_rep(tr, t, rcx); /* the iterations done before it was interrupted */
-		return;
+		if (rcx != s->rep_rcx)
+			count_rep(tr, t, rcx);
+		pc = s->pc;
+	} else if (pc > s->slot && pc <= s->slot + s->insn.len + 1) {
+		count_rep(tr, t, read_rcx(t));
+		pc = s->pc + s->insn.len;
 	}
-	if (t->bstate == B_STEP) {
-		if (pc != t->pc)
-			tracer_count_insn(tr, t, t->pc, t->insn.cls);
-		return;
+	set_pc(t, pc);
+	s->state = B_RUN;
+	s->block = NULL;
+	return pc;
+}
+
+/* Counts what ran of the thread's current work before a signal stopped it at
+ * pc; returns the program's own address for pc. */
+static uint64_t count_until_signal(struct tracer *tr, struct tracee *t, uint64_t pc)
+{
+	struct block_thread *s = bt(t);
+	const struct block *b = s->block;
+	if (s->state == B_SLOT)
+		return leave_slot(tr, t, pc);
+	if (s->state == B_STEP) {
+		if (pc != s->pc)
+			tracer_count_insn(tr, t, s->pc, s->insn.cls);
+		return pc;
 	}
-	if (!b || (t->bstate != B_RUN && t->bstate != B_HW_BEFORE))
-		return;
+	if (!b || (s->state != B_RUN && s->state != B_WALK))
+		return pc;
 	int idx = find_in_block(t, pc);
 	if (idx >= 0)
-		count_range(tr, t, t->block_pos, (uint32_t)idx);
+		count_range(tr, t, s->pos, (uint32_t)idx);
 	else if (b->end == END_TRAP && pc == b->end_pc + b->end_info.len)
-		count_range(tr, t, t->block_pos, b->n);
+		count_range(tr, t, s->pos, b->n);
+	return pc;
 }
 
 static void block_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
-	uint64_t pc = tracer_read_pc(t);
-	count_until_signal(tr, t, pc);
-	hw_disarm(t);
+	struct block_thread *s = bt(t);
+	uint64_t pc = count_until_signal(tr, t, tracer_read_pc(t));
 	tracer_record_signal(tr, t, sig, pc);
-	t->block = NULL;
+	s->block = NULL;
 	if (has_handler(t->tid, sig)) {
 		/* Stepping with the signal stops at the handler's first instruction. */
 		t->pc = pc;
-		t->bstate = B_HANDLER;
-		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, sig) != 0 && errno != ESRCH)
-			log_warn("cannot deliver signal to %d: %s", t->tid, strerror(errno));
+		s->state = B_HANDLER;
+		single_step(t, sig);
 		return;
 	}
 	run_from(tr, t, pc, sig);
@@ -566,31 +714,30 @@ static void block_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 	if (!p->as)
 		p->as = aspace_new();
 	if (p->unfollowed && p->as->refs == 1) {
-		/* --no-follow-fork: a forked copy leaves with our int3s taken out. */
+		/* --no-follow-fork: a forked copy leaves without our int3s and page. */
 		aspace_remove_breakpoints(p->as, t->tid);
-		hw_disarm(t);
+		scratch_unmap(tr, t, &p->as->scratch, false);
 		if (ptrace(PTRACE_DETACH, t->tid, 0, 0) != 0)
 			log_debug("detach %d: %s", t->tid, strerror(errno));
 		tracer_forget_thread(tr, t);
 		return;
 	}
 	if (after_exec) {
-		t->bstate = B_EXEC_EXIT;
+		bt(t)->state = B_EXEC_EXIT;
 		resume(t, 0);
 		return;
 	}
 	callstack_push(tr, t, 0, t->pc, 0, 0); /* the thread's root frame */
-	run_from(tr, t, t->pc, 0);
+	start_image(tr, t, t->pc);
 }
 
 static void block_resume(struct tracer *tr, struct tracee *t)
 {
-	if (t->bstate == B_STEP || t->bstate == B_HANDLER) {
-		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) != 0 && errno != ESRCH)
-			log_debug("cannot step %d: %s", t->tid, strerror(errno));
-		return;
-	}
-	resume(t, 0);
+	uint8_t state = bt(t)->state;
+	if (state == B_STEP || state == B_HANDLER || state == B_WALK)
+		single_step(t, 0);
+	else
+		resume(t, 0);
 }
 
 static void block_on_exit_event(struct tracer *tr, struct tracee *t)
@@ -618,22 +765,33 @@ static void block_new_process(struct tracer *tr, struct proc *parent, struct pro
 	}
 }
 
-static void block_before_detach(struct tracer *tr, struct tracee *t)
+static void block_before_detach(struct tracer *tr, struct tracee *t, int status)
 {
+	struct block_thread *s = bt(t);
 	struct aspace *as = t->proc->as;
 	uint8_t orig;
 	uint64_t pc = tracer_read_pc(t);
+	if (!as)
+		return;
 	/* Stopped just past one of our int3s: back to the real instruction. */
-	if (as && t->bstate == B_RUN && aspace_bp_orig(as, pc - 1, &orig))
+	if (s->state == B_RUN && aspace_bp_orig(as, pc - 1, &orig))
 		set_pc(t, pc - 1);
-	if (as && as->nbps && !as->removed)
+	if (s->state == B_SLOT)
+		leave_slot(tr, t, pc);
+	if (as->nbps && !as->removed)
 		aspace_remove_breakpoints(as, t->tid);
-	hw_disarm(t);
+	/* The last thread out takes the page: no other can be inside it now. */
+	bool entry_stop = WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
+			  s->state != B_SYSCALL && s->state != B_EXEC_EXIT;
+	if (as->scratch.base && as->refs == 1 && t->proc->live_threads == 1)
+		scratch_unmap(tr, t, &as->scratch, entry_stop);
 }
 
 static void block_thread_gone(struct tracer *tr, struct tracee *t)
 {
 	callstack_unwind(tr, t);
+	free(t->mode_state);
+	t->mode_state = NULL;
 }
 
 const struct mode_ops block_mode = {

@@ -6,6 +6,7 @@
 #include "prof/branch.h"
 #include "prof/classes.h"
 #include "prof/maps.h"
+#include "scratch.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,9 +16,8 @@ enum block_end {
 	END_BRANCH,       /* a control transfer, emulated at a breakpoint */
 	END_SYSCALL,      /* `syscall`: the PTRACE_SYSCALL entry stop ends it */
 	END_TRAP,         /* int3, ud2, ...: runs natively; the signal it raises ends it */
-	END_REP,          /* a REP string instruction: counted from RCX around it */
-	END_STEP,         /* undecodable or not emulated: single-stepped */
-	END_SPLIT,        /* too long: continue with a new block at end_pc */
+	END_REP,          /* a REP string instruction: run out of line, counted from RCX */
+	END_STEP,         /* undecodable, not emulated, or a block too long: single-stepped */
 };
 
 struct block_insn {
@@ -33,13 +33,16 @@ struct block_call {
 
 struct block {
 	uint64_t start;
-	uint32_t n;             /* instructions, terminator included except for REP/STEP/SPLIT */
+	uint32_t n;             /* instructions, terminator included except for REP/STEP */
 	struct block_insn *insns;
 	struct block_call *calls;
 	uint32_t ncalls;
 	uint8_t end;            /* enum block_end */
-	bool hw_end;            /* END_BRANCH through a debug register: int3 could not be set */
+	/* No int3 at the end (END_STEP, a REP without a slot, unwritable code):
+	 * the thread single-steps its way there. */
+	bool walk;
 	uint64_t end_pc;        /* the terminator (or the REP/STEP instruction) */
+	uint64_t slot;          /* END_REP: its copy in the scratch page; 0 = none */
 	struct insn_info end_info;
 	struct branch br;       /* END_BRANCH */
 };
@@ -59,6 +62,7 @@ struct aspace {
 	 * an invalidated one) */
 	struct block **all;
 	size_t nall, all_cap;
+	struct scratch scratch; /* out-of-line slots (shared with a vfork child) */
 };
 
 struct aspace *aspace_new(void);

@@ -123,6 +123,10 @@ static void sample_nothing(struct tracer *tr, struct tracee *t)
 {
 }
 
+static void sample_before_detach(struct tracer *tr, struct tracee *t, int status)
+{
+}
+
 static void sample_thread_gone(struct tracer *tr, struct tracee *t)
 {
 	if (t->cpu_fd > 0)
@@ -144,7 +148,7 @@ const struct mode_ops sample_mode = {
 	.on_exit_event = sample_nothing,
 	.on_exec = sample_nothing,
 	.on_new_process = sample_new_process,
-	.before_detach = sample_nothing,
+	.before_detach = sample_before_detach,
 	.thread_gone = sample_thread_gone,
 	.on_tick = sample_on_tick,
 };

@@ -57,20 +57,6 @@ static void after_syscall(struct tracer *tr, struct tracee *t)
 		tracer_refresh_maps(tr, t->proc);
 }
 
-/* Stepping pushf stores RFLAGS with our trap flag set: the program must not see it. */
-static void clear_pushed_tf(struct tracee *t)
-{
-	errno = 0;
-	long rsp = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rsp), 0);
-	if (errno)
-		return;
-	long word = ptrace(PTRACE_PEEKDATA, t->tid, rsp, 0);
-	if (errno || !(word & (long)X86_TF))
-		return;
-	if (ptrace(PTRACE_POKEDATA, t->tid, rsp, word & ~(long)X86_TF) != 0)
-		log_debug("cannot clear pushed TF in %d", t->tid);
-}
-
 static uint64_t read_rsp(struct tracee *t)
 {
 	errno = 0;
@@ -97,7 +83,7 @@ static void complete_step(struct tracer *tr, struct tracee *t, uint64_t new_pc)
 	if (t->in_syscall)
 		after_syscall(tr, t);
 	else if (in.is_pushf)
-		clear_pushed_tf(t);
+		tracer_clear_pushed_tf(t);
 	else if (in.is_cpuid && new_pc != t->pc + in.len) {
 		/* Some hypervisors run the next instruction along with CPUID. */
 		uint64_t next = t->pc + in.len;
@@ -196,7 +182,7 @@ static void step_on_exec(struct tracer *tr, struct tracee *t)
 		tracer_count_insn(tr, t, t->pc, t->insn.cls);
 }
 
-static void step_before_detach(struct tracer *tr, struct tracee *t)
+static void step_before_detach(struct tracer *tr, struct tracee *t, int status)
 {
 	/* The kernel clears the trap flag on detach. */
 }

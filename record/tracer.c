@@ -58,17 +58,22 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 	}
 }
 
-void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls)
+void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n)
 {
-	if (!t->id)
+	if (!t->id || !n)
 		return;
 	struct prof_event ev = { .kind = EV_INSN, .thread = t->id };
 	ev.insn.pc = pc;
-	ev.insn.count = 1;
+	ev.insn.count = n;
 	ev.insn.cls = cls;
 	tracer_emit(tr, &ev);
-	tr->insns++;
-	t->icount++;
+	tr->insns += n;
+	t->icount += n;
+}
+
+void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls)
+{
+	tracer_count_insns(tr, t, pc, cls, 1);
 }
 
 bool tracer_read_word(struct tracee *t, uint64_t addr, uint64_t *value)
@@ -92,6 +97,67 @@ void tracer_record_signal(struct tracer *tr, struct tracee *t, int sig, uint64_t
 	ev.signal.ns = now_ns();
 	tracer_emit(tr, &ev);
 	tr->signals += t->id != 0;
+}
+
+bool tracer_write_code(pid_t tid, uint64_t addr, const uint8_t *buf, size_t n)
+{
+	/* Word by word, read-modify-write at the unaligned edges. */
+	for (size_t done = 0; done < n;) {
+		uint64_t word_addr = (addr + done) & ~7ull;
+		size_t skip = (size_t)(addr + done - word_addr);
+		errno = 0;
+		long word = ptrace(PTRACE_PEEKDATA, tid, word_addr, 0);
+		if (word == -1 && errno)
+			return false;
+		size_t take = 8 - skip < n - done ? 8 - skip : n - done;
+		memcpy((uint8_t *)&word + skip, buf + done, take);
+		if (ptrace(PTRACE_POKEDATA, tid, word_addr, word) != 0)
+			return false;
+		done += take;
+	}
+	return true;
+}
+
+#define X86_TF 0x100ull
+
+void tracer_clear_pushed_tf(struct tracee *t)
+{
+	errno = 0;
+	long rsp = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rsp), 0);
+	if (errno)
+		return;
+	long word = ptrace(PTRACE_PEEKDATA, t->tid, rsp, 0);
+	if (errno || !(word & (long)X86_TF))
+		return;
+	if (ptrace(PTRACE_POKEDATA, t->tid, rsp, word & ~(long)X86_TF) != 0)
+		log_debug("cannot clear pushed TF in %d", t->tid);
+}
+
+struct deferred_status {
+	pid_t tid;
+	int status;
+};
+
+void tracer_defer_status(struct tracer *tr, pid_t tid, int status)
+{
+	if (tr->ndeferred == tr->deferred_cap) {
+		tr->deferred_cap = tr->deferred_cap ? 2 * tr->deferred_cap : 8;
+		tr->deferred = xrealloc(tr->deferred, tr->deferred_cap * sizeof *tr->deferred);
+	}
+	tr->deferred[tr->ndeferred++] = (struct deferred_status){ tid, status };
+}
+
+/* The next deferred status, oldest first; false when none is left. */
+static bool take_deferred(struct tracer *tr, pid_t *tid, int *status)
+{
+	if (tr->deferred_head == tr->ndeferred) {
+		tr->deferred_head = tr->ndeferred = 0;
+		return false;
+	}
+	*tid = tr->deferred[tr->deferred_head].tid;
+	*status = tr->deferred[tr->deferred_head].status;
+	tr->deferred_head++;
+	return true;
 }
 
 uint64_t tracer_read_pc(struct tracee *t)
@@ -573,7 +639,9 @@ int tracer_run(struct tracer *tr)
 			tr->opt.mode->on_tick(tr, 1000000000ull / tr->opt.freq);
 		}
 		int status;
-		pid_t tid = waitpid(-1, &status, __WALL);
+		pid_t tid;
+		if (!take_deferred(tr, &tid, &status))
+			tid = waitpid(-1, &status, __WALL);
 		if (tid < 0) {
 			if (errno == EINTR)
 				continue;

@@ -40,8 +40,8 @@ struct mode_ops {
 	/* A new process: its memory is a copy of parent's, or shared (vfork). */
 	void (*on_new_process)(struct tracer *tr, struct proc *parent, struct proc *child,
 			       bool shares_memory);
-	/* t is about to be detached: leave nothing of ours in it. */
-	void (*before_detach)(struct tracer *tr, struct tracee *t);
+	/* t, stopped with status, is about to be detached: leave nothing of ours in it. */
+	void (*before_detach)(struct tracer *tr, struct tracee *t, int status);
 	/* t is gone: release what the mode kept for it. */
 	void (*thread_gone)(struct tracer *tr, struct tracee *t);
 	/* A timer tick (sample mode only; NULL elsewhere). */
@@ -87,14 +87,9 @@ struct tracee {
 	char *final_name;          /* comm at PTRACE_EVENT_EXIT; handed to the writer */
 	bool draining_trap;        /* detaching: a queued step SIGTRAP is being consumed */
 	int64_t sys_nr;            /* the syscall being made, while in_syscall */
-	/* block mode */
-	struct block *block;       /* the block the thread runs */
-	uint32_t block_pos;        /* its first instruction not counted yet */
-	uint8_t bstate;            /* enum in block.c */
-	uint64_t rep_rcx;          /* RCX before a REP instruction */
-	uint64_t hw_addr;          /* armed debug-register breakpoint, 0 = none */
 	uint64_t icount;           /* instructions counted so far (inclusive costs) */
-	struct callstack *stack;
+	struct callstack *stack;   /* the shadow call stack (step and block) */
+	void *mode_state;          /* the mode's own state of the thread; freed by thread_gone */
 	/* sample mode */
 	int cpu_fd;                /* /proc/.../stat, open */
 	uint64_t sample_weight;
@@ -126,6 +121,10 @@ struct tracer {
 	bool main_ended;
 	uint64_t insns, syscalls, threads_seen, signals;
 	bool attached;             /* -p: detach at the end instead of killing */
+	/* Statuses reaped outside the loop (during a syscall injection, at
+	 * attach), handed to it before it waits again; in arrival order. */
+	struct deferred_status *deferred;
+	size_t ndeferred, deferred_head, deferred_cap;
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
 	volatile sig_atomic_t *tick;               /* sample timer fired */
@@ -154,12 +153,20 @@ void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status);
 const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint64_t pc);
 void tracer_emit(struct tracer *tr, const struct prof_event *ev);
 void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls);
+/* The instruction at pc ran n times (a REP string instruction's iterations). */
+void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n);
 /* Stores executable mappings that changed since the last look. */
 void tracer_refresh_maps(struct tracer *tr, struct proc *p);
 uint64_t tracer_read_pc(struct tracee *t);
 
 /* Reads the process's memory through t (false when unreadable). */
 bool tracer_read_word(struct tracee *t, uint64_t addr, uint64_t *value);
+/* Keeps a status reaped outside the loop for the loop to handle next. */
+void tracer_defer_status(struct tracer *tr, pid_t tid, int status);
+/* Writes n bytes into the tracee's memory, code pages included (PTRACE_POKEDATA). */
+bool tracer_write_code(pid_t tid, uint64_t addr, const uint8_t *buf, size_t n);
+/* Stepping pushf stores RFLAGS with the trap flag set: clears it in the pushed word. */
+void tracer_clear_pushed_tf(struct tracee *t);
 /* Reads up to 16 code bytes at pc; returns how many. */
 size_t tracer_read_code(pid_t tid, uint64_t pc, uint8_t buf[16]);
 /* Records a delivered signal. */

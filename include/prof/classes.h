@@ -27,6 +27,7 @@ struct insn_info {
 	uint8_t len;          /* bytes; 0 when the bytes do not decode */
 	uint8_t cls;          /* enum insn_class */
 	bool is_rep;          /* REP/REPE/REPNE string op: counted per iteration */
+	bool rep_ecx;         /* ... that counts in ECX (address-size prefix 0x67) */
 	bool is_pushf;        /* pushes RFLAGS: the trap flag leaks when stepped */
 	bool is_cpuid;        /* some hypervisors step two instructions over it */
 	bool is_syscall;      /* the `syscall` instruction */
