@@ -422,12 +422,14 @@ static int exit_code_of(const struct tracer *tr)
 static void print_summary(const struct tracer *tr, const char *output, double seconds)
 {
 	char n[32];
-	fprintf(stderr, "prof: %s %s, %llu thread%s, %llu syscalls, %.2f s -> %s%s\n",
-		fmt_count(tr->insns, n, sizeof n),
-		tr->opt.mode == &sample_mode ? "samples" : "instructions",
-		(unsigned long long)tr->threads_seen,
-		tr->threads_seen == 1 ? "" : "s", (unsigned long long)tr->syscalls, seconds,
-		output, interrupted_by ? " (interrupted: incomplete)" : "");
+	bool sampled = tr->opt.mode == &sample_mode;
+	char syscalls[48] = ""; /* sample mode does not see them */
+	if (!sampled)
+		snprintf(syscalls, sizeof syscalls, "%llu syscalls, ", (unsigned long long)tr->syscalls);
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s\n",
+		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
+		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
+		seconds, output, interrupted_by ? " (interrupted: incomplete)" : "");
 }
 
 static char *attached_command(pid_t pid)
@@ -527,7 +529,11 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		pid = -1;
 	if (pid > 0) {
 		arm_duration(a->duration);
-		progress_init(&progress, !a->topt.quiet);
+		/* Sample mode sees no syscalls, so no writes: off when the program
+		 * shares the terminal (a launched one always does). */
+		bool sampling = a->topt.mode == &sample_mode;
+		progress_init(&progress, !a->topt.quiet && !(sampling && progress_shares_terminal(pid)),
+			      sampling ? "samples" : "instructions");
 		tracer_run(&tr);
 		progress_done(&progress);
 		code = exit_code_of(&tr);
