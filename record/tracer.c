@@ -2,6 +2,7 @@
  * dispatched; every traced thread and process image is tracked here. The
  * recording mode (step.c) decides how a thread advances between stops. */
 #include "tracer.h"
+#include "affinity.h"
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
@@ -403,6 +404,9 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 	if (t->holds_terminal)
 		progress_syscall_exit(tr->progress, t->proc->pid, (long)t->sys_nr, args, returned, ret);
 	t->holds_terminal = false;
+	if (returned)
+		affinity_after_syscall(tr->affinity, t->tid, t->proc->pid, &t->own_affinity,
+				       (long)t->sys_nr, args, ret);
 	memcpy(ev.sys.args, args, sizeof args);
 	ev.sys.returned = returned;
 	ev.sys.ret = ret;

@@ -15,6 +15,7 @@
 
 struct writer;
 struct progress;
+struct affinity;
 struct aspace;
 struct proc;
 struct block;
@@ -88,6 +89,7 @@ struct tracee {
 	bool draining_trap;        /* detaching: a queued step SIGTRAP is being consumed */
 	int64_t sys_nr;            /* the syscall being made, while in_syscall */
 	bool holds_terminal;       /* the syscall reads or writes prof's terminal */
+	bool own_affinity;         /* set its own CPU mask: prof no longer hides its pin */
 	/* block mode */
 	struct block *block;       /* the block the thread runs */
 	uint32_t block_pos;        /* its first instruction not counted yet */
@@ -117,6 +119,7 @@ struct tracer {
 	struct writer *writer;
 	struct classifier *classifier;
 	struct progress *progress;
+	const struct affinity *affinity;
 	struct tracee **threads;
 	size_t nthreads, threads_cap;
 	struct tracee *last_hit;
