@@ -40,7 +40,7 @@ done
 
 echo "## sample mode"
 echo
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs; workload: proportion $ROUNDS (CPU-bound), median of $REPEAT runs"
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs; workload: proportion $ROUNDS (CPU-bound), $REPEAT runs of each, alternately"
 echo
 echo "| run | median s | overhead (median) | best s | overhead (best) |"
 echo "|---|---:|---:|---:|---:|"
