@@ -44,7 +44,7 @@ class Terminal(ProfTestCase):
         self.tmux("send-keys", "-t", self.session, cmd, "Enter")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            screen = self.tmux("capture-pane", "-p", "-t", self.session)
+            screen = self.tmux("capture-pane", "-p", "-J", "-t", self.session)
             if "EXIT=" in screen.replace(cmd, ""):
                 break
             time.sleep(0.2)
