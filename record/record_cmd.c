@@ -235,8 +235,6 @@ static void send_meta(struct writer *w, const char *key, char *value_owned)
 	writer_send(w, &ev);
 }
 
-/* Pins this (tracer) thread to the CPU it runs on; the program inherits it.
- * A ptrace stop costs several times less when both share one CPU. */
 /* fork + PTRACE_TRACEME + exec; exec errors come back through a CLOEXEC pipe. */
 /* Sample mode needs PTRACE_SEIZE (for PTRACE_INTERRUPT): the child stops
  * itself before exec, is seized, continued, and stops at its exec event. */
