@@ -311,23 +311,38 @@ static void print_syscalls(FILE *out, const struct profile *p)
 		(unsigned long long)errors);
 }
 
-static void print_edge(FILE *out, const struct profile *p, const char *dir, uint64_t calls,
-		       uint64_t inclusive, const char *name, const char *dso)
+/* A caller or callee line; on a terminal it fits the width: the name is
+ * shortened in the middle, then the DSO at its end. */
+static void print_edge(FILE *out, const struct profile *p, const struct report_options *o,
+		       const char *dir, uint64_t calls, uint64_t inclusive, const char *name,
+		       const char *dso)
 {
 	char c[32], i[32];
+	int used;
 	if (p->sampled) /* from stacks: the samples taken below this caller/callee pair */
-		fprintf(out, "    %-9s %12s samples  %s%s%s\n", dir, fmt_count(inclusive, i, sizeof i),
-			name, dso[0] ? " " : "", dso);
+		used = fprintf(out, "    %-6s %12s samples  ", dir, fmt_count(inclusive, i, sizeof i));
 	else
-		fprintf(out, "    %-9s %12s calls %15s instructions  %s%s%s\n", dir,
-			fmt_count(calls, c, sizeof c), fmt_count(inclusive, i, sizeof i), name,
-			dso[0] ? " " : "", dso);
+		used = fprintf(out, "    %-6s %10s calls %12s instructions  ", dir,
+			       fmt_count(calls, c, sizeof c), fmt_count(inclusive, i, sizeof i));
+	size_t name_w = text_width(name), dso_w = text_width(dso);
+	size_t avail = o->width > (size_t)used + 1 ? o->width - (size_t)used - 1 : 0;
+	if (o->width && name_w + dso_w > avail) {
+		dso_w = min_size(dso_w, DSO_MIN);
+		name_w = min_size(name_w, max_size(8, avail > dso_w ? avail - dso_w : 0));
+	}
+	put_cell(out, name, name_w, SHORTEN_MIDDLE);
+	if (dso[0]) {
+		fputc(' ', out);
+		put_cell(out, dso, dso_w, SHORTEN_END);
+	}
+	fputc('\n', out);
 }
 
 #define MAX_EDGES_SHOWN 10
 
 /* The callers (or callees) of f, most calls first. */
-static void print_edges(FILE *out, const struct profile *p, const struct func_row *f, bool callers)
+static void print_edges(FILE *out, const struct profile *p, const struct report_options *o,
+			const struct func_row *f, bool callers)
 {
 	size_t shown = 0, more = 0;
 	for (size_t i = 0; i < p->nedges; i++) {
@@ -340,7 +355,7 @@ static void print_edges(FILE *out, const struct profile *p, const struct func_ro
 			more++;
 			continue;
 		}
-		print_edge(out, p, callers ? "caller" : "callee", e->calls, e->inclusive,
+		print_edge(out, p, o, callers ? "caller" : "callee", e->calls, e->inclusive,
 			   callers ? e->caller : e->callee, callers ? e->caller_dso : e->callee_dso);
 	}
 	if (more)
@@ -359,11 +374,17 @@ static void print_call_graph(FILE *out, const struct profile *p, const struct re
 	fputs("\ncall graph (calls and inclusive instructions per caller and callee):\n", out);
 	for (size_t k = 0; k < n; k++) {
 		const struct func_row *f = &p->funcs[k];
-		char self[32], incl[32];
-		fprintf(out, "\n  %s (%s)  self %s  inclusive %s\n", f->name, f->dso,
-			fmt_count(f->count, self, sizeof self), fmt_count(f->inclusive, incl, sizeof incl));
-		print_edges(out, p, f, true);
-		print_edges(out, p, f, false);
+		char self[32], incl[32], tail[128];
+		snprintf(tail, sizeof tail, "self %s  inclusive %s", fmt_count(f->count, self, sizeof self),
+			 fmt_count(f->inclusive, incl, sizeof incl));
+		size_t rest = 2 + 2 + text_width(f->dso) + 3 + strlen(tail), w = text_width(f->name);
+		if (o->width)
+			w = min_size(w, max_size(NAME_MIN, o->width > rest ? o->width - rest : 0));
+		fputs("\n  ", out);
+		put_cell(out, f->name, w, SHORTEN_MIDDLE);
+		fprintf(out, " (%s)  %s\n", f->dso, tail);
+		print_edges(out, p, o, f, true);
+		print_edges(out, p, o, f, false);
 	}
 }
 

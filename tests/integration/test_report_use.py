@@ -75,6 +75,17 @@ class Width(Recorded):
             self.assertNotEqual(names[0], names[1])
             self.assertTrue(any(n.startswith("a_rather") and n.endswith("first") for n in names), names)
 
+    def test_call_graph_fits_too(self):
+        text, rc = on_terminal(["report", "-i", self.long_db, "--call-graph", "--top", "30"], 80)
+        self.assertEqual(rc, 0, text)
+        self.assertIn("call graph", text)
+        for l in text.splitlines():
+            self.assertLessEqual(len(l), 80, l)
+        self.assertIn("\u2026", text.split("call graph")[1])
+        full = run(["report", "-i", self.long_db, "--call-graph", "--top", "30"]).stdout
+        self.assertIn("callee", full)
+        self.assertIn(FIRST, full.split("call graph")[1])
+
     def test_narrow_terminal_drops_class_columns_and_says_so(self):
         text, _ = on_terminal(["report", "-i", self.long_db], 80)
         wide, _ = on_terminal(["report", "-i", self.long_db, "--wide"], 80)
