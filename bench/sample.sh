@@ -10,6 +10,9 @@
 #    other load on the machine disturbed least).
 #  - accuracy: the sampled shares of the workload's two hot functions against
 #    their exact shares from a block-mode recording of the same program.
+#  - cost per sample, seen from inside the program: bench/gapmeter spins
+#    reading the clock and counts the gaps in its own run (stops,
+#    preemptions), natively and under each profiler.
 # The workload is tests/programs/proportion: leaf and other run one loop body,
 # 3 units to 1.
 set -uo pipefail
@@ -55,6 +58,28 @@ for k in native prof perf; do
     [ "$k" = perf ] && label="perf record -e cpu-clock -F 1000 -g"
     printf '| %s | %.3f | %+.1f%% | %.3f | %+.1f%% |\n' "$label" "$s" "$(pct "$s" "$base")" \
         "$b" "$(pct "$b" "$base_best")"
+done
+
+# Gaps: the same spin natively and under each profiler, REPEAT times; medians.
+GAPS="$BUILD/bench/gapmeter"
+declare -A G
+for i in $(seq "$REPEAT"); do
+    G[native]+="$("$GAPS" 1)"$'\n'
+    G[prof]+="$("$PROF" record -q --mode sample --freq 1000 -o "$TMP/g.db" -- "$GAPS" 1)"$'\n'
+    if command -v perf >/dev/null; then
+        G[perf]+="$(perf record -q -e cpu-clock -F 1000 -g -o "$TMP/perf.data" -- "$GAPS" 1 2>/dev/null)"$'\n'
+    fi
+done
+col() { printf '%s' "$1" | awk -v c="$2" '{ print $c }' | median; }
+echo
+echo "| run (gapmeter 1 s) | gaps > 5 us | lost ms per s | median gap us |"
+echo "|---|---:|---:|---:|"
+for k in native prof perf; do
+    [ -n "${G[$k]:-}" ] || continue
+    label=$k
+    [ "$k" = prof ] && label="prof record --mode sample --freq 1000"
+    [ "$k" = perf ] && label="perf record -e cpu-clock -F 1000 -g"
+    printf '| %s | %s | %s | %s |\n' "$label" "$(col "${G[$k]}" 1)" "$(col "${G[$k]}" 2)" "$(col "${G[$k]}" 3)"
 done
 
 # Accuracy: exact shares from block mode on a short run (the split does not
