@@ -48,6 +48,9 @@ size_t report_row_limit(size_t available, const struct report_options *o)
 	return o->top && o->top < available ? o->top : available;
 }
 
+/* The --by keys, in enum report_by order. */
+static const char *const by_names[] = { "function", "dso", "class", "thread", "line" };
+
 /* The options a user gave that some outputs cannot honour. */
 struct given_options {
 	bool by, format, top;
@@ -77,7 +80,6 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static const char *const bys[] = { "function", "dso", "class", "thread", "line" };
 	static const char *const formats[] = { "text", "json", "csv", "callgrind", "folded" };
 	*o = (struct report_options){ .input = "prof.db", .top = 20 };
 	*given = (struct given_options){ 0 };
@@ -103,7 +105,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 			given->top = true;
 			break;
 		case 'b':
-			if ((v = parse_choice("report", "--by key", optarg, bys, 5)) < 0)
+			if ((v = parse_choice("report", "--by key", optarg, by_names, 5)) < 0)
 				return -1;
 			o->by = (enum report_by)v;
 			given->by = true;
@@ -177,7 +179,6 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 /* Every combination of options either works or is refused here, with one line. */
 static int check_combination(const struct report_options *o, const struct given_options *g)
 {
-	static const char *const by_names[] = { "function", "dso", "class", "thread", "line" };
 	const struct {
 		const char *name;
 		bool given;
