@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
                libiberty-dev libzydis-dev cmake pkg-config gcc g++ make valgrind python3 procps \
-               util-linux binutils bc
+               util-linux binutils bc tmux
 
 .PHONY: all deps build demo test bench clean
 

@@ -1,6 +1,7 @@
 /* prof record: options, launching the program under ptrace, the recording's
  * meta data and summary. The loop itself is tracer.c. */
 #include "prof/commands.h"
+#include "affinity.h"
 #include "progress.h"
 #include "tracer.h"
 #include "verify.h"
@@ -35,6 +36,7 @@ struct record_args {
 	double duration;       /* --duration seconds; 0 = until the end */
 	struct tracer_options topt;
 	char **argv;   /* program and its arguments */
+	struct affinity affinity; /* the pin, hidden from the program */
 };
 
 static volatile sig_atomic_t interrupted_by;
@@ -233,20 +235,6 @@ static void send_meta(struct writer *w, const char *key, char *value_owned)
 	writer_send(w, &ev);
 }
 
-/* Pins this (tracer) thread to the CPU it runs on; the program inherits it.
- * A ptrace stop costs several times less when both share one CPU. */
-static void pin_to_current_cpu(void)
-{
-	int cpu = sched_getcpu();
-	if (cpu < 0)
-		return;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof set, &set) != 0)
-		log_debug("cannot pin to cpu %d: %s", cpu, strerror(errno));
-}
-
 /* fork + PTRACE_TRACEME + exec; exec errors come back through a CLOEXEC pipe. */
 /* Sample mode needs PTRACE_SEIZE (for PTRACE_INTERRUPT): the child stops
  * itself before exec, is seized, continued, and stops at its exec event. */
@@ -422,12 +410,14 @@ static int exit_code_of(const struct tracer *tr)
 static void print_summary(const struct tracer *tr, const char *output, double seconds)
 {
 	char n[32];
-	fprintf(stderr, "prof: %s %s, %llu thread%s, %llu syscalls, %.2f s -> %s%s\n",
-		fmt_count(tr->insns, n, sizeof n),
-		tr->opt.mode == &sample_mode ? "samples" : "instructions",
-		(unsigned long long)tr->threads_seen,
-		tr->threads_seen == 1 ? "" : "s", (unsigned long long)tr->syscalls, seconds,
-		output, interrupted_by ? " (interrupted: incomplete)" : "");
+	bool sampled = tr->opt.mode == &sample_mode;
+	char syscalls[48] = ""; /* sample mode does not see them */
+	if (!sampled)
+		snprintf(syscalls, sizeof syscalls, "%llu syscalls, ", (unsigned long long)tr->syscalls);
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s\n",
+		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
+		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
+		seconds, output, interrupted_by ? " (interrupted: incomplete)" : "");
 }
 
 static char *attached_command(pid_t pid)
@@ -512,7 +502,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	struct progress progress;
 	struct tracer tr = { .opt = a->topt, .writer = &w, .progress = &progress,
 			     .interrupted = &interrupted_by, .time_up = &time_up, .tick = &tick,
-			     .attached = a->attach_pid != 0 };
+			     .attached = a->attach_pid != 0, .affinity = &a->affinity };
 	tr.classifier = classifier_new();
 	if (!tr.classifier || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
@@ -527,7 +517,11 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		pid = -1;
 	if (pid > 0) {
 		arm_duration(a->duration);
-		progress_init(&progress, !a->topt.quiet);
+		/* Sample mode sees no syscalls, so no writes: off when the program
+		 * shares the terminal (a launched one always does). */
+		bool sampling = a->topt.mode == &sample_mode;
+		progress_init(&progress, !a->topt.quiet && !(sampling && progress_shares_terminal(pid)),
+			      sampling ? "samples" : "instructions");
 		tracer_run(&tr);
 		progress_done(&progress);
 		code = exit_code_of(&tr);
@@ -580,7 +574,7 @@ int cmd_record(int argc, char **argv)
 		return code;
 	install_interrupt_handlers();
 	if (a.topt.pin_cpu && !a.attach_pid)
-		pin_to_current_cpu();
+		affinity_pin(&a.affinity);
 	code = record_once(&a, path, a.output);
 	if (a.verify)
 		code = verify_with_step(&a, path, code);

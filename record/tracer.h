@@ -15,6 +15,7 @@
 
 struct writer;
 struct progress;
+struct affinity;
 struct aspace;
 struct proc;
 struct block;
@@ -87,6 +88,8 @@ struct tracee {
 	char *final_name;          /* comm at PTRACE_EVENT_EXIT; handed to the writer */
 	bool draining_trap;        /* detaching: a queued step SIGTRAP is being consumed */
 	int64_t sys_nr;            /* the syscall being made, while in_syscall */
+	bool holds_terminal;       /* the syscall reads or writes prof's terminal */
+	bool own_affinity;         /* set its own CPU mask: prof no longer hides its pin */
 	/* block mode */
 	struct block *block;       /* the block the thread runs */
 	uint32_t block_pos;        /* its first instruction not counted yet */
@@ -116,6 +119,7 @@ struct tracer {
 	struct writer *writer;
 	struct classifier *classifier;
 	struct progress *progress;
+	const struct affinity *affinity;
 	struct tracee **threads;
 	size_t nthreads, threads_cap;
 	struct tracee *last_hit;
@@ -164,6 +168,8 @@ bool tracer_read_word(struct tracee *t, uint64_t addr, uint64_t *value);
 size_t tracer_read_code(pid_t tid, uint64_t pc, uint8_t buf[16]);
 /* Records a delivered signal. */
 void tracer_record_signal(struct tracer *tr, struct tracee *t, int sig, uint64_t pc);
+/* t is about to make syscall nr (hooks that must act before it runs). */
+void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const uint64_t args[6]);
 /* Records the syscall t is stepping, with ret when it returned. */
 void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, int64_t ret);
 

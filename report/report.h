@@ -5,6 +5,7 @@
 #include "prof/profile.h"
 #include "prof/symbolize.h"
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -23,9 +24,12 @@ struct report_options {
 	/* which function and DSO rows to show, and in what order */
 	double percent_limit;    /* hide rows under this share of the total */
 	const char *dso;         /* only this DSO (base name) */
-	const char *sym;         /* only functions whose name contains this */
+	const char *sym;         /* only functions whose name matches this regex */
+	regex_t sym_re;          /* sym, compiled (POSIX extended) */
+	const char *sym_exact;   /* only the function named so (symmatch.h) */
 	const char *sort;        /* count (default), inclusive or name */
 	bool color;              /* ANSI colors: a terminal without NO_COLOR */
+	size_t width;            /* text columns to fit (a terminal's); 0 = no limit */
 };
 
 /* Applies --percent-limit, --dso, --sym and --sort to the function and DSO rows. */
