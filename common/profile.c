@@ -91,7 +91,7 @@ static int cmp_func(const void *a, const void *b)
 	return c ? c : strcmp(x->dso, y->dso);
 }
 
-static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const struct profile_filter *f)
+sqlite3_stmt *profile_query(sqlite3 *db, const char *sql, const struct profile_filter *f)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -105,12 +105,9 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const struct profile_
 	return st;
 }
 
-#define FILTER_JOIN " JOIN threads t ON t.id = x.thread JOIN processes p ON p.id = t.proc" \
-		    " WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2)"
-
 static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" FILTER_JOIN, f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" PROFILE_FILTER_JOIN, f);
 	if (!st)
 		return -1;
 	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
@@ -150,9 +147,9 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 
 static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db,
+	sqlite3_stmt *st = profile_query(db,
 		"SELECT x.nr, COUNT(*), SUM(x.ret < 0 AND x.ret >= -4095),"
-		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" FILTER_JOIN
+		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" PROFILE_FILTER_JOIN
 		" GROUP BY x.nr ORDER BY 2 DESC, 4 DESC, 1", f);
 	if (!st)
 		return -1;
@@ -176,7 +173,7 @@ static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct pro
 
 static int load_threads(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db,
+	sqlite3_stmt *st = profile_query(db,
 		"SELECT t.tid, p.pid, t.name, (SELECT COALESCE(SUM(count), 0) FROM insns i"
 		" WHERE i.thread = t.id) FROM threads t JOIN processes p ON p.id = t.proc"
 		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2) ORDER BY 4 DESC, t.id", f);
@@ -233,9 +230,9 @@ static int cmp_edge(const void *a, const void *b)
 /* Inclusive counts and function-to-function edges from the recorded arcs. */
 static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db,
+	sqlite3_stmt *st = profile_query(db,
 		"SELECT t.proc, x.caller_pc, x.callee_pc, x.calls, x.inclusive, x.outer_inclusive"
-		" FROM arcs x" FILTER_JOIN, f);
+		" FROM arcs x" PROFILE_FILTER_JOIN, f);
 	if (!st)
 		return -1;
 	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
@@ -369,7 +366,7 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 {
 	size_t nn;
 	struct stack_node *nodes = load_stack_nodes(db, &nn);
-	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.stack, x.count FROM samples x" FILTER_JOIN, f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.stack, x.count FROM samples x" PROFILE_FILTER_JOIN, f);
 	if (!st) {
 		free(nodes);
 		return -1;
@@ -413,6 +410,8 @@ void profile_free(struct profile *p)
 	free(p->dsos);
 	free(p->edges);
 	free(p->lines);
+	free(p->pcs);
+	free(p->sites);
 	free(p->roots);
 	for (size_t i = 0; i < p->nstacks; i++) {
 		free(p->stacks[i].names);
@@ -459,7 +458,7 @@ static int cmp_line_count(const void *a, const void *b)
  * function with file NULL. */
 int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" FILTER_JOIN
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" PROFILE_FILTER_JOIN
 				   " GROUP BY t.proc, x.pc", f);
 	if (!st)
 		return -1;

@@ -155,6 +155,8 @@ int cmd_report(int argc, char **argv)
 	int rc = profile_load(db, &o.filter, &p);
 	if (rc == 0 && o.by == BY_LINE)
 		rc = profile_load_lines(db, &o.filter, &p);
+	if (rc == 0 && o.format == FORMAT_CALLGRIND && !o.svg)
+		rc = profile_load_pcs(db, &o.filter, &p);
 	if (rc == 0) {
 		symbolizer_print_warnings(p.symbolizer);
 		report_select_rows(&p, &o);

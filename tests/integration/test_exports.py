@@ -12,24 +12,77 @@ from proftest import ProfTestCase, program, record, report_json, run
 SVG = "{http://www.w3.org/2000/svg}"
 # "frame;frame;...;frame count": frames are non-empty and hold no ';'.
 FOLDED_LINE = re.compile(r"^([^;\n]+)((?:;[^;\n]+)*) (\d+)$")
-# callgrind_annotate: "  1,234 (12.34%)  /path/file:function [/path/object]"
-ANNOTATE_LINE = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+([^:]*):(.*) \[(.*)\]$")
+# callgrind_annotate: "  1,234 (12.34%)  /path/file:function [/path/object]"; the
+# object is left out on the lines of code inlined from another file (fi=).
+ANNOTATE_LINE = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+([^:]*):(.*?)(?: \[(.*)\])?$")
 
 
 def annotate(path, inclusive):
-    """{(function, dso base name): count} as callgrind_annotate prints them."""
+    """{(function, dso base name): count} as callgrind_annotate prints them;
+    the lines of a function's inlined code go to the DSO its own line names."""
     r = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100",
                         "--inclusive=" + ("yes" if inclusive else "no"), path],
                        capture_output=True, text=True, check=True)
     if r.stderr.strip():
         raise AssertionError("callgrind_annotate complained: " + r.stderr)
-    counts = {}
+    counts, inlined, dso_of = {}, {}, {}
     for line in r.stdout.splitlines():
         m = ANNOTATE_LINE.match(line)
-        if m:
-            key = (m.group(3), os.path.basename(m.group(4)))
-            counts[key] = counts.get(key, 0) + int(m.group(1).replace(",", ""))
+        if not m:
+            continue
+        count = int(m.group(1).replace(",", ""))
+        if m.group(4) is None:
+            inlined[m.group(3)] = inlined.get(m.group(3), 0) + count
+            continue
+        key = (m.group(3), os.path.basename(m.group(4)))
+        dso_of.setdefault(m.group(3), set()).add(key[1])
+        counts[key] = counts.get(key, 0) + count
+    for name, count in inlined.items():
+        dsos = dso_of.get(name, set())
+        key = (name, next(iter(dsos)) if len(dsos) == 1 else None)
+        counts[key] = counts.get(key, 0) + count
     return counts
+
+
+def annotated_source(path, source):
+    """{line number: count} of one source file as callgrind_annotate --auto=yes
+    annotates it (call lines "=> ..." left out)."""
+    r = subprocess.run(["callgrind_annotate", "--auto=yes", "--threshold=100", path],
+                       capture_output=True, text=True, check=True)
+    counts, line, inside = {}, None, False
+    for text in r.stdout.splitlines():
+        if text.startswith("-- Auto-annotated source: "):
+            inside = text.split(": ", 1)[1].strip() == source
+            continue
+        m = re.match(r"^-- line (\d+) -+$", text)
+        if inside and m:
+            line = int(m.group(1))
+            continue
+        if inside and line is not None and text.startswith("---"):
+            inside = False  # the end of this file's annotation
+        if not inside or line is None or "=>" in text[:40]:
+            continue
+        m = re.match(r"^\s*([\d,]+|\.) (?:\(\s*[\d.]+%\)|\s*)", text)
+        if not m:
+            continue
+        if m.group(1) != ".":
+            counts[line] = int(m.group(1).replace(",", ""))
+        line += 1
+    return counts
+
+
+def objdump_addresses(binary, function):
+    """Instruction addresses of a function, as objdump -d prints them."""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", binary], capture_output=True,
+                         text=True, check=True).stdout
+    addrs, inside = set(), False
+    for text in out.splitlines():
+        m = re.match(r"^[0-9a-f]+ <(.*)>:$", text)
+        if m:
+            inside = m.group(1) == function
+        elif inside and re.match(r"^\s+[0-9a-f]+:", text):
+            addrs.add(int(text.split(":")[0], 16))
+    return addrs
 
 
 def prefixes(folded_lines):
@@ -77,7 +130,7 @@ class Exports(ProfTestCase):
         path = self.callgrind_file(db)
         with open(path) as f:
             head = f.read(400)
-        for key in ("version: 1", "creator: prof", "events: Ir", "positions: line"):
+        for key in ("version: 1", "creator: prof", "events: Ir", "positions: instr line"):
             self.assertIn(key, head)
         selfc = annotate(path, inclusive=False)
         incl = annotate(path, inclusive=True)
@@ -93,15 +146,49 @@ class Exports(ProfTestCase):
         db, rep = self.recorded("cfuncs")
         selfc = annotate(self.callgrind_file(db), inclusive=False)
         self.assertGreater(len(rep["functions"]), 50, "ld.so, libc and the program")
+        # Per name: a name in two DSOs (strlen) has inlined lines of either.
+        by_name, prof_by_name = {}, {}
+        for (name, _), count in selfc.items():
+            by_name[name] = by_name.get(name, 0) + count
         for f in rep["functions"]:
-            self.assertEqual(selfc.get((f["name"], f["dso"])), f["count"],
-                             "self count of %s (%s)" % (f["name"], f["dso"]))
+            prof_by_name[f["name"]] = prof_by_name.get(f["name"], 0) + f["count"]
+        self.assertEqual(by_name, prof_by_name)
         self.assertEqual(sum(selfc.values()), rep["total"])
         # Functions only ever entered by call and not recursive: same inclusive.
         incl = annotate(self.callgrind_file(db), inclusive=True)
         prof_incl = {f["name"]: f["inclusive"] for f in rep["functions"]}
         for name in ("main", "fill_data", "sum_data", "hash_text"):
             self.assertEqual(incl[(name, "cfuncs")], prof_incl[name], name)
+
+    def test_callgrind_source_lines_match_by_line(self):
+        db, rep = self.recorded("cfuncs")
+        path = self.callgrind_file(db)
+        source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "programs", "cfuncs.c")
+        r = run(["report", "-i", db, "--by", "line", "--format", "json", "--top", "0"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import json
+        by_line = {}
+        for row in json.loads(r.stdout)["lines"]:
+            if row["file"] and os.path.realpath(row["file"]) == os.path.realpath(source):
+                by_line[row["line"]] = by_line.get(row["line"], 0) + row["count"]
+        self.assertGreater(len(by_line), 10)
+        self.assertEqual(annotated_source(path, source), by_line)
+
+    def test_callgrind_instruction_positions(self):
+        db, rep = self.recorded("cfuncs")
+        with open(self.callgrind_file(db)) as f:
+            text = f.read()
+        # main's cost lines: "0xADDR LINE COUNT", at objdump's instruction addresses.
+        main_id = re.search(r"fn=\((\d+)\) main\n", text).group(1)
+        block = re.search(r"^fn=\(%s\)(?: main)?\n((?:.*\n)*?)\n" % main_id, text, re.M)
+        self.assertIsNotNone(block, "no fn= main block")
+        addrs = [int(l.split()[0], 16) for l in block.group(1).splitlines()
+                 if re.match(r"^0x[0-9a-f]+ \d+ \d+$", l)]
+        self.assertGreater(len(addrs), 10)
+        self.assertLessEqual(set(addrs), objdump_addresses(program("cfuncs"), "main"))
+        # Calls name the callee's entry and sit at the call instruction.
+        self.assertRegex(block.group(1), r"cfn=\(\d+\)(?: fib)?\ncalls=1 0x[0-9a-f]+ 51\n0x[0-9a-f]+ 69 28605\n")
 
     # folded stacks
 
