@@ -3,7 +3,10 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
                libiberty-dev cmake pkg-config gcc g++ make valgrind python3 procps \
-               util-linux binutils bc
+               util-linux binutils bc chromium
+# The flame graph's browser test drives Chromium with playwright-core (npm),
+# installed under the build directory, never committed.
+PLAYWRIGHT = playwright-core@1.65.1
 
 .PHONY: all deps build demo test bench clean
 
@@ -17,6 +20,10 @@ deps:
 	    echo "installing:" $$missing; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@test -d $(BUILD)/browser/node_modules/playwright-core || { mkdir -p $(BUILD)/browser && \
+	    npm install --no-audit --no-fund --no-save --prefix $(BUILD)/browser $(PLAYWRIGHT); }
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -2,6 +2,7 @@
  * printed as text, JSON, CSV or Markdown, with optional CI gates on the
  * total and on each function. */
 #include "diff_print.h"
+#include "report.h"
 #include "prof/commands.h"
 #include "prof/diff.h"
 #include "prof/log.h"
@@ -34,6 +35,9 @@ static const char diff_usage[] =
 	"                        ld-linux-x86-64.so.2; totals are those of what is kept\n"
 	"      --fail-above PCT  exit 1 when the total grew by more than PCT per cent\n"
 	"                        (a CI gate; one line says whether it passed)\n"
+	"      --svg FILE        also write a differential flame graph to FILE: widths\n"
+	"                        from NEW, red where a stack grew, blue where it shrank\n"
+	"      --inverted        that flame graph as an icicle (callers on top)\n"
 	"      --fail-above-function PCT  exit 1 when a function of both recordings\n"
 	"                        grew by more than PCT per cent of its base count\n"
 	"  -h, --help            this help\n"
@@ -52,6 +56,8 @@ struct diff_options {
 	enum diff_format format;
 	bool gate, gate_function;
 	double fail_above, fail_above_function;
+	const char *svg;        /* differential flame graph to write, or NULL */
+	bool inverted;
 	const char *only[MAX_DSO_OPTIONS], *exclude[MAX_DSO_OPTIONS];
 	size_t nonly, nexclude;
 };
@@ -75,6 +81,8 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 		{ "fail-above-function", required_argument, NULL, 'G' },
 		{ "dso", required_argument, NULL, 'D' },
 		{ "exclude-dso", required_argument, NULL, 'X' },
+		{ "svg", required_argument, NULL, 'S' },
+		{ "inverted", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -127,6 +135,8 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 			(c == 'D' ? o->only : o->exclude)[(*n)++] = optarg;
 			break;
 		}
+		case 'S': o->svg = optarg; break;
+		case 'I': o->inverted = true; break;
 		case 'h': fputs(diff_usage, stdout); exit(0);
 		default:
 			log_error("diff: unknown or incomplete option '%s' (see 'prof diff --help')",
@@ -391,6 +401,8 @@ int cmd_diff(int argc, char **argv)
 		diff_filter_dsos(&b.p, b.exe, &filter);
 		diff_filter_dsos(&n.p, n.exe, &filter);
 	}
+	if (o.svg && diff_svg(o.svg, &b.p, &n.p, o.inverted) != 0)
+		goto out;
 	struct diff d;
 	diff_compute(&b.p, &n.p, b.exe, n.exe, &d);
 	struct diff_gates g = { .total = o.gate, .total_limit = o.fail_above,

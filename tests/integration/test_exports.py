@@ -280,6 +280,57 @@ class Exports(ProfTestCase):
         mains = [t for t, _ in frames if t.startswith("main (cfuncs)\n")]
         self.assertEqual(len(mains), 1, mains)
 
+    def test_svg_sized_to_data_and_inverted(self):
+        db, rep = self.recorded("cfuncs")
+        graphs = {}
+        for name, extra in (("flame", []), ("icicle", ["--inverted"])):
+            path = os.path.join(self.dir, name + ".svg")
+            r = run(["report", "-i", db, "--svg", path, *extra])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            root, frames = self.svg_frames(path)
+            graphs[name] = (root, {t.split("\n")[0]: float(rect.get("y")) for t, rect in frames})
+            # Interactive and self-contained: the script is inside, nothing is fetched.
+            with open(path) as f:
+                text = f.read()
+            self.assertIn("<script", text)
+            self.assertNotRegex(text, r"(src|href)=\"(?!#)")
+            # Every frame names its caller's frame and carries its count.
+            for g in root.iter(SVG + "g"):
+                if g.get("class") == "f" and g.get("id") != "f0":
+                    self.assertTrue(g.get("data-p").startswith("f"))
+                    self.assertGreater(int(g.get("data-n")), 0)
+        flame, icicle = graphs["flame"][1], graphs["icicle"][1]
+        # Sized to what is drawn: the deepest drawn frame is at the top of the
+        # flame graph, the root at the top of the icicle; same height.
+        top = min(flame.values())
+        self.assertEqual(top, 66.0)
+        self.assertEqual(icicle["all"], 66.0)
+        self.assertEqual(graphs["flame"][0].get("height"), graphs["icicle"][0].get("height"))
+        self.assertLess(flame["main (cfuncs)"], flame["all"])
+        self.assertGreater(icicle["main (cfuncs)"], icicle["all"])
+        self.assertEqual(flame["all"] - flame["main (cfuncs)"], icicle["main (cfuncs)"] - icicle["all"])
+
+    def test_diff_svg(self):
+        dbs = [self.recorded(name)[0] for name in ("diffprog_O0", "diffprog_O2")]
+        path = os.path.join(self.dir, "diff.svg")
+        r = run(["diff", *dbs, "--svg", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("checksum", r.stdout)  # the table is still printed
+        _, frames = self.svg_frames(path)
+        titles = {t.split("\n")[0]: (t, rect) for t, rect in frames}
+        title, rect = titles["checksum (diffprog_O2)"]
+        m = re.search(r"^([\d,]+) instructions.*\nbase ([\d,]+), change -([\d,]+) \(-[\d.]+%\)$", title, re.M)
+        self.assertIsNotNone(m, title)
+        new, base, change = (int(g.replace(",", "")) for g in m.groups())
+        self.assertEqual(base - new, change)
+        self.assertRegex(rect.get("fill"), r"^rgb\(\d+,\d+,255\)$")  # shrank: blue
+        r = run(["diff", *reversed(dbs), "--svg", path])
+        _, frames = self.svg_frames(path)
+        rect = {t.split("\n")[0]: rect for t, rect in frames}["checksum (diffprog_O0)"]
+        self.assertRegex(rect.get("fill"), r"^rgb\(255,\d+,\d+\)$")  # grew: red
+        r = run(["diff", *dbs, "--svg", os.path.join(self.dir, "no", "such", "dir.svg")])
+        self.assertOneErrorLine(r, "cannot write")
+
     def test_svg_unwritable(self):
         db, _ = self.recorded("calls")
         r = run(["report", "-i", db, "--svg", os.path.join(self.dir, "no", "such", "dir.svg")])
