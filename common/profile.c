@@ -222,6 +222,7 @@ static void load_meta(sqlite3 *db, struct profile *p)
 	p->sample_freq = freq ? (unsigned)atoi(freq) : 0;
 	free(freq);
 	p->sample_clock = store_get_meta(db, "sample_clock");
+	p->collect = store_get_meta(db, "collect");
 }
 
 /* Sample mode: a function's inclusive samples are those whose stack holds it
@@ -341,6 +342,7 @@ void profile_free(struct profile *p)
 {
 	free(p->mode);
 	free(p->sample_clock);
+	free(p->collect);
 	free(p->command);
 	free(p->state);
 	free(p->funcs);

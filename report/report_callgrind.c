@@ -200,6 +200,8 @@ static void put_header(FILE *out, const struct profile *p)
 	else
 		fprintf(out, "desc: Trigger: prof %s mode, exact instruction counts%s\n", p->mode,
 			p->complete ? "" : " (incomplete recording)");
+	if (p->collect)
+		fprintf(out, "desc: Collected: only while %s is on the call stack\n", p->collect);
 	fprintf(out, "\npositions: instr line\nevents: %s\nsummary: %llu\n",
 		p->sampled ? "Samples" : "Ir", (unsigned long long)p->total);
 }

@@ -58,6 +58,7 @@ struct thread_row {
 
 struct profile {
 	char *mode, *command, *state;   /* state: complete, incomplete, recording */
+	char *collect;                  /* record --collect FUNC, or NULL */
 	bool complete;
 	double wall_seconds;
 	uint64_t total;
