@@ -252,8 +252,8 @@ static void header(FILE *out, const struct profile *p, const struct profile *bas
 	fputs(strlen(p->command) <= fit ? "" : "..", out);
 	fprintf(out, "</text>\n<text class=\"sub\" x=\"%d\" y=\"46\">", PAD);
 	if (base)
-		fprintf(out, "Width: new recording, %s %s; color: change from the base recording (%s):"
-			" red grew, blue shrank. %s", fmt_count(p->total, cnt, sizeof cnt),
+		fprintf(out, "Width: the new recording, %s %s; color: change from the base recording"
+			" (%s, %s): red grew, blue shrank.", fmt_count(p->total, cnt, sizeof cnt),
 			p->sampled ? "samples" : "instructions", fmt_count(base->total, bcnt, sizeof bcnt),
 			diff_fmt_delta((int64_t)(p->total - base->total), dl, sizeof dl));
 	else if (p->sampled)
