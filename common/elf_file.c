@@ -469,7 +469,7 @@ static Elf_Scn *section_named(Elf *elf, const char *want, GElf_Shdr *sh)
 
 /* Calls into shared libraries go through PLT stubs, which no symbol covers
  * (they would be charged to _init): name them `func@plt` from .rela.plt, as
- * objdump and perf do. Stubs are 16 bytes, in .plt.sec when the binary has
+ * objdump and perf do, and the lazy-binding code before them `.plt`. Stubs are 16 bytes, in .plt.sec when the binary has
  * one (IBT), else in .plt after its first, resolver entry. */
 static void add_plt_symbols(Elf *elf, struct elf_file *ef)
 {
@@ -488,8 +488,15 @@ static void add_plt_symbols(Elf *elf, struct elf_file *ef)
 	if (first + 16 * n > plt_sh.sh_addr + plt_sh.sh_size)
 		return; /* not the classic layout: leave it alone */
 	/* Collected apart: lookups below need ef->syms still sorted. */
-	struct elf_symbol *stubs = xcalloc(n, sizeof *stubs);
+	struct elf_symbol *stubs = xcalloc(n + 1, sizeof *stubs);
 	size_t nstubs = 0;
+	/* The lazy-binding entries (the first one, or with .plt.sec all of
+	 * .plt), named as objdump names them rather than charged to _init. */
+	GElf_Shdr lazy_sh;
+	if (section_named(elf, ".plt", &lazy_sh))
+		stubs[nstubs++] = (struct elf_symbol){ lazy_sh.sh_addr,
+						       first == lazy_sh.sh_addr + 16 ? 16 : lazy_sh.sh_size,
+						       ".plt", 0 };
 	ef->plt_names = xmalloc(n * 64);
 	for (size_t i = 0; i < n; i++) {
 		GElf_Rela r;

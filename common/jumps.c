@@ -48,6 +48,8 @@ struct jump {
 	uint64_t count;
 	bool rest;            /* to the lazy-binding resolver: the jumper's remainder */
 	uint64_t inclusive;   /* what the jumps carried (weigh_jumps) */
+	uint32_t proc;        /* one of the jump instructions */
+	uint64_t site;
 };
 
 struct jnode {
@@ -65,6 +67,8 @@ struct jumps {
 	size_t n, cap;
 	struct jnode *nodes;  /* one per p->funcs */
 	struct classifier *cls;
+	uint32_t at_proc;     /* the jump instruction being looked at */
+	uint64_t at_pc;
 	size_t fd_dso;        /* the DSO whose file fd is open (0: none) */
 	int fd;
 };
@@ -79,7 +83,7 @@ static void add_jump(struct jumps *j, const struct func_row *from, const struct 
 		j->v = xrealloc(j->v, j->cap * sizeof *j->v);
 	}
 	j->v[j->n++] = (struct jump){ (size_t)(from - j->p->funcs), (size_t)(to - j->p->funcs),
-				      count, rest, 0 };
+				      count, rest, 0, j->at_proc, j->at_pc };
 }
 
 /* Reads the instruction bytes at a link-time address of a DSO. */
@@ -165,11 +169,13 @@ static void branch_at(struct jumps *j, uint32_t proc, uint64_t pc, uint64_t coun
 	if (!len || !classifier_decode_branch(j->cls, code, len, pc, &info, &br) || br.kind != BR_JMP)
 		return;
 	const struct func_row *from = profile_index_find(&j->ix, at.function, at.dso);
+	j->at_proc = proc;
+	j->at_pc = pc;
 	if (br.to.direct) {
 		symbolizer_resolve(s, proc, br.to.target, &to);
 		if (to.sym_start == br.to.target)
 			add_jump(j, from, profile_index_find(&j->ix, to.function, to.dso), count, false);
-		else if (is_plt_stub(at.function)) /* lazy binding: the PLT's first entry, then ld.so */
+		if (is_plt_stub(at.function)) /* lazy binding: the PLT's first entry, then ld.so */
 			add_resolver_jumps(j, from, count);
 	} else if (is_plt_stub(at.function)) {
 		add_jump(j, from, stub_target(j, at.function), count, false);
@@ -308,14 +314,20 @@ static uint64_t jumped_inclusive(struct jumps *j, size_t k)
 	return t;
 }
 
+/* The jumps as call graph edges, and as call sites for the exporters. */
 static void add_jump_edges(struct jumps *j)
 {
 	struct profile *p = j->p;
+	p->jumps = xcalloc(j->n + 1, sizeof *p->jumps);
 	for (size_t i = 0; i < j->n; i++) {
-		const struct func_row *from = &p->funcs[j->v[i].from], *to = &p->funcs[j->v[i].to];
+		const struct jump *jp = &j->v[i];
+		const struct func_row *from = &p->funcs[jp->from], *to = &p->funcs[jp->to];
 		struct edge_row *e = profile_edge(p, from->name, from->dso, to->name, to->dso);
-		e->calls += j->v[i].count;
-		e->inclusive += j->v[i].inclusive;
+		e->calls += jp->count;
+		e->inclusive += jp->inclusive;
+		p->jumps[p->njumps++] = (struct jump_row){ jp->proc, jp->site, to->name, to->dso,
+							   to->dso_path ? to->dso_path : to->dso,
+							   jp->count, jp->inclusive };
 	}
 }
 

@@ -351,6 +351,7 @@ void profile_free(struct profile *p)
 	free(p->lines);
 	free(p->pcs);
 	free(p->sites);
+	free(p->jumps);
 	free(p->roots);
 	for (size_t i = 0; i < p->nstacks; i++) {
 		free(p->stacks[i].names);

@@ -107,6 +107,17 @@ static int load_site_rows(sqlite3 *db, const struct profile_filter *f, struct pr
 		r->inclusive = (uint64_t)sqlite3_column_int64(st, 4);
 	}
 	sqlite3_finalize(st);
+	/* Jumps counted as calls: at the jump; the callee's entry is left to
+	 * the exporter (address 0), the target of a PLT stub being known by name. */
+	for (size_t i = 0; i < p->njumps; i++) {
+		const struct jump_row *jr = &p->jumps[i];
+		rows = push_row(rows, &n, &cap, sizeof *rows);
+		struct site_row *r = &rows[n - 1];
+		resolve(p->symbolizer, jr->proc, jr->site_pc, &r->site);
+		r->callee = (struct position){ jr->callee, jr->callee_dso, jr->callee_path, 0, NULL, 0 };
+		r->calls = jr->calls;
+		r->inclusive = jr->inclusive;
+	}
 	qsort(rows, n, sizeof *rows, cmp_site);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
  * objdump prints it, DWARF source line):
  *
  *   ob=(1) /path/of/dso          object file
- *   fl=(1) /path/of/source.c     the function's source file
+ *   fl=(1) /path/of/source.c     the function's source file (its DSO without DWARF)
  *   fn=(2) outer                 a function, then one cost line per instruction:
  *   0x1139 12 240                address, line, instructions executed there
  *   fi=(3) /usr/include/x.h      the next lines come from an inlined file,
@@ -15,6 +15,8 @@
  *   0x1145 13 300                callee's entry, then the call site and the
  *                                inclusive cost of those calls
  *
+ * A function entered by a jump (a tail call, a PLT stub's target) is called
+ * from the jump instruction, with the inclusive count prof gives that edge.
  * Names are compressed: "(id) name" the first time, "(id)" afterwards. Call
  * costs count every call, as callgrind's do: for a recursive function,
  * callgrind_annotate --inclusive=yes adds nested calls again, exactly as it
@@ -27,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NO_FILE "???"
 /* One compression namespace (ob, fl or fn): string -> id. */
 struct names {
 	const char **v;
@@ -123,7 +124,9 @@ static const struct pc_row *first_row(const struct profile *p, const char *dso_p
 	return NULL;
 }
 
-/* A function's own file: that of its lowest address with line information. */
+/* A function's own file: that of its lowest address with line information,
+ * else its DSO (so that callgrind_annotate, which tells functions apart by
+ * file and name, keeps apart those of two DSOs without DWARF). */
 static const char *function_file(const struct profile *p, const char *dso_path, const char *fn)
 {
 	const struct pc_row *r = first_row(p, dso_path, fn);
@@ -131,7 +134,7 @@ static const char *function_file(const struct profile *p, const char *dso_path, 
 	       strcmp(r->at.function, fn) == 0; r++)
 		if (r->at.file)
 			return r->at.file;
-	return NO_FILE;
+	return dso_path;
 }
 
 /* Switches the cost lines to the file of at: fi= into an inlined file, fe=
@@ -168,6 +171,10 @@ static void put_call(struct cg_writer *w, const struct position *site, const str
 	if (strcmp(file, w->file) != 0)
 		put_name(w->out, &w->fls, "cfi", file);
 	put_name(w->out, &w->fns, "cfn", callee->function);
+	const struct pc_row *entry = callee->addr ? NULL :
+		first_row(w->p, callee->dso_path, callee->function);
+	if (entry) /* entered by a jump: its first address */
+		callee = &entry->at;
 	fprintf(w->out, "calls=%llu 0x%llx %d\n0x%llx %d %llu\n", (unsigned long long)calls,
 		(unsigned long long)callee->addr, callee->line, (unsigned long long)site->addr,
 		site->line, (unsigned long long)inclusive);

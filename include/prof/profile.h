@@ -77,6 +77,7 @@ struct profile {
 	struct line_row *lines;  size_t nlines;   /* sorted by count; profile_load_lines */
 	struct pc_row *pcs;      size_t npcs;     /* by DSO, function, address; profile_load_pcs */
 	struct site_row *sites;  size_t nsites;   /* by caller DSO, function, call site */
+	struct jump_row *jumps;  size_t njumps;   /* jumps counted as calls */
 	struct symbolizer *symbolizer;
 	char **pool; size_t npool;   /* strings the profile owns */
 };
@@ -100,6 +101,16 @@ struct pc_row {
  * frames, which have no call site, are left out). */
 struct site_row {
 	struct position site, callee;
+	uint64_t calls, inclusive;
+};
+
+/* A function entered by a jump, counted as called from the function that
+ * jumped (common/jumps.c): one jump instruction of each pair of functions
+ * stands for all of them. */
+struct jump_row {
+	uint32_t proc;
+	uint64_t site_pc;
+	const char *callee, *callee_dso, *callee_path;
 	uint64_t calls, inclusive;
 };
 
