@@ -180,16 +180,29 @@ static void put_call(struct cg_writer *w, const struct position *site, const str
 		site->line, (unsigned long long)inclusive);
 }
 
-/* Sample mode: the function's callees from the sampled stacks. */
-static void put_sampled_calls(struct cg_writer *w, struct cg_graph *g, const struct pc_row *first)
+/* Sample mode: the function's callees from the sampled stacks, at its
+ * first sampled instruction (at). */
+static void put_sampled_calls(struct cg_writer *w, struct cg_graph *g, const struct position *at)
 {
-	const struct cg_node *f = &g->nodes[cg_node_of(g, first->at.function, first->at.dso)];
+	const struct cg_node *f = &g->nodes[cg_node_of(g, at->function, at->dso)];
 	for (size_t k = 0; k < f->nout; k++) {
 		const struct cg_node *c = &g->nodes[f->out[k].callee];
-		const struct pc_row *entry = first_row(w->p, c->dso_path, c->name);
-		struct position callee = entry ? entry->at :
-			(struct position){ c->name, c->dso, c->dso_path, 0, NULL, 0 };
-		put_call(w, &first->at, &callee, f->out[k].calls, f->out[k].inclusive);
+		struct position callee = { c->name, c->dso, c->dso_path, 0, NULL, 0 };
+		put_call(w, at, &callee, f->out[k].calls, f->out[k].inclusive);
+	}
+}
+
+/* Sample mode: functions never sampled themselves, only below on stacks
+ * (main calling the hot code): their calls. */
+static void put_unsampled_callers(struct cg_writer *w, struct cg_graph *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct cg_node *f = &g->nodes[i];
+		if (!f->nout || first_row(w->p, f->dso_path, f->name))
+			continue;
+		struct position at = { f->name, f->dso, f->dso_path, 0, NULL, 0 };
+		begin_function(w, &at);
+		put_sampled_calls(w, g, &at);
 	}
 }
 
@@ -237,8 +250,10 @@ void report_callgrind(FILE *out, const struct profile *p, const struct report_op
 					 p->sites[s].inclusive);
 		}
 		if (p->sampled)
-			put_sampled_calls(&w, &g, first);
+			put_sampled_calls(&w, &g, &first->at);
 	}
+	if (p->sampled)
+		put_unsampled_callers(&w, &g);
 	fprintf(out, "\ntotals: %llu\n", (unsigned long long)p->total);
 	names_free(&w.obs);
 	names_free(&w.fls);

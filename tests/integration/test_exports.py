@@ -194,6 +194,16 @@ class Exports(ProfTestCase):
         # Calls name the callee's entry and sit at the call instruction.
         self.assertRegex(block.group(1), r"cfn=\(\d+\)(?: fib)?\ncalls=1 0x[0-9a-f]+ 51\n0x[0-9a-f]+ 69 28605\n")
 
+    def test_callgrind_sample_mode_callers(self):
+        # main, a and b are on every sampled stack but never at its top: their
+        # calls still make their inclusive counts.
+        db, rep = self.recorded("proportion", "30", mode="sample")
+        incl = annotate(self.callgrind_file(db), inclusive=True)
+        for f in rep["functions"]:
+            if f["dso"] == "proportion" and f["name"] in ("main", "a", "b", "leaf"):
+                self.assertEqual(incl[(f["name"], f["dso"])], f["inclusive"], f["name"])
+        self.assertGreater(incl[("main", "proportion")], 0)
+
     # folded stacks
 
     def test_folded_calls(self):
