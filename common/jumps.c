@@ -132,26 +132,33 @@ static const char *bare(const char *name, size_t *len)
 	return name;
 }
 
-/* The function a stub `name@plt` jumps to: `name` (or the alias `__name`
- * the symbolizer chose), else the one executed IFUNC variant `__name_*`
- * (glibc's __memcpy_avx_unaligned for memcpy); only functions nothing
- * calls. NULL when there is no single one. */
-static const struct func_row *stub_target(const struct jumps *j, const char *stub)
+/* The function a stub `name@plt` of DSO dso jumps to: `name` (or the alias
+ * `__name` the symbolizer chose), else the one executed IFUNC variant
+ * `__name_*` (glibc's __memcpy_avx_unaligned for memcpy). A function that is
+ * also called must be `name` itself in another DSO: an IFUNC's stub bears
+ * the name of its resolver, called when its own library was relocated.
+ * NULL when there is no single one. */
+static const struct func_row *stub_target(const struct jumps *j, const char *stub, const char *dso)
 {
 	size_t len = strlen(stub) - 4, blen = len;
 	const char *b = bare(stub, &blen);
 	const struct func_row *exact = NULL, *variant = NULL;
 	size_t nvariants = 0;
 	for (size_t i = 0; i < j->p->nfuncs; i++) {
-		const char *n = j->p->funcs[i].name;
-		size_t nlen = strlen(n);
-		const char *nb = bare(n, &nlen);
-		if (is_called(j, i) || is_plt_stub(n))
+		const struct func_row *f = &j->p->funcs[i];
+		size_t nlen = strlen(f->name);
+		const char *nb = bare(f->name, &nlen);
+		bool called = is_called(j, i);
+		if (is_plt_stub(f->name))
 			continue;
-		if (nlen == blen && strncmp(nb, b, blen) == 0) /* name, __name */
-			exact = &j->p->funcs[i];
-		else if (nb != n && strncmp(nb, b, blen) == 0 && nb[blen] == '_')
-			variant = &j->p->funcs[i], nvariants++;
+		if (called) { /* only name itself, in another DSO */
+			if (strcmp(f->dso, dso) != 0 && strncmp(f->name, stub, len) == 0 && !f->name[len])
+				exact = f;
+		} else if (nlen == blen && strncmp(nb, b, blen) == 0) { /* name, __name */
+			exact = f;
+		}
+		else if (!called && nb != f->name && strncmp(nb, b, blen) == 0 && nb[blen] == '_')
+			variant = f, nvariants++;
 	}
 	return exact ? exact : nvariants == 1 ? variant : NULL;
 }
@@ -178,7 +185,7 @@ static void branch_at(struct jumps *j, uint32_t proc, uint64_t pc, uint64_t coun
 		if (is_plt_stub(at.function)) /* lazy binding: the PLT's first entry, then ld.so */
 			add_resolver_jumps(j, from, count);
 	} else if (is_plt_stub(at.function)) {
-		add_jump(j, from, stub_target(j, at.function), count, false);
+		add_jump(j, from, stub_target(j, at.function, at.dso), count, false);
 	}
 }
 

@@ -302,7 +302,8 @@ class Exports(ProfTestCase):
             r = run(["report", "-i", db, "--svg", path, *extra])
             self.assertEqual(r.returncode, 0, r.stderr)
             root, frames = self.svg_frames(path)
-            graphs[name] = (root, {t.split("\n")[0]: float(rect.get("y")) for t, rect in frames})
+            graphs[name] = (root, {t.split("\n")[0]: float(rect.get("y")) for t, rect in frames},
+                            [float(rect.get("y")) for _, rect in frames])
             # Interactive and self-contained: the script is inside, nothing is fetched.
             with open(path) as f:
                 text = f.read()
@@ -316,8 +317,8 @@ class Exports(ProfTestCase):
         flame, icicle = graphs["flame"][1], graphs["icicle"][1]
         # Sized to what is drawn: the deepest drawn frame is at the top of the
         # flame graph, the root at the top of the icicle; same height.
-        top = min(flame.values())
-        self.assertEqual(top, 66.0)
+        self.assertEqual(min(graphs["flame"][2]), 66.0)
+        self.assertEqual(max(graphs["icicle"][2]), max(graphs["flame"][2]))
         self.assertEqual(icicle["all"], 66.0)
         self.assertEqual(graphs["flame"][0].get("height"), graphs["icicle"][0].get("height"))
         self.assertLess(flame["main (cfuncs)"], flame["all"])
