@@ -9,11 +9,10 @@
  *
  * - the jumps are found in the executed code: every executed unconditional
  *   direct `jmp` to the first instruction of another function; a
- *   `name@plt` stub's indirect jump goes to the function `name` or `__name`
- *   (or, for a glibc IFUNC, to its one executed variant `__name_*`) when nothing calls
- *   that function, and its lazy-binding path (the direct jump to the PLT's
- *   first entry) to ld.so's resolver, _dl_runtime_resolve*, that jumps on
- *   to `name`;
+ *   `name@plt` stub's indirect jump goes to the function `name` (see
+ *   stub_target), and its lazy-binding path (the direct jump to the PLT's
+ *   first entry, `.plt`) on to ld.so's resolver, _dl_runtime_resolve*,
+ *   that jumps on to `name`;
  * - a function entered only by jumps has as inclusive count its own
  *   instructions, its calls' inclusive counts and what it jumps to in turn;
  *   one that is also called gets, per jump, the average inclusive count of
