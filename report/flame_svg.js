@@ -4,7 +4,8 @@
 // the "all" frame or press Escape to zoom out. "Search" (or Ctrl-F) asks for a
 // regular expression and colors the frames whose label (the function's name,
 // dso`name when two DSOs share it) matches; "Matched"
-// shows their share of what is shown (nested matches counted once).
+// shows their share of what is shown (nested matches counted once). A flame
+// graph taller than the window opens scrolled to its bottom, where its root is.
 (function () {
 	"use strict";
 	var svg = document.documentElement;
@@ -132,6 +133,10 @@
 			zoom(root);
 		}
 	});
+	if (svg.getAttribute("data-inverted") !== "1")
+		window.addEventListener("load", function () {
+			window.scrollTo(0, svg.getBoundingClientRect().height);
+		});
 	// For scripts and tests: the same actions as the buttons.
 	window.prof = { zoom: function (id) { zoom(byId[id]); }, search: search };
 })();

@@ -218,13 +218,14 @@ static size_t layout(struct flame *fl, double scale)
 
 extern const char flame_svg_js[];
 
-static void header(FILE *out, const struct profile *p, const struct profile *base, int height)
+static void header(FILE *out, const struct profile *p, const struct profile *base, int height,
+		   bool inverted)
 {
 	char cnt[32], bcnt[32], dl[32];
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\""
-		" viewBox=\"0 0 %d %d\" data-width=\"%d\" data-pad=\"%d\">\n", WIDTH, height, WIDTH,
-		height, WIDTH, PAD);
+		" viewBox=\"0 0 %d %d\" data-width=\"%d\" data-pad=\"%d\" data-inverted=\"%d\">\n",
+		WIDTH, height, WIDTH, height, WIDTH, PAD, inverted);
 	fputs("<style>\n"
 	      "text { font-family: Verdana, \"DejaVu Sans\", sans-serif; font-size: 12px; fill: #000; }\n"
 	      ".title { font-size: 17px; font-weight: bold; }\n"
@@ -282,7 +283,7 @@ static void write_svg(FILE *out, const struct profile *p, const struct profile *
 	double scale = fl->v[0].total ? (WIDTH - 2.0 * PAD) / (double)fl->v[0].total : 0;
 	fl->max_depth = layout(fl, scale);
 	int height = TOP + (int)(fl->max_depth + 1) * FRAME_H + PAD + 16;
-	header(out, p, base, height);
+	header(out, p, base, height, fl->inverted);
 	const char *unit = p->sampled ? "samples" : "instructions";
 	for (size_t i = 0; i < fl->n; i++)
 		if (fl->v[i].drawn)

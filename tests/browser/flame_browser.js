@@ -60,6 +60,14 @@ function state(page) {
 		await page.keyboard.press("Escape");
 		await page.click("#search"); // "Reset Search"
 		out.searchReset = await state(page);
+		// A window shorter than the graph: the flame graph opens at its root
+		// (the bottom), the icicle at the top.
+		const small = await context.newPage();
+		await small.setViewportSize({ width: 1200, height: 200 });
+		await small.goto("file://" + path.resolve(svgPath));
+		out.smallWindow = await small.evaluate(() => ({
+			scrollY: window.scrollY, height: +document.documentElement.getAttribute("height"),
+		}));
 		out.errors = errors;
 		process.stdout.write(JSON.stringify(out));
 	} finally {

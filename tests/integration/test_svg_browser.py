@@ -62,7 +62,7 @@ class FlameGraphInBrowser(ProfTestCase):
         whole = frames[within]["n"] if within else frames["f0"]["n"]
         return "Matched: %.2f%%" % (100.0 * total / whole)
 
-    def check(self, svg, label, regex, names):
+    def check(self, svg, label, regex, names, inverted=False):
         zid, out = self.browse(svg, label, regex)
         initial, zoomed = self.by_id(out["initial"]), self.by_id(out["zoomed"])
         # Before: everything shown at its width, no Reset Zoom.
@@ -107,6 +107,10 @@ class FlameGraphInBrowser(ProfTestCase):
         # Escape and Reset Search: back to the start.
         self.assertEqual(out["searchReset"]["frames"], out["initial"]["frames"])
         self.assertEqual(out["searchReset"]["matched"], "")
+        # In a window shorter than the graph, the first screen shows the root.
+        small = out["smallWindow"]
+        self.assertGreater(small["height"], 200)
+        self.assertEqual(small["scrollY"], 0 if inverted else small["height"] - 200)
         return initial
 
     def frame_names(self, svg):
@@ -130,9 +134,9 @@ class FlameGraphInBrowser(ProfTestCase):
             r = record(dbs[-1], [program(name)], mode="block")
             self.assertEqual(r.returncode, 0, r.stderr)
         svg = os.path.join(self.dir, "diff.svg")
-        r = run(["diff", dbs[0], dbs[1], "--svg", svg])
+        r = run(["diff", dbs[0], dbs[1], "--svg", svg, "--inverted"])
         self.assertEqual(r.returncode, 0, r.stderr)
-        initial = self.check(svg, "main", "^(mix|checksum)$", self.frame_names(svg))
+        initial = self.check(svg, "main", "^(mix|checksum)$", self.frame_names(svg), inverted=True)
         checksum = [f for f in initial.values() if f["label"] == "checksum"][0]
         red, green, blue = map(int, re.match(r"rgb\((\d+),(\d+),(\d+)\)", checksum["fill"]).groups())
         self.assertEqual(blue, 255, "checksum shrank: blue")
