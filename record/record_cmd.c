@@ -74,6 +74,9 @@ static const char record_usage[] =
 	"  -q, --quiet           no progress line and no summary\n"
 	"      --no-follow-fork  trace only the first process; children run untraced\n"
 	"      --no-pin          do not pin tracer and program to one CPU\n"
+	"      --collect FUNC    count only while FUNC (a symbol name) is on the call\n"
+	"                        stack of a thread, as callgrind's --toggle-collect:\n"
+	"                        what it and its callees execute (block, step)\n"
 	"      --verify          record in block mode, run again in step mode with\n"
 	"                        address randomization off for both, and compare every\n"
 	"                        instruction count (exit 3 when they differ)\n"
@@ -94,6 +97,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "verify", no_argument, NULL, 'V' },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "clock", required_argument, NULL, 'c' },
+		{ "collect", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -140,6 +144,13 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			}
 			a->topt.clock_wall = strcmp(optarg, "wall") == 0;
 			break;
+		case 'C':
+			if (!*optarg) {
+				log_error("record: --collect wants a function name");
+				return -1;
+			}
+			a->topt.collect = optarg;
+			break;
 		case 'h': fputs(record_usage, stdout); exit(0);
 		default:
 			log_error("record: unknown or incomplete option '%s' (see 'prof record --help')",
@@ -156,6 +167,10 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
 	} else {
 		log_error("record: unknown mode '%s' (available: block, step, sample)", a->mode);
+		return -1;
+	}
+	if (a->topt.collect && a->topt.mode == &sample_mode) {
+		log_error("record: --collect counts exactly: record in block or step mode");
 		return -1;
 	}
 	if (a->verify && (a->attach_pid || a->topt.mode != &block_mode || a->duration > 0)) {
@@ -447,6 +462,8 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 		send_meta(w, "sample_clock", xstrdup(a->topt.clock_wall ? "wall" : "cpu"));
 	}
 	send_meta(w, "mode", xstrdup(a->mode));
+	if (a->topt.collect)
+		send_meta(w, "collect", xstrdup(a->topt.collect));
 	send_meta(w, "state", xstrdup("recording"));
 	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
 	send_meta(w, "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()));
@@ -525,6 +542,9 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		tracer_run(&tr);
 		progress_done(&progress);
 		code = exit_code_of(&tr);
+		if (a->topt.collect && !tr.collect_found)
+			log_warn("record: --collect %s: no function of that name in the program or its "
+				 "libraries; nothing was counted", a->topt.collect);
 	}
 	uint64_t wall = now_ns() - t0;
 	write_end_meta(&w, &tr, wall);

@@ -61,7 +61,7 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 
 void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls)
 {
-	if (!t->id)
+	if (!t->id || (tr->opt.collect && !t->collect_depth))
 		return;
 	struct prof_event ev = { .kind = EV_INSN, .thread = t->id };
 	ev.insn.pc = pc;
@@ -183,6 +183,10 @@ void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 	decode_cache_clear(&p->cache);
 	if (p->as)
 		aspace_code_changed(p->as, &p->maps);
+	if (tr->opt.collect) {
+		collect_resolve(tr->opt.collect, &p->maps, &p->collect);
+		tr->collect_found |= p->collect.n > 0;
+	}
 }
 
 static char *read_proc_file(pid_t pid, const char *name, bool nul_to_space)
@@ -244,6 +248,7 @@ static void proc_release(struct tracer *tr, struct proc *p)
 		*pp = p->next;
 	decode_cache_clear(&p->cache);
 	maps_free(&p->maps);
+	collect_free(&p->collect);
 	aspace_put(p->as);
 	unwinder_free(p->unwinder);
 	free(p);

@@ -3,6 +3,7 @@
 #ifndef PROF_TRACER_H
 #define PROF_TRACER_H
 
+#include "collect.h"
 #include "prof/classes.h"
 #include "prof/events.h"
 #include "prof/maps.h"
@@ -68,6 +69,7 @@ struct proc {
 	struct aspace *as;         /* block mode: blocks and breakpoints */
 	struct unwinder *unwinder; /* sample mode: stacks */
 	bool unfollowed;           /* --no-follow-fork child traced only to clean up */
+	struct collect_targets collect;  /* --collect: where FUNC starts */
 	struct proc *next;
 };
 
@@ -98,6 +100,7 @@ struct tracee {
 	uint64_t hw_addr;          /* armed debug-register breakpoint, 0 = none */
 	uint64_t icount;           /* instructions counted so far (inclusive costs) */
 	struct callstack *stack;
+	uint32_t collect_depth;    /* --collect: FUNC's frames on the call stack */
 	/* sample mode */
 	int cpu_fd;                /* /proc/.../stat, open */
 	uint64_t sample_weight;
@@ -112,6 +115,7 @@ struct tracer_options {
 	bool no_aslr;              /* launch with ADDR_NO_RANDOMIZE */
 	bool clock_wall;           /* sample: every thread, on CPU or not */
 	unsigned freq;             /* sample: ticks per second */
+	const char *collect;       /* count only while this function is on the stack */
 };
 
 struct tracer {
@@ -130,6 +134,7 @@ struct tracer {
 	bool main_ended;
 	uint64_t insns, syscalls, threads_seen, signals;
 	bool attached;             /* -p: detach at the end instead of killing */
+	bool collect_found;        /* --collect: the function was found in some image */
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
 	volatile sig_atomic_t *tick;               /* sample timer fired */

@@ -20,6 +20,7 @@ struct report_options {
 	bool syscalls;
 	bool call_graph;         /* callers and callees of the top functions */
 	const char *svg;         /* write a flame graph to this file ("-": stdout) */
+	bool inverted;           /* the flame graph as an icicle: callers on top */
 	struct profile_filter filter;
 	/* which function and DSO rows to show, and in what order */
 	double percent_limit;    /* hide rows under this share of the total */
@@ -43,6 +44,9 @@ void report_callgrind(FILE *out, const struct profile *p, const struct report_op
 void report_folded(FILE *out, const struct profile *p, const struct report_options *o);
 /* Returns 0, or -1 after printing one error line. */
 int report_svg(const char *path, const struct profile *p, const struct report_options *o);
+/* prof diff --svg: a differential flame graph (widths from new, colors by
+ * the change from base). Returns 0, or -1 after printing one error line. */
+int diff_svg(const char *path, const struct profile *base, const struct profile *new, bool inverted);
 
 /* Rows to print for --by function|dso, after --top. */
 size_t report_row_limit(size_t available, const struct report_options *o);

@@ -23,7 +23,9 @@ static const char report_usage[] =
 	"                        lines, from DWARF)\n"
 	"  -f, --format FMT      text (default), json, csv, callgrind (for callgrind_annotate\n"
 	"                        and KCachegrind) or folded (stacks for flame graph tools)\n"
-	"      --svg FILE        write a flame graph (SVG) to FILE ('-': stdout)\n"
+	"      --svg FILE        write an interactive flame graph (SVG: click to zoom,\n"
+	"                        search by regular expression) to FILE ('-': stdout)\n"
+	"      --inverted        the flame graph upside down (an icicle: callers on top)\n"
 	"      --syscalls        a strace -c style table of system calls\n"
 	"  -g, --call-graph      callers and callees of the top functions\n"
 	"      --pid PID         only this process\n"
@@ -70,6 +72,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 		{ "tid", required_argument, NULL, 't' },
 		{ "no-demangle", no_argument, NULL, 'M' },
 		{ "svg", required_argument, NULL, 'S' },
+		{ "inverted", no_argument, NULL, 'I' },
 		{ "percent-limit", required_argument, NULL, 'P' },
 		{ "dso", required_argument, NULL, 'D' },
 		{ "sym", required_argument, NULL, 'Y' },
@@ -119,6 +122,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 		case 's': o->syscalls = true; break;
 		case 'M': o->filter.no_demangle = true; break;
 		case 'S': o->svg = optarg; break;
+		case 'I': o->inverted = true; break;
 		case 'g': o->call_graph = true; break;
 		case 'p':
 		case 't':
@@ -242,6 +246,8 @@ static int report_recording(struct report_options *o)
 	int rc = profile_load(db, &o->filter, &p);
 	if (rc == 0 && o->by == BY_LINE)
 		rc = profile_load_lines(db, &o->filter, &p);
+	if (rc == 0 && o->format == FORMAT_CALLGRIND && !o->svg)
+		rc = profile_load_pcs(db, &o->filter, &p);
 	if (rc == 0 && o->call_graph && o->format == FORMAT_CSV && !p.has_call_graph) {
 		log_error("report: %s has no call graph to write as CSV", o->input);
 		rc = -1;

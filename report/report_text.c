@@ -21,6 +21,9 @@ static void print_header(FILE *out, const struct profile *p)
 			p->sample_clock ? p->sample_clock : "cpu");
 	else
 		fprintf(out, "# mode:     %s (exact instruction counts)\n", p->mode);
+	if (p->collect)
+		fprintf(out, "# collect:  only while %s is on the call stack (record --collect)\n",
+			p->collect);
 	fprintf(out, "# total:    %s %s in %zu thread%s, %.2f s wall%s\n",
 		fmt_count(p->total, n, sizeof n), unit_of(p), p->nthreads, p->nthreads == 1 ? "" : "s",
 		p->wall_seconds, p->complete ? "" : "  [INCOMPLETE]");
