@@ -3,7 +3,11 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
                libiberty-dev libzydis-dev cmake pkg-config gcc g++ make valgrind python3 procps \
-               util-linux binutils bc
+               util-linux binutils bc tmux chromium
+# The flame graph's browser test drives Chromium with playwright-core (npm),
+# installed under the build directory, never committed; 1.55 still runs on
+# Debian 12's Node.js 18.
+PLAYWRIGHT_VERSION = 1.55.0
 
 .PHONY: all deps build demo test bench clean
 
@@ -17,6 +21,11 @@ deps:
 	    echo "installing:" $$missing; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@grep -qs '"version": "$(PLAYWRIGHT_VERSION)"' $(BUILD)/browser/node_modules/playwright-core/package.json || \
+	    { mkdir -p $(BUILD)/browser && npm install --no-audit --no-fund --no-save \
+	      --prefix $(BUILD)/browser playwright-core@$(PLAYWRIGHT_VERSION); }
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

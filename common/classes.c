@@ -126,8 +126,25 @@ static bool is_other(unsigned id)
 	case X86_INS_FXSAVE: case X86_INS_FXSAVE64: case X86_INS_FXRSTOR:
 	case X86_INS_FXRSTOR64: case X86_INS_XSAVE64: case X86_INS_XRSTOR64:
 	case X86_INS_XSAVEC64: case X86_INS_XSAVEOPT64: case X86_INS_CLFLUSH:
+	case X86_INS_CLFLUSHOPT: case X86_INS_CLWB:
 	case X86_INS_RDFSBASE: case X86_INS_RDGSBASE:
 	case X86_INS_WRFSBASE: case X86_INS_WRGSBASE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* capstone 4 marks the memory destination of SETcc (all but sete/setne)
+ * and of ROL/ROR/RCL/RCR as read only, although each writes it. */
+static bool writes_first_operand(unsigned id)
+{
+	switch (id) {
+	case X86_INS_SETO: case X86_INS_SETNO: case X86_INS_SETB: case X86_INS_SETAE:
+	case X86_INS_SETE: case X86_INS_SETNE: case X86_INS_SETBE: case X86_INS_SETA:
+	case X86_INS_SETS: case X86_INS_SETNS: case X86_INS_SETP: case X86_INS_SETNP:
+	case X86_INS_SETL: case X86_INS_SETGE: case X86_INS_SETLE: case X86_INS_SETG:
+	case X86_INS_ROL: case X86_INS_ROR: case X86_INS_RCL: case X86_INS_RCR:
 		return true;
 	default:
 		return false;
@@ -170,6 +187,8 @@ static enum insn_class memory_class(const cs_insn *i)
 		writes = x->op_count > 0 && x->operands[0].type == X86_OP_MEM;
 		break;
 	}
+	if (writes_first_operand(i->id) && x->op_count > 0 && x->operands[0].type == X86_OP_MEM)
+		writes = true;
 	if (writes)
 		return CLASS_STORE;
 	if (reads && i->id != X86_INS_LEA)
@@ -201,6 +220,10 @@ static enum insn_class classify(const cs_insn *i)
 		return CLASS_FP;
 	if (i->id == X86_INS_MOVNTI) /* a non-temporal store of an integer register */
 		return CLASS_STORE;
+	/* crc32 computes on general registers (capstone files it under SSE4.2):
+	 * integer arithmetic, or a load when it reads memory. */
+	if (i->id == X86_INS_CRC32)
+		return memory_class(i);
 	if (is_simd_group(i) || uses_vector_register(x))
 		return CLASS_SIMD;
 	return memory_class(i);

@@ -158,3 +158,69 @@ const char *diff_fmt_delta(int64_t v, char *buf, size_t len)
 	snprintf(buf, len, "%s%s", v > 0 ? "+" : v < 0 ? "-" : "", digits);
 	return buf;
 }
+
+static bool in_list(const char *name, const char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Whether a DSO is named in a list, the main executable by any of its names. */
+static bool dso_listed(const char *dso, const char *exe, const char **v, size_t n,
+		       const struct dso_filter *f)
+{
+	if (in_list(dso, v, n))
+		return true;
+	if (!exe || strcmp(dso, exe) != 0)
+		return false;
+	for (size_t i = 0; i < f->nmain; i++)
+		if (in_list(f->main_names[i], v, n))
+			return true;
+	return false;
+}
+
+void diff_filter_dsos(struct profile *p, const char *exe, const struct dso_filter *f)
+{
+	size_t w = 0;
+	p->total = 0;
+	memset(p->classes, 0, sizeof p->classes);
+	for (size_t i = 0; i < p->nfuncs; i++) {
+		const struct func_row *r = &p->funcs[i];
+		if ((f->nonly && !dso_listed(r->dso, exe, f->only, f->nonly, f)) ||
+		    dso_listed(r->dso, exe, f->exclude, f->nexclude, f))
+			continue;
+		p->total += r->count;
+		for (int c = 0; c < CLASS_COUNT; c++)
+			p->classes[c] += r->classes[c];
+		p->funcs[w++] = *r;
+	}
+	p->nfuncs = w;
+}
+
+size_t diff_functions_above(const struct diff *d, double fail_above, const struct diff_row **worst)
+{
+	size_t n = 0;
+	*worst = NULL;
+	for (size_t i = 0; i < d->nrows; i++) {
+		const struct diff_row *r = &d->rows[i];
+		if (r->status != DIFF_BOTH || 100.0 * (double)r->delta <= fail_above * (double)r->base)
+			continue;
+		n++;
+		if (!*worst || r->percent > (*worst)->percent)
+			*worst = r;
+	}
+	return n;
+}
+
+const char *diff_fmt_total_percent(const struct diff *d, char *buf, size_t len)
+{
+	if (!d->delta)
+		snprintf(buf, len, "0.00%%");
+	else if (!d->base_total)
+		snprintf(buf, len, "new");
+	else
+		snprintf(buf, len, "%+.2f%%", d->percent);
+	return buf;
+}

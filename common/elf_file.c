@@ -467,49 +467,122 @@ static Elf_Scn *section_named(Elf *elf, const char *want, GElf_Shdr *sh)
 	return NULL;
 }
 
-/* Calls into shared libraries go through PLT stubs, which no symbol covers
- * (they would be charged to _init): name them `func@plt` from .rela.plt, as
- * objdump and perf do. Stubs are 16 bytes, in .plt.sec when the binary has
- * one (IBT), else in .plt after its first, resolver entry. */
-static void add_plt_symbols(Elf *elf, struct elf_file *ef)
+/* A GOT slot and what it holds: a symbol's address (JUMP_SLOT, GLOB_DAT)
+ * or an IFUNC's resolved one (IRELATIVE: the addend is the resolver). */
+struct got_slot {
+	uint64_t slot;
+	const char *target;       /* NULL for IRELATIVE */
+	uint64_t resolver;
+};
+
+static size_t read_got_slots(Elf *elf, const char *section, struct got_slot **v, size_t n)
 {
-	GElf_Shdr rela_sh, plt_sh, dyn_sh;
-	Elf_Scn *rela = section_named(elf, ".rela.plt", &rela_sh);
-	Elf_Scn *plt = section_named(elf, ".plt.sec", &plt_sh);
-	uint64_t first = plt ? plt_sh.sh_addr : 0;
-	if (!plt && (plt = section_named(elf, ".plt", &plt_sh)))
-		first = plt_sh.sh_addr + 16;
-	Elf_Scn *dynsym = rela ? elf_getscn(elf, rela_sh.sh_link) : NULL;
+	GElf_Shdr rela_sh, sym_sh;
+	Elf_Scn *rela = section_named(elf, section, &rela_sh);
+	Elf_Scn *symtab = rela ? elf_getscn(elf, rela_sh.sh_link) : NULL;
 	Elf_Data *rd = rela ? elf_getdata(rela, NULL) : NULL;
-	Elf_Data *dd = dynsym ? elf_getdata(dynsym, NULL) : NULL;
-	if (!plt || !rd || !dd || !gelf_getshdr(dynsym, &dyn_sh) || !rela_sh.sh_entsize)
-		return;
-	size_t n = rela_sh.sh_size / rela_sh.sh_entsize;
-	if (first + 16 * n > plt_sh.sh_addr + plt_sh.sh_size)
-		return; /* not the classic layout: leave it alone */
-	/* Collected apart: lookups below need ef->syms still sorted. */
-	struct elf_symbol *stubs = xcalloc(n, sizeof *stubs);
-	size_t nstubs = 0;
-	ef->plt_names = xmalloc(n * 64);
-	for (size_t i = 0; i < n; i++) {
+	Elf_Data *sd = symtab ? elf_getdata(symtab, NULL) : NULL;
+	if (!rd || !sd || !gelf_getshdr(symtab, &sym_sh) || !rela_sh.sh_entsize)
+		return n;
+	size_t count = rela_sh.sh_size / rela_sh.sh_entsize;
+	*v = xrealloc(*v, (n + count + 1) * sizeof **v);
+	for (size_t i = 0; i < count; i++) {
 		GElf_Rela r;
 		GElf_Sym sym;
-		const char *target = NULL;
 		if (!gelf_getrela(rd, (int)i, &r))
 			continue;
-		if (GELF_R_SYM(r.r_info) && gelf_getsym(dd, (int)GELF_R_SYM(r.r_info), &sym))
-			target = elf_strptr(elf, dyn_sh.sh_link, sym.st_name);
-		char *name = ef->plt_names + i * 64;
-		/* IRELATIVE: an IFUNC resolved at load time; the addend is its resolver. */
-		const struct elf_symbol *ifunc = target ? NULL : elf_file_lookup(ef, (uint64_t)r.r_addend);
-		if (ifunc)
-			target = ifunc->name;
-		if (target)
-			snprintf(name, 64, "%.*s@plt", (int)strcspn(target, "@"), target);
-		else
-			snprintf(name, 64, "*ABS*+0x%" PRIx64 "@plt", (uint64_t)r.r_addend);
-		stubs[nstubs++] = (struct elf_symbol){ first + 16 * i, 16, name, 0 };
+		unsigned type = (unsigned)GELF_R_TYPE(r.r_info);
+		if (type == R_X86_64_IRELATIVE) {
+			(*v)[n++] = (struct got_slot){ r.r_offset, NULL, (uint64_t)r.r_addend };
+		} else if ((type == R_X86_64_JUMP_SLOT || type == R_X86_64_GLOB_DAT) &&
+			   GELF_R_SYM(r.r_info) && gelf_getsym(sd, (int)GELF_R_SYM(r.r_info), &sym)) {
+			const char *name = elf_strptr(elf, sym_sh.sh_link, sym.st_name);
+			if (name && *name)
+				(*v)[n++] = (struct got_slot){ r.r_offset, name, 0 };
+		}
 	}
+	return n;
+}
+
+/* The GOT slot a PLT entry jumps through: its `jmp *disp(%rip)` (ff 25),
+ * after an endbr64 and a bnd prefix where the binary has them. */
+static bool plt_entry_slot(const uint8_t *code, size_t n, uint64_t addr, uint64_t *slot)
+{
+	for (size_t i = 0; i + 6 <= n; i++) {
+		if (code[i] == 0xff && code[i + 1] == 0x25) {
+			int32_t disp;
+			memcpy(&disp, code + i + 2, sizeof disp);
+			*slot = addr + i + 6 + (uint64_t)(int64_t)disp;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Names the entries of one PLT section `target@plt` after the GOT slot
+ * each jumps through (IFUNC slots after their resolver's symbol). */
+static size_t name_plt_entries(Elf *elf, struct elf_file *ef, const char *section,
+			       const struct got_slot *slots, size_t nslots,
+			       struct elf_symbol *stubs, size_t nstubs, char **names)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = section_named(elf, section, &sh);
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	if (!d || !d->d_buf || sh.sh_type != SHT_PROGBITS)
+		return nstubs;
+	uint64_t step = sh.sh_entsize >= 8 ? sh.sh_entsize : 16;
+	for (uint64_t off = 0; off + step <= sh.sh_size && off + step <= d->d_size; off += step) {
+		uint64_t slot;
+		const struct got_slot *g = NULL;
+		if (!plt_entry_slot((const uint8_t *)d->d_buf + off, (size_t)step, sh.sh_addr + off, &slot))
+			continue;
+		for (size_t k = 0; k < nslots && !g; k++)
+			if (slots[k].slot == slot)
+				g = &slots[k];
+		const struct elf_symbol *ifunc = g && !g->target ? elf_file_lookup(ef, g->resolver) : NULL;
+		const char *target = g ? (g->target ? g->target : ifunc ? ifunc->name : NULL) : NULL;
+		if (!target)
+			continue;
+		*names = xrealloc(*names, (nstubs + 1) * 64);
+		stubs[nstubs] = (struct elf_symbol){ sh.sh_addr + off, step, NULL, 0 };
+		snprintf(*names + nstubs * 64, 64, "%.*s@plt", (int)strcspn(target, "@"), target);
+		nstubs++;
+	}
+	return nstubs;
+}
+
+/* Calls into shared libraries go through PLT stubs, which no symbol covers
+ * (they would be charged to _init): name them `func@plt`, as objdump and
+ * perf do, after the GOT slot each one jumps through (.rela.plt, and
+ * .rela.dyn for .plt.got), in .plt, .plt.sec (IBT) and .plt.got; and the
+ * lazy-binding code they jump to `.plt` (the first entry of .plt, or all of
+ * it when the stubs are in .plt.sec). */
+static void add_plt_symbols(Elf *elf, struct elf_file *ef)
+{
+	struct got_slot *slots = NULL;
+	size_t nslots = read_got_slots(elf, ".rela.plt", &slots, 0);
+	nslots = read_got_slots(elf, ".rela.dyn", &slots, nslots);
+	GElf_Shdr plt_sh, sec_sh, got_sh;
+	bool has_plt = section_named(elf, ".plt", &plt_sh) != NULL;
+	bool has_sec = section_named(elf, ".plt.sec", &sec_sh) != NULL;
+	bool has_got = section_named(elf, ".plt.got", &got_sh) != NULL;
+	size_t cap = 1 + (has_plt ? plt_sh.sh_size / 8 : 0) + (has_sec ? sec_sh.sh_size / 8 : 0) +
+		     (has_got ? got_sh.sh_size / 8 : 0);
+	/* Collected apart: lookups below need ef->syms still sorted. */
+	struct elf_symbol *stubs = xcalloc(cap, sizeof *stubs);
+	char *names = NULL;
+	size_t nstubs = 0;
+	if (!has_sec)
+		nstubs = name_plt_entries(elf, ef, ".plt", slots, nslots, stubs, nstubs, &names);
+	nstubs = name_plt_entries(elf, ef, ".plt.sec", slots, nslots, stubs, nstubs, &names);
+	nstubs = name_plt_entries(elf, ef, ".plt.got", slots, nslots, stubs, nstubs, &names);
+	free(slots);
+	ef->plt_names = names;
+	for (size_t i = 0; i < nstubs; i++)
+		stubs[i].name = names + i * 64;
+	if (has_plt)
+		stubs[nstubs++] = (struct elf_symbol){ plt_sh.sh_addr, has_sec ? plt_sh.sh_size : 16,
+						       ".plt", 0 };
 	ef->syms = xrealloc(ef->syms, (ef->nsyms + nstubs) * sizeof *ef->syms);
 	memcpy(ef->syms + ef->nsyms, stubs, nstubs * sizeof *stubs);
 	ef->nsyms += nstubs;

@@ -6,81 +6,10 @@
 #include "prof/symbolize.h"
 #include "prof/syscall_names.h"
 #include "prof/util.h"
+#include "profile_index.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Open-addressing table from (name, dso) to a row index. */
-struct row_index {
-	struct func_row **rows;
-	size_t *n;
-	size_t *slots; /* row index + 1; 0 = empty */
-	size_t cap;
-};
-
-/* Rebuilds the table with cap slots (a power of two above twice the rows). */
-static void index_resize(struct row_index *ix, size_t cap)
-{
-	size_t *slots = xcalloc(cap, sizeof *slots);
-	for (size_t i = 0; i < *ix->n; i++) {
-		struct func_row *r = &(*ix->rows)[i];
-		size_t h = hash_two_strings(r->name, r->dso) & (cap - 1);
-		while (slots[h])
-			h = (h + 1) & (cap - 1);
-		slots[h] = i + 1;
-	}
-	free(ix->slots);
-	ix->slots = slots;
-	ix->cap = cap;
-}
-
-/* The slot holding (name, dso), or the empty slot where it would go. */
-static size_t index_slot(const struct row_index *ix, const char *name, const char *dso)
-{
-	size_t h = hash_two_strings(name, dso) & (ix->cap - 1);
-	for (; ix->slots[h]; h = (h + 1) & (ix->cap - 1)) {
-		const struct func_row *r = &(*ix->rows)[ix->slots[h] - 1];
-		if (strcmp(r->name, name) == 0 && strcmp(r->dso, dso) == 0)
-			break;
-	}
-	return h;
-}
-
-static void index_grow(struct row_index *ix)
-{
-	index_resize(ix, ix->cap ? ix->cap * 2 : 256);
-}
-
-/* An index over rows that already exist (after they were sorted). */
-static void index_build(struct row_index *ix)
-{
-	size_t cap = 256;
-	while ((*ix->n + 1) * 2 > cap)
-		cap *= 2;
-	index_resize(ix, cap);
-}
-
-static struct func_row *index_find(const struct row_index *ix, const char *name, const char *dso)
-{
-	size_t h = index_slot(ix, name, dso);
-	return ix->slots[h] ? &(*ix->rows)[ix->slots[h] - 1] : NULL;
-}
-
-static struct func_row *index_get(struct row_index *ix, const char *name, const char *dso)
-{
-	if ((*ix->n + 1) * 2 > ix->cap)
-		index_grow(ix);
-	size_t h = index_slot(ix, name, dso);
-	if (ix->slots[h])
-		return &(*ix->rows)[ix->slots[h] - 1];
-	*ix->rows = xrealloc(*ix->rows, (*ix->n + 1) * sizeof **ix->rows);
-	struct func_row *r = &(*ix->rows)[*ix->n];
-	memset(r, 0, sizeof *r);
-	r->name = name;
-	r->dso = dso;
-	ix->slots[h] = ++*ix->n;
-	return r;
-}
 
 static int cmp_func(const void *a, const void *b)
 {
@@ -91,7 +20,7 @@ static int cmp_func(const void *a, const void *b)
 	return c ? c : strcmp(x->dso, y->dso);
 }
 
-static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const struct profile_filter *f)
+sqlite3_stmt *profile_query(sqlite3 *db, const char *sql, const struct profile_filter *f)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -105,12 +34,9 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const struct profile_
 	return st;
 }
 
-#define FILTER_JOIN " JOIN threads t ON t.id = x.thread JOIN processes p ON p.id = t.proc" \
-		    " WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2)"
-
 static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" FILTER_JOIN, f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" PROFILE_FILTER_JOIN, f);
 	if (!st)
 		return -1;
 	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
@@ -125,12 +51,12 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 			cls = CLASS_OTHER;
 		struct symbol_ref ref;
 		symbolizer_resolve(p->symbolizer, proc, pc, &ref);
-		struct func_row *fr = index_get(&funcs, ref.function, ref.dso);
+		struct func_row *fr = profile_index_get(&funcs, ref.function, ref.dso);
 		if (!fr->dso_path)
 			fr->dso_path = ref.dso_path;
 		fr->count += count;
 		fr->classes[cls] += count;
-		struct func_row *dr = index_get(&dsos, ref.dso, "");
+		struct func_row *dr = profile_index_get(&dsos, ref.dso, "");
 		dr->count += count;
 		dr->classes[cls] += count;
 		p->total += count;
@@ -150,9 +76,9 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 
 static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db,
+	sqlite3_stmt *st = profile_query(db,
 		"SELECT x.nr, COUNT(*), SUM(x.ret < 0 AND x.ret >= -4095),"
-		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" FILTER_JOIN
+		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" PROFILE_FILTER_JOIN
 		" GROUP BY x.nr ORDER BY 2 DESC, 4 DESC, 1", f);
 	if (!st)
 		return -1;
@@ -176,7 +102,7 @@ static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct pro
 
 static int load_threads(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db,
+	sqlite3_stmt *st = profile_query(db,
 		"SELECT t.tid, p.pid, t.name, (SELECT COALESCE(SUM(count), 0) FROM insns i"
 		" WHERE i.thread = t.id) FROM threads t JOIN processes p ON p.id = t.proc"
 		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2) ORDER BY 4 DESC, t.id", f);
@@ -194,19 +120,25 @@ static int load_threads(sqlite3 *db, const struct profile_filter *f, struct prof
 	return 0;
 }
 
-static struct edge_row *find_edge(struct profile *p, const struct symbol_ref *from,
-				  const struct symbol_ref *to)
+struct edge_row *profile_edge(struct profile *p, const char *caller, const char *caller_dso,
+			     const char *callee, const char *callee_dso)
 {
 	for (size_t i = 0; i < p->nedges; i++) {
 		struct edge_row *e = &p->edges[i];
-		if (strcmp(e->caller, from->function) == 0 && strcmp(e->caller_dso, from->dso) == 0 &&
-		    strcmp(e->callee, to->function) == 0 && strcmp(e->callee_dso, to->dso) == 0)
+		if (strcmp(e->caller, caller) == 0 && strcmp(e->caller_dso, caller_dso) == 0 &&
+		    strcmp(e->callee, callee) == 0 && strcmp(e->callee_dso, callee_dso) == 0)
 			return e;
 	}
 	p->edges = xrealloc(p->edges, (p->nedges + 1) * sizeof *p->edges);
 	struct edge_row *e = &p->edges[p->nedges++];
-	*e = (struct edge_row){ from->function, from->dso, to->function, to->dso, 0, 0 };
+	*e = (struct edge_row){ caller, caller_dso, callee, callee_dso, 0, 0 };
 	return e;
+}
+
+static struct edge_row *find_edge(struct profile *p, const struct symbol_ref *from,
+				  const struct symbol_ref *to)
+{
+	return profile_edge(p, from->function, from->dso, to->function, to->dso);
 }
 
 /* The edge from "[root]" to a thread's first function (kept apart from edges). */
@@ -233,14 +165,14 @@ static int cmp_edge(const void *a, const void *b)
 /* Inclusive counts and function-to-function edges from the recorded arcs. */
 static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db,
+	sqlite3_stmt *st = profile_query(db,
 		"SELECT t.proc, x.caller_pc, x.callee_pc, x.calls, x.inclusive, x.outer_inclusive"
-		" FROM arcs x" FILTER_JOIN, f);
+		" FROM arcs x" PROFILE_FILTER_JOIN, f);
 	if (!st)
 		return -1;
 	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
 	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
-	index_build(&funcs);
+	profile_index_build(&funcs);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
 		struct symbol_ref from = root, to;
@@ -248,7 +180,7 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		if (caller)
 			symbolizer_resolve(p->symbolizer, proc, caller, &from);
 		symbolizer_resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 2), &to);
-		struct func_row *fr = index_find(&funcs, to.function, to.dso);
+		struct func_row *fr = profile_index_find(&funcs, to.function, to.dso);
 		if (fr)
 			fr->inclusive += (uint64_t)sqlite3_column_int64(st, 5);
 		struct edge_row *e = caller ? find_edge(p, &from, &to) : find_root(p, &to);
@@ -258,8 +190,10 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 	}
 	sqlite3_finalize(st);
 	free(funcs.slots);
-	/* A function entered by a tail jump runs inside its caller's frame: its
-	 * own instructions are still part of its inclusive count. */
+	if (p->has_call_graph)
+		profile_add_jumps(db, f, p);
+	/* A function entered by a jump this could not follow runs inside its
+	 * caller's frame: its own instructions are still part of its inclusive count. */
 	for (size_t i = 0; i < p->nfuncs && p->has_call_graph; i++)
 		if (p->funcs[i].inclusive < p->funcs[i].count)
 			p->funcs[i].inclusive = p->funcs[i].count;
@@ -288,6 +222,7 @@ static void load_meta(sqlite3 *db, struct profile *p)
 	p->sample_freq = freq ? (unsigned)atoi(freq) : 0;
 	free(freq);
 	p->sample_clock = store_get_meta(db, "sample_clock");
+	p->collect = store_get_meta(db, "collect");
 }
 
 /* Sample mode: a function's inclusive samples are those whose stack holds it
@@ -352,7 +287,7 @@ static void add_stack(struct profile *p, struct row_index *funcs, uint32_t proc,
 		if (!seen) {
 			/* A function only ever on stacks, never at the top, gets a row
 			 * with no samples of its own. */
-			struct func_row *fr = index_get(funcs, refs[i].function, refs[i].dso);
+			struct func_row *fr = profile_index_get(funcs, refs[i].function, refs[i].dso);
 			if (!fr->dso_path)
 				fr->dso_path = refs[i].dso_path;
 			fr->inclusive += count;
@@ -369,13 +304,13 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 {
 	size_t nn;
 	struct stack_node *nodes = load_stack_nodes(db, &nn);
-	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.stack, x.count FROM samples x" FILTER_JOIN, f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.stack, x.count FROM samples x" PROFILE_FILTER_JOIN, f);
 	if (!st) {
 		free(nodes);
 		return -1;
 	}
 	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
-	index_build(&funcs);
+	profile_index_build(&funcs);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		add_stack(p, &funcs, (uint32_t)sqlite3_column_int64(st, 0), nodes, nn,
 			  (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
@@ -407,12 +342,16 @@ void profile_free(struct profile *p)
 {
 	free(p->mode);
 	free(p->sample_clock);
+	free(p->collect);
 	free(p->command);
 	free(p->state);
 	free(p->funcs);
 	free(p->dsos);
 	free(p->edges);
 	free(p->lines);
+	free(p->pcs);
+	free(p->sites);
+	free(p->jumps);
 	free(p->roots);
 	for (size_t i = 0; i < p->nstacks; i++) {
 		free(p->stacks[i].names);
@@ -459,7 +398,7 @@ static int cmp_line_count(const void *a, const void *b)
  * function with file NULL. */
 int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = prepare(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" FILTER_JOIN
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" PROFILE_FILTER_JOIN
 				   " GROUP BY t.proc, x.pc", f);
 	if (!st)
 		return -1;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,4 +169,33 @@ int parse_color(const char *cmd, const char *when)
 		return c < 0 ? -1 : c == 1;
 	const char *no_color = getenv("NO_COLOR");
 	return isatty(STDOUT_FILENO) && !(no_color && *no_color);
+}
+
+void print_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '\\')
+			fputs("\\\\", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+size_t terminal_width(int fd)
+{
+	struct winsize ws;
+	if (!isatty(fd))
+		return 0;
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	const char *env = getenv("COLUMNS");
+	long long n = env ? parse_count(env) : -1;
+	return n > 0 ? (size_t)n : 80;
 }

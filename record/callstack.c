@@ -18,7 +18,11 @@ void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uin
 		cs->cap = cs->cap ? 2 * cs->cap : 64;
 		cs->v = xrealloc(cs->v, cs->cap * sizeof *cs->v);
 	}
-	cs->v[cs->n++] = (struct frame){ call_site, callee, ret_addr, sp, t->icount };
+	/* --collect: a call made while not collecting leaves no arc. */
+	bool collect = tr->opt.collect && collect_is_entry(&t->proc->collect, callee);
+	bool recorded = !tr->opt.collect || t->collect_depth > 0;
+	t->collect_depth += collect;
+	cs->v[cs->n++] = (struct frame){ call_site, callee, ret_addr, sp, t->icount, collect, recorded };
 }
 
 /* Closes the top frame. Its instructions count towards the callee's own
@@ -28,6 +32,9 @@ static void pop(struct tracer *tr, struct tracee *t)
 {
 	struct callstack *cs = t->stack;
 	struct frame *f = &cs->v[--cs->n];
+	t->collect_depth -= f->collect;
+	if (!f->recorded)
+		return;
 	uint64_t inclusive = t->icount - f->entry_icount;
 	bool outermost = true;
 	for (size_t i = 0; i < cs->n && outermost; i++)

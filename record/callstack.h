@@ -4,6 +4,7 @@
 #ifndef PROF_CALLSTACK_H
 #define PROF_CALLSTACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,8 @@ struct frame {
 	uint64_t call_site, callee, ret_addr;
 	uint64_t sp;             /* rsp pointing at the return address; 0 = unknown */
 	uint64_t entry_icount;
+	bool collect;            /* --collect: a call of the function collected */
+	bool recorded;           /* its arc is recorded (with --collect: called while collecting) */
 };
 
 struct callstack {

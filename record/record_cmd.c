@@ -1,6 +1,7 @@
 /* prof record: options, launching the program under ptrace, the recording's
  * meta data and summary. The loop itself is tracer.c. */
 #include "prof/commands.h"
+#include "affinity.h"
 #include "progress.h"
 #include "tracer.h"
 #include "verify.h"
@@ -35,6 +36,7 @@ struct record_args {
 	double duration;       /* --duration seconds; 0 = until the end */
 	struct tracer_options topt;
 	char **argv;   /* program and its arguments */
+	struct affinity affinity; /* the pin, hidden from the program */
 };
 
 static volatile sig_atomic_t interrupted_by;
@@ -72,6 +74,9 @@ static const char record_usage[] =
 	"  -q, --quiet           no progress line and no summary\n"
 	"      --no-follow-fork  trace only the first process; children run untraced\n"
 	"      --no-pin          do not pin tracer and program to one CPU\n"
+	"      --collect FUNC    count only while FUNC (a symbol name) is on the call\n"
+	"                        stack of a thread, as callgrind's --toggle-collect:\n"
+	"                        what it and its callees execute (block, step)\n"
 	"      --verify          record in block mode, run again in step mode with\n"
 	"                        address randomization off for both, and compare every\n"
 	"                        instruction count (exit 3 when they differ)\n"
@@ -92,6 +97,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "verify", no_argument, NULL, 'V' },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "clock", required_argument, NULL, 'c' },
+		{ "collect", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -138,6 +144,13 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			}
 			a->topt.clock_wall = strcmp(optarg, "wall") == 0;
 			break;
+		case 'C':
+			if (!*optarg) {
+				log_error("record: --collect wants a function name");
+				return -1;
+			}
+			a->topt.collect = optarg;
+			break;
 		case 'h': fputs(record_usage, stdout); exit(0);
 		default:
 			log_error("record: unknown or incomplete option '%s' (see 'prof record --help')",
@@ -154,6 +167,10 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
 	} else {
 		log_error("record: unknown mode '%s' (available: block, step, sample)", a->mode);
+		return -1;
+	}
+	if (a->topt.collect && a->topt.mode == &sample_mode) {
+		log_error("record: --collect counts exactly: record in block or step mode");
 		return -1;
 	}
 	if (a->verify && (a->attach_pid || a->topt.mode != &block_mode || a->duration > 0)) {
@@ -231,20 +248,6 @@ static void send_meta(struct writer *w, const char *key, char *value_owned)
 	ev.meta.key = xstrdup(key);
 	ev.meta.value = value_owned;
 	writer_send(w, &ev);
-}
-
-/* Pins this (tracer) thread to the CPU it runs on; the program inherits it.
- * A ptrace stop costs several times less when both share one CPU. */
-static void pin_to_current_cpu(void)
-{
-	int cpu = sched_getcpu();
-	if (cpu < 0)
-		return;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof set, &set) != 0)
-		log_debug("cannot pin to cpu %d: %s", cpu, strerror(errno));
 }
 
 /* fork + PTRACE_TRACEME + exec; exec errors come back through a CLOEXEC pipe. */
@@ -422,12 +425,14 @@ static int exit_code_of(const struct tracer *tr)
 static void print_summary(const struct tracer *tr, const char *output, double seconds)
 {
 	char n[32];
-	fprintf(stderr, "prof: %s %s, %llu thread%s, %llu syscalls, %.2f s -> %s%s\n",
-		fmt_count(tr->insns, n, sizeof n),
-		tr->opt.mode == &sample_mode ? "samples" : "instructions",
-		(unsigned long long)tr->threads_seen,
-		tr->threads_seen == 1 ? "" : "s", (unsigned long long)tr->syscalls, seconds,
-		output, interrupted_by ? " (interrupted: incomplete)" : "");
+	bool sampled = tr->opt.mode == &sample_mode;
+	char syscalls[48] = ""; /* sample mode does not see them */
+	if (!sampled)
+		snprintf(syscalls, sizeof syscalls, "%llu syscalls, ", (unsigned long long)tr->syscalls);
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s\n",
+		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
+		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
+		seconds, output, interrupted_by ? " (interrupted: incomplete)" : "");
 }
 
 static char *attached_command(pid_t pid)
@@ -457,6 +462,8 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 		send_meta(w, "sample_clock", xstrdup(a->topt.clock_wall ? "wall" : "cpu"));
 	}
 	send_meta(w, "mode", xstrdup(a->mode));
+	if (a->topt.collect)
+		send_meta(w, "collect", xstrdup(a->topt.collect));
 	send_meta(w, "state", xstrdup("recording"));
 	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
 	send_meta(w, "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()));
@@ -512,7 +519,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	struct progress progress;
 	struct tracer tr = { .opt = a->topt, .writer = &w, .progress = &progress,
 			     .interrupted = &interrupted_by, .time_up = &time_up, .tick = &tick,
-			     .attached = a->attach_pid != 0 };
+			     .attached = a->attach_pid != 0, .affinity = &a->affinity };
 	tr.classifier = classifier_new();
 	if (!tr.classifier || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
@@ -527,10 +534,17 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		pid = -1;
 	if (pid > 0) {
 		arm_duration(a->duration);
-		progress_init(&progress, !a->topt.quiet);
+		/* Sample mode sees no syscalls, so no writes: off when the program
+		 * shares the terminal (a launched one always does). */
+		bool sampling = a->topt.mode == &sample_mode;
+		progress_init(&progress, !a->topt.quiet && !(sampling && progress_shares_terminal(pid)),
+			      sampling ? "samples" : "instructions");
 		tracer_run(&tr);
 		progress_done(&progress);
 		code = exit_code_of(&tr);
+		if (a->topt.collect && !tr.collect_found)
+			log_warn("record: --collect %s: no function of that name in the program or its "
+				 "libraries; nothing was counted", a->topt.collect);
 	}
 	uint64_t wall = now_ns() - t0;
 	write_end_meta(&w, &tr, wall);
@@ -580,7 +594,7 @@ int cmd_record(int argc, char **argv)
 		return code;
 	install_interrupt_handlers();
 	if (a.topt.pin_cpu && !a.attach_pid)
-		pin_to_current_cpu();
+		affinity_pin(&a.affinity);
 	code = record_once(&a, path, a.output);
 	if (a.verify)
 		code = verify_with_step(&a, path, code);

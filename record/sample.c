@@ -1,7 +1,7 @@
 /* Sample mode: the program runs at full speed; at each timer tick prof
  * interrupts the threads to sample (PTRACE_INTERRUPT on seized threads),
- * reads their registers at the interrupt stop, unwinds their stacks and lets
- * them go. --clock cpu samples the threads running at the tick (state R in
+ * copies their registers and the top of their stacks at the interrupt stop,
+ * lets them go, then unwinds the copies. --clock cpu samples the threads running at the tick (state R in
  * /proc: the kernel's CPU time counters of another process's threads only
  * advance at scheduler events, too coarse for a per-tick decision);
  * --clock wall samples every thread, so time spent blocked in a syscall
@@ -49,24 +49,21 @@ static bool all_mapped(const struct proc *p, const uint64_t *pcs, size_t n)
 	return true;
 }
 
-static void take_sample(struct tracer *tr, struct tracee *t)
+/* Unwinds the stack captured at the thread's stop (the thread runs again)
+ * and records the sample. */
+static void record_sample(struct tracer *tr, struct tracee *t, uint64_t rip)
 {
 	struct proc *p = t->proc;
-	struct user_regs_struct r;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0)
-		return;
-	if (!p->unwinder)
-		p->unwinder = unwinder_new(p->pid);
 	uint64_t pcs[MAX_DEPTH];
-	size_t n = unwind_thread(p->unwinder, t->tid, &r, pcs, MAX_DEPTH);
+	size_t n = unwind_captured(p->unwinder, pcs, MAX_DEPTH);
 	if (!all_mapped(p, pcs, n)) {
 		/* Code mapped since we last looked (libraries, dlopen): syscalls
 		 * are not traced here, so mappings are read again when needed. */
 		tracer_refresh_maps(tr, p);
 		unwinder_invalidate(p->unwinder);
-		n = unwind_thread(p->unwinder, t->tid, &r, pcs, MAX_DEPTH);
+		n = unwind_captured(p->unwinder, pcs, MAX_DEPTH);
 	}
-	tracer_count_insn(tr, t, r.rip, tracer_decode(tr, t, r.rip)->cls);
+	tracer_count_insn(tr, t, rip, tracer_decode(tr, t, rip)->cls);
 	struct prof_event ev = { .kind = EV_SAMPLE, .thread = t->id };
 	ev.sample.pcs = xmalloc(n * sizeof *pcs);
 	memcpy(ev.sample.pcs, pcs, n * sizeof *pcs);
@@ -87,11 +84,19 @@ static void sample_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 /* Any stop after an interrupt was asked for serves as the sample. */
 static void sample_resume(struct tracer *tr, struct tracee *t)
 {
-	if (t->sample_pending) {
-		t->sample_pending = false;
-		take_sample(tr, t);
+	struct user_regs_struct r;
+	bool sampled = t->sample_pending && ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0;
+	t->sample_pending = false;
+	if (sampled) {
+		if (!t->proc->unwinder)
+			t->proc->unwinder = unwinder_new(t->proc->pid);
+		unwind_capture(t->proc->unwinder, t->tid, &r);
 	}
+	/* The program runs on while its sample is unwound: it is stopped only
+	 * for the registers and one copy of its stack's top. */
 	cont(t, 0);
+	if (sampled)
+		record_sample(tr, t, r.rip);
 }
 
 static void sample_on_signal(struct tracer *tr, struct tracee *t, int sig)

@@ -30,6 +30,9 @@ static void step_resume(struct tracer *tr, struct tracee *t, int sig)
 			t->in_syscall = true;
 			t->sys_nr = (int64_t)t->sys_regs.rax;
 			t->sys_start_ns = now_ns();
+			const struct user_regs_struct *r = &t->sys_regs;
+			uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+			tracer_syscall_entry(tr, t, (long)r->rax, args);
 		}
 	}
 	t->signal_injected = sig != 0;

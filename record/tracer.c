@@ -2,6 +2,7 @@
  * dispatched; every traced thread and process image is tracked here. The
  * recording mode (step.c) decides how a thread advances between stops. */
 #include "tracer.h"
+#include "affinity.h"
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
@@ -60,7 +61,7 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n)
 {
-	if (!t->id || !n)
+	if (!t->id || !n || (tr->opt.collect && !t->collect_depth))
 		return;
 	struct prof_event ev = { .kind = EV_INSN, .thread = t->id };
 	ev.insn.pc = pc;
@@ -248,6 +249,10 @@ void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 	decode_cache_clear(&p->cache);
 	if (p->as)
 		aspace_code_changed(p->as, &p->maps);
+	if (tr->opt.collect) {
+		collect_resolve(tr->opt.collect, &p->maps, &p->collect);
+		tr->collect_found |= p->collect.n > 0;
+	}
 }
 
 static char *read_proc_file(pid_t pid, const char *name, bool nul_to_space)
@@ -309,6 +314,7 @@ static void proc_release(struct tracer *tr, struct proc *p)
 		*pp = p->next;
 	decode_cache_clear(&p->cache);
 	maps_free(&p->maps);
+	collect_free(&p->collect);
 	aspace_put(p->as);
 	unwinder_free(p->unwinder);
 	free(p);
@@ -443,12 +449,35 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 		t->pc = 0; /* waits for its first stop */
 }
 
+void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const uint64_t args[6])
+{
+	t->holds_terminal = progress_syscall_entry(tr->progress, t->proc->pid, nr, args);
+}
+
+/* Block mode's syscall-entry stops, seen before the mode resumes the thread
+ * into the call (step mode reports its own from step.c). */
+static void on_syscall_stop_entry(struct tracer *tr, struct tracee *t)
+{
+	struct __ptrace_syscall_info info;
+	if (!progress_watches_syscalls(tr->progress) ||
+	    ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof info, &info) <= 0 ||
+	    info.op != PTRACE_SYSCALL_INFO_ENTRY)
+		return;
+	tracer_syscall_entry(tr, t, (long)info.entry.nr, info.entry.args);
+}
+
 void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, int64_t ret)
 {
 	struct prof_event ev = { .kind = EV_SYSCALL, .thread = t->id };
 	const struct user_regs_struct *r = &t->sys_regs;
 	ev.sys.nr = t->sys_nr;
 	uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+	if (t->holds_terminal)
+		progress_syscall_exit(tr->progress, t->proc->pid, (long)t->sys_nr, args, returned, ret);
+	t->holds_terminal = false;
+	if (returned)
+		affinity_after_syscall(tr->affinity, t->tid, t->proc->pid, &t->own_affinity,
+				       (long)t->sys_nr, args, ret);
 	memcpy(ev.sys.args, args, sizeof args);
 	ev.sys.returned = returned;
 	ev.sys.ret = ret;
@@ -580,6 +609,8 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		tr->opt.mode->on_signal(tr, t, sig);
 		return;
 	}
+	if (sig == (SIGTRAP | 0x80))
+		on_syscall_stop_entry(tr, t);
 	if ((sig & 0x7f) == SIGTRAP)
 		tr->opt.mode->on_trap(tr, t, sig);
 	else

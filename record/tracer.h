@@ -3,6 +3,7 @@
 #ifndef PROF_TRACER_H
 #define PROF_TRACER_H
 
+#include "collect.h"
 #include "prof/classes.h"
 #include "prof/events.h"
 #include "prof/maps.h"
@@ -15,6 +16,7 @@
 
 struct writer;
 struct progress;
+struct affinity;
 struct aspace;
 struct proc;
 struct block;
@@ -67,6 +69,7 @@ struct proc {
 	struct aspace *as;         /* block mode: blocks and breakpoints */
 	struct unwinder *unwinder; /* sample mode: stacks */
 	bool unfollowed;           /* --no-follow-fork child traced only to clean up */
+	struct collect_targets collect;  /* --collect: where FUNC starts */
 	struct proc *next;
 };
 
@@ -87,8 +90,11 @@ struct tracee {
 	char *final_name;          /* comm at PTRACE_EVENT_EXIT; handed to the writer */
 	bool draining_trap;        /* detaching: a queued step SIGTRAP is being consumed */
 	int64_t sys_nr;            /* the syscall being made, while in_syscall */
+	bool holds_terminal;       /* the syscall reads or writes prof's terminal */
+	bool own_affinity;         /* set its own CPU mask: prof no longer hides its pin */
 	uint64_t icount;           /* instructions counted so far (inclusive costs) */
 	struct callstack *stack;   /* the shadow call stack (step and block) */
+	uint32_t collect_depth;    /* --collect: FUNC's frames on the call stack */
 	void *mode_state;          /* the mode's own state of the thread; freed by thread_gone */
 	/* sample mode */
 	int cpu_fd;                /* /proc/.../stat, open */
@@ -104,6 +110,7 @@ struct tracer_options {
 	bool no_aslr;              /* launch with ADDR_NO_RANDOMIZE */
 	bool clock_wall;           /* sample: every thread, on CPU or not */
 	unsigned freq;             /* sample: ticks per second */
+	const char *collect;       /* count only while this function is on the stack */
 };
 
 struct tracer {
@@ -111,6 +118,7 @@ struct tracer {
 	struct writer *writer;
 	struct classifier *classifier;
 	struct progress *progress;
+	const struct affinity *affinity;
 	struct tracee **threads;
 	size_t nthreads, threads_cap;
 	struct tracee *last_hit;
@@ -125,6 +133,7 @@ struct tracer {
 	 * attach), handed to it before it waits again; in arrival order. */
 	struct deferred_status *deferred;
 	size_t ndeferred, deferred_head, deferred_cap;
+	bool collect_found;        /* --collect: the function was found in some image */
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
 	volatile sig_atomic_t *tick;               /* sample timer fired */
@@ -171,6 +180,8 @@ void tracer_clear_pushed_tf(struct tracee *t);
 size_t tracer_read_code(pid_t tid, uint64_t pc, uint8_t buf[16]);
 /* Records a delivered signal. */
 void tracer_record_signal(struct tracer *tr, struct tracee *t, int sig, uint64_t pc);
+/* t is about to make syscall nr (hooks that must act before it runs). */
+void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const uint64_t args[6]);
 /* Records the syscall t is stepping, with ret when it returned. */
 void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, int64_t ret);
 

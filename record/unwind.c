@@ -17,7 +17,7 @@ struct unwinder {
 	bool broken;              /* elfutils could not attach: frame pointers only */
 	/* the thread being unwound */
 	pid_t tid;
-	const struct user_regs_struct *regs;
+	struct user_regs_struct regs;
 	uint8_t *stack;
 	uint64_t stack_lo;
 	size_t stack_len;
@@ -56,7 +56,7 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct unwinder *u = arg;
-	const struct user_regs_struct *r = u->regs;
+	const struct user_regs_struct *r = &u->regs;
 	/* x86-64 DWARF numbering: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, then RA. */
 	Dwarf_Word dw[17] = { r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp,
 			      r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15,
@@ -132,8 +132,8 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 static void walk_frame_pointers(struct unwinder *u)
 {
 	u->n = 0;
-	u->pcs[u->n++] = u->regs->rip;
-	uint64_t fp = u->regs->rbp;
+	u->pcs[u->n++] = u->regs.rip;
+	uint64_t fp = u->regs.rbp;
 	while (u->n < u->max && fp >= u->stack_lo && fp + 16 <= u->stack_lo + u->stack_len) {
 		uint64_t next, ret;
 		memcpy(&next, u->stack + (fp - u->stack_lo), 8);
@@ -145,14 +145,10 @@ static void walk_frame_pointers(struct unwinder *u)
 	}
 }
 
-size_t unwind_thread(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs,
-		     uint64_t *pcs, size_t max)
+void unwind_capture(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs)
 {
 	u->tid = tid;
-	u->regs = regs;
-	u->pcs = pcs;
-	u->max = max;
-	u->n = 0;
+	u->regs = *regs;
 	/* One read of the stack's top serves nearly every memory access. It is
 	 * split at page boundaries: a transfer stops cleanly at the first page
 	 * past the end of the stack mapping. */
@@ -169,8 +165,15 @@ size_t unwind_thread(struct unwinder *u, pid_t tid, const struct user_regs_struc
 	}
 	ssize_t got = process_vm_readv(tid, &local, 1, remote, nr, 0);
 	u->stack_len = got > 0 ? (size_t)got : 0;
+}
+
+size_t unwind_captured(struct unwinder *u, uint64_t *pcs, size_t max)
+{
+	u->pcs = pcs;
+	u->max = max;
+	u->n = 0;
 	if (attach(u))
-		dwfl_getthread_frames(u->dwfl, tid, on_frame, u);
+		dwfl_getthread_frames(u->dwfl, u->tid, on_frame, u);
 	if (u->n < 2)
 		walk_frame_pointers(u);
 	return u->n;

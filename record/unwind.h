@@ -14,9 +14,12 @@ struct unwinder *unwinder_new(pid_t pid);
 void unwinder_free(struct unwinder *u);
 /* The process mapped new code: modules are read again on the next unwind. */
 void unwinder_invalidate(struct unwinder *u);
-/* Fills pcs with the leaf PC, then each caller's call site (return address
- * minus one), at most max. Returns how many. */
-size_t unwind_thread(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs,
-		     uint64_t *pcs, size_t max);
+/* Copies what unwinding needs of a stopped thread: its registers and the
+ * top of its stack. The thread may run on before unwind_captured. */
+void unwind_capture(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs);
+/* Fills pcs with the captured leaf PC, then each caller's call site (return
+ * address minus one), at most max. Returns how many. Frames deeper than the
+ * captured stack are read from the live thread. */
+size_t unwind_captured(struct unwinder *u, uint64_t *pcs, size_t max);
 
 #endif

@@ -9,6 +9,7 @@
 #include "prof/classes.h"
 #include "prof/branch.h"
 #include "prof/commands.h"
+#include "prof/symmatch.h"
 #include "prof/elf_file.h"
 #include "prof/log.h"
 #include "prof/store.h"
@@ -152,12 +153,10 @@ static bool dso_matches(const struct annotate_options *o, const char *path)
 	return !o->dso || strcmp(path, o->dso) == 0 || strcmp(basename_of(path), o->dso) == 0;
 }
 
-/* The printed name, the mangled name, or a C++ name without its parameters. */
+/* The printed name as users write it (symmatch.h), or the mangled name. */
 static bool name_matches(const char *want, const char *shown, const char *raw)
 {
-	size_t n = strlen(want);
-	return strcmp(shown, want) == 0 || strcmp(raw, want) == 0 ||
-	       (strncmp(shown, want, n) == 0 && shown[n] == '(');
+	return strcmp(raw, want) == 0 || symbol_name_matches(want, shown);
 }
 
 static struct candidate *candidate_of(struct annotate_state *st, size_t dso_id, uint64_t sym_addr,

@@ -1,5 +1,8 @@
 /* prof diff: two recordings compared function by function (common/diff.c),
- * printed as text, JSON or CSV, with an optional CI gate on the total. */
+ * printed as text, JSON, CSV or Markdown, with optional CI gates on the
+ * total and on each function. */
+#include "diff_print.h"
+#include "report.h"
 #include "prof/commands.h"
 #include "prof/diff.h"
 #include "prof/log.h"
@@ -24,23 +27,39 @@ static const char diff_usage[] =
 	"\n"
 	"  -n, --top N           function rows to print (default 20; 0 = all)\n"
 	"      --sort KEY        delta (default: largest |delta| first), base or new\n"
-	"  -f, --format FMT      text (default), json or csv (the function rows)\n"
+	"  -f, --format FMT      text (default), json, csv (the function rows) or markdown\n"
+	"                        (tables for a pull-request comment)\n"
+	"      --dso NAME        only functions of this DSO (file name; repeatable); the\n"
+	"                        main executable may be named by either side's name\n"
+	"      --exclude-dso NAME  leave out this DSO's functions (repeatable), e.g.\n"
+	"                        ld-linux-x86-64.so.2; totals are those of what is kept\n"
 	"      --fail-above PCT  exit 1 when the total grew by more than PCT per cent\n"
 	"                        (a CI gate; one line says whether it passed)\n"
+	"      --svg FILE        also write a differential flame graph to FILE: widths\n"
+	"                        from NEW, red where a stack grew, blue where it shrank\n"
+	"      --inverted        that flame graph as an icicle (callers on top)\n"
+	"      --fail-above-function PCT  exit 1 when a function of both recordings\n"
+	"                        grew by more than PCT per cent of its base count\n"
 	"  -h, --help            this help\n"
 	"\n"
-	"Exit status: 0, 1 when the --fail-above gate fails, 2 on errors. Recordings\n"
+	"Exit status: 0, 1 when a --fail-above gate fails, 2 on errors. Recordings\n"
 	"with exact counts (step, block) cannot be compared with sampled ones.\n";
 
-enum diff_format { DIFF_TEXT, DIFF_JSON, DIFF_CSV };
+enum diff_format { DIFF_TEXT, DIFF_JSON, DIFF_CSV, DIFF_MARKDOWN };
+
+#define MAX_DSO_OPTIONS 64
 
 struct diff_options {
 	const char *base_path, *new_path;
 	size_t top;             /* 0 = all */
 	enum diff_sort sort;
 	enum diff_format format;
-	bool gate;
-	double fail_above;
+	bool gate, gate_function;
+	double fail_above, fail_above_function;
+	const char *svg;        /* differential flame graph to write, or NULL */
+	bool inverted;
+	const char *only[MAX_DSO_OPTIONS], *exclude[MAX_DSO_OPTIONS];
+	size_t nonly, nexclude;
 };
 
 /* One recording, opened and aggregated. */
@@ -59,11 +78,16 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 		{ "sort", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "fail-above", required_argument, NULL, 'F' },
+		{ "fail-above-function", required_argument, NULL, 'G' },
+		{ "dso", required_argument, NULL, 'D' },
+		{ "exclude-dso", required_argument, NULL, 'X' },
+		{ "svg", required_argument, NULL, 'S' },
+		{ "inverted", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static const char *const sorts[] = { "delta", "base", "new" };
-	static const char *const formats[] = { "text", "json", "csv" };
+	static const char *const formats[] = { "text", "json", "csv", "markdown" };
 	*o = (struct diff_options){ .top = 20 };
 	optind = 1;
 	opterr = 0;
@@ -85,18 +109,34 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 			o->sort = (enum diff_sort)v;
 			break;
 		case 'f':
-			if ((v = parse_choice("diff", "format", optarg, formats, 3)) < 0)
+			if ((v = parse_choice("diff", "format", optarg, formats, 4)) < 0)
 				return -1;
 			o->format = (enum diff_format)v;
 			break;
 		case 'F':
-			o->fail_above = strtod(optarg, &end);
-			if (end == optarg || *end || !isfinite(o->fail_above)) {
-				log_error("diff: --fail-above wants a percentage, not '%s'", optarg);
+		case 'G': {
+			double *pct = c == 'F' ? &o->fail_above : &o->fail_above_function;
+			*pct = strtod(optarg, &end);
+			if (end == optarg || *end || !isfinite(*pct)) {
+				log_error("diff: %s wants a percentage, not '%s'", c == 'F' ? "--fail-above" : "--fail-above-function", optarg);
 				return -1;
 			}
-			o->gate = true;
+			*(c == 'F' ? &o->gate : &o->gate_function) = true;
 			break;
+		}
+		case 'D':
+		case 'X': {
+			size_t *n = c == 'D' ? &o->nonly : &o->nexclude;
+			if (*n == MAX_DSO_OPTIONS) {
+				log_error("diff: at most %d --dso and %d --exclude-dso options",
+					  MAX_DSO_OPTIONS, MAX_DSO_OPTIONS);
+				return -1;
+			}
+			(c == 'D' ? o->only : o->exclude)[(*n)++] = optarg;
+			break;
+		}
+		case 'S': o->svg = optarg; break;
+		case 'I': o->inverted = true; break;
 		case 'h': fputs(diff_usage, stdout); exit(0);
 		default:
 			log_error("diff: unknown or incomplete option '%s' (see 'prof diff --help')",
@@ -176,17 +216,6 @@ static const char *fmt_percent(const struct diff_row *r, char *buf, size_t len)
 	return buf;
 }
 
-static const char *fmt_total_percent(const struct diff *d, char *buf, size_t len)
-{
-	if (!d->delta)
-		snprintf(buf, len, "0.00%%");
-	else if (!d->base_total)
-		snprintf(buf, len, "new");
-	else
-		snprintf(buf, len, "%+.2f%%", d->percent);
-	return buf;
-}
-
 static double share(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
@@ -220,7 +249,7 @@ static void print_text(FILE *out, const struct diff *d, const struct side *b, co
 	text_side(out, "base:", b);
 	text_side(out, "new:", n);
 	fprintf(out, "# delta: %s (%s)\n", diff_fmt_delta(d->delta, c1, sizeof c1),
-		fmt_total_percent(d, pc, sizeof pc));
+		diff_fmt_total_percent(d, pc, sizeof pc));
 	if (b->exe && n->exe && strcmp(b->exe, n->exe) != 0)
 		fprintf(out, "#        functions of %s matched with those of %s\n", b->exe, n->exe);
 	fputc('\n', out);
@@ -260,7 +289,7 @@ static void print_text(FILE *out, const struct diff *d, const struct side *b, co
 	fprintf(out, "\ntotal: %s -> %s %s, %s (%s)\n", fmt_count(d->base_total, c1, sizeof c1),
 		fmt_count(d->new_total, c2, sizeof c2),
 		diff_mode_exact(b->p.mode) ? "instructions" : "counted",
-		diff_fmt_delta(d->delta, c3, sizeof c3), fmt_total_percent(d, pc, sizeof pc));
+		diff_fmt_delta(d->delta, c3, sizeof c3), diff_fmt_total_percent(d, pc, sizeof pc));
 }
 
 static void json_side(FILE *out, const char *key, const struct profile *p)
@@ -273,7 +302,7 @@ static void json_side(FILE *out, const char *key, const struct profile *p)
 }
 
 static void print_json(FILE *out, const struct diff *d, const struct side *b, const struct side *n,
-		       const struct diff_options *o, bool passed)
+		       const struct diff_options *o, const struct diff_gates *g)
 {
 	static const char *const status[] = { "both", "new", "gone" };
 	fputs("{\n", out);
@@ -320,7 +349,13 @@ static void print_json(FILE *out, const struct diff *d, const struct side *b, co
 		fprintf(out, "%.4f", o->fail_above);
 	else
 		fputs("null", out);
-	fprintf(out, ", \"passed\": %s}\n}\n", passed ? "true" : "false");
+	fputs(", \"fail_above_function\": ", out);
+	if (o->gate_function)
+		fprintf(out, "%.4f", o->fail_above_function);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"functions_failed\": %zu, \"passed\": %s}\n}\n", g->functions_failed,
+		g->total_passed && !g->functions_failed ? "true" : "false");
 }
 
 static void print_csv(FILE *out, const struct diff *d, const struct diff_options *o)
@@ -360,23 +395,40 @@ int cmd_diff(int argc, char **argv)
 	symbolizer_print_warnings(b.p.symbolizer);
 	symbolizer_print_warnings(n.p.symbolizer);
 
+	const char *mains[] = { b.exe ? b.exe : "", n.exe ? n.exe : "" };
+	struct dso_filter filter = { o.only, o.nonly, o.exclude, o.nexclude, mains, 2 };
+	if (o.nonly || o.nexclude) {
+		diff_filter_dsos(&b.p, b.exe, &filter);
+		diff_filter_dsos(&n.p, n.exe, &filter);
+	}
+	if (o.svg && diff_svg(o.svg, &b.p, &n.p, o.inverted) != 0)
+		goto out;
 	struct diff d;
 	diff_compute(&b.p, &n.p, b.exe, n.exe, &d);
+	struct diff_gates g = { .total = o.gate, .total_limit = o.fail_above,
+				.function = o.gate_function, .function_limit = o.fail_above_function };
+	g.total_passed = !o.gate || diff_gate_passed(&d, o.fail_above);
+	if (o.gate_function) { /* on every function, whatever --top shows */
+		const struct diff_row *worst;
+		g.functions_failed = diff_functions_above(&d, o.fail_above_function, &worst);
+		if (worst)
+			g.worst = *worst;
+	}
+	bool passed = g.total_passed && !g.functions_failed;
 	diff_sort(&d, o.sort);
-	bool passed = !o.gate || diff_gate_passed(&d, o.fail_above);
+	struct diff_selection sel = { o.only, o.nonly, o.exclude, o.nexclude };
 	if (o.format == DIFF_JSON)
-		print_json(stdout, &d, &b, &n, &o, passed);
+		print_json(stdout, &d, &b, &n, &o, &g);
 	else if (o.format == DIFF_CSV)
 		print_csv(stdout, &d, &o);
+	else if (o.format == DIFF_MARKDOWN)
+		diff_print_markdown(stdout, &d, &b.p, &n.p, o.top, &g, &sel);
 	else
 		print_text(stdout, &d, &b, &n, &o);
-	if (o.gate) {
-		/* Text: the last line of the report; JSON and CSV keep stdout parseable. */
-		char pc[32];
-		FILE *g = o.format == DIFF_TEXT ? stdout : stderr;
-		fprintf(g, "gate: %s: total %s, limit %+.2f%%\n", passed ? "passed" : "FAILED",
-			fmt_total_percent(&d, pc, sizeof pc), o.fail_above);
-	}
+	/* Text: the last lines of the report; JSON and CSV keep stdout parseable;
+	 * Markdown has them in its table. */
+	if (o.format != DIFF_MARKDOWN)
+		diff_print_gates(o.format == DIFF_TEXT ? stdout : stderr, &d, &g);
 	fflush(stdout);
 	diff_free(&d);
 	rc = passed ? 0 : 1;

@@ -5,6 +5,7 @@
 #include "prof/profile.h"
 #include "prof/symbolize.h"
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -19,13 +20,17 @@ struct report_options {
 	bool syscalls;
 	bool call_graph;         /* callers and callees of the top functions */
 	const char *svg;         /* write a flame graph to this file ("-": stdout) */
+	bool inverted;           /* the flame graph as an icicle: callers on top */
 	struct profile_filter filter;
 	/* which function and DSO rows to show, and in what order */
 	double percent_limit;    /* hide rows under this share of the total */
 	const char *dso;         /* only this DSO (base name) */
-	const char *sym;         /* only functions whose name contains this */
+	const char *sym;         /* only functions whose name matches this regex */
+	regex_t sym_re;          /* sym, compiled (POSIX extended) */
+	const char *sym_exact;   /* only the function named so (symmatch.h) */
 	const char *sort;        /* count (default), inclusive or name */
 	bool color;              /* ANSI colors: a terminal without NO_COLOR */
+	size_t width;            /* text columns to fit (a terminal's); 0 = no limit */
 };
 
 /* Applies --percent-limit, --dso, --sym and --sort to the function and DSO rows. */
@@ -39,6 +44,9 @@ void report_callgrind(FILE *out, const struct profile *p, const struct report_op
 void report_folded(FILE *out, const struct profile *p, const struct report_options *o);
 /* Returns 0, or -1 after printing one error line. */
 int report_svg(const char *path, const struct profile *p, const struct report_options *o);
+/* prof diff --svg: a differential flame graph (widths from new, colors by
+ * the change from base). Returns 0, or -1 after printing one error line. */
+int diff_svg(const char *path, const struct profile *base, const struct profile *new, bool inverted);
 
 /* Rows to print for --by function|dso, after --top. */
 size_t report_row_limit(size_t available, const struct report_options *o);

@@ -28,8 +28,43 @@ static void csv_rows(FILE *out, const struct profile *p, const struct func_row *
 	}
 }
 
+static bool is_shown(const struct func_row *rows, size_t n, const char *name, const char *dso)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rows[i].name, name) == 0 && strcmp(rows[i].dso, dso) == 0)
+			return true;
+	return false;
+}
+
+/* --call-graph: the call arcs into and out of the functions a plain report
+ * would list (after --top, --sym...), one per line. */
+static void csv_call_graph(FILE *out, const struct profile *p, const struct report_options *o)
+{
+	size_t n = report_row_limit(p->nfuncs, o);
+	fputs("caller,caller_dso,callee,callee_dso,calls,inclusive\n", out);
+	for (size_t i = 0; i < p->nedges; i++) {
+		const struct edge_row *e = &p->edges[i];
+		if (!is_shown(p->funcs, n, e->caller, e->caller_dso) &&
+		    !is_shown(p->funcs, n, e->callee, e->callee_dso))
+			continue;
+		csv_field(out, e->caller);
+		fputc(',', out);
+		csv_field(out, e->caller_dso);
+		fputc(',', out);
+		csv_field(out, e->callee);
+		fputc(',', out);
+		csv_field(out, e->callee_dso);
+		fprintf(out, ",%llu,%llu\n", (unsigned long long)e->calls,
+			(unsigned long long)e->inclusive);
+	}
+}
+
 void report_csv(FILE *out, const struct profile *p, const struct report_options *o)
 {
+	if (o->call_graph) {
+		csv_call_graph(out, p, o);
+		return;
+	}
 	if (o->syscalls) {
 		fputs("syscall,nr,calls,errors,seconds\n", out);
 		for (size_t i = 0; i < p->nsys; i++)

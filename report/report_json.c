@@ -44,6 +44,11 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 	json_string(out, p->mode);
 	fprintf(out, ",\n  \"unit\": \"%s\",\n  \"command\": ", p->sampled ? "samples" : "instructions");
 	json_string(out, p->command);
+	fputs(",\n  \"collect\": ", out);
+	if (p->collect)
+		json_string(out, p->collect);
+	else
+		fputs("null", out);
 	fprintf(out, ",\n  \"total\": %llu,\n  \"complete\": %s,\n  \"wall_seconds\": %.6f,\n",
 		(unsigned long long)p->total, p->complete ? "true" : "false", p->wall_seconds);
 	fputs("  \"classes\": ", out);

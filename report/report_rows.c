@@ -1,6 +1,7 @@
 /* Which function and DSO rows a report shows, and in which order. Totals are
  * never filtered: percentages stay shares of the whole recording. */
 #include "report.h"
+#include "prof/symmatch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,11 @@ static bool keep(const struct func_row *r, const struct profile *p, const struct
 	const char *dso = is_dso_row ? r->name : r->dso;
 	if (o->dso && strcmp(dso, o->dso) != 0)
 		return false;
-	return is_dso_row || !o->sym || strstr(r->name, o->sym);
+	if (is_dso_row)
+		return true;
+	if (o->sym && regexec(&o->sym_re, r->name, 0, NULL, 0) != 0)
+		return false;
+	return !o->sym_exact || symbol_name_matches(o->sym_exact, r->name);
 }
 
 static void filter(struct func_row *rows, size_t *n, const struct profile *p,

@@ -13,12 +13,17 @@ static const char *unit_of(const struct profile *p)
 static void print_header(FILE *out, const struct profile *p)
 {
 	char n[32];
-	fprintf(out, "# command:  %s\n", p->command);
+	fputs("# command:  ", out);
+	print_escaped(out, p->command); /* argv may hold newlines: keep the header one line */
+	fputc('\n', out);
 	if (p->sampled)
 		fprintf(out, "# mode:     sample (statistical: %u Hz, %s clock)\n", p->sample_freq,
 			p->sample_clock ? p->sample_clock : "cpu");
 	else
 		fprintf(out, "# mode:     %s (exact instruction counts)\n", p->mode);
+	if (p->collect)
+		fprintf(out, "# collect:  only while %s is on the call stack (record --collect)\n",
+			p->collect);
 	fprintf(out, "# total:    %s %s in %zu thread%s, %.2f s wall%s\n",
 		fmt_count(p->total, n, sizeof n), unit_of(p), p->nthreads, p->nthreads == 1 ? "" : "s",
 		p->wall_seconds, p->complete ? "" : "  [INCOMPLETE]");
@@ -30,44 +35,146 @@ static double percent(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-/* Classes worth a column: those the whole profile executed at all. */
-static int used_classes(const struct profile *p, int cols[CLASS_COUNT])
+/* Columns a UTF-8 string takes (one per code point: names are not wide). */
+static size_t text_width(const char *s)
 {
-	int n = 0;
-	for (int c = 0; c < CLASS_COUNT; c++)
-		if (p->classes[c])
-			cols[n++] = c;
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
 	return n;
 }
 
-static size_t name_width(const struct func_row *rows, size_t n, bool dso, size_t min, size_t max)
+/* Bytes of s that make its first `chars` code points. */
+static size_t prefix_bytes(const char *s, size_t chars)
 {
-	size_t w = min;
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(dso ? rows[i].dso : rows[i].name);
-		if (l > w)
-			w = l;
+	size_t i = 0;
+	for (; s[i] && chars; chars--)
+		for (i++; ((unsigned char)s[i] & 0xc0) == 0x80; i++)
+			;
+	return i;
+}
+
+/* s in w columns, left-aligned; when longer, shortened with "…" in the
+ * middle (function names: both the start, namespace and class, and the end,
+ * method and parameters, stay visible) or at the end (DSO names). */
+enum shorten { SHORTEN_MIDDLE, SHORTEN_END };
+
+static void put_cell(FILE *out, const char *s, size_t w, enum shorten how)
+{
+	size_t n = text_width(s);
+	if (n <= w) {
+		fprintf(out, "%s%*s", s, (int)(w - n), "");
+		return;
 	}
-	return w > max ? max : w;
+	if (w == 0)
+		return;
+	size_t tail = how == SHORTEN_MIDDLE ? (w - 1) / 3 : 0, head = w - 1 - tail;
+	fwrite(s, 1, prefix_bytes(s, head), out);
+	fputs("\u2026", out);
+	if (tail)
+		fputs(s + prefix_bytes(s, n - tail), out);
+}
+
+static size_t max_size(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
+static size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/* How print_rows lays a table out: column widths, and which class columns
+ * are shown (in class order). */
+struct row_layout {
+	size_t count_w, incl_w, name_w, dso_w;
+	int cols[CLASS_COUNT], ncols;
+	int hidden;              /* class columns dropped to fit the terminal */
+};
+
+static size_t class_col_width(int cls)
+{
+	return max_size(strlen(class_name(cls)), 3);
+}
+
+/* The class column the profile uses least, among those shown. */
+static int least_used_column(const struct profile *p, const struct row_layout *l)
+{
+	int least = 0;
+	for (int k = 1; k < l->ncols; k++)
+		if (p->classes[l->cols[k]] < p->classes[l->cols[least]])
+			least = k;
+	return least;
+}
+
+/* Names and DSOs as long as the longest on a pipe (or --wide); on a terminal,
+ * the table fits its width: names shrink to NAME_MIN and DSOs to DSO_MIN,
+ * then the least used class columns go, then names share what is left. */
+#define NAME_MIN 20
+#define DSO_MIN 10
+
+static void layout_rows(const struct profile *p, const struct report_options *o,
+			const struct func_row *rows, size_t n, bool with_dso, bool incl,
+			const char *what, struct row_layout *l)
+{
+	char cnt[32];
+	size_t name_nat = strlen(what), dso_nat = 3;
+	*l = (struct row_layout){ .count_w = strlen(p->sampled ? "samples" : "instructions"),
+				  .incl_w = incl ? strlen("inclusive") : 0 };
+	for (size_t i = 0; i < n; i++) {
+		l->count_w = max_size(l->count_w, strlen(fmt_count(rows[i].count, cnt, sizeof cnt)));
+		if (incl)
+			l->incl_w = max_size(l->incl_w,
+					     strlen(fmt_count(rows[i].inclusive, cnt, sizeof cnt)));
+		name_nat = max_size(name_nat, text_width(rows[i].name));
+		dso_nat = max_size(dso_nat, with_dso ? text_width(rows[i].dso) : 0);
+	}
+	for (int c = 0; c < CLASS_COUNT; c++)
+		if (p->classes[c])
+			l->cols[l->ncols++] = c;
+	l->name_w = name_nat;
+	l->dso_w = with_dso ? dso_nat : 0;
+	if (!o->width)
+		return;
+	/* "%" column, counts, the two spaces before each name column, " |" */
+	size_t fixed = 7 + 1 + l->count_w + (incl ? 1 + l->incl_w : 0) + 2 +
+		       (with_dso ? 2 : 0) + 3;
+	size_t cols_w = 0;
+	for (int k = 0; k < l->ncols; k++)
+		cols_w += 1 + class_col_width(l->cols[k]);
+	size_t name_min = min_size(name_nat, NAME_MIN), dso_min = with_dso ? min_size(dso_nat, DSO_MIN) : 0;
+	while (l->ncols && fixed + name_min + dso_min + cols_w > o->width) {
+		int k = least_used_column(p, l);
+		cols_w -= 1 + class_col_width(l->cols[k]);
+		memmove(&l->cols[k], &l->cols[k + 1], (size_t)(l->ncols - k - 1) * sizeof *l->cols);
+		l->ncols--;
+		l->hidden++;
+	}
+	size_t avail = o->width > fixed + cols_w ? o->width - fixed - cols_w : 0;
+	if (with_dso)
+		l->dso_w = min_size(dso_nat, max_size(dso_min, avail > name_nat ? avail - name_nat : 0));
+	l->name_w = min_size(name_nat, max_size(name_min, avail > l->dso_w ? avail - l->dso_w : 0));
 }
 
 static void print_rows(FILE *out, const struct profile *p, const struct report_options *o,
 		       const struct func_row *rows, size_t n, bool with_dso, const char *what)
 {
-	int cols[CLASS_COUNT], ncols = used_classes(p, cols);
-	size_t fw = name_width(rows, n, false, strlen(what), 48);
-	size_t dw = with_dso ? name_width(rows, n, true, 3, 24) : 0;
 	bool incl = with_dso && p->has_call_graph;
-	fprintf(out, "%7s %15s", "%", unit_of(p));
+	struct row_layout l;
+	layout_rows(p, o, rows, n, with_dso, incl, what, &l);
+	fprintf(out, "%7s %*s", "%", (int)l.count_w, unit_of(p));
 	if (incl)
-		fprintf(out, " %15s", "inclusive");
-	fprintf(out, "  %-*s", (int)fw, what);
-	if (with_dso)
-		fprintf(out, "  %-*s", (int)dw, "dso");
+		fprintf(out, " %*s", (int)l.incl_w, "inclusive");
+	fputs("  ", out);
+	put_cell(out, what, l.name_w, SHORTEN_MIDDLE);
+	if (with_dso) {
+		fputs("  ", out);
+		put_cell(out, "dso", l.dso_w, SHORTEN_END);
+	}
 	fputs("  |", out);
-	for (int k = 0; k < ncols; k++)
-		fprintf(out, " %*s", (int)(strlen(class_name(cols[k])) > 3 ? strlen(class_name(cols[k])) : 3),
-			class_name(cols[k]));
+	for (int k = 0; k < l.ncols; k++)
+		fprintf(out, " %*s", (int)class_col_width(l.cols[k]), class_name(l.cols[k]));
 	fputc('\n', out);
 	for (size_t i = 0; i < n; i++) {
 		const struct func_row *r = &rows[i];
@@ -75,17 +182,20 @@ static void print_rows(FILE *out, const struct profile *p, const struct report_o
 		double pct = percent(r->count, p->total);
 		/* Hot rows stand out on a terminal: red from 10 %, yellow from 1 %. */
 		const char *on = !o->color ? "" : pct >= 10 ? "\033[1;31m" : pct >= 1 ? "\033[33m" : "";
-		fprintf(out, "%s%6.2f%%%s %15s", on, pct, on[0] ? "\033[0m" : "",
+		fprintf(out, "%s%6.2f%%%s %*s", on, pct, on[0] ? "\033[0m" : "", (int)l.count_w,
 			fmt_count(r->count, cnt, sizeof cnt));
 		if (incl)
-			fprintf(out, " %15s", fmt_count(r->inclusive, cnt, sizeof cnt));
-		fprintf(out, "  %-*.*s", (int)fw, (int)fw, r->name);
-		if (with_dso)
-			fprintf(out, "  %-*.*s", (int)dw, (int)dw, r->dso);
+			fprintf(out, " %*s", (int)l.incl_w, fmt_count(r->inclusive, cnt, sizeof cnt));
+		fputs("  ", out);
+		put_cell(out, r->name, l.name_w, SHORTEN_MIDDLE);
+		if (with_dso) {
+			fputs("  ", out);
+			put_cell(out, r->dso, l.dso_w, SHORTEN_END);
+		}
 		fputs("  |", out);
-		for (int k = 0; k < ncols; k++) {
-			int w = (int)(strlen(class_name(cols[k])) > 3 ? strlen(class_name(cols[k])) : 3);
-			uint64_t v = r->classes[cols[k]];
+		for (int k = 0; k < l.ncols; k++) {
+			int w = (int)class_col_width(l.cols[k]);
+			uint64_t v = r->classes[l.cols[k]];
 			if (!v)
 				fprintf(out, " %*s", w, ".");
 			else
@@ -93,8 +203,11 @@ static void print_rows(FILE *out, const struct profile *p, const struct report_o
 		}
 		fputc('\n', out);
 	}
-	if (ncols)
+	if (l.ncols)
 		fprintf(out, "\n(columns after | : share of each row's instructions per opcode class, %%)\n");
+	if (l.hidden)
+		fprintf(out, "(%d class column%s hidden to fit the terminal; --wide shows all)\n",
+			l.hidden, l.hidden == 1 ? "" : "s");
 }
 
 static void print_classes(FILE *out, const struct profile *p)
@@ -146,27 +259,31 @@ static void print_lines(FILE *out, const struct profile *p, const struct report_
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof cwd))
 		cwd[0] = '\0';
-	size_t n = report_row_limit(p->nlines, o), sw = 6, fw = 8;
+	size_t n = report_row_limit(p->nlines, o), sw = 6, fw = 8, dw = 3;
 	char where[128];
 	for (size_t i = 0; i < n; i++) {
 		const struct line_row *r = &p->lines[i];
 		if (r->file)
 			snprintf(where, sizeof where, "%s:%d", short_path(r->file, cwd, 64), r->line);
-		size_t l = r->file ? strlen(where) : 2;
-		sw = l > sw ? l : sw;
-		fw = strlen(r->function) > fw ? strlen(r->function) : fw;
+		sw = max_size(sw, r->file ? strlen(where) : 2);
+		fw = max_size(fw, text_width(r->function));
+		dw = max_size(dw, text_width(r->dso));
 	}
-	fw = fw > 48 ? 48 : fw;
-	fprintf(out, "%7s %15s  %-*s  %-*s  %s\n", "%", unit_of(p), (int)sw, "source", (int)fw,
-		"function", "dso");
+	size_t fixed = 7 + 1 + 15 + 2 + sw + 2 + 2 + dw;
+	if (o->width)
+		fw = min_size(fw, max_size(NAME_MIN, o->width > fixed ? o->width - fixed : 0));
+	fprintf(out, "%7s %15s  %-*s  ", "%", unit_of(p), (int)sw, "source");
+	put_cell(out, "function", fw, SHORTEN_MIDDLE);
+	fputs("  dso\n", out);
 	for (size_t i = 0; i < n; i++) {
 		const struct line_row *r = &p->lines[i];
 		char cnt[32];
 		if (r->file)
 			snprintf(where, sizeof where, "%s:%d", short_path(r->file, cwd, 64), r->line);
-		fprintf(out, "%6.2f%% %15s  %-*s  %-*.*s  %s\n", percent(r->count, p->total),
-			fmt_count(r->count, cnt, sizeof cnt), (int)sw, r->file ? where : "??", (int)fw,
-			(int)fw, r->function, r->dso);
+		fprintf(out, "%6.2f%% %15s  %-*s  ", percent(r->count, p->total),
+			fmt_count(r->count, cnt, sizeof cnt), (int)sw, r->file ? where : "??");
+		put_cell(out, r->function, fw, SHORTEN_MIDDLE);
+		fprintf(out, "  %s\n", r->dso);
 	}
 }
 
@@ -197,23 +314,38 @@ static void print_syscalls(FILE *out, const struct profile *p)
 		(unsigned long long)errors);
 }
 
-static void print_edge(FILE *out, const struct profile *p, const char *dir, uint64_t calls,
-		       uint64_t inclusive, const char *name, const char *dso)
+/* A caller or callee line; on a terminal it fits the width: the name is
+ * shortened in the middle, then the DSO at its end. */
+static void print_edge(FILE *out, const struct profile *p, const struct report_options *o,
+		       const char *dir, uint64_t calls, uint64_t inclusive, const char *name,
+		       const char *dso)
 {
 	char c[32], i[32];
+	int used;
 	if (p->sampled) /* from stacks: the samples taken below this caller/callee pair */
-		fprintf(out, "    %-9s %12s samples  %s%s%s\n", dir, fmt_count(inclusive, i, sizeof i),
-			name, dso[0] ? " " : "", dso);
+		used = fprintf(out, "    %-6s %12s samples  ", dir, fmt_count(inclusive, i, sizeof i));
 	else
-		fprintf(out, "    %-9s %12s calls %15s instructions  %s%s%s\n", dir,
-			fmt_count(calls, c, sizeof c), fmt_count(inclusive, i, sizeof i), name,
-			dso[0] ? " " : "", dso);
+		used = fprintf(out, "    %-6s %10s calls %12s instructions  ", dir,
+			       fmt_count(calls, c, sizeof c), fmt_count(inclusive, i, sizeof i));
+	size_t name_w = text_width(name), dso_w = text_width(dso);
+	size_t avail = o->width > (size_t)used + 1 ? o->width - (size_t)used - 1 : 0;
+	if (o->width && name_w + dso_w > avail) {
+		dso_w = min_size(dso_w, DSO_MIN);
+		name_w = min_size(name_w, max_size(8, avail > dso_w ? avail - dso_w : 0));
+	}
+	put_cell(out, name, name_w, SHORTEN_MIDDLE);
+	if (dso[0]) {
+		fputc(' ', out);
+		put_cell(out, dso, dso_w, SHORTEN_END);
+	}
+	fputc('\n', out);
 }
 
 #define MAX_EDGES_SHOWN 10
 
 /* The callers (or callees) of f, most calls first. */
-static void print_edges(FILE *out, const struct profile *p, const struct func_row *f, bool callers)
+static void print_edges(FILE *out, const struct profile *p, const struct report_options *o,
+			const struct func_row *f, bool callers)
 {
 	size_t shown = 0, more = 0;
 	for (size_t i = 0; i < p->nedges; i++) {
@@ -226,7 +358,7 @@ static void print_edges(FILE *out, const struct profile *p, const struct func_ro
 			more++;
 			continue;
 		}
-		print_edge(out, p, callers ? "caller" : "callee", e->calls, e->inclusive,
+		print_edge(out, p, o, callers ? "caller" : "callee", e->calls, e->inclusive,
 			   callers ? e->caller : e->callee, callers ? e->caller_dso : e->callee_dso);
 	}
 	if (more)
@@ -245,11 +377,17 @@ static void print_call_graph(FILE *out, const struct profile *p, const struct re
 	fputs("\ncall graph (calls and inclusive instructions per caller and callee):\n", out);
 	for (size_t k = 0; k < n; k++) {
 		const struct func_row *f = &p->funcs[k];
-		char self[32], incl[32];
-		fprintf(out, "\n  %s (%s)  self %s  inclusive %s\n", f->name, f->dso,
-			fmt_count(f->count, self, sizeof self), fmt_count(f->inclusive, incl, sizeof incl));
-		print_edges(out, p, f, true);
-		print_edges(out, p, f, false);
+		char self[32], incl[32], tail[128];
+		snprintf(tail, sizeof tail, "self %s  inclusive %s", fmt_count(f->count, self, sizeof self),
+			 fmt_count(f->inclusive, incl, sizeof incl));
+		size_t rest = 2 + 2 + text_width(f->dso) + 3 + strlen(tail), w = text_width(f->name);
+		if (o->width)
+			w = min_size(w, max_size(NAME_MIN, o->width > rest ? o->width - rest : 0));
+		fputs("\n  ", out);
+		put_cell(out, f->name, w, SHORTEN_MIDDLE);
+		fprintf(out, " (%s)  %s\n", f->dso, tail);
+		print_edges(out, p, o, f, true);
+		print_edges(out, p, o, f, false);
 	}
 }
 

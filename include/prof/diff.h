@@ -43,6 +43,23 @@ void diff_compute(const struct profile *base, const struct profile *new, const c
 void diff_sort(struct diff *d, enum diff_sort by);
 void diff_free(struct diff *d);
 
+/* Keeps only the functions of DSOs (base names) in `only` (all when
+ * nonly is 0) and not in `exclude`; the total and the class counts become
+ * those of the functions kept. exe is the recording's main executable:
+ * any of main_names names it too (builds of one program may be named
+ * differently). */
+struct dso_filter {
+	const char **only; size_t nonly;
+	const char **exclude; size_t nexclude;
+	const char **main_names; size_t nmain;
+};
+void diff_filter_dsos(struct profile *p, const char *exe, const struct dso_filter *f);
+
+/* The per-function gate: how many functions of both recordings grew by more
+ * than fail_above per cent of their base count; *worst is the one that grew
+ * most (relatively), NULL when none. */
+size_t diff_functions_above(const struct diff *d, double fail_above, const struct diff_row **worst);
+
 /* step and block count every instruction; anything else (sample) is statistical. */
 bool diff_mode_exact(const char *mode);
 /* The CI gate: false when the total grew by more than fail_above per cent
@@ -50,5 +67,7 @@ bool diff_mode_exact(const char *mode);
 bool diff_gate_passed(const struct diff *d, double fail_above);
 /* A signed count with thousands separators: "+1,234", "-56", "0". */
 const char *diff_fmt_delta(int64_t v, char *buf, size_t len);
+/* The total's change: "+1.25%", "0.00%", or "new" when the base is 0. */
+const char *diff_fmt_total_percent(const struct diff *d, char *buf, size_t len);
 
 #endif

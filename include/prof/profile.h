@@ -58,6 +58,7 @@ struct thread_row {
 
 struct profile {
 	char *mode, *command, *state;   /* state: complete, incomplete, recording */
+	char *collect;                  /* record --collect FUNC, or NULL */
 	bool complete;
 	double wall_seconds;
 	uint64_t total;
@@ -74,14 +75,58 @@ struct profile {
 	struct edge_row *roots;  size_t nroots;   /* caller "[root]": a thread's first frame */
 	struct stack_row *stacks; size_t nstacks; /* sample mode: the sampled stacks */
 	struct line_row *lines;  size_t nlines;   /* sorted by count; profile_load_lines */
+	struct pc_row *pcs;      size_t npcs;     /* by DSO, function, address; profile_load_pcs */
+	struct site_row *sites;  size_t nsites;   /* by caller DSO, function, call site */
+	struct jump_row *jumps;  size_t njumps;   /* jumps counted as calls */
 	struct symbolizer *symbolizer;
 	char **pool; size_t npool;   /* strings the profile owns */
 };
+
+/* Per instruction and per call site, for exporters that show machine code
+ * (profile_load_pcs). Positions are link-time addresses in the DSO (the
+ * runtime pc where the code is in no ELF file), as objdump prints them. */
+struct position {
+	const char *function, *dso, *dso_path;
+	uint64_t addr;
+	const char *file;         /* NULL: no line information */
+	int line;
+};
+
+struct pc_row {
+	struct position at;
+	uint64_t count;
+};
+
+/* Calls from one call instruction to one callee entry (threads' first
+ * frames, which have no call site, are left out). */
+struct site_row {
+	struct position site, callee;
+	uint64_t calls, inclusive;
+};
+
+/* A function entered by a jump, counted as called from the function that
+ * jumped (common/jumps.c): one jump instruction of each pair of functions
+ * stands for all of them. */
+struct jump_row {
+	uint32_t proc;
+	uint64_t site_pc;
+	const char *callee, *callee_dso, *callee_path;
+	uint64_t calls, inclusive;
+};
+
+/* Rows of a table x of the recording, joined to their thread and process
+ * and filtered: "SELECT ... FROM insns x" PROFILE_FILTER_JOIN. NULL after
+ * printing one error line. */
+#define PROFILE_FILTER_JOIN " JOIN threads t ON t.id = x.thread JOIN processes p ON p.id = t.proc" \
+			    " WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2)"
+sqlite3_stmt *profile_query(sqlite3 *db, const char *sql, const struct profile_filter *f);
 
 /* Returns 0, or -1 after printing one error line. */
 int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profile *p);
 void profile_free(struct profile *p);
 /* Adds per-source-line counts (DWARF) to a loaded profile. Returns 0 or -1. */
 int profile_load_lines(sqlite3 *db, const struct profile_filter *filter, struct profile *p);
+/* Adds per-instruction counts and per-call-site arcs. Returns 0 or -1. */
+int profile_load_pcs(sqlite3 *db, const struct profile_filter *filter, struct profile *p);
 
 #endif

@@ -36,5 +36,10 @@ void json_string(FILE *f, const char *s);
 uint64_t hash_two_strings(const char *a, const char *b);
 /* Writes s as one CSV field, quoted when it holds a comma, quote or newline. */
 void csv_field(FILE *f, const char *s);
+/* Writes s on one line: newlines, tabs, backslashes and other control
+ * characters as C escapes (\n, \t, \\, \x1b), for one-line headers. */
+void print_escaped(FILE *f, const char *s);
+/* Columns of the terminal fd writes to; 0 when fd is not a terminal. */
+size_t terminal_width(int fd);
 
 #endif

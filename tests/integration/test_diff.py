@@ -91,9 +91,11 @@ class DiffTest(ProfTestCase):
         self.assertIn("gate: passed", r.stdout)
         # JSON: the decision in "gate", exit status the same
         d = self.diff_json(self.o2, self.o0, "--fail-above", "5", code=1)
-        self.assertEqual(d["gate"], {"fail_above": 5.0, "passed": False})
+        self.assertEqual(d["gate"], {"fail_above": 5.0, "fail_above_function": None, "functions_failed": 0,
+                                     "passed": False})
         d = self.diff_json(self.o0, self.o2, "--fail-above", "5")
-        self.assertEqual(d["gate"], {"fail_above": 5.0, "passed": True})
+        self.assertEqual(d["gate"], {"fail_above": 5.0, "fail_above_function": None, "functions_failed": 0,
+                                     "passed": True})
         # a limit above the growth passes
         r = run(["diff", self.o2, self.o0, "--fail-above", "1000"])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -121,7 +123,8 @@ class DiffTest(ProfTestCase):
         for c in d["classes"]:
             self.assertEqual(set(c), {"class", "base", "new", "delta"})
             self.assertEqual(c["delta"], c["new"] - c["base"])
-        self.assertEqual(d["gate"], {"fail_above": None, "passed": True})
+        self.assertEqual(d["gate"], {"fail_above": None, "fail_above_function": None, "functions_failed": 0,
+                                     "passed": True})
         # --top limits the rows
         r = run(["diff", self.o0, self.o2, "--format", "json", "--top", "2"])
         self.assertEqual(len(json.loads(r.stdout)["functions"]), 2)
@@ -189,6 +192,73 @@ class DiffTest(ProfTestCase):
         r = run(["diff", self.o0, self.o2, "--fail-above", "much"])
         self.assertEqual(r.returncode, 2)
         self.assertOneErrorLine(r, "--fail-above")
+
+    # DSO selection, the per-function gate, Markdown
+
+    def test_exclude_dso_and_dso(self):
+        full = self.diff_json(self.o0, self.o2)
+        d = self.diff_json(self.o0, self.o2, "--exclude-dso", "ld-linux-x86-64.so.2")
+        self.assertFalse([f for f in d["functions"] if f["dso"] == "ld-linux-x86-64.so.2"])
+        self.assertEqual(len(d["functions"]),
+                         len([f for f in full["functions"] if f["dso"] != "ld-linux-x86-64.so.2"]))
+        for side in ("base", "new"):
+            self.assertEqual(d["total"][side], sum(f[side] for f in d["functions"]))
+            self.assertLess(d["total"][side], full["total"][side])
+        self.assertEqual(sum(c["delta"] for c in d["classes"]), d["total"]["delta"])
+        # The main executable, by the name of either build.
+        for name in ("diffprog_O0", "diffprog_O2"):
+            own = self.diff_json(self.o0, self.o2, "--dso", name)
+            self.assertEqual({f["dso"] for f in own["functions"]}, {"diffprog_O2"})
+            self.assertIn("checksum", {f["name"] for f in own["functions"]})
+            self.assertEqual(own["total"]["new"], sum(f["new"] for f in own["functions"]))
+        both = self.diff_json(self.o0, self.o2, "--dso", "diffprog_O2", "--dso", "libc.so.6")
+        self.assertEqual({f["dso"] for f in both["functions"]}, {"diffprog_O2", "libc.so.6"})
+
+    def test_fail_above_function(self):
+        grew = run(["diff", self.o2, self.o0, "--fail-above-function", "10"])
+        self.assertEqual(grew.returncode, 1, grew.stderr)
+        last = grew.stdout.strip().splitlines()[-1]
+        self.assertRegex(last, r"^gate: FAILED: 3 functions grew by more than 10\.00% \(most: checksum \+\d+\.\d\d%\)$")
+        # checksum grew the most: above its share the gate passes.
+        d = self.diff_json(self.o2, self.o0)
+        worst = max(f["percent"] for f in d["functions"] if f["status"] == "both")
+        ok = run(["diff", self.o2, self.o0, "--fail-above-function", "%.2f" % (worst + 0.01)])
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+        self.assertIn("gate: passed: no function grew by more than", ok.stdout)
+        shrank = run(["diff", self.o0, self.o2, "--fail-above-function", "0", "--format", "json"])
+        self.assertEqual(shrank.returncode, 0, shrank.stderr)
+        self.assertEqual(json.loads(shrank.stdout)["gate"]["functions_failed"], 0)
+        self.assertOneErrorLine(run(["diff", self.o0, self.o2, "--fail-above-function", "x"]),
+                                "--fail-above-function wants a percentage")
+
+    def test_markdown(self):
+        r = run(["diff", self.o2, self.o0, "--format", "markdown", "--top", "3",
+                 "--exclude-dso", "ld-linux-x86-64.so.2", "--fail-above", "1"])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        d = self.diff_json(self.o2, self.o0, "--exclude-dso", "ld-linux-x86-64.so.2")
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("### prof diff: +"), lines[0])
+        tables, current = [], None
+        for line in lines:
+            if line.startswith("|"):
+                if current is None:
+                    current = []
+                    tables.append(current)
+                current.append([c.strip() for c in line.strip("|").split(" | ")])
+            else:
+                current = None
+        total, funcs, classes = tables
+        self.assertEqual(total[2][1:], ["{:,}".format(d["total"]["base"]), "{:,}".format(d["total"]["new"]),
+                                        "+{:,}".format(d["total"]["delta"]), "+%.2f%%" % d["total"]["percent"]])
+        self.assertEqual(funcs[0], ["function", "dso", "base", "new", "delta", "delta %"])
+        self.assertEqual(len(funcs), 2 + 3)
+        for row, f in zip(funcs[2:], d["functions"]):
+            self.assertEqual(row, ["`%s`" % f["name"], f["dso"].replace("_", "\\_"), "{:,}".format(f["base"]),
+                                   "{:,}".format(f["new"]), "{:+,}".format(f["delta"]),
+                                   "%+.2f%%" % f["percent"]])
+        self.assertEqual({r[0] for r in classes[2:]}, {c["class"] for c in d["classes"]})
+        self.assertIn("Without the functions of ld-linux-x86-64.so.2.", r.stdout)
+        self.assertRegex(r.stdout, r"\*\*Gate:\*\* \S+ \*\*FAILED\*\*: total \+\d+\.\d\d%, limit \+1\.00%")
 
 
 if __name__ == "__main__":

@@ -12,24 +12,79 @@ from proftest import ProfTestCase, program, record, report_json, run
 SVG = "{http://www.w3.org/2000/svg}"
 # "frame;frame;...;frame count": frames are non-empty and hold no ';'.
 FOLDED_LINE = re.compile(r"^([^;\n]+)((?:;[^;\n]+)*) (\d+)$")
-# callgrind_annotate: "  1,234 (12.34%)  /path/file:function [/path/object]"
-ANNOTATE_LINE = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+([^:]*):(.*) \[(.*)\]$")
+# callgrind_annotate: "  1,234 (12.34%)  /path/file:function [/path/object]"; the
+# object is left out on the lines of code inlined from another file (fi=).
+ANNOTATE_LINE = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+([^:]*):(.*?)(?: \[(.*)\])?$")
 
 
 def annotate(path, inclusive):
-    """{(function, dso base name): count} as callgrind_annotate prints them."""
+    """{(function, dso base name): count} as callgrind_annotate prints them;
+    the lines of a function's inlined code go to the DSO its own line names."""
+    # Run where no path of the export starts: callgrind_annotate shortens fl=
+    # names under its working directory, but not cfi= ones.
     r = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100",
                         "--inclusive=" + ("yes" if inclusive else "no"), path],
-                       capture_output=True, text=True, check=True)
+                       capture_output=True, text=True, check=True, cwd=os.path.dirname(path))
     if r.stderr.strip():
         raise AssertionError("callgrind_annotate complained: " + r.stderr)
-    counts = {}
+    counts, inlined, dso_of = {}, {}, {}
     for line in r.stdout.splitlines():
         m = ANNOTATE_LINE.match(line)
-        if m:
-            key = (m.group(3), os.path.basename(m.group(4)))
-            counts[key] = counts.get(key, 0) + int(m.group(1).replace(",", ""))
+        if not m:
+            continue
+        count = int(m.group(1).replace(",", ""))
+        if m.group(4) is None:
+            inlined[m.group(3)] = inlined.get(m.group(3), 0) + count
+            continue
+        key = (m.group(3), os.path.basename(m.group(4)))
+        dso_of.setdefault(m.group(3), set()).add(key[1])
+        counts[key] = counts.get(key, 0) + count
+    for name, count in inlined.items():
+        dsos = dso_of.get(name, set())
+        key = (name, next(iter(dsos)) if len(dsos) == 1 else None)
+        counts[key] = counts.get(key, 0) + count
     return counts
+
+
+def annotated_source(path, source):
+    """{line number: count} of one source file as callgrind_annotate --auto=yes
+    annotates it (call lines "=> ..." left out)."""
+    r = subprocess.run(["callgrind_annotate", "--auto=yes", "--threshold=100", path],
+                       capture_output=True, text=True, check=True, cwd=os.path.dirname(path))
+    counts, line, inside = {}, None, False
+    for text in r.stdout.splitlines():
+        if text.startswith("-- Auto-annotated source: "):
+            inside = text.split(": ", 1)[1].strip() == source
+            continue
+        m = re.match(r"^-- line (\d+) -+$", text)
+        if inside and m:
+            line = int(m.group(1))
+            continue
+        if inside and line is not None and text.startswith("---"):
+            inside = False  # the end of this file's annotation
+        if not inside or line is None or "=>" in text[:40]:
+            continue
+        m = re.match(r"^\s*([\d,]+|\.) (?:\(\s*[\d.]+%\)|\s*)", text)
+        if not m:
+            continue
+        if m.group(1) != ".":
+            counts[line] = int(m.group(1).replace(",", ""))
+        line += 1
+    return counts
+
+
+def objdump_addresses(binary, function):
+    """Instruction addresses of a function, as objdump -d prints them."""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", binary], capture_output=True,
+                         text=True, check=True).stdout
+    addrs, inside = set(), False
+    for text in out.splitlines():
+        m = re.match(r"^[0-9a-f]+ <(.*)>:$", text)
+        if m:
+            inside = m.group(1) == function
+        elif inside and re.match(r"^\s+[0-9a-f]+:", text):
+            addrs.add(int(text.split(":")[0], 16))
+    return addrs
 
 
 def prefixes(folded_lines):
@@ -77,7 +132,7 @@ class Exports(ProfTestCase):
         path = self.callgrind_file(db)
         with open(path) as f:
             head = f.read(400)
-        for key in ("version: 1", "creator: prof", "events: Ir", "positions: line"):
+        for key in ("version: 1", "creator: prof", "events: Ir", "positions: instr line"):
             self.assertIn(key, head)
         selfc = annotate(path, inclusive=False)
         incl = annotate(path, inclusive=True)
@@ -93,15 +148,61 @@ class Exports(ProfTestCase):
         db, rep = self.recorded("cfuncs")
         selfc = annotate(self.callgrind_file(db), inclusive=False)
         self.assertGreater(len(rep["functions"]), 50, "ld.so, libc and the program")
+        # Per name: a name in two DSOs (strlen) has inlined lines of either.
+        by_name, prof_by_name = {}, {}
+        for (name, _), count in selfc.items():
+            by_name[name] = by_name.get(name, 0) + count
         for f in rep["functions"]:
-            self.assertEqual(selfc.get((f["name"], f["dso"])), f["count"],
-                             "self count of %s (%s)" % (f["name"], f["dso"]))
+            prof_by_name[f["name"]] = prof_by_name.get(f["name"], 0) + f["count"]
+        self.assertEqual(by_name, prof_by_name)
         self.assertEqual(sum(selfc.values()), rep["total"])
-        # Functions only ever entered by call and not recursive: same inclusive.
+        # Every function of the program but recursive fib, and printf (entered by
+        # the PLT stub's jump): the same inclusive counts.
         incl = annotate(self.callgrind_file(db), inclusive=True)
-        prof_incl = {f["name"]: f["inclusive"] for f in rep["functions"]}
-        for name in ("main", "fill_data", "sum_data", "hash_text"):
-            self.assertEqual(incl[(name, "cfuncs")], prof_incl[name], name)
+        own = [f for f in rep["functions"] if f["dso"] == "cfuncs" and f["name"] != "fib"]
+        self.assertGreater(len(own), 10)
+        for f in own + [f for f in rep["functions"] if f["name"] == "printf"]:
+            self.assertEqual(incl[(f["name"], f["dso"])], f["inclusive"], f["name"])
+
+    def test_callgrind_source_lines_match_by_line(self):
+        db, rep = self.recorded("cfuncs")
+        path = self.callgrind_file(db)
+        source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "programs", "cfuncs.c")
+        r = run(["report", "-i", db, "--by", "line", "--format", "json", "--top", "0"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import json
+        by_line = {}
+        for row in json.loads(r.stdout)["lines"]:
+            if row["file"] and os.path.realpath(row["file"]) == os.path.realpath(source):
+                by_line[row["line"]] = by_line.get(row["line"], 0) + row["count"]
+        self.assertGreater(len(by_line), 10)
+        self.assertEqual(annotated_source(path, source), by_line)
+
+    def test_callgrind_instruction_positions(self):
+        db, rep = self.recorded("cfuncs")
+        with open(self.callgrind_file(db)) as f:
+            text = f.read()
+        # main's cost lines: "0xADDR LINE COUNT", at objdump's instruction addresses.
+        main_id = re.search(r"fn=\((\d+)\) main\n", text).group(1)
+        block = re.search(r"^fn=\(%s\)(?: main)?\n((?:.*\n)*?)\n" % main_id, text, re.M)
+        self.assertIsNotNone(block, "no fn= main block")
+        addrs = [int(l.split()[0], 16) for l in block.group(1).splitlines()
+                 if re.match(r"^0x[0-9a-f]+ \d+ \d+$", l)]
+        self.assertGreater(len(addrs), 10)
+        self.assertLessEqual(set(addrs), objdump_addresses(program("cfuncs"), "main"))
+        # Calls name the callee's entry and sit at the call instruction.
+        self.assertRegex(block.group(1), r"cfn=\(\d+\)(?: fib)?\ncalls=1 0x[0-9a-f]+ 51\n0x[0-9a-f]+ 69 28605\n")
+
+    def test_callgrind_sample_mode_callers(self):
+        # main, a and b are on every sampled stack but never at its top: their
+        # calls still make their inclusive counts.
+        db, rep = self.recorded("proportion", "30", mode="sample")
+        incl = annotate(self.callgrind_file(db), inclusive=True)
+        for f in rep["functions"]:
+            if f["dso"] == "proportion" and f["name"] in ("main", "a", "b", "leaf"):
+                self.assertEqual(incl[(f["name"], f["dso"])], f["inclusive"], f["name"])
+        self.assertGreater(incl[("main", "proportion")], 0)
 
     # folded stacks
 
@@ -192,6 +293,58 @@ class Exports(ProfTestCase):
         self.assertGreater(len(frames), 20)
         mains = [t for t, _ in frames if t.startswith("main (cfuncs)\n")]
         self.assertEqual(len(mains), 1, mains)
+
+    def test_svg_sized_to_data_and_inverted(self):
+        db, rep = self.recorded("cfuncs")
+        graphs = {}
+        for name, extra in (("flame", []), ("icicle", ["--inverted"])):
+            path = os.path.join(self.dir, name + ".svg")
+            r = run(["report", "-i", db, "--svg", path, *extra])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            root, frames = self.svg_frames(path)
+            graphs[name] = (root, {t.split("\n")[0]: float(rect.get("y")) for t, rect in frames},
+                            [float(rect.get("y")) for _, rect in frames])
+            # Interactive and self-contained: the script is inside, nothing is fetched.
+            with open(path) as f:
+                text = f.read()
+            self.assertIn("<script", text)
+            self.assertNotRegex(text, r"(src|href)=\"(?!#)")
+            # Every frame names its caller's frame and carries its count.
+            for g in root.iter(SVG + "g"):
+                if g.get("class") == "f" and g.get("id") != "f0":
+                    self.assertTrue(g.get("data-p").startswith("f"))
+                    self.assertGreater(int(g.get("data-n")), 0)
+        flame, icicle = graphs["flame"][1], graphs["icicle"][1]
+        # Sized to what is drawn: the deepest drawn frame is at the top of the
+        # flame graph, the root at the top of the icicle; same height.
+        self.assertEqual(min(graphs["flame"][2]), 66.0)
+        self.assertEqual(max(graphs["icicle"][2]), max(graphs["flame"][2]))
+        self.assertEqual(icicle["all"], 66.0)
+        self.assertEqual(graphs["flame"][0].get("height"), graphs["icicle"][0].get("height"))
+        self.assertLess(flame["main (cfuncs)"], flame["all"])
+        self.assertGreater(icicle["main (cfuncs)"], icicle["all"])
+        self.assertEqual(flame["all"] - flame["main (cfuncs)"], icicle["main (cfuncs)"] - icicle["all"])
+
+    def test_diff_svg(self):
+        dbs = [self.recorded(name)[0] for name in ("diffprog_O0", "diffprog_O2")]
+        path = os.path.join(self.dir, "diff.svg")
+        r = run(["diff", *dbs, "--svg", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("checksum", r.stdout)  # the table is still printed
+        _, frames = self.svg_frames(path)
+        titles = {t.split("\n")[0]: (t, rect) for t, rect in frames}
+        title, rect = titles["checksum (diffprog_O2)"]
+        m = re.search(r"^([\d,]+) instructions.*\nbase ([\d,]+), change -([\d,]+) \(-[\d.]+%\)$", title, re.M)
+        self.assertIsNotNone(m, title)
+        new, base, change = (int(g.replace(",", "")) for g in m.groups())
+        self.assertEqual(base - new, change)
+        self.assertRegex(rect.get("fill"), r"^rgb\(\d+,\d+,255\)$")  # shrank: blue
+        r = run(["diff", *reversed(dbs), "--svg", path])
+        _, frames = self.svg_frames(path)
+        rect = {t.split("\n")[0]: rect for t, rect in frames}["checksum (diffprog_O0)"]
+        self.assertRegex(rect.get("fill"), r"^rgb\(255,\d+,\d+\)$")  # grew: red
+        r = run(["diff", *dbs, "--svg", os.path.join(self.dir, "no", "such", "dir.svg")])
+        self.assertOneErrorLine(r, "cannot write")
 
     def test_svg_unwritable(self):
         db, _ = self.recorded("calls")

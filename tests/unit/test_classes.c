@@ -75,6 +75,19 @@ static const struct expect cases[] = {
 	{ "lock cmpxchg [rdi],rcx", B(0xf0, 0x48, 0x0f, 0xb1, 0x0f), CLASS_STORE, 0 },
 	{ "cmpxchg16b [rdi]",      B(0x48, 0x0f, 0xc7, 0x0f),       CLASS_STORE, 0 },
 	{ "movbe [rdi], eax",      B(0x0f, 0x38, 0xf1, 0x07),       CLASS_STORE, 0 },
+	/* Decisions (README, "Opcode classes"): cache-line flushes and write-backs
+	 * are `other` like the fences; crc32 is integer arithmetic on general
+	 * registers (a load when it reads memory), not simd; the MXCSR control word
+	 * belongs to the SSE unit as the x87 control word belongs to fp. */
+	{ "clflush [rdi]",         B(0x0f, 0xae, 0x3f),             CLASS_OTHER, 0 },
+	{ "clflushopt [rdi]",      B(0x66, 0x0f, 0xae, 0x3f),       CLASS_OTHER, 0 },
+	{ "clwb [rdi]",            B(0x66, 0x0f, 0xae, 0x37),       CLASS_OTHER, 0 },
+	{ "crc32 eax, ecx",        B(0xf2, 0x0f, 0x38, 0xf1, 0xc1), CLASS_ALU, 0 },
+	{ "crc32 rax, qword [rdi]", B(0xf2, 0x48, 0x0f, 0x38, 0xf1, 0x07), CLASS_LOAD, 0 },
+	{ "crc32 eax, byte [rdi]", B(0xf2, 0x0f, 0x38, 0xf0, 0x07), CLASS_LOAD, 0 },
+	{ "stmxcsr [rdi]",         B(0x0f, 0xae, 0x1f),             CLASS_SIMD, 0 },
+	{ "ldmxcsr [rdi]",         B(0x0f, 0xae, 0x17),             CLASS_SIMD, 0 },
+	{ "fnstcw [rdi]",          B(0xd9, 0x3f),                   CLASS_FP, 0 },
 };
 
 
@@ -126,6 +139,69 @@ static int check_cases(struct classifier *c, const struct expect *cs, size_t n)
 static void test_decode_table(void **state)
 {
 	assert_int_equal(check_cases(*state, cases, sizeof cases / sizeof *cases), 0);
+}
+
+/* capstone 4 marks the memory operand of 14 of the 16 SETcc and of every
+ * ROL/ROR/RCL/RCR as read only. Every condition and every rotate encoding
+ * (by 1, by CL, by imm8; byte, word, dword, qword), to memory and to a
+ * register, against the shifts that capstone gets right. */
+static size_t setcc_and_rotate_cases(struct expect *out)
+{
+	static const char *const cond[16] = { "o", "no", "b", "ae", "e", "ne", "be", "a",
+					      "s", "ns", "p", "np", "l", "ge", "le", "g" };
+	static const char *const grp2[8] = { "rol", "ror", "rcl", "rcr",
+					     "shl", "shr", "sal", "sar" };
+	static const uint8_t shift_ops[] = { 0xd0, 0xd1, 0xd2, 0xd3, 0xc0, 0xc1 };
+	static const uint8_t prefixes[] = { 0, 0x66, 0x48 }; /* dword, word, qword */
+	static char names[1024][40];
+	size_t n = 0;
+	for (int cc = 0; cc < 16; cc++) {
+		for (int to_mem = 0; to_mem < 2; to_mem++) {
+			struct expect *e = &out[n];
+			snprintf(names[n], sizeof names[n], "set%s %s", cond[cc],
+				 to_mem ? "byte [rdi]" : "al");
+			*e = (struct expect){ names[n], { 0x0f, (uint8_t)(0x90 + cc),
+					      to_mem ? 0x07 : 0xc0 }, 3,
+					      to_mem ? CLASS_STORE : CLASS_ALU, 0 };
+			n++;
+		}
+	}
+	for (size_t o = 0; o < sizeof shift_ops; o++) {
+		uint8_t op = shift_ops[o];
+		bool byte = !(op & 1), imm = op == 0xc0 || op == 0xc1;
+		for (size_t p = 0; p < (byte ? 1 : sizeof prefixes); p++) {
+			for (int r = 0; r < 8; r++) {
+				for (int to_mem = 0; to_mem < 2; to_mem++) {
+					struct expect *e = &out[n];
+					uint8_t len = 0;
+					if (prefixes[p])
+						e->bytes[len++] = prefixes[p];
+					e->bytes[len++] = op;
+					e->bytes[len++] = (uint8_t)((to_mem ? 0x07 : 0xc0) | r << 3);
+					if (imm)
+						e->bytes[len++] = 3;
+					e->len = len;
+					e->cls = to_mem ? CLASS_STORE : CLASS_ALU;
+					e->flags = 0;
+					snprintf(names[n], sizeof names[n], "%s %02x %02x%s%s",
+						 grp2[r], prefixes[p], op,
+						 to_mem ? " [rdi]" : " reg",
+						 op >= 0xd2 && op <= 0xd3 ? ", cl" : "");
+					e->what = names[n];
+					n++;
+				}
+			}
+		}
+	}
+	return n;
+}
+
+static void test_setcc_and_rotates_to_memory_are_stores(void **state)
+{
+	static struct expect generated[1024];
+	size_t n = setcc_and_rotate_cases(generated);
+	assert_true(n > 32 + 4 * 2 * 6);
+	assert_int_equal(check_cases(*state, generated, n), 0);
 }
 
 static void test_every_class_covered(void **state)
@@ -227,6 +303,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_table),
+		cmocka_unit_test(test_setcc_and_rotates_to_memory_are_stores),
 		cmocka_unit_test(test_every_class_covered),
 		cmocka_unit_test(test_invalid_bytes),
 		cmocka_unit_test(test_avx512_capstone_misses),

@@ -207,6 +207,51 @@ static void test_fmt_delta(void **state)
 			    "-9,223,372,036,854,775,808");
 }
 
+static void test_filter_dsos(void **state)
+{
+	(void)state;
+	struct func_row rows[] = { fn("hot", "app_O2", 400), fn("_dl_relocate_object", "ld.so", 900),
+				   fn("memcpy", "libc.so.6", 100) };
+	rows[0].classes[CLASS_ALU] = 400;
+	rows[1].classes[CLASS_LOAD] = 900;
+	rows[2].classes[CLASS_STORE] = 100;
+	const char *mains[] = { "app_O0", "app_O2" };
+	const char *ld[] = { "ld.so" }, *own[] = { "app_O0" };
+	struct profile p = make(rows, 3, 0);
+	struct dso_filter without_ld = { NULL, 0, ld, 1, mains, 2 };
+	diff_filter_dsos(&p, "app_O2", &without_ld);
+	assert_int_equal(p.nfuncs, 2);
+	assert_int_equal(p.total, 500);
+	assert_int_equal(p.classes[CLASS_LOAD], 0);
+	assert_int_equal(p.classes[CLASS_ALU] + p.classes[CLASS_STORE], 500);
+	/* The main executable by the other build's name. */
+	struct dso_filter only_own = { own, 1, NULL, 0, mains, 2 };
+	diff_filter_dsos(&p, "app_O2", &only_own);
+	assert_int_equal(p.nfuncs, 1);
+	assert_string_equal(p.funcs[0].name, "hot");
+	assert_int_equal(p.total, 400);
+}
+
+static void test_function_gate(void **state)
+{
+	(void)state;
+	struct func_row b[] = { fn("grew", "app", 100), fn("shrank", "app", 100),
+				fn("grew_more", "app", 10), fn("gone", "app", 5) };
+	struct func_row n[] = { fn("grew", "app", 120), fn("shrank", "app", 50),
+				fn("grew_more", "app", 15), fn("fresh", "app", 1000) };
+	struct profile pb = make(b, 4, 0), pn = make(n, 4, 0);
+	struct diff d;
+	diff_compute(&pb, &pn, NULL, NULL, &d);
+	const struct diff_row *worst;
+	/* +20% and +50%; the new function is not gated. */
+	assert_int_equal(diff_functions_above(&d, 10, &worst), 2);
+	assert_string_equal(worst->name, "grew_more");
+	assert_int_equal(diff_functions_above(&d, 20, &worst), 1);
+	assert_int_equal(diff_functions_above(&d, 50, &worst), 0);
+	assert_null(worst);
+	diff_free(&d);
+}
+
 static void test_mode_exact(void **state)
 {
 	assert_true(diff_mode_exact("step"));
@@ -226,6 +271,8 @@ int main(void)
 		cmocka_unit_test(test_gate),
 		cmocka_unit_test(test_fmt_delta),
 		cmocka_unit_test(test_mode_exact),
+		cmocka_unit_test(test_filter_dsos),
+		cmocka_unit_test(test_function_gate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,29 @@
+/* Pinning the tracer and the program to one CPU (stops cost less) without
+ * the program noticing: its sched_getaffinity reports the mask it had
+ * before prof pinned it, and its own sched_setaffinity is honoured. */
+#ifndef PROF_AFFINITY_H
+#define PROF_AFFINITY_H
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct affinity {
+	bool pinned;
+	cpu_set_t own;             /* the mask before pinning: the program's */
+	cpu_set_t pin;             /* the one CPU prof runs on */
+};
+
+/* Pins the calling thread (and so the program it will start) to the CPU it
+ * runs on, where a ptrace stop costs several times less than across CPUs;
+ * remembers the mask it had. */
+void affinity_pin(struct affinity *a);
+/* Thread tid's syscall nr returned ret. A sched_getaffinity of itself that
+ * found prof's pin gets its own mask written over the result; a successful
+ * sched_setaffinity of itself sets *own_mask: the thread runs where it asked
+ * and its later queries are left alone. */
+void affinity_after_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool *own_mask,
+			    long nr, const uint64_t args[6], int64_t ret);
+
+#endif

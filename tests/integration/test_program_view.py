@@ -1,0 +1,44 @@
+"""The traced program must not notice prof: prof pins itself and the program
+to one CPU, yet the program's own view of its CPU affinity is unchanged."""
+import os
+import shutil
+import subprocess
+import unittest
+
+from proftest import ProfTestCase, fixed_env, program, run
+
+MODES = ("step", "block", "sample")
+
+
+class ProgramView(ProfTestCase):
+    def setUp(self):
+        super().setUp()
+        if len(os.sched_getaffinity(0)) < 2:
+            self.skipTest("one CPU: pinning to it changes nothing a program could see")
+
+    def traced_stdout(self, mode, argv):
+        r = run(["record", "-q", "--mode", mode, "-o", self.db(mode + ".db"), "--", *argv],
+                env=fixed_env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_nproc(self):
+        nproc = shutil.which("nproc", path=fixed_env()["PATH"])
+        if not nproc:
+            self.skipTest("no nproc")
+        untraced = subprocess.run([nproc], capture_output=True, text=True, env=fixed_env()).stdout
+        self.assertGreaterEqual(int(untraced), 2)
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.assertEqual(self.traced_stdout(mode, [nproc]), untraced)
+
+    def test_own_affinity_calls(self):
+        untraced = subprocess.run([program("affinity")], capture_output=True, text=True).stdout
+        self.assertIn("runs on its cpu: yes", untraced)
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.assertEqual(self.traced_stdout(mode, [program("affinity")]), untraced)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
