@@ -223,6 +223,7 @@ static void load_meta(sqlite3 *db, struct profile *p)
 	free(freq);
 	p->sample_clock = store_get_meta(db, "sample_clock");
 	p->collect = store_get_meta(db, "collect");
+	p->killed_by = store_get_meta(db, "killed_by");
 }
 
 /* Sample mode: a function's inclusive samples are those whose stack holds it
@@ -343,6 +344,7 @@ void profile_free(struct profile *p)
 	free(p->mode);
 	free(p->sample_clock);
 	free(p->collect);
+	free(p->killed_by);
 	free(p->command);
 	free(p->state);
 	free(p->funcs);

@@ -484,6 +484,7 @@ static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
 	struct scratch *sc = &t->proc->as->scratch;
 	struct injection inj = { 0 };
+	sc->refused |= tr->opt.no_scratch;
 	if (!sc->base && !sc->refused && !scratch_map(tr, t, sc, &inj) && inj.ret == -ESRCH)
 		return; /* died meanwhile: the loop hears of it */
 	if (inj.held_sig) {

@@ -74,6 +74,8 @@ static const char record_usage[] =
 	"  -q, --quiet           no progress line and no summary\n"
 	"      --no-follow-fork  trace only the first process; children run untraced\n"
 	"      --no-pin          do not pin tracer and program to one CPU\n"
+	"      --no-scratch      block mode: map no scratch page; single-step what it would\n"
+	"                        run out of line (as where the kernel refuses the page)\n"
 	"      --collect FUNC    count only while FUNC (a symbol name) is on the call\n"
 	"                        stack of a thread, as callgrind's --toggle-collect:\n"
 	"                        what it and its callees execute (block, step)\n"
@@ -94,6 +96,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "no-follow-fork", no_argument, NULL, 'N' },
 		{ "no-pin", no_argument, NULL, 'P' },
+		{ "no-scratch", no_argument, NULL, 'S' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "clock", required_argument, NULL, 'c' },
@@ -129,6 +132,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		case 'q': a->topt.quiet = true; break;
 		case 'N': a->topt.follow_fork = false; break;
 		case 'P': a->topt.pin_cpu = false; break;
+		case 'S': a->topt.no_scratch = true; break;
 		case 'V': a->verify = a->topt.no_aslr = true; break;
 		case 'F':
 			if ((n = parse_count(optarg)) < 1 || n > 10000) {
@@ -422,6 +426,16 @@ static int exit_code_of(const struct tracer *tr)
 	return tr->attached ? 0 : 1; /* detached: the process runs on */
 }
 
+/* The name of the signal that killed the program ("SIGSEGV"), or NULL:
+ * none did, or it was ours (Ctrl-C, --duration). Caller frees. */
+static char *killed_by(const struct tracer *tr)
+{
+	if (interrupted_by || !tr->main_ended || !WIFSIGNALED(tr->main_status))
+		return NULL;
+	const char *abbrev = sigabbrev_np(WTERMSIG(tr->main_status));
+	return abbrev ? xasprintf("SIG%s", abbrev) : xasprintf("signal %d", WTERMSIG(tr->main_status));
+}
+
 static void print_summary(const struct tracer *tr, const char *output, double seconds)
 {
 	char n[32];
@@ -429,10 +443,13 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 	char syscalls[48] = ""; /* sample mode does not see them */
 	if (!sampled)
 		snprintf(syscalls, sizeof syscalls, "%llu syscalls, ", (unsigned long long)tr->syscalls);
-	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s\n",
+	char *killer = killed_by(tr);
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s\n",
 		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
 		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
-		seconds, output, interrupted_by ? " (interrupted: incomplete)" : "");
+		seconds, output, interrupted_by ? " (interrupted: incomplete)" : "",
+		killer ? ", program killed by " : "", killer ? killer : "");
+	free(killer);
 }
 
 static char *attached_command(pid_t pid)
@@ -479,6 +496,9 @@ static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t w
 	send_meta(w, "wall_ns", xasprintf("%llu", (unsigned long long)wall_ns));
 	send_meta(w, "exit_status", xasprintf("%d", exit_code_of(tr)));
 	send_meta(w, "state", xstrdup(complete ? "complete" : "incomplete"));
+	char *killer = killed_by(tr);
+	if (killer)
+		send_meta(w, "killed_by", killer);
 }
 
 /* Starts the program or attaches to it; returns its pid, or -1. */

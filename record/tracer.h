@@ -106,6 +106,7 @@ struct tracer_options {
 	const struct mode_ops *mode;
 	bool follow_fork;
 	bool pin_cpu;
+	bool no_scratch;           /* block: no scratch page; REP instructions single-stepped */
 	bool quiet;
 	bool no_aslr;              /* launch with ADDR_NO_RANDOMIZE */
 	bool clock_wall;           /* sample: every thread, on CPU or not */

@@ -51,6 +51,12 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 		fputs("null", out);
 	fprintf(out, ",\n  \"total\": %llu,\n  \"complete\": %s,\n  \"wall_seconds\": %.6f,\n",
 		(unsigned long long)p->total, p->complete ? "true" : "false", p->wall_seconds);
+	fputs("  \"killed_by\": ", out);
+	if (p->killed_by)
+		json_string(out, p->killed_by);
+	else
+		fputs("null", out);
+	fputs(",\n", out);
 	fputs("  \"classes\": ", out);
 	json_classes(out, p->classes);
 	fputs(",\n  \"functions\": [", out);

@@ -21,6 +21,8 @@ static void print_header(FILE *out, const struct profile *p)
 			p->sample_clock ? p->sample_clock : "cpu");
 	else
 		fprintf(out, "# mode:     %s (exact instruction counts)\n", p->mode);
+	if (p->killed_by)
+		fprintf(out, "# program:  killed by %s\n", p->killed_by);
 	if (p->collect)
 		fprintf(out, "# collect:  only while %s is on the call stack (record --collect)\n",
 			p->collect);

@@ -58,6 +58,7 @@ struct thread_row {
 
 struct profile {
 	char *mode, *command, *state;   /* state: complete, incomplete, recording */
+	char *killed_by;                /* the signal that killed the program ("SIGSEGV"), or NULL */
 	char *collect;                  /* record --collect FUNC, or NULL */
 	bool complete;
 	double wall_seconds;

@@ -28,9 +28,15 @@ def run(args, timeout=300, **kw):
     return subprocess.run([PROF] + args, capture_output=True, text=True, timeout=timeout, **kw)
 
 
+# mode=DEFAULT_MODE records with prof's default exact mode, whichever it is.
+DEFAULT_MODE = "default"
+EXACT_MODES = ("step", "block")
+
+
 def record(db, argv, mode=None, extra=(), timeout=300):
     mode = mode or MODE
-    return run(["record", "-q", "--mode", mode, "-o", db, *extra, "--", *argv], timeout=timeout)
+    mode_args = [] if mode == DEFAULT_MODE else ["--mode", mode]
+    return run(["record", "-q", *mode_args, "-o", db, *extra, "--", *argv], timeout=timeout)
 
 
 def report_json(db, *extra):

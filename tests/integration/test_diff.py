@@ -9,7 +9,7 @@ import sqlite3
 import tempfile
 import unittest
 
-from proftest import ProfTestCase, program, record, run
+from proftest import DEFAULT_MODE, EXACT_MODES, ProfTestCase, program, record, run
 
 
 def copy_db(src, dst, mode=None):
@@ -33,7 +33,7 @@ class DiffTest(ProfTestCase):
         cls.o0 = os.path.join(cls.shared, "o0.db")
         cls.o2 = os.path.join(cls.shared, "o2.db")
         for db, prog in ((cls.o0, "diffprog_O0"), (cls.o2, "diffprog_O2")):
-            r = record(db, [program(prog)], mode="block")
+            r = record(db, [program(prog)], mode=DEFAULT_MODE)
             if r.returncode != 0:
                 raise AssertionError("prof record %s failed: %s" % (prog, r.stderr))
 
@@ -106,7 +106,7 @@ class DiffTest(ProfTestCase):
         for side, prog in (("base", "diffprog_O0"), ("new", "diffprog_O2")):
             self.assertTrue({"command", "mode", "total"} <= set(d[side]), d[side])
             self.assertIn(prog, d[side]["command"])
-            self.assertEqual(d[side]["mode"], "block")
+            self.assertIn(d[side]["mode"], EXACT_MODES)
             self.assertIsInstance(d[side]["total"], int)
         self.assertEqual(set(d["total"]), {"base", "new", "delta", "percent"})
         self.assertIsInstance(d["total"]["percent"], float)
@@ -171,10 +171,11 @@ class DiffTest(ProfTestCase):
             self.assertEqual(r.returncode, 2)
             self.assertOneErrorLine(r, "sample")
             self.assertEqual(r.stdout, "")
-        # step and block both count exactly
-        step = self.db("step.db")
-        copy_db(self.o2, step, mode="step")
-        self.assertEqual(run(["diff", self.o0, step]).returncode, 0)
+        # every exact mode counts the same: recordings of two compare
+        for other in EXACT_MODES:
+            exact = self.db(other + ".db")
+            copy_db(self.o2, exact, mode=other)
+            self.assertEqual(run(["diff", self.o0, exact]).returncode, 0)
 
     def test_errors(self):
         r = run(["diff", self.o0, self.db("missing.db")])

@@ -7,7 +7,7 @@ import subprocess
 import unittest
 import xml.etree.ElementTree as ET
 
-from proftest import ProfTestCase, program, record, report_json, run
+from proftest import DEFAULT_MODE, ProfTestCase, program, record, report_json, run
 
 SVG = "{http://www.w3.org/2000/svg}"
 # "frame;frame;...;frame count": frames are non-empty and hold no ';'.
@@ -98,7 +98,7 @@ def prefixes(folded_lines):
 
 
 class Exports(ProfTestCase):
-    def recorded(self, name, *args, mode="block"):
+    def recorded(self, name, *args, mode=DEFAULT_MODE):
         db = self.db(name + ".db")
         r = record(db, [program(name), *args], mode=mode)
         self.assertEqual(r.returncode, 0, r.stderr)

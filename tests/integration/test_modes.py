@@ -34,8 +34,8 @@ class StepEqualsBlock(ProfTestCase):
                          " JOIN processes p ON p.id = t.proc WHERE p.exe NOT LIKE '%setarch'"
                          " GROUP BY 1, 2 ORDER BY 1, 2")
 
-    def assertSameRun(self, argv, compare_arcs=True):
-        step, block = self.record_both(argv)
+    def assertSameRun(self, argv, compare_arcs=True, extra=()):
+        step, block = self.record_both(argv, extra)
         s, b = self.per_pc(step), self.per_pc(block)
         self.assertGreater(len(s), 0)
         diff = sorted(set(s) ^ set(b))[:10]
@@ -46,7 +46,8 @@ class StepEqualsBlock(ProfTestCase):
         self.assertEqual(sys(step), sys(block))
 
     def test_assembly_programs(self):
-        for name in ("loop", "calls", "jumptable", "rep", "pushf", "cpuid", "syscalls", "sighandler", "segv"):
+        for name in ("loop", "calls", "jumptable", "rep", "pushf", "cpuid", "syscalls", "sighandler", "segv",
+                     "farjmp"):
             with self.subTest(program=name):
                 self.assertSameRun([program(name)])
 
@@ -57,6 +58,34 @@ class StepEqualsBlock(ProfTestCase):
         # glibc uses rep movsb / rep stosb above a size threshold: every
         # iteration counts, in block mode from RCX around the instruction.
         self.assertSameRun([os.path.join(BENCH, "memcpy_heavy"), "30"])
+
+    def test_rep_interrupted_by_a_fault(self):
+        # The REP runs out of line; its fault must reach the program at the
+        # REP's own address (at_rep=1) and the iterations before and after
+        # it count as single-stepping counts them.
+        step, block = self.record_both([program("repfault")])
+        self.assertEqual(self.per_pc(step), self.per_pc(block))
+        out = subprocess.run([program("repfault")], capture_output=True, text=True).stdout
+        self.assertIn("faults=1 at_rep=1 left=0", out)
+
+    def test_without_scratch_page(self):
+        # Where the kernel refuses the scratch page, REP instructions are
+        # single-stepped in place: still exact.
+        for argv in ([program("rep")], [program("repfault")], [os.path.join(BENCH, "memcpy_heavy"), "3"]):
+            with self.subTest(argv=argv[0]):
+                self.assertSameRun(argv, extra=("--no-scratch",))
+
+    def test_system_programs(self):
+        # Programs nobody here wrote, with glibc's string functions (AVX-512
+        # ones on machines that have it) and their REP instructions.
+        small = os.path.join(self.dir, "small.txt")
+        with open(small, "w") as f:
+            f.write("".join("line %d %s\n" % ((i * 7919) % 101, "x" * (i % 13)) for i in range(200)))
+        for argv in (["/bin/true"], ["/bin/ls", "-R", "/usr/include/linux"],
+                     ["/usr/bin/sha256sum", small], ["/bin/gzip", "-c", small], ["/usr/bin/sort", small],
+                     ["/bin/sh", "-c", "echo a | tr a b"]):
+            with self.subTest(argv=" ".join(argv)):
+                self.assertSameRun(argv)
 
     def test_fork_and_exec(self):
         loop = program("loop")

@@ -6,7 +6,23 @@ import subprocess
 import time
 import unittest
 
-from proftest import PROF, ProfTestCase, functions, program, query, record, report_json, run
+from proftest import MODE, PROF, ProfTestCase, functions, program, query, record, report_json, run
+
+
+def code_snapshot(pid):
+    """The process's executable mappings and their bytes: what prof must leave as it found it."""
+    maps, code = [], []
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            fields = line.split()
+            if "x" in fields[1] and not line.rstrip().endswith("[vsyscall]"):
+                maps.append(line.rstrip())
+    with open("/proc/%d/mem" % pid, "rb") as mem:
+        for line in maps:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            mem.seek(start)
+            code.append(mem.read(end - start))
+    return maps, code
 
 
 def work_count(n):
@@ -116,8 +132,14 @@ class Attach(ProfTestCase):
     def test_attach_duration_and_detach(self):
         expected = self.native_output()
         p = self.start_attachee()
-        r = run(["record", "-q", "-o", self.db(), "-p", str(p.pid), "--duration", "0.5"], timeout=60)
+        before = code_snapshot(p.pid)
+        r = run(["record", "-q", "--mode", MODE, "-o", self.db(), "-p", str(p.pid), "--duration", "0.5"],
+                timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
+        after = code_snapshot(p.pid)
+        # No int3 left behind, no scratch page, nothing moved.
+        self.assertEqual(before[0], after[0])
+        self.assertTrue(before[1] == after[1], "the program's code changed under prof")
         rest, _ = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 0, "the program must survive prof")
         self.assertEqual("ready\n" + rest, expected)
@@ -129,7 +151,7 @@ class Attach(ProfTestCase):
     def test_ctrl_c_detaches(self):
         expected = self.native_output()
         p = self.start_attachee()
-        rec = subprocess.Popen([PROF, "record", "-q", "-o", self.db(), "-p", str(p.pid)],
+        rec = subprocess.Popen([PROF, "record", "-q", "--mode", MODE, "-o", self.db(), "-p", str(p.pid)],
                                stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)
         rec.send_signal(signal.SIGINT)
@@ -143,7 +165,7 @@ class Attach(ProfTestCase):
     def test_process_exits_while_attached(self):
         p = subprocess.Popen([program("attachee"), "0.3"], stdout=subprocess.PIPE, text=True)
         p.stdout.readline()
-        r = run(["record", "-q", "-o", self.db(), "-p", str(p.pid)], timeout=60)
+        r = run(["record", "-q", "--mode", MODE, "-o", self.db(), "-p", str(p.pid)], timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         p.wait(timeout=30)
         self.assertEqual(query(self.db(), "SELECT exit_status FROM processes"), [(0,)])

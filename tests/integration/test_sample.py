@@ -15,7 +15,8 @@ def shares(rep):
 
 class Sample(ProfTestCase):
     def test_known_proportion_and_stack(self):
-        r = record(self.db(), [program("proportion"), "60"], mode="sample", extra=("--freq", "2000"))
+        # Two seconds of the program's CPU time, however fast the CPU: ~4,000 ticks.
+        r = record(self.db(), [program("proportion"), "-t", "2"], mode="sample", extra=("--freq", "2000"))
         self.assertEqual(r.returncode, 0, r.stderr)
         rep = report_json(self.db())
         self.assertEqual(rep["unit"], "samples")

@@ -1,0 +1,149 @@
+/* The shadow call stack and the writer together: calls and returns become
+ * arcs with inclusive counts (recursion counted once, longjmp-abandoned
+ * frames closed), aggregated by the writer thread into a real store. */
+#include "callstack.h"
+#include "tracer.h"
+#include "writer.h"
+#include "prof/store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+struct fixture {
+	char path[64];
+	sqlite3 *db;
+	struct writer w;
+	struct tracer tr;
+	struct proc p;
+	struct tracee t;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	snprintf(f->path, sizeof f->path, "/tmp/prof-unit-callstack-%d.db", (int)getpid());
+	unlink(f->path);
+	char err[256];
+	f->db = store_create(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	assert_int_equal(writer_start(&f->w, f->db), 0);
+	f->tr.writer = &f->w;
+	f->p.id = 1;
+	f->t.id = 1;
+	f->t.proc = &f->p;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3_close(f->db);
+	char wal[80];
+	snprintf(wal, sizeof wal, "%s-wal", f->path);
+	unlink(wal);
+	snprintf(wal, sizeof wal, "%s-shm", f->path);
+	unlink(wal);
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+static void run(struct fixture *f, uint64_t pc, int n)
+{
+	for (int i = 0; i < n; i++)
+		tracer_count_insn(&f->tr, &f->t, pc + (uint64_t)i, CLASS_ALU);
+}
+
+/* Stops the writer and reads back one arc: calls, inclusive, outer inclusive. */
+static void finish(struct fixture *f)
+{
+	callstack_unwind(&f->tr, &f->t);
+	assert_int_equal(writer_finish(&f->w), 0);
+}
+
+static void expect_arc(struct fixture *f, uint64_t caller, uint64_t callee, int64_t calls,
+		       int64_t inclusive, int64_t outer)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT calls, inclusive, outer_inclusive FROM arcs"
+				       " WHERE thread = 1 AND caller_pc = ? AND callee_pc = ?",
+				       -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, (int64_t)caller);
+	sqlite3_bind_int64(st, 2, (int64_t)callee);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), calls);
+	assert_int_equal(sqlite3_column_int64(st, 1), inclusive);
+	assert_int_equal(sqlite3_column_int64(st, 2), outer);
+	sqlite3_finalize(st);
+}
+
+static void test_nested_calls(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);         /* root */
+	run(f, 0x1000, 3);
+	for (int k = 0; k < 2; k++) {
+		callstack_push(&f->tr, &f->t, 0x1003, 0x2000, 0x1008, 0x7ff8);
+		run(f, 0x2000, 4);
+		callstack_push(&f->tr, &f->t, 0x2004, 0x3000, 0x2009, 0x7ff0);
+		run(f, 0x3000, 5);
+		callstack_ret(&f->tr, &f->t, 0x2009, 0x7ff0);
+		callstack_ret(&f->tr, &f->t, 0x1008, 0x7ff8);
+	}
+	finish(f);
+	expect_arc(f, 0x1003, 0x2000, 2, 18, 18);
+	expect_arc(f, 0x2004, 0x3000, 2, 10, 10);
+}
+
+static void test_recursion_counted_once(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	/* fib -> fib -> fib, 2 instructions per level */
+	callstack_push(&f->tr, &f->t, 0x1000, 0x4000, 0x1005, 0x7ff8);
+	run(f, 0x4000, 2);
+	callstack_push(&f->tr, &f->t, 0x4002, 0x4000, 0x4007, 0x7fe8);
+	run(f, 0x4000, 2);
+	callstack_push(&f->tr, &f->t, 0x4002, 0x4000, 0x4007, 0x7fd8);
+	run(f, 0x4000, 2);
+	callstack_ret(&f->tr, &f->t, 0x4007, 0x7fd8);
+	callstack_ret(&f->tr, &f->t, 0x4007, 0x7fe8);
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7ff8);
+	finish(f);
+	/* Inner activations add up (2 + 4), the outermost counts once (6). */
+	expect_arc(f, 0x4002, 0x4000, 2, 6, 0);
+	expect_arc(f, 0x1000, 0x4000, 1, 6, 6);
+}
+
+static void test_longjmp_closes_abandoned_frames(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	callstack_push(&f->tr, &f->t, 0x1000, 0x2000, 0x1005, 0x7f00);
+	run(f, 0x2000, 1);
+	callstack_push(&f->tr, &f->t, 0x2001, 0x3000, 0x2006, 0x7e00);
+	run(f, 0x3000, 7);
+	/* A return above both frames (as after longjmp) closes them both. */
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7f00);
+	finish(f);
+	expect_arc(f, 0x2001, 0x3000, 1, 7, 7);
+	expect_arc(f, 0x1000, 0x2000, 1, 8, 8);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_nested_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recursion_counted_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_longjmp_closes_abandoned_frames, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
