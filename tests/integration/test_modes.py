@@ -15,7 +15,7 @@ class StepEqualsBlock(ProfTestCase):
         for mode in ("step", "block"):
             db = self.db(mode + ".db")
             r = subprocess.run([PROF, "record", "-q", "--mode", mode, "-o", db, *extra, "--",
-                                "setarch", "-R", *argv], capture_output=True, text=True,
+                                "setarch", "-R", *argv], capture_output=True, text=True, errors="replace",
                                env=fixed_env(), timeout=600)
             dbs[mode] = (db, r)
         self.assertEqual(dbs["step"][1].returncode, dbs["block"][1].returncode)
