@@ -779,7 +779,7 @@ static void block_before_detach(struct tracer *tr, struct tracee *t, int status)
 		set_pc(t, pc - 1);
 	if (s->state == B_SLOT)
 		leave_slot(tr, t, pc);
-	if (as->nbps && !as->removed)
+	if (as->bps.n && !as->removed)
 		aspace_remove_breakpoints(as, t->tid);
 	/* The last thread out takes the page: no other can be inside it now. */
 	bool entry_stop = WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80) &&

@@ -7,6 +7,7 @@
 #include "prof/classes.h"
 #include "prof/maps.h"
 #include "scratch.h"
+#include "prof/u64_table.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,14 +51,8 @@ struct block {
 struct aspace {
 	int refs;               /* vfork children share their parent's */
 	bool removed;           /* breakpoints taken out of memory (detaching) */
-	/* start -> block */
-	uint64_t *block_keys;   /* start + 1; 0 empty */
-	struct block **blocks;
-	size_t block_cap, nblocks;
-	/* breakpoint address -> original byte */
-	uint64_t *bp_keys;      /* addr + 1; 0 empty */
-	uint8_t *bp_orig;
-	size_t bp_cap, nbps;
+	struct u64_table blocks;  /* start -> struct block * */
+	struct u64_table bps;     /* breakpoint address -> the original byte */
 	/* every block ever built: freed with the space (threads may still run
 	 * an invalidated one) */
 	struct block **all;

@@ -7,6 +7,7 @@
 #include "prof/classes.h"
 #include "prof/events.h"
 #include "prof/maps.h"
+#include "prof/u64_table.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -55,7 +56,7 @@ struct unwinder;
 
 /* PC -> decoded instruction, per process image. */
 struct decode_cache {
-	uint64_t *keys;            /* pc + 1; 0 = empty */
+	struct u64_table index;    /* pc -> position in vals */
 	struct insn_info *vals;
 	size_t cap, n;
 };
