@@ -4,7 +4,7 @@ import os
 import subprocess
 import unittest
 
-from proftest import (BENCH, PROF, ProfTestCase, fixed_env, functions, program, query, record,
+from proftest import (BENCH, PROF, ProfTestCase, expect, fixed_env, functions, program, query, record,
                       report_json, run)
 
 
@@ -74,6 +74,19 @@ class StepEqualsBlock(ProfTestCase):
         for argv in ([program("rep")], [program("repfault")], [os.path.join(BENCH, "memcpy_heavy"), "3"]):
             with self.subTest(argv=argv[0]):
                 self.assertSameRun(argv, extra=("--no-scratch",))
+
+    def test_scratch_page_refused(self):
+        # A W^X policy (here seccomp) refuses the scratch page: one line says
+        # so, and the REP instructions are single-stepped, still exact.
+        r = record(self.db(), [program("noexec_mmap"), program("rep")], mode="block")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [l for l in r.stderr.splitlines() if "scratch page" in l]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("Operation not permitted", lines[0])
+        rep = report_json(self.db())
+        exp = expect("rep")
+        got = {f["name"]: f["count"] for f in rep["functions"] if f["dso"] == "rep"}
+        self.assertEqual(got, exp["functions"])
 
     def test_system_programs(self):
         # Programs nobody here wrote, with glibc's string functions (AVX-512
