@@ -23,15 +23,20 @@ class Sample(ProfTestCase):
         self.assertEqual(rep["mode"], "sample")
         self.assertGreater(rep["total"], 1000, "enough samples for a stable share")
         s = shares(rep)
-        # leaf does 3/4 of the work, other 1/4; sigma < 1.2 points here.
-        self.assertAlmostEqual(s.get("leaf", 0), 75.0, delta=6)
-        self.assertAlmostEqual(s.get("other", 0), 25.0, delta=6)
+        # leaf does 3/4 of the work, other 1/4 (of the two; the loader, the
+        # clock reads and exit take the rest); sigma < 1.2 points here.
+        split = 100.0 * s.get("leaf", 0) / (s.get("leaf", 0) + s.get("other", 0))
+        self.assertAlmostEqual(split, 75.0, delta=6)
+        self.assertGreater(s.get("leaf", 0) + s.get("other", 0), 90.0)
         # The whole chain main -> a -> b -> leaf is in the stacks.
         pairs = {(c["caller"], c["callee"]) for c in rep["calls"]}
         for pair in (("main", "a"), ("a", "b"), ("b", "leaf"), ("main", "other")):
             self.assertIn(pair, pairs)
         incl = {f["name"]: f["inclusive"] for f in rep["functions"]}
-        self.assertEqual(incl["a"], incl["leaf"])
+        # a's samples are leaf's, but for the rare tick that lands in a or b
+        # themselves (a call, a return) between two calls of leaf.
+        self.assertGreaterEqual(incl["a"], incl["leaf"])
+        self.assertLessEqual(incl["a"] - incl["leaf"], 0.005 * rep["total"])
         self.assertGreaterEqual(incl["main"], 0.98 * rep["total"])  # startup and exit are outside main
         text = run(["report", "-i", self.db()]).stdout
         self.assertIn("sample (statistical: 2000 Hz, cpu clock)", text)
