@@ -121,17 +121,19 @@ class Signals(ProfTestCase):
 
 
 class Attach(ProfTestCase):
-    def native_output(self):
-        return subprocess.run([program("attachee"), "1.5"], capture_output=True, text=True).stdout
+    def native_output(self, seconds="1.5"):
+        return subprocess.run([program("attachee"), seconds], capture_output=True, text=True).stdout
 
-    def start_attachee(self):
-        p = subprocess.Popen([program("attachee"), "1.5"], stdout=subprocess.PIPE, text=True)
+    def start_attachee(self, seconds="1.5"):
+        p = subprocess.Popen([program("attachee"), seconds], stdout=subprocess.PIPE, text=True)
         self.assertEqual(p.stdout.readline(), "ready\n")
         return p
 
     def test_attach_duration_and_detach(self):
-        expected = self.native_output()
-        p = self.start_attachee()
+        # Long enough to outlive prof's detach on a loaded machine: its code
+        # is read again once prof has gone.
+        expected = self.native_output("4")
+        p = self.start_attachee("4")
         before = code_snapshot(p.pid)
         r = run(["record", "-q", "--mode", MODE, "-o", self.db(), "-p", str(p.pid), "--duration", "0.5"],
                 timeout=60)
