@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,8 +74,65 @@ static void remove_sidecars(const char *path)
 	free(shm);
 }
 
+static int pragma_int(sqlite3 *db, const char *pragma, int *value)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, pragma, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*value = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Only a prof recording may be replaced: a directory, a device, a FIFO or
+ * the user's program named by a mistyped -o must survive. */
+static bool is_prof_database(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	sqlite3 *db;
+	int app_id = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+		pragma_int(db, "PRAGMA application_id", &app_id);
+	sqlite3_close(db);
+	return app_id == PROF_APPLICATION_ID;
+}
+
+static int check_replaceable(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (is_prof_database(path))
+		return 0;
+	const char *what = S_ISDIR(st.st_mode) ? "a directory"
+		: S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? "not a prof database"
+		: "not a regular file";
+	snprintf(err, errlen, "%s exists and is %s: not replacing it (choose another -o)",
+		 path, what);
+	return -1;
+}
+
+int store_check_output(const char *path, char *err, size_t errlen)
+{
+	char *old = xasprintf("%s.old", path);
+	int rc = check_replaceable(path, err, errlen);
+	if (rc == 0 && access(path, F_OK) == 0)
+		rc = check_replaceable(old, err, errlen);
+	free(old);
+	return rc;
+}
+
 sqlite3 *store_create(const char *path, char *err, size_t errlen)
 {
+	if (store_check_output(path, err, errlen) != 0)
+		return NULL;
 	struct stat st;
 	if (stat(path, &st) == 0) {
 		char *old = xasprintf("%s.old", path);
@@ -107,21 +165,6 @@ sqlite3 *store_create(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	return db;
-}
-
-static int pragma_int(sqlite3 *db, const char *pragma, int *value)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, pragma, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*value = sqlite3_column_int(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
 }
 
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen)

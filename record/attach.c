@@ -106,7 +106,7 @@ static int seize_new_threads(struct tracer *tr, struct proc *p, long options)
 	return added;
 }
 
-int tracer_attach(struct tracer *tr, pid_t pid, long options)
+int tracer_attach_seize(pid_t pid, long options)
 {
 	if (pid == getpid()) {
 		log_error("cannot attach to %d: that is prof itself", (int)pid);
@@ -120,6 +120,19 @@ int tracer_attach(struct tracer *tr, pid_t pid, long options)
 		explain_attach_error(pid, errno);
 		return -1;
 	}
+	return 0;
+}
+
+void tracer_attach_abandon(pid_t pid)
+{
+	int status;
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) == 0 && waitpid(pid, &status, __WALL) == pid &&
+	    WIFSTOPPED(status) && ptrace(PTRACE_DETACH, pid, 0, 0) != 0)
+		log_debug("detach %d: %s", (int)pid, strerror(errno));
+}
+
+void tracer_attach(struct tracer *tr, pid_t pid, long options)
+{
 	tr->attached = true;
 	tr->main_pid = pid;
 	struct proc *p = tracer_proc_new(tr, pid, read_ppid(pid), false);
@@ -128,7 +141,6 @@ int tracer_attach(struct tracer *tr, pid_t pid, long options)
 		log_debug("interrupt %d: %s", pid, strerror(errno));
 	while (seize_new_threads(tr, p, options) > 0)
 		;
-	return 0;
 }
 
 /* A step that ends inside a syscall queues its SIGTRAP before the interrupt

@@ -277,7 +277,30 @@ static int wait_exec_event(pid_t pid)
 	return -1;
 }
 
-static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options)
+/* Says why the child did not run; returns prof record's exit code, as a
+ * shell's: 127 for a program not found, 126 for one that cannot run. */
+static int report_launch_error(const char *name, int child_errno)
+{
+	if (child_errno == -EPERM) {
+		log_error("cannot trace '%s': ptrace refused (EPERM): running under another "
+			  "tracer, or a seccomp/container policy forbids ptrace", name);
+		return 1;
+	}
+	if (child_errno < 0) {
+		log_error("cannot trace '%s': %s", name, strerror(-child_errno));
+		return 1;
+	}
+	if (child_errno == ENOEXEC)
+		log_error("cannot run '%s': not an executable this machine can run "
+			  "(exec format error)", name);
+	else
+		log_error("cannot run '%s': %s", name, strerror(child_errno));
+	return child_errno == ENOENT ? 127 : 126;
+}
+
+/* Returns the child stopped after its exec, before its first instruction, or
+ * -1 with the exit code in *code. */
+static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options, int *code)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -297,7 +320,7 @@ static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options)
 		if (no_aslr && personality(ADDR_NO_RANDOMIZE) == -1)
 			_exit(127);
 		if (seize_options ? raise(SIGSTOP) != 0 : ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) {
-			int e = errno;
+			int e = -errno; /* negative: tracing refused, not exec */
 			ssize_t w = write(pfd[1], &e, sizeof e);
 			(void)w;
 			_exit(127);
@@ -319,11 +342,7 @@ static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options)
 	close(pfd[0]);
 	if (n == (ssize_t)sizeof child_errno) {
 		waitpid(pid, NULL, 0);
-		if (child_errno == EPERM)
-			log_error("cannot trace '%s': ptrace refused (EPERM): running under another "
-				  "tracer, or a seccomp/container policy forbids ptrace", argv[0]);
-		else
-			log_error("cannot run '%s': %s", argv[0], strerror(child_errno));
+		*code = report_launch_error(argv[0], child_errno);
 		return -1;
 	}
 	if (seize_options) {
@@ -474,16 +493,37 @@ static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t w
 	send_meta(w, "state", xstrdup(complete ? "complete" : "incomplete"));
 }
 
-/* Starts the program or attaches to it; returns its pid, or -1. */
-static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *path)
+/* Starts the program, stopped before its first instruction, or seizes the
+ * process; records nothing yet. Returns its pid, or -1 with the exit code
+ * in *code. */
+static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *path, int *code)
 {
+	*code = 1;
 	if (a->attach_pid)
-		return tracer_attach(tr, a->attach_pid, ptrace_options(tr)) == 0 ? a->attach_pid : -1;
+		return tracer_attach_seize(a->attach_pid, ptrace_options(tr)) == 0 ? a->attach_pid : -1;
 	bool seize = a->topt.mode == &sample_mode;
-	pid_t pid = launch(path, a->argv, a->topt.no_aslr, seize ? ptrace_options(tr) : 0);
-	if (pid > 0 && start_tracing(tr, pid) != 0)
-		return -1;
-	return pid;
+	return launch(path, a->argv, a->topt.no_aslr, seize ? ptrace_options(tr) : 0, code);
+}
+
+/* The recording could not start: the program must not run untraced. */
+static void abandon_target(const struct record_args *a, pid_t pid)
+{
+	if (a->attach_pid) {
+		tracer_attach_abandon(pid);
+		return;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, __WALL);
+}
+
+/* Records the target, now running under us, from its first stop. */
+static int adopt_target(struct tracer *tr, const struct record_args *a, pid_t pid)
+{
+	if (a->attach_pid) {
+		tracer_attach(tr, pid, ptrace_options(tr));
+		return 0;
+	}
+	return start_tracing(tr, pid);
 }
 
 /* Checks the target before prof.db is replaced: a typo must not cost a recording. */
@@ -499,31 +539,40 @@ static char *check_target(const struct record_args *a, int *code)
 	return xasprintf("/proc/%d/exe", (int)a->attach_pid);
 }
 
-/* One recording of the target into output; returns prof record's exit code. */
+/* One recording of the target into output; returns prof record's exit code.
+ * The output is replaced only once the program runs: a program that cannot
+ * start costs no recording. */
 static int record_once(struct record_args *a, const char *path, const char *output)
 {
 	char err[512];
-	sqlite3 *db = store_create(output, err, sizeof err);
-	if (!db) {
-		log_error("%s", err);
-		return 1;
-	}
 	struct writer w;
 	struct progress progress;
 	struct tracer tr = { .opt = a->topt, .writer = &w, .progress = &progress,
 			     .interrupted = &interrupted_by, .time_up = &time_up, .tick = &tick,
 			     .attached = a->attach_pid != 0 };
+	int code;
+	pid_t pid = begin_target(&tr, a, (char *)path, &code);
+	if (pid <= 0)
+		return code;
+	sqlite3 *db = store_create(output, err, sizeof err);
+	if (!db) {
+		log_error("%s", err);
+		abandon_target(a, pid);
+		return 1;
+	}
 	tr.classifier = classifier_new();
 	if (!tr.classifier || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
+		abandon_target(a, pid);
+		classifier_free(tr.classifier);
 		sqlite3_close(db);
 		return 1;
 	}
 	write_start_meta(&w, a);
 	uint64_t t0 = now_ns();
-	pid_t pid = begin_target(&tr, a, (char *)path);
-	int code = 1;
-	if (pid > 0 && a->topt.mode == &sample_mode && start_sample_timer(a->topt.freq) != 0)
+	code = 1;
+	if (adopt_target(&tr, a, pid) != 0 ||
+	    (a->topt.mode == &sample_mode && start_sample_timer(a->topt.freq) != 0))
 		pid = -1;
 	if (pid > 0) {
 		arm_duration(a->duration);
@@ -574,6 +623,11 @@ int cmd_record(int argc, char **argv)
 	struct record_args a;
 	if (parse_record_args(argc, argv, &a) != 0)
 		return 2;
+	char err[512];
+	if (store_check_output(a.output, err, sizeof err) != 0) {
+		log_error("record: %s", err);
+		return 2;
+	}
 	int code = 1;
 	char *path = check_target(&a, &code);
 	if (!path)

@@ -8,8 +8,11 @@
 #define PROF_SCHEMA_VERSION 1
 #define PROF_APPLICATION_ID 0x50524f46 /* "PROF" */
 
-/* Creates a fresh database at path (an existing file is renamed to path.old).
- * Returns NULL with a message in err. */
+/* Refuses (-1, message in err) an output path that holds anything but a
+ * prof database, or whose path.old does: only recordings are replaced. */
+int store_check_output(const char *path, char *err, size_t errlen);
+/* Creates a fresh database at path (an existing recording is renamed to
+ * path.old, after store_check_output). Returns NULL with a message in err. */
 sqlite3 *store_create(const char *path, char *err, size_t errlen);
 /* Opens a recording for reading, checking that it is a prof database of a
  * schema this build understands. Returns NULL with a message in err. */

@@ -1,0 +1,138 @@
+"""Issue 12: a recording never destroys a file, a report never lies.
+
+Bad or hostile input: files at the output path, programs that cannot run,
+damaged databases, write errors, signals. Each case gets one error line
+and a non-zero exit, and loses no data."""
+import os
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import time
+import unittest
+
+from proftest import PROF, ProfTestCase, program, query, record, report_json, run
+
+
+def slurp(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def meta(db):
+    return dict(query(db, "SELECT key, value FROM meta"))
+
+
+class OutputSafety(ProfTestCase):
+    """-o replaces only a prof database, and only once the program runs."""
+
+    def refused(self, path):
+        r = record(path, [program("loop")])
+        self.assertOneErrorLine(r, "not replacing it")
+        self.assertEqual(r.returncode, 2)
+        self.assertFalse(os.path.exists(path + ".old"), "nothing may be rotated")
+
+    def test_directory(self):
+        d = self.db("adir")
+        os.mkdir(d)
+        self.refused(d)
+        self.assertTrue(os.path.isdir(d))
+
+    def test_fifo(self):
+        f = self.db("fifo")
+        os.mkfifo(f)
+        self.refused(f)
+        self.assertTrue(stat.S_ISFIFO(os.stat(f).st_mode))
+
+    def test_device_node(self):
+        # A private copy of /dev/null: a broken prof must never get the real one.
+        dev = self.db("null")
+        try:
+            os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            self.skipTest("creating a device node needs root")
+        r = record(dev, [program("loop")])
+        self.assertOneErrorLine(r, "not a regular file")
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(stat.S_ISCHR(os.stat(dev).st_mode))
+
+    def test_the_program_itself(self):
+        app = self.db("app")
+        shutil.copy(program("loop"), app)
+        before = slurp(app, "rb")
+        for _ in range(2):
+            self.refused(app)
+        self.assertEqual(slurp(app, "rb"), before)
+
+    def test_other_file_and_old_name(self):
+        f = self.db("notes.txt")
+        with open(f, "w") as out:
+            out.write("my notes\n")
+        self.refused(f)
+        self.assertEqual(slurp(f), "my notes\n")
+        # A user's file at DB.old is not overwritten by the rotation either.
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        with open(db + ".old", "w") as out:
+            out.write("keep\n")
+        r = record(db, [program("loop")])
+        self.assertOneErrorLine(r, "not replacing it")
+        self.assertEqual(slurp(db + ".old"), "keep\n")
+
+    def test_recording_is_rotated(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        self.assertTrue(os.path.exists(db + ".old"))
+        self.assertGreater(report_json(db + ".old")["total"], 0)
+
+    def unrunnable(self, path, code):
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        total = report_json(db)["total"]
+        for _ in range(2):  # two failed tries must not cost the recording
+            r = record(db, [path])
+            self.assertOneErrorLine(r, "cannot run")
+            self.assertEqual(r.returncode, code)
+        self.assertFalse(os.path.exists(db + ".old"))
+        self.assertEqual(report_json(db)["total"], total)
+
+    def test_random_bytes_with_exec_bit(self):
+        path = self.db("random")
+        with open(path, "wb") as f:
+            f.write(os.urandom(4096).replace(b"#!", b"xx"))
+        os.chmod(path, 0o755)
+        self.unrunnable(path, 126)
+
+    def test_foreign_elf(self):
+        path = self.db("foreign")
+        data = bytearray(slurp(program("loop"), "rb"))
+        data[18:20] = (183).to_bytes(2, "little")  # e_machine = AArch64
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o755)
+        self.unrunnable(path, 126)
+
+    def test_refused_attach_keeps_recording(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        # A process another prof traces cannot be attached to (EPERM).
+        other = subprocess.Popen([PROF, "record", "-q", "-o", self.db("other.db"), "--",
+                                  program("attachee"), "30"])
+        try:
+            time.sleep(1.0)
+            kids = subprocess.run(["pgrep", "-P", str(other.pid)], capture_output=True, text=True)
+            traced = kids.stdout.split()[0]
+            r = run(["record", "-q", "-o", db, "-p", traced], timeout=30)
+            self.assertOneErrorLine(r, "cannot attach")
+            self.assertNotEqual(r.returncode, 0)
+        finally:
+            other.send_signal(signal.SIGINT)
+            other.wait(timeout=30)
+        self.assertFalse(os.path.exists(db + ".old"))
+        self.assertGreater(report_json(db)["total"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
