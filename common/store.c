@@ -1,5 +1,6 @@
 /* The one schema module: creation, version checks, and small helpers. */
 #include "prof/store.h"
+#include "prof/classes.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -167,6 +168,72 @@ sqlite3 *store_create(const char *path, char *err, size_t errlen)
 	return db;
 }
 
+/* A damaged page must not read as a plausible recording: every page is
+ * checked once, before any report is built from them. */
+static int check_integrity(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	const char *verdict = NULL;
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		verdict = (const char *)sqlite3_column_text(st, 0);
+	bool ok = verdict && strcmp(verdict, "ok") == 0;
+	if (!ok)
+		snprintf(err, errlen, "%s: %s", path,
+			 verdict || rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB
+			 ? "database disk image is malformed" : sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* Rows the recorder cannot have written: each query counts them. */
+static const struct {
+	const char *what, *sql;
+} impossible[] = {
+	{ "process ids", "SELECT COUNT(*) FROM processes WHERE typeof(id) != 'integer' OR id < 1"
+	  " OR id > (SELECT COUNT(*) FROM processes)" },
+	{ "threads", "SELECT COUNT(*) FROM threads WHERE id < 1 OR id > (SELECT COUNT(*) FROM threads)"
+	  " OR proc NOT IN (SELECT id FROM processes)" },
+	{ "mappings", "SELECT COUNT(*) FROM maps WHERE proc NOT IN (SELECT id FROM processes)"
+	  " OR typeof(start) != 'integer' OR typeof(end) != 'integer' OR typeof(pgoff) != 'integer'" },
+	{ "instruction counts", "SELECT COUNT(*) FROM insns WHERE typeof(count) != 'integer'"
+	  " OR count < 1 OR typeof(pc) != 'integer' OR typeof(class) != 'integer'"
+	  " OR class < 0 OR class >= ?1 OR thread NOT IN (SELECT id FROM threads)" },
+	{ "call arcs", "SELECT COUNT(*) FROM arcs WHERE typeof(calls) != 'integer' OR calls < 0"
+	  " OR typeof(inclusive) != 'integer' OR inclusive < 0"
+	  " OR typeof(outer_inclusive) != 'integer' OR outer_inclusive < 0"
+	  " OR thread NOT IN (SELECT id FROM threads)" },
+	{ "stacks", "SELECT COUNT(*) FROM stacks WHERE id < 1 OR id > (SELECT COUNT(*) FROM stacks)"
+	  " OR typeof(parent) != 'integer' OR (parent != 0 AND parent NOT IN (SELECT id FROM stacks))" },
+	{ "samples", "SELECT COUNT(*) FROM samples WHERE typeof(count) != 'integer' OR count < 1"
+	  " OR stack NOT IN (SELECT id FROM stacks) OR thread NOT IN (SELECT id FROM threads)" },
+	{ "system calls", "SELECT COUNT(*) FROM syscalls WHERE typeof(nr) != 'integer'"
+	  " OR thread NOT IN (SELECT id FROM threads)" },
+	{ "signals", "SELECT COUNT(*) FROM signals WHERE thread NOT IN (SELECT id FROM threads)" },
+};
+
+static int check_values(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof impossible / sizeof impossible[0]; i++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(db, impossible[i].sql, -1, &st, NULL);
+		long long bad = -1;
+		if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) > 0)
+			sqlite3_bind_int(st, 1, CLASS_COUNT); /* class ids run 0 .. CLASS_COUNT-1 */
+		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			bad = sqlite3_column_int64(st, 0);
+		if (bad < 0)
+			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		else if (bad > 0)
+			snprintf(err, errlen, "%s: corrupt recording: %lld impossible %s", path, bad,
+				 impossible[i].what);
+		sqlite3_finalize(st);
+		if (bad != 0)
+			return -1;
+	}
+	return 0;
+}
+
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 {
 	if (access(path, F_OK) != 0) {
@@ -202,6 +269,10 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 	}
 	if (version < 1) {
 		snprintf(err, errlen, "%s: not a prof database (no schema version)", path);
+		sqlite3_close(db);
+		return NULL;
+	}
+	if (check_integrity(db, path, err, errlen) != 0 || check_values(db, path, err, errlen) != 0) {
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -258,4 +329,44 @@ int store_check_state(sqlite3 *db, const char *path)
 	free(state);
 	free(pid);
 	return rc;
+}
+
+/* The database's path as the user most likely typed it: relative to the
+ * working directory when it lies below it. */
+static const char *display_path(sqlite3 *db, char *buf, size_t len)
+{
+	const char *full = sqlite3_db_filename(db, "main");
+	if (!full || !*full)
+		return "database";
+	size_t n = getcwd(buf, len) ? strlen(buf) : 0;
+	if (n && strncmp(full, buf, n) == 0 && full[n] == '/')
+		return full + n + 1;
+	return full;
+}
+
+int store_read_error(sqlite3 *db)
+{
+	char cwd[4096];
+	log_error("%s: %s", display_path(db, cwd, sizeof cwd), sqlite3_errmsg(db));
+	return -1;
+}
+
+int store_loop_end(sqlite3_stmt *st, int rc)
+{
+	int bad = rc != SQLITE_DONE ? store_read_error(sqlite3_db_handle(st)) : 0;
+	sqlite3_finalize(st);
+	return bad;
+}
+
+int store_seal(sqlite3 *db)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;",
+			 NULL, NULL, &msg) != SQLITE_OK) {
+		log_warn("database left in WAL mode (readable only where its directory is "
+			 "writable): %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
 }

@@ -2,6 +2,7 @@
  * symbol. Binaries are read as they are now; a build-id that differs from the
  * one recorded is reported, never silently misread. */
 #include "prof/symbolize.h"
+#include "prof/store.h"
 #include "prof/elf_file.h"
 #include "prof/lines.h"
 #include "prof/log.h"
@@ -92,17 +93,28 @@ struct symbolizer *symbolizer_new(sqlite3 *db)
 {
 	struct symbolizer *s = xcalloc(1, sizeof *s);
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM processes", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM processes", -1, &st, NULL) != SQLITE_OK) {
+		store_read_error(db);
+		free(s);
+		return NULL;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
 		s->nprocs = (size_t)sqlite3_column_int64(st, 0) + 1;
-	sqlite3_finalize(st);
+		rc = sqlite3_step(st);
+	}
+	if (store_loop_end(st, rc) != 0) {
+		free(s);
+		return NULL;
+	}
 	s->procs = xcalloc(s->nprocs ? s->nprocs : 1, sizeof *s->procs);
 	if (sqlite3_prepare_v2(db, "SELECT proc, start, end, pgoff, prot, path, build_id FROM maps "
 			       "ORDER BY seen_ns, rowid", -1, &st, NULL) != SQLITE_OK) {
-		log_error("database: %s", sqlite3_errmsg(db));
-		return s;
+		store_read_error(db);
+		symbolizer_free(s);
+		return NULL;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t proc = (size_t)sqlite3_column_int64(st, 0);
 		if (proc >= s->nprocs)
 			continue;
@@ -115,7 +127,10 @@ struct symbolizer *symbolizer_new(sqlite3 *db)
 		};
 		proc_add_map(&s->procs[proc], &e, dso_index(s, e.path, bid ? bid : ""));
 	}
-	sqlite3_finalize(st);
+	if (store_loop_end(st, rc) != 0) {
+		symbolizer_free(s);
+		return NULL;
+	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		sort_proc_maps(&s->procs[i]);
 	return s;

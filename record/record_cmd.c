@@ -585,6 +585,8 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	write_end_meta(&w, &tr, wall);
 	if (writer_finish(&w) != 0)
 		code = code ? code : 1;
+	else
+		store_seal(db);
 	if (sqlite3_close(db) != SQLITE_OK)
 		log_error("closing %s: %s", output, sqlite3_errmsg(db));
 	if (pid > 0 && !a->topt.quiet)

@@ -199,10 +199,8 @@ static int scan_recording(sqlite3 *db, struct annotate_state *st)
 		"SELECT t.proc, x.pc, MIN(x.class), SUM(x.count) FROM insns x"
 		" JOIN threads t ON t.id = x.thread JOIN processes p ON p.id = t.proc"
 		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2)"
-		" GROUP BY t.proc, x.pc", -1, &q, NULL) != SQLITE_OK) {
-		log_error("database: %s", sqlite3_errmsg(db));
-		return -1;
-	}
+		" GROUP BY t.proc, x.pc", -1, &q, NULL) != SQLITE_OK)
+		return store_read_error(db);
 	sqlite3_bind_int(q, 1, st->o->pid);
 	sqlite3_bind_int(q, 2, st->o->tid);
 	int rc;
@@ -224,12 +222,7 @@ static int scan_recording(sqlite3 *db, struct annotate_state *st)
 		add_pc(candidate_of(st, ref.dso_id, es->addr, ref.function), ref.vaddr,
 		       cls < CLASS_COUNT ? cls : CLASS_OTHER, count);
 	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		log_error("database: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
+	return store_loop_end(q, rc);
 }
 
 /* A function that never ran: looked up in the symbol tables of the recorded DSOs. */
@@ -599,6 +592,10 @@ int cmd_annotate(int argc, char **argv)
 	struct annotate_state st = { .o = &o, .sym = symbolizer_new(db),
 				     .unit = mode && strcmp(mode, "sample") == 0 ? "samples" : "instructions" };
 	free(mode);
+	if (!st.sym) {
+		sqlite3_close(db);
+		return 1;
+	}
 	symbolizer_set_demangle(st.sym, !o.no_demangle);
 	int rc = scan_recording(db, &st);
 	if (rc == 0 && !st.ncands)

@@ -129,9 +129,10 @@ static int open_side(struct side *s)
 	sqlite3_stmt *st;
 	if (rc == 0 && sqlite3_prepare_v2(s->db, "SELECT exe FROM processes ORDER BY id LIMIT 1", -1,
 					  &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW && sqlite3_column_text(st, 0))
 			s->exe = xstrdup(basename_of((const char *)sqlite3_column_text(st, 0)));
-		sqlite3_finalize(st);
+		rc = store_loop_end(st, step == SQLITE_ROW ? SQLITE_DONE : step);
 	}
 	return rc;
 }

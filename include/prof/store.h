@@ -21,10 +21,21 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen);
 /* Refuses (-1, one error line) a recording a live recorder is still writing;
  * warns when it is incomplete. Returns 0 when it may be read. */
 int store_check_state(sqlite3 *db, const char *path);
+/* Ends a recording's writing: folds the WAL into the file and leaves WAL
+ * mode, so the file alone is the recording and reads anywhere, read-only
+ * media included. Returns 0, or -1 after a warning (the WAL stays valid). */
+int store_seal(sqlite3 *db);
 /* Runs SQL that returns nothing; reports failures through log_error. */
 int store_exec(sqlite3 *db, const char *sql);
 int store_set_meta(sqlite3 *db, const char *key, const char *value);
 /* Returns a malloc'd copy of the value, or NULL when absent. */
 char *store_get_meta(sqlite3 *db, const char *key);
+
+/* One error line naming the database and SQLite's reason; returns -1. */
+int store_read_error(sqlite3 *db);
+/* Ends a read loop over st, which sqlite3_step left with rc: finalizes st and
+ * returns 0 when the rows ran out (SQLITE_DONE), else -1 after one error line
+ * (a damaged page, an I/O error): a partial result must never be printed. */
+int store_loop_end(sqlite3_stmt *st, int rc);
 
 #endif

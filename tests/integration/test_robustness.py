@@ -134,5 +134,89 @@ class OutputSafety(ProfTestCase):
         self.assertGreater(report_json(db)["total"], 0)
 
 
+def page_size(db):
+    return query(db, "PRAGMA page_size")[0][0]
+
+
+def overwrite_page(db, page, data):
+    """Writes data over page number page (1-based) of db."""
+    with open(db, "r+b") as f:
+        f.seek((page - 1) * len(data))
+        f.write(data)
+
+
+class DamagedRecordings(ProfTestCase):
+    """A damaged database is one error line and exit 1, never a wrong report."""
+
+    def setUp(self):
+        super().setUp()
+        self.good = self.db("good.db")
+        self.assertEqual(record(self.good, [program("calls")]).returncode, 0)
+
+    def damaged(self, name="bad.db"):
+        bad = self.db(name)
+        shutil.copy(self.good, bad)
+        return bad
+
+    def assertRefused(self, db, fragment):
+        for args in (["report", "-i", db], ["report", "-i", db, "--format", "json"],
+                     ["annotate", "-i", db, "main"], ["diff", self.good, db]):
+            r = run(args)
+            self.assertOneErrorLine(r, fragment)
+            # diff keeps 1 for a failed gate: its errors exit 2.
+            self.assertEqual(r.returncode, 2 if args[0] == "diff" else 1, args)
+            self.assertEqual(r.stdout, "", args)
+
+    def test_damaged_table_pages(self):
+        for table in ("maps", "meta", "arcs", "syscalls", "insns", "threads"):
+            bad = self.damaged(table + ".db")
+            root = query(bad, "SELECT rootpage FROM sqlite_schema WHERE name = ?", table)[0][0]
+            overwrite_page(bad, root, os.urandom(page_size(bad)))
+            self.assertRefused(bad, "database disk image is malformed")
+
+    def impossible(self, sql):
+        bad = self.damaged()
+        con = sqlite3.connect(bad)
+        con.execute(sql)
+        con.commit()
+        con.close()
+        self.assertRefused(bad, "corrupt recording")
+
+    def test_negative_count(self):
+        self.impossible("UPDATE insns SET count = -5 WHERE pc = (SELECT MIN(pc) FROM insns)")
+
+    def test_null_count(self):
+        self.impossible("UPDATE insns SET count = NULL WHERE pc = (SELECT MIN(pc) FROM insns)")
+
+    def test_unknown_class(self):
+        self.impossible("UPDATE insns SET class = 99 WHERE pc = (SELECT MIN(pc) FROM insns)")
+
+    def test_row_of_no_thread(self):
+        self.impossible("UPDATE insns SET thread = 777 WHERE pc = (SELECT MIN(pc) FROM insns)")
+
+    def test_map_of_no_process(self):
+        self.impossible("UPDATE maps SET proc = 99")
+
+    def test_negative_arc(self):
+        self.impossible("UPDATE arcs SET calls = -1")
+
+
+class ReadOnly(ProfTestCase):
+    def test_reader_that_cannot_write_the_directory(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["prof.db"], "one self-contained file")
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run the reader as another user")
+        os.chmod(self.dir, 0o755)
+        os.chmod(db, 0o644)
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        r = subprocess.run(as_nobody + [PROF, "report", "-i", db, "--format", "json"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"complete": true', r.stdout)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["prof.db"])
+
+
 if __name__ == "__main__":
     unittest.main()
