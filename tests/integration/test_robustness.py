@@ -160,7 +160,7 @@ class DamagedRecordings(ProfTestCase):
 
     def assertRefused(self, db, fragment):
         for args in (["report", "-i", db], ["report", "-i", db, "--format", "json"],
-                     ["annotate", "-i", db, "main"], ["diff", self.good, db]):
+                     ["annotate", "-i", db, "outer"], ["diff", self.good, db]):
             r = run(args)
             self.assertOneErrorLine(r, fragment)
             # diff keeps 1 for a failed gate: its errors exit 2.
@@ -199,6 +199,20 @@ class DamagedRecordings(ProfTestCase):
 
     def test_negative_arc(self):
         self.impossible("UPDATE arcs SET calls = -1")
+
+
+class WriteErrors(ProfTestCase):
+    def test_stdout_is_dev_full(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("calls")]).returncode, 0)
+        for args in (["report", "-i", db], ["report", "-i", db, "--format", "json"],
+                     ["report", "-i", db, "--format", "csv"], ["annotate", "-i", db, "outer"],
+                     ["diff", db, db], ["--help"]):
+            with open("/dev/full", "w") as full:
+                r = subprocess.run([PROF] + args, stdout=full, stderr=subprocess.PIPE,
+                                   text=True, timeout=60)
+            self.assertOneErrorLine(r, "write error")
+            self.assertEqual(r.returncode, 1, args)
 
 
 class ReadOnly(ProfTestCase):
