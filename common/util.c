@@ -169,3 +169,18 @@ int parse_color(const char *cmd, const char *when)
 	const char *no_color = getenv("NO_COLOR");
 	return isatty(STDOUT_FILENO) && !(no_color && *no_color);
 }
+
+int parse_number(const char *cmd, const char *opt, const char *value, double min, double max,
+		 double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	/* NaN fails both comparisons; inf, 1e300 and 1e-7 fall outside. */
+	if (end == value || *end || errno == ERANGE || !(v >= min && v <= max)) {
+		log_error("%s: --%s wants a number from %g to %g, not '%s'", cmd, opt, min, max, value);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}

@@ -41,14 +41,29 @@ static volatile sig_atomic_t interrupted_by;
 static volatile sig_atomic_t time_up;
 static volatile sig_atomic_t tick;
 
+/* A signal that lands between the tracer's flag check and its waitpid would
+ * wait for the next child event, which a blocked program never makes: a
+ * child that exits at once makes one, so waitpid always returns. A raw
+ * clone, as fork's atfork handlers are not safe in a signal handler. */
+static void wake_tracer(void)
+{
+	int saved = errno;
+	if (syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) == 0)
+		syscall(SYS_exit_group, 0);
+	errno = saved;
+}
+
 static void on_interrupt(int sig)
 {
+	if (sig == SIGPROF) {
+		tick = 1; /* the next tick interrupts a wait that missed this one */
+		return;
+	}
 	if (sig == SIGALRM)
 		time_up = 1;
-	else if (sig == SIGPROF)
-		tick = 1;
 	else
 		interrupted_by = sig;
+	wake_tracer();
 }
 
 static const char record_usage[] =
@@ -101,7 +116,6 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 	opterr = 0;
 	int c;
 	long long n;
-	char *end;
 	while ((c = getopt_long(argc, argv, "+o:m:qp:d:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -112,11 +126,10 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			a->attach_pid = (pid_t)n;
 			break;
 		case 'd':
-			a->duration = strtod(optarg, &end);
-			if (*end || !(a->duration > 0)) {
-				log_error("record: --duration wants a number of seconds, not '%s'", optarg);
+			/* The timer counts microseconds; a year is a typo, not a limit. */
+			if (parse_number("record", "duration", optarg, 0.001, 366 * 86400.0,
+					 &a->duration) != 0)
 				return -1;
-			}
 			break;
 		case 'o': a->output = optarg; break;
 		case 'm': a->mode = optarg; break;
@@ -390,9 +403,11 @@ static void install_interrupt_handlers(void)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_interrupt; /* no SA_RESTART: waitpid must return EINTR */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* Every signal that would otherwise end prof ends the recording instead,
+	 * so the database is finished and marked incomplete. */
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE };
+	for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
+		sigaction(stops[i], &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGPROF, &sa, NULL);
 }
@@ -446,7 +461,8 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 		tr->opt.mode == &sample_mode ? "samples" : "instructions",
 		(unsigned long long)tr->threads_seen,
 		tr->threads_seen == 1 ? "" : "s", (unsigned long long)tr->syscalls, seconds,
-		output, interrupted_by ? " (interrupted: incomplete)" : "");
+		output, interrupted_by ? " (interrupted: incomplete)"
+		: time_up && !tr->attached ? " (--duration elapsed, program killed: incomplete)" : "");
 }
 
 static char *attached_command(pid_t pid)
@@ -487,7 +503,7 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t wall_ns)
 {
 	/* An attached recording ends by detaching: that is its normal end. */
-	bool complete = tr->attached || (!interrupted_by && tr->main_ended);
+	bool complete = tr->attached || (!interrupted_by && !time_up && tr->main_ended);
 	send_meta(w, "wall_ns", xasprintf("%llu", (unsigned long long)wall_ns));
 	send_meta(w, "exit_status", xasprintf("%d", exit_code_of(tr)));
 	send_meta(w, "state", xstrdup(complete ? "complete" : "incomplete"));

@@ -69,7 +69,6 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 	opterr = 0;
 	int c, v;
 	long long n;
-	char *end;
 	while ((c = getopt_long(argc, argv, "n:f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -90,11 +89,9 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 			o->format = (enum diff_format)v;
 			break;
 		case 'F':
-			o->fail_above = strtod(optarg, &end);
-			if (end == optarg || *end || !isfinite(o->fail_above)) {
-				log_error("diff: --fail-above wants a percentage, not '%s'", optarg);
+			/* A total cannot shrink by more than 100%. */
+			if (parse_number("diff", "fail-above", optarg, -100, 1e9, &o->fail_above) != 0)
 				return -1;
-			}
 			o->gate = true;
 			break;
 		case 'h': fputs(diff_usage, stdout); exit(0);

@@ -30,6 +30,11 @@ int parse_id(const char *cmd, const char *opt, const char *value);
 /* --color auto|always|never: 1 to color stdout, 0 not, -1 for a bad value.
  * auto colors a terminal unless NO_COLOR is set to something (no-color.org). */
 int parse_color(const char *cmd, const char *when);
+/* A decimal number for --OPT within [min, max]: every fractional option is
+ * checked here, so nan, inf and values that would round to "no limit" are
+ * refused the same way everywhere. Returns 0, or -1 after one error line. */
+int parse_number(const char *cmd, const char *opt, const char *value, double min, double max,
+		 double *out);
 /* Writes s as a JSON string literal (with quotes). */
 void json_string(FILE *f, const char *s);
 /* FNV-1a of two strings, as a key of (name, DSO) pairs. */

@@ -215,6 +215,40 @@ class WriteErrors(ProfTestCase):
             self.assertEqual(r.returncode, 1, args)
 
 
+class Recording(ProfTestCase):
+    def test_signals_finish_the_database(self):
+        for sig in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGPIPE):
+            db = self.db("sig%d.db" % sig)
+            p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 128 + sig, err)
+            self.assertEqual(meta(db)["state"], "incomplete")
+            self.assertGreater(report_json(db)["total"], 0)
+
+    def test_duration_on_launched_program_is_incomplete(self):
+        db = self.db()
+        r = run(["record", "-o", db, "--duration", "0.5", "--", program("spin")], timeout=60)
+        self.assertIn("incomplete", r.stderr)
+        self.assertEqual(meta(db)["state"], "incomplete")
+        self.assertFalse(report_json(db)["complete"])
+
+    def test_numbers_are_validated(self):
+        for value in ("inf", "1e300", "1e-7", "nan", "-1", "0", "1s", ""):
+            r = run(["record", "-o", self.db(), "--duration", value, "--", program("loop")])
+            self.assertOneErrorLine(r, "--duration")
+            self.assertEqual(r.returncode, 2)
+        self.assertFalse(os.path.exists(self.db()))
+        for value in ("nan", "inf", "-1", "101", "x"):
+            self.assertOneErrorLine(run(["report", "-i", self.db(), "--percent-limit", value]),
+                                    "--percent-limit")
+        for value in ("nan", "inf", "-101", "x"):
+            self.assertOneErrorLine(run(["diff", "a.db", "b.db", "--fail-above", value]),
+                                    "--fail-above")
+
+
 class ReadOnly(ProfTestCase):
     def test_reader_that_cannot_write_the_directory(self):
         db = self.db()
