@@ -311,24 +311,55 @@ char *store_get_meta(sqlite3 *db, const char *key)
 	return value;
 }
 
-int store_check_state(sqlite3 *db, const char *path)
+/* A pid is reused once its process is gone: the recorder is alive only if a
+ * process with its pid and its start time runs here. */
+static bool recorder_alive(sqlite3 *db, const char *pid)
+{
+	char *start = store_get_meta(db, "recorder_start");
+	char *host = store_get_meta(db, "host");
+	char here[256] = "";
+	gethostname(here, sizeof here - 1);
+	bool alive = pid && (!host || strcmp(host, here) == 0) &&
+		     (start ? proc_start_time(atoi(pid)) == strtoull(start, NULL, 10)
+			    : kill(atoi(pid), 0) == 0); /* recorded before start times */
+	free(start);
+	free(host);
+	return alive;
+}
+
+enum store_state store_state(sqlite3 *db)
 {
 	char *state = store_get_meta(db, "state");
 	char *pid = store_get_meta(db, "recorder_pid");
-	int rc = 0;
-	if (state && strcmp(state, "recording") == 0) {
-		if (pid && kill(atoi(pid), 0) == 0) {
-			log_error("%s is still being written by prof record (pid %s)", path, pid);
-			rc = -1;
-		} else {
-			log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
-		}
-	} else if (state && strcmp(state, "incomplete") == 0) {
-		log_warn("%s: recording was interrupted; counts are incomplete", path);
-	}
+	enum store_state st = STATE_INCOMPLETE;
+	if (state && strcmp(state, "complete") == 0)
+		st = STATE_COMPLETE;
+	else if (state && strcmp(state, "recording") == 0)
+		st = recorder_alive(db, pid) ? STATE_BEING_WRITTEN : STATE_ABANDONED;
 	free(state);
 	free(pid);
-	return rc;
+	return st;
+}
+
+int store_check_state(sqlite3 *db, const char *path)
+{
+	switch (store_state(db)) {
+	case STATE_BEING_WRITTEN: {
+		char *pid = store_get_meta(db, "recorder_pid");
+		log_error("%s is still being written by prof record (pid %s)", path, pid);
+		free(pid);
+		return -1;
+	}
+	case STATE_ABANDONED:
+		log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
+		break;
+	case STATE_INCOMPLETE:
+		log_warn("%s: recording was interrupted; counts are incomplete", path);
+		break;
+	case STATE_COMPLETE:
+		break;
+	}
+	return 0;
 }
 
 /* The database's path as the user most likely typed it: relative to the

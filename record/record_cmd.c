@@ -494,6 +494,7 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 	send_meta(w, "mode", xstrdup(a->mode));
 	send_meta(w, "state", xstrdup("recording"));
 	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
+	send_meta(w, "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())));
 	send_meta(w, "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()));
 	send_meta(w, "host", xstrdup(u.nodename));
 	send_meta(w, "kernel", xasprintf("%s %s", u.sysname, u.release));

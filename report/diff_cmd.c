@@ -27,6 +27,7 @@ static const char diff_usage[] =
 	"  -f, --format FMT      text (default), json or csv (the function rows)\n"
 	"      --fail-above PCT  exit 1 when the total grew by more than PCT per cent\n"
 	"                        (a CI gate; one line says whether it passed)\n"
+	"      --allow-incomplete  compare recordings that were interrupted too\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Exit status: 0, 1 when the --fail-above gate fails, 2 on errors. Recordings\n"
@@ -41,6 +42,7 @@ struct diff_options {
 	enum diff_format format;
 	bool gate;
 	double fail_above;
+	bool allow_incomplete;  /* else an incomplete recording is refused */
 };
 
 /* One recording, opened and aggregated. */
@@ -59,6 +61,7 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 		{ "sort", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "fail-above", required_argument, NULL, 'F' },
+		{ "allow-incomplete", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -94,6 +97,7 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 				return -1;
 			o->gate = true;
 			break;
+		case 'I': o->allow_incomplete = true; break;
 		case 'h': fputs(diff_usage, stdout); exit(0);
 		default:
 			log_error("diff: unknown or incomplete option '%s' (see 'prof diff --help')",
@@ -113,13 +117,21 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 	return 0;
 }
 
-/* Opens a recording; refuses one a live recorder is still writing. */
-static int open_side(struct side *s)
+/* Opens a recording; refuses one a live recorder is still writing, and an
+ * incomplete one unless --allow-incomplete. */
+static int open_side(struct side *s, const struct diff_options *o)
 {
 	char err[512];
 	s->db = store_open_read(s->path, err, sizeof err);
 	if (!s->db) {
 		log_error("%s", err);
+		return -1;
+	}
+	enum store_state state = store_state(s->db);
+	if (state != STATE_COMPLETE && state != STATE_BEING_WRITTEN && !o->allow_incomplete) {
+		log_error("diff: %s is an incomplete recording (%s); compare it anyway with "
+			  "--allow-incomplete", s->path,
+			  state == STATE_ABANDONED ? "its recorder died" : "interrupted");
 		return -1;
 	}
 	int rc = store_check_state(s->db, s->path);
@@ -339,6 +351,28 @@ static void print_csv(FILE *out, const struct diff *d, const struct diff_options
 	}
 }
 
+/* A gate must not pass on a recording without counts (open_side refused
+ * the incomplete ones). */
+static int check_side(const struct side *s)
+{
+	if (s->p.total == 0) {
+		log_error("diff: %s holds no %s: nothing to compare", s->path,
+			  s->p.sampled ? "samples" : "instructions");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_comparable(const struct side *b, const struct side *n)
+{
+	if (check_side(b) != 0 || check_side(n) != 0)
+		return -1;
+	if (strcmp(b->p.command, n->p.command) != 0)
+		log_warn("diff: the recordings ran different commands: '%s' and '%s'",
+			 b->p.command, n->p.command);
+	return 0;
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	struct diff_options o;
@@ -347,13 +381,15 @@ int cmd_diff(int argc, char **argv)
 	struct side b = { .path = o.base_path }, n = { .path = o.new_path };
 	struct profile_filter all = { 0 };
 	int rc = 2;
-	if (open_side(&b) || open_side(&n) || check_modes(&b, &n))
+	if (open_side(&b, &o) || open_side(&n, &o) || check_modes(&b, &n))
 		goto out;
 	b.loaded = true; /* profile_free is needed even after a failed load */
 	if (profile_load(b.db, &all, &b.p) != 0)
 		goto out;
 	n.loaded = true;
 	if (profile_load(n.db, &all, &n.p) != 0)
+		goto out;
+	if (check_comparable(&b, &n) != 0)
 		goto out;
 	symbolizer_print_warnings(b.p.symbolizer);
 	symbolizer_print_warnings(n.p.symbolizer);

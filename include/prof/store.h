@@ -18,6 +18,13 @@ sqlite3 *store_create(const char *path, char *err, size_t errlen);
  * schema this build understands. Returns NULL with a message in err. */
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen);
 
+enum store_state {
+	STATE_COMPLETE,
+	STATE_INCOMPLETE,      /* interrupted (Ctrl-C, --duration, a crash of the program) */
+	STATE_ABANDONED,       /* its recorder died before finishing */
+	STATE_BEING_WRITTEN,   /* its recorder (same pid and start time) still runs */
+};
+enum store_state store_state(sqlite3 *db);
 /* Refuses (-1, one error line) a recording a live recorder is still writing;
  * warns when it is incomplete. Returns 0 when it may be read. */
 int store_check_state(sqlite3 *db, const char *path);

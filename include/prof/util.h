@@ -35,6 +35,9 @@ int parse_color(const char *cmd, const char *when);
  * refused the same way everywhere. Returns 0, or -1 after one error line. */
 int parse_number(const char *cmd, const char *opt, const char *value, double min, double max,
 		 double *out);
+/* When process pid started (clock ticks after boot, /proc/PID/stat field 22);
+ * 0 when there is no such process. pid and start time name one process. */
+unsigned long long proc_start_time(int pid);
 /* Writes s as a JSON string literal (with quotes). */
 void json_string(FILE *f, const char *s);
 /* FNV-1a of two strings, as a key of (name, DSO) pairs. */

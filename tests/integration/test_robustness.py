@@ -249,6 +249,77 @@ class Recording(ProfTestCase):
                                     "--fail-above")
 
 
+def set_meta(db, **values):
+    con = sqlite3.connect(db)
+    for key, value in values.items():
+        con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, str(value)))
+    con.commit()
+    con.close()
+
+
+def start_time(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[19]
+
+
+class StaleRecorder(ProfTestCase):
+    def setUp(self):
+        super().setUp()
+        self.assertEqual(record(self.db(), [program("loop")]).returncode, 0)
+
+    def test_reused_pid_is_not_a_live_recorder(self):
+        # Our own pid is alive, but it was not the recorder: another start time.
+        set_meta(self.db(), state="recording", recorder_pid=os.getpid(),
+                 recorder_start=int(start_time(os.getpid())) + 1)
+        r = run(["report", "-i", self.db()])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("stopped before finishing", r.stderr)
+
+    def test_live_recorder_is_refused(self):
+        set_meta(self.db(), state="recording", recorder_pid=os.getpid(),
+                 recorder_start=start_time(os.getpid()))
+        self.assertOneErrorLine(run(["report", "-i", self.db()]), "still being written")
+
+
+class DiffGate(ProfTestCase):
+    def setUp(self):
+        super().setUp()
+        self.base = self.db("base.db")
+        self.assertEqual(record(self.base, [program("calls")]).returncode, 0)
+
+    def copy(self, name):
+        path = self.db(name)
+        shutil.copy(self.base, path)
+        return path
+
+    def test_incomplete_refused_unless_allowed(self):
+        new = self.copy("new.db")
+        set_meta(new, state="incomplete")
+        r = run(["diff", self.base, new, "--fail-above", "5"])
+        self.assertOneErrorLine(r, "incomplete")
+        self.assertEqual(r.returncode, 2)
+        self.assertNotIn("gate: passed", r.stdout)
+        r = run(["diff", self.base, new, "--fail-above", "5", "--allow-incomplete"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_emptied_tables_do_not_pass(self):
+        new = self.copy("new.db")
+        con = sqlite3.connect(new)
+        con.execute("DELETE FROM insns")
+        con.execute("DELETE FROM arcs")
+        con.commit()
+        con.close()
+        r = run(["diff", self.base, new, "--fail-above", "5"])
+        self.assertOneErrorLine(r, "nothing to compare")
+        self.assertEqual(r.returncode, 2)
+
+    def test_different_commands_are_named(self):
+        new = self.db("other.db")
+        self.assertEqual(record(new, [program("loop")]).returncode, 0)
+        r = run(["diff", self.base, new])
+        self.assertIn("different commands", r.stderr)
+
+
 class ReadOnly(ProfTestCase):
     def test_reader_that_cannot_write_the_directory(self):
         db = self.db()
