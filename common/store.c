@@ -20,8 +20,11 @@ static const char schema_sql[] =
 	"  exe TEXT, argv TEXT, start_ns INTEGER, end_ns INTEGER, exit_status INTEGER);"
 	"CREATE TABLE threads(id INTEGER PRIMARY KEY, tid INTEGER, proc INTEGER,"
 	"  name TEXT, start_ns INTEGER, end_ns INTEGER);"
+	/* size, mtime_ns and (without a build-id) text_hash identify the file
+	 * mapped, so a report can tell when it was rebuilt (schema 2). */
 	"CREATE TABLE maps(proc INTEGER, start INTEGER, end INTEGER, pgoff INTEGER,"
 	"  prot INTEGER, path TEXT, build_id TEXT, seen_ns INTEGER,"
+	"  size INTEGER, mtime_ns INTEGER, text_hash TEXT,"
 	"  UNIQUE(proc, start, end, pgoff, path));"
 	"CREATE TABLE insns(thread INTEGER, pc INTEGER, class INTEGER, count INTEGER,"
 	"  PRIMARY KEY(thread, pc)) WITHOUT ROWID;"
@@ -400,4 +403,11 @@ int store_seal(sqlite3 *db)
 		return -1;
 	}
 	return 0;
+}
+
+int store_schema_version(sqlite3 *db)
+{
+	int version = 0;
+	pragma_int(db, "PRAGMA user_version", &version);
+	return version;
 }

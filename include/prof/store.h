@@ -5,7 +5,8 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#define PROF_SCHEMA_VERSION 1
+/* 2: maps has size, mtime_ns, text_hash. Readers read every version from 1. */
+#define PROF_SCHEMA_VERSION 2
 #define PROF_APPLICATION_ID 0x50524f46 /* "PROF" */
 
 /* Refuses (-1, message in err) an output path that holds anything but a
@@ -32,6 +33,8 @@ int store_check_state(sqlite3 *db, const char *path);
  * mode, so the file alone is the recording and reads anywhere, read-only
  * media included. Returns 0, or -1 after a warning (the WAL stays valid). */
 int store_seal(sqlite3 *db);
+/* PRAGMA user_version: the schema the recording was written with. */
+int store_schema_version(sqlite3 *db);
 /* Runs SQL that returns nothing; reports failures through log_error. */
 int store_exec(sqlite3 *db, const char *sql);
 int store_set_meta(sqlite3 *db, const char *key, const char *value);

@@ -38,6 +38,9 @@ int parse_number(const char *cmd, const char *opt, const char *value, double min
 /* When process pid started (clock ticks after boot, /proc/PID/stat field 22);
  * 0 when there is no such process. pid and start time name one process. */
 unsigned long long proc_start_time(int pid);
+/* Opens path for reading only if it is a regular file, without ever blocking
+ * (a FIFO, a device or a directory where a binary was: -1, errno set). */
+int open_regular(const char *path);
 /* Writes s as a JSON string literal (with quotes). */
 void json_string(FILE *f, const char *s);
 /* FNV-1a of two strings, as a key of (name, DSO) pairs. */

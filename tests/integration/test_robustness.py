@@ -3,6 +3,7 @@
 Bad or hostile input: files at the output path, programs that cannot run,
 damaged databases, write errors, signals. Each case gets one error line
 and a non-zero exit, and loses no data."""
+import json
 import os
 import shutil
 import signal
@@ -318,6 +319,49 @@ class DiffGate(ProfTestCase):
         self.assertEqual(record(new, [program("loop")]).returncode, 0)
         r = run(["diff", self.base, new])
         self.assertIn("different commands", r.stderr)
+
+
+NO_BUILD_ID_SOURCE = r"""
+#include <stdio.h>
+__attribute__((noinline)) long first(long n) { long s = 0; for (long i = 0; i < n; i++) s += i * K; return s; }
+__attribute__((noinline)) long second(long n) { long s = 1; for (long i = 0; i < n; i++) s ^= i << 1; return s; }
+int main(void) { printf("%ld\\n", first(N1) + second(N2)); return 0; }
+"""
+
+
+class ChangedBinaries(ProfTestCase):
+    def build(self, path, k, n1, n2):
+        src = path + ".c"
+        with open(src, "w") as f:
+            f.write(NO_BUILD_ID_SOURCE)
+        subprocess.run(["gcc", "-O1", "-Wl,--build-id=none", "-DK=%d" % k, "-DN1=%d" % n1,
+                        "-DN2=%d" % n2, "-o", path, src], check=True)
+
+    def test_rebuilt_without_build_id_is_not_misread(self):
+        app, db = self.db("app"), self.db()
+        self.build(app, 3, 2000, 10)
+        self.assertEqual(record(db, [app]).returncode, 0)
+        names = {f["name"] for f in report_json(db)["functions"]}
+        self.assertIn("first", names)
+        os.utime(app)  # touched, same code: read as before, no warning
+        r = run(["report", "-i", db])
+        self.assertNotIn("changed since recording", r.stderr)
+        self.build(app, 7, 10, 2000)  # other code at other addresses
+        r = run(["report", "-i", db, "--format", "json", "--top", "0"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("changed since recording", r.stderr)
+        names = {f["name"] for f in json.loads(r.stdout)["functions"] if f["dso"] == "app"}
+        self.assertEqual(names, {"[unknown]"})
+
+    def test_map_path_now_a_fifo(self):
+        app, db = self.db("app"), self.db()
+        shutil.copy(program("loop"), app)
+        self.assertEqual(record(db, [app]).returncode, 0)
+        os.unlink(app)
+        os.mkfifo(app)
+        for args in (["report", "-i", db], ["annotate", "-i", db, "_start"]):
+            r = run(args, timeout=20)
+            self.assertIn("cannot read " + app, r.stderr)
 
 
 class ReadOnly(ProfTestCase):
