@@ -1,11 +1,12 @@
 # Thin wrapper: CMake builds, this installs dependencies and names the everyday jobs.
 BUILD ?= build
+SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
                libiberty-dev cmake pkg-config gcc g++ make valgrind python3 procps \
                util-linux binutils bc
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test sanitize bench clean
 
 all: build
 
@@ -29,9 +30,17 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The whole suite again with prof and the unit tests built with ASan+UBSan
+# (a second build directory; .ci/run runs it after `make test`).
+sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_SANITIZE=ON >/dev/null
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
 bench: build
 	bench/run.sh $(BUILD)
 	bench/sample.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

@@ -155,7 +155,7 @@ static void read_symbols(Elf *elf, Elf_Scn *scn, struct elf_file *ef)
 		k++;
 	}
 	free(name_offs);
-	qsort(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
+	sort_array(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
 	dedupe_symbols(ef);
 }
 
@@ -418,7 +418,7 @@ static size_t eh_frame_ranges(Elf *elf, struct elf_range **out)
 			break;
 		off = next;
 	}
-	qsort(*out, n, sizeof **out, cmp_range);
+	sort_array(*out, n, sizeof **out, cmp_range);
 	return n;
 }
 
@@ -449,7 +449,7 @@ static void add_eh_frame_symbols(Elf *elf, struct elf_file *ef)
 	free(r);
 	ef->nsyms = known + added;
 	ef->nsynthetic = added;
-	qsort(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
+	sort_array(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
 	dedupe_symbols(ef);
 }
 
@@ -514,7 +514,7 @@ static void add_plt_symbols(Elf *elf, struct elf_file *ef)
 	memcpy(ef->syms + ef->nsyms, stubs, nstubs * sizeof *stubs);
 	ef->nsyms += nstubs;
 	free(stubs);
-	qsort(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
+	sort_array(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
 	dedupe_symbols(ef);
 }
 

@@ -114,7 +114,7 @@ static void read_cu_ranges(struct line_table *lt)
 			lt->cus[lt->ncus++] = (struct cu_range){ start, end, dwarf_dieoffset(&cudie) };
 		}
 	}
-	qsort(lt->cus, lt->ncus, sizeof *lt->cus, cmp_cu_range);
+	sort_array(lt->cus, lt->ncus, sizeof *lt->cus, cmp_cu_range);
 }
 
 /* The compilation unit of vaddr from the CUs' own ranges. */

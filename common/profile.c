@@ -140,8 +140,8 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 	free(dsos.slots);
 	if (store_loop_end(st, rc) != 0)
 		return -1;
-	qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
-	qsort(p->dsos, p->ndsos, sizeof *p->dsos, cmp_func);
+	sort_array(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
+	sort_array(p->dsos, p->ndsos, sizeof *p->dsos, cmp_func);
 	return 0;
 }
 
@@ -262,8 +262,8 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 	for (size_t i = 0; i < p->nfuncs && p->has_call_graph; i++)
 		if (p->funcs[i].inclusive < p->funcs[i].count)
 			p->funcs[i].inclusive = p->funcs[i].count;
-	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
-	qsort(p->roots, p->nroots, sizeof *p->roots, cmp_edge);
+	sort_array(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
+	sort_array(p->roots, p->nroots, sizeof *p->roots, cmp_edge);
 	return 0;
 }
 
@@ -392,8 +392,8 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 	free(nodes);
 	if (store_loop_end(st, rc) != 0)
 		return -1;
-	qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
-	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
+	sort_array(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
+	sort_array(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
 	return 0;
 }
 
@@ -497,7 +497,7 @@ int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profi
 		free(rows);
 		return -1;
 	}
-	qsort(rows, n, sizeof *rows, cmp_line_key);
+	sort_array(rows, n, sizeof *rows, cmp_line_key);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (w && cmp_line_key(&rows[w - 1], &rows[i]) == 0)
@@ -505,7 +505,7 @@ int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profi
 		else
 			rows[w++] = rows[i];
 	}
-	qsort(rows, w, sizeof *rows, cmp_line_count);
+	sort_array(rows, w, sizeof *rows, cmp_line_count);
 	free(p->lines);
 	p->lines = rows;
 	p->nlines = w;

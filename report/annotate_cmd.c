@@ -291,7 +291,7 @@ static bool close_name(const char *want, const char *name)
 
 static void not_found(struct annotate_state *st)
 {
-	qsort(st->seen, st->nseen, sizeof *st->seen, cmp_seen_name);
+	sort_array(st->seen, st->nseen, sizeof *st->seen, cmp_seen_name);
 	size_t w = 0;
 	for (size_t i = 0; i < st->nseen; i++) {
 		if (w && strcmp(st->seen[w - 1].name, st->seen[i].name) == 0)
@@ -299,7 +299,7 @@ static void not_found(struct annotate_state *st)
 		else
 			st->seen[w++] = st->seen[i];
 	}
-	qsort(st->seen, w, sizeof *st->seen, cmp_seen_count);
+	sort_array(st->seen, w, sizeof *st->seen, cmp_seen_count);
 	char hint[512] = "";
 	size_t len = 0, shown = 0;
 	for (size_t i = 0; i < w && shown < 5; i++) {
@@ -448,7 +448,7 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 		log_error("annotate: cannot read %s", symbolizer_dso_path(st->sym, c->dso_id));
 		return -1;
 	}
-	qsort(c->pcs, c->npcs, sizeof *c->pcs, cmp_pc);
+	sort_array(c->pcs, c->npcs, sizeof *c->pcs, cmp_pc);
 	size_t w = 0; /* one entry per address (several processes may run the same DSO) */
 	for (size_t i = 0; i < c->npcs; i++) {
 		if (w && c->pcs[w - 1].vaddr == c->pcs[i].vaddr)
@@ -487,7 +487,7 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 	size_t swept = nrows;
 	for (size_t i = 0; i < c->npcs; i++) {
 		struct row key = { .vaddr = c->pcs[i].vaddr };
-		if (bsearch(&key, rows, swept, sizeof *rows, cmp_row))
+		if (swept && bsearch(&key, rows, swept, sizeof *rows, cmp_row))
 			continue;
 		if (nrows == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -496,7 +496,7 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 		decode_row(st, c, ef, &d, lo, hi, c->pcs[i].vaddr, &rows[nrows++]);
 	}
 	if (nrows > swept)
-		qsort(rows, nrows, sizeof *rows, cmp_row);
+		sort_array(rows, nrows, sizeof *rows, cmp_row);
 	uint64_t max = 0;
 	size_t executed = 0;
 	for (size_t i = 0; i < nrows; i++) {
@@ -607,7 +607,7 @@ int cmd_annotate(int argc, char **argv)
 		rc = -1;
 	}
 	if (rc == 0) {
-		qsort(st.cands, st.ncands, sizeof *st.cands, cmp_candidate);
+		sort_array(st.cands, st.ncands, sizeof *st.cands, cmp_candidate);
 		rc = annotate(&st, &st.cands[0]);
 	}
 	for (size_t i = 0; i < st.ncands; i++)

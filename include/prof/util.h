@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -41,6 +42,13 @@ unsigned long long proc_start_time(int pid);
 /* Opens path for reading only if it is a regular file, without ever blocking
  * (a FIFO, a device or a directory where a binary was: -1, errno set). */
 int open_regular(const char *path);
+/* qsort that accepts an empty (NULL) array, which qsort itself must not get. */
+static inline void sort_array(void *base, size_t n, size_t size,
+			      int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
 /* Writes s as a JSON string literal (with quotes). */
 void json_string(FILE *f, const char *s);
 /* FNV-1a of two strings, as a key of (name, DSO) pairs. */
