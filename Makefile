@@ -1,12 +1,14 @@
 # Thin wrapper: CMake builds, this installs dependencies and names the everyday jobs.
 BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
                libiberty-dev cmake pkg-config gcc g++ make valgrind python3 procps \
-               util-linux binutils bc
+               util-linux binutils bc clang libclang-rt-14-dev
 
-.PHONY: all deps build demo test sanitize bench clean
+.PHONY: all deps build demo test sanitize fuzz bench clean
 
 all: build
 
@@ -38,9 +40,16 @@ sanitize: deps
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer (clang) on the recording reader and the ELF/DWARF symbolizer,
+# FUZZ_SECONDS each, from seeds made by the normal build.
+fuzz: build
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_store fuzz_elf
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 bench: build
 	bench/run.sh $(BUILD)
 	bench/sample.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)
