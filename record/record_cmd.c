@@ -74,7 +74,8 @@ static const char record_usage[] =
 	"instruction it executes, in every thread and child process.\n"
 	"\n"
 	"  -o, --output FILE     database to write (default prof.db; an existing\n"
-	"                        one is kept as FILE.old)\n"
+	"                        recording is kept as FILE.old once the program\n"
+	"                        runs; any other file is never replaced)\n"
 	"  -m, --mode MODE       block (default: exact, one stop per basic block),\n"
 	"                        step (exact, single-steps every instruction) or\n"
 	"                        sample (statistical, full speed, with call stacks)\n"
@@ -92,7 +93,8 @@ static const char record_usage[] =
 	"                        instruction count (exit 3 when they differ)\n"
 	"  -h, --help            this help\n"
 	"\n"
-	"prof record exits with the program's exit status (128+N if killed by signal N).\n";
+	"prof record exits with the program's exit status (128+N if killed by signal N),\n"
+	"126 or 127 when it cannot be run, 2 for bad options.\n";
 
 static int parse_record_args(int argc, char **argv, struct record_args *a)
 {
