@@ -217,18 +217,6 @@ class WriteErrors(ProfTestCase):
 
 
 class Recording(ProfTestCase):
-    def test_signals_finish_the_database(self):
-        for sig in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGPIPE):
-            db = self.db("sig%d.db" % sig)
-            p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(0.5)
-            p.send_signal(sig)
-            out, err = p.communicate(timeout=30)
-            self.assertEqual(p.returncode, 128 + sig, err)
-            self.assertEqual(meta(db)["state"], "incomplete")
-            self.assertGreater(report_json(db)["total"], 0)
-
     def test_duration_on_launched_program_is_incomplete(self):
         db = self.db()
         r = run(["record", "-o", db, "--duration", "0.5", "--", program("spin")], timeout=60)
