@@ -95,17 +95,23 @@ static int pragma_int(sqlite3 *db, const char *pragma, int *value)
 
 /* Only a prof recording may be replaced: a directory, a device, a FIFO or
  * the user's program named by a mistyped -o must survive. */
-static bool is_prof_database(const char *path)
+/* What is at an output path, as far as replacing it goes. */
+enum output_kind { OUTPUT_OTHER, OUTPUT_RECORDING, OUTPUT_BEING_WRITTEN };
+
+static enum output_kind output_kind(const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-		return false;
+		return OUTPUT_OTHER;
 	sqlite3 *db;
 	int app_id = 0;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-		pragma_int(db, "PRAGMA application_id", &app_id);
+	enum output_kind kind = OUTPUT_OTHER;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    pragma_int(db, "PRAGMA application_id", &app_id) == SQLITE_OK &&
+	    app_id == PROF_APPLICATION_ID)
+		kind = store_state(db) == STATE_BEING_WRITTEN ? OUTPUT_BEING_WRITTEN : OUTPUT_RECORDING;
 	sqlite3_close(db);
-	return app_id == PROF_APPLICATION_ID;
+	return kind;
 }
 
 static int check_replaceable(const char *path, char *err, size_t errlen)
@@ -113,9 +119,11 @@ static int check_replaceable(const char *path, char *err, size_t errlen)
 	struct stat st;
 	if (lstat(path, &st) != 0)
 		return 0;
-	if (is_prof_database(path))
+	enum output_kind kind = output_kind(path);
+	if (kind == OUTPUT_RECORDING)
 		return 0;
-	const char *what = S_ISDIR(st.st_mode) ? "a directory"
+	const char *what = kind == OUTPUT_BEING_WRITTEN ? "being written by a running prof record"
+		: S_ISDIR(st.st_mode) ? "a directory"
 		: S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? "not a prof database"
 		: "not a regular file";
 	snprintf(err, errlen, "%s exists and is %s: not replacing it (choose another -o)",

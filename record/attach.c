@@ -123,12 +123,24 @@ int tracer_attach_seize(pid_t pid, long options)
 	return 0;
 }
 
-void tracer_attach_abandon(pid_t pid)
+int tracer_attach_probe(pid_t pid)
 {
-	int status;
-	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) == 0 && waitpid(pid, &status, __WALL) == pid &&
-	    WIFSTOPPED(status) && ptrace(PTRACE_DETACH, pid, 0, 0) != 0)
-		log_debug("detach %d: %s", (int)pid, strerror(errno));
+	/* No options: the probe must not adopt threads or children it makes. */
+	if (tracer_attach_seize(pid, 0) != 0)
+		return -1;
+	int status = 0;
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0 || waitpid(pid, &status, __WALL) != pid ||
+	    !WIFSTOPPED(status)) {
+		log_error("cannot attach to %d: it did not stop under ptrace", (int)pid);
+		return -1;
+	}
+	/* A signal-delivery stop holds a signal the program must still get. */
+	int pass = status >> 16 == 0 ? WSTOPSIG(status) : 0;
+	if (ptrace(PTRACE_DETACH, pid, 0, pass) != 0) {
+		log_error("cannot attach to %d: detaching after the check: %s", (int)pid, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 void tracer_attach(struct tracer *tr, pid_t pid, long options)

@@ -512,25 +512,24 @@ static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t w
 	send_meta(w, "state", xstrdup(complete ? "complete" : "incomplete"));
 }
 
-/* Starts the program, stopped before its first instruction, or seizes the
- * process; records nothing yet. Returns its pid, or -1 with the exit code
- * in *code. */
+/* Starts the program, stopped before its first instruction, or checks that
+ * the process can be attached to; records nothing yet. Returns its pid, or
+ * -1 with the exit code in *code. */
 static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *path, int *code)
 {
 	*code = 1;
 	if (a->attach_pid)
-		return tracer_attach_seize(a->attach_pid, ptrace_options(tr)) == 0 ? a->attach_pid : -1;
+		return tracer_attach_probe(a->attach_pid) == 0 ? a->attach_pid : -1;
 	bool seize = a->topt.mode == &sample_mode;
 	return launch(path, a->argv, a->topt.no_aslr, seize ? ptrace_options(tr) : 0, code);
 }
 
-/* The recording could not start: the program must not run untraced. */
+/* The recording could not start: a launched program must not run untraced
+ * (an attached one was left alone after the probe). */
 static void abandon_target(const struct record_args *a, pid_t pid)
 {
-	if (a->attach_pid) {
-		tracer_attach_abandon(pid);
+	if (a->attach_pid)
 		return;
-	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, __WALL);
 }
@@ -539,6 +538,8 @@ static void abandon_target(const struct record_args *a, pid_t pid)
 static int adopt_target(struct tracer *tr, const struct record_args *a, pid_t pid)
 {
 	if (a->attach_pid) {
+		if (tracer_attach_seize(pid, ptrace_options(tr)) != 0)
+			return -1;
 		tracer_attach(tr, pid, ptrace_options(tr));
 		return 0;
 	}

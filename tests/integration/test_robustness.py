@@ -81,6 +81,20 @@ class OutputSafety(ProfTestCase):
         self.assertOneErrorLine(r, "not replacing it")
         self.assertEqual(slurp(db + ".old"), "keep\n")
 
+    def test_recording_being_written(self):
+        db = self.db()
+        p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")])
+        try:
+            time.sleep(1.0)
+            r = record(db, [program("loop")])
+            self.assertOneErrorLine(r, "being written")
+            self.assertEqual(r.returncode, 2)
+        finally:
+            p.send_signal(signal.SIGINT)
+            p.wait(timeout=30)
+        self.assertFalse(os.path.exists(db + ".old"))
+        self.assertEqual(meta(db)["state"], "incomplete")
+
     def test_recording_is_rotated(self):
         db = self.db()
         self.assertEqual(record(db, [program("loop")]).returncode, 0)
