@@ -355,6 +355,18 @@ class ChangedBinaries(ProfTestCase):
         names = {f["name"] for f in json.loads(r.stdout)["functions"] if f["dso"] == "app"}
         self.assertEqual(names, {"[unknown]"})
 
+    def test_schema_1_recording_still_reads(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("calls")]).returncode, 0)
+        expected = report_json(db)
+        con = sqlite3.connect(db)
+        for column in ("size", "mtime_ns", "text_hash"):
+            con.execute("ALTER TABLE maps DROP COLUMN " + column)
+        con.execute("PRAGMA user_version = 1")
+        con.commit()
+        con.close()
+        self.assertEqual(report_json(db)["functions"], expected["functions"])
+
     def test_map_path_now_a_fifo(self):
         app, db = self.db("app"), self.db()
         shutil.copy(program("loop"), app)
