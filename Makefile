@@ -1,15 +1,18 @@
 # Thin wrapper: CMake builds, this installs dependencies and names the everyday jobs.
 BUILD ?= build
+SANITIZE_BUILD ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
                libiberty-dev libzydis-dev cmake pkg-config gcc g++ make valgrind python3 procps \
-               util-linux binutils bc tmux chromium
+               util-linux binutils bc tmux chromium clang libclang-rt-14-dev
 # The flame graph's browser test drives Chromium with playwright-core (npm),
 # installed under the build directory, never committed; 1.55 still runs on
 # Debian 12's Node.js 18.
 PLAYWRIGHT_VERSION = 1.55.0
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test sanitize fuzz bench clean
 
 all: build
 
@@ -38,9 +41,24 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The whole suite again with prof and the unit tests built with ASan+UBSan
+# (a second build directory; .ci/run runs it after `make test`).
+sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_SANITIZE=ON >/dev/null
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer (clang) on the recording reader and the ELF/DWARF symbolizer,
+# FUZZ_SECONDS each, from seeds made by the normal build.
+fuzz: build
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_store fuzz_elf
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 bench: build
 	bench/run.sh $(BUILD)
 	bench/sample.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

@@ -2,6 +2,8 @@
 #include "prof/commands.h"
 #include "prof/log.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +28,21 @@ static void usage(FILE *out)
 	fputs("\n'prof COMMAND --help' describes each one.\n", out);
 }
 
+/* A report that could not be written (a full disk, /dev/full, a closed pipe
+ * reader) must not exit 0: one line and exit 1, as coreutils do. */
+static int check_stdout(int rc)
+{
+	errno = 0;
+	bool flush_failed = fflush(stdout) != 0;
+	int err = errno;
+	if (!flush_failed && !ferror(stdout))
+		return rc;
+	if (rc == 0)
+		log_error("write error on standard output%s%s", err ? ": " : "",
+			  err ? strerror(err) : "");
+	return rc ? rc : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -35,15 +52,15 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
-		return 0;
+		return check_stdout(0);
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("prof %s\n", PROF_VERSION);
-		return 0;
+		return check_stdout(0);
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+			return check_stdout(commands[i].run(argc - 1, argv + 1));
 	log_error("unknown command '%s' (see 'prof --help')", argv[1]);
 	return 2;
 }

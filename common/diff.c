@@ -57,7 +57,7 @@ void diff_compute(const struct profile *base, const struct profile *new, const c
 	struct side_row *v = xmalloc((cap ? cap : 1) * sizeof *v);
 	n = add_side(v, n, base, base_exe, 0);
 	n = add_side(v, n, new, new_exe, 1);
-	qsort(v, n, sizeof *v, cmp_side_row);
+	sort_array(v, n, sizeof *v, cmp_side_row);
 	d->rows = xmalloc((n ? n : 1) * sizeof *d->rows);
 	for (size_t i = 0; i < n; i++) {
 		const struct func_row *b = v[i].side == 0 ? v[i].row : NULL, *w = NULL;
@@ -128,7 +128,7 @@ static int cmp_by_new(const void *a, const void *b)
 
 void diff_sort(struct diff *d, enum diff_sort by)
 {
-	qsort(d->rows, d->nrows, sizeof *d->rows,
+	sort_array(d->rows, d->nrows, sizeof *d->rows,
 	      by == DIFF_SORT_BASE ? cmp_by_base : by == DIFF_SORT_NEW ? cmp_by_new : cmp_by_delta);
 }
 

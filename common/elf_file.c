@@ -155,14 +155,14 @@ static void read_symbols(Elf *elf, Elf_Scn *scn, struct elf_file *ef)
 		k++;
 	}
 	free(name_offs);
-	qsort(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
+	sort_array(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
 	dedupe_symbols(ef);
 }
 
 static Elf *open_elf(const char *path, int *fd)
 {
 	elf_init_once();
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	*fd = open_regular(path);
 	if (*fd < 0)
 		return NULL;
 	Elf *elf = elf_begin(*fd, ELF_C_READ, NULL);
@@ -418,7 +418,7 @@ static size_t eh_frame_ranges(Elf *elf, struct elf_range **out)
 			break;
 		off = next;
 	}
-	qsort(*out, n, sizeof **out, cmp_range);
+	sort_array(*out, n, sizeof **out, cmp_range);
 	return n;
 }
 
@@ -449,7 +449,7 @@ static void add_eh_frame_symbols(Elf *elf, struct elf_file *ef)
 	free(r);
 	ef->nsyms = known + added;
 	ef->nsynthetic = added;
-	qsort(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
+	sort_array(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
 	dedupe_symbols(ef);
 }
 
@@ -587,7 +587,7 @@ static void add_plt_symbols(Elf *elf, struct elf_file *ef)
 	memcpy(ef->syms + ef->nsyms, stubs, nstubs * sizeof *stubs);
 	ef->nsyms += nstubs;
 	free(stubs);
-	qsort(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
+	sort_array(ef->syms, ef->nsyms, sizeof *ef->syms, cmp_sym);
 	dedupe_symbols(ef);
 }
 
@@ -720,4 +720,42 @@ void elf_read_build_id(const char *path, char out[41])
 	read_build_id(elf, out);
 	elf_end(elf);
 	close(fd);
+}
+
+/* FNV-1a over the bytes of [offset, offset + len) of fd. */
+static bool hash_range(int fd, uint64_t offset, uint64_t len, uint64_t *h)
+{
+	unsigned char buf[65536];
+	while (len > 0) {
+		ssize_t n = pread(fd, buf, len < sizeof buf ? len : sizeof buf, (off_t)offset);
+		if (n <= 0)
+			return false;
+		for (ssize_t i = 0; i < n; i++)
+			*h = (*h ^ buf[i]) * 1099511628211ull;
+		offset += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return true;
+}
+
+bool elf_text_hash(const char *path, char out[17])
+{
+	out[0] = '\0';
+	int fd;
+	Elf *elf = open_elf(path, &fd);
+	if (!elf)
+		return false;
+	size_t nph = 0;
+	uint64_t h = 14695981039346656037ull;
+	bool ok = elf_getphdrnum(elf, &nph) == 0;
+	for (size_t i = 0; ok && i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+			ok = hash_range(fd, ph.p_offset, ph.p_filesz, &h);
+	}
+	elf_end(elf);
+	close(fd);
+	if (ok)
+		snprintf(out, 17, "%016" PRIx64, h);
+	return ok;
 }

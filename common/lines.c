@@ -38,7 +38,7 @@ struct line_table {
 
 static Dwarf *open_dwarf(const char *path, int *fd)
 {
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	*fd = open_regular(path);
 	if (*fd < 0)
 		return NULL;
 	Dwarf *dw = dwarf_begin(*fd, DWARF_C_READ);
@@ -114,7 +114,7 @@ static void read_cu_ranges(struct line_table *lt)
 			lt->cus[lt->ncus++] = (struct cu_range){ start, end, dwarf_dieoffset(&cudie) };
 		}
 	}
-	qsort(lt->cus, lt->ncus, sizeof *lt->cus, cmp_cu_range);
+	sort_array(lt->cus, lt->ncus, sizeof *lt->cus, cmp_cu_range);
 }
 
 /* The compilation unit of vaddr from the CUs' own ranges. */
@@ -154,9 +154,13 @@ bool lines_lookup(struct line_table *lt, uint64_t vaddr, const char **file, int 
 
 static void load_source(struct source_file *sf)
 {
-	FILE *f = fopen(sf->path, "r");
-	if (!f)
+	int fd = open_regular(sf->path);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	size_t len = 0, cap = 0;
 	char buf[65536];
 	size_t r;

@@ -49,8 +49,11 @@ int maps_read_exec(pid_t pid, struct map_list *out)
 			continue;
 		if (perms[2] != 'x')
 			continue;
-		char *path = path_at ? line + path_at : (char *)"";
-		path[strcspn(path, "\n")] = '\0';
+		const char *path = "";
+		if (path_at) { /* anonymous mappings have none */
+			line[path_at + strcspn(line + path_at, "\n")] = '\0';
+			path = line + path_at;
+		}
 		maps_add(out, start, end, pgoff, parse_prot(perms), path);
 	}
 	free(line);
@@ -66,7 +69,7 @@ static int cmp_start(const void *a, const void *b)
 
 void maps_sort(struct map_list *l)
 {
-	qsort(l->v, l->n, sizeof *l->v, cmp_start);
+	sort_array(l->v, l->n, sizeof *l->v, cmp_start);
 }
 
 const struct map_entry *maps_find(const struct map_list *l, uint64_t addr)

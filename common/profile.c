@@ -24,7 +24,7 @@ sqlite3_stmt *profile_query(sqlite3 *db, const char *sql, const struct profile_f
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_error("database: %s", sqlite3_errmsg(db));
+		store_read_error(db);
 		return NULL;
 	}
 	if (sqlite3_bind_parameter_count(st) >= 2) {
@@ -47,7 +47,7 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 		uint64_t pc = (uint64_t)sqlite3_column_int64(st, 1);
 		unsigned cls = (unsigned)sqlite3_column_int(st, 2);
 		uint64_t count = (uint64_t)sqlite3_column_int64(st, 3);
-		if (cls >= CLASS_COUNT)
+		if (cls >= CLASS_COUNT) /* store_open_read refuses these */
 			cls = CLASS_OTHER;
 		struct symbol_ref ref;
 		symbolizer_resolve(p->symbolizer, proc, pc, &ref);
@@ -62,15 +62,12 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 		p->total += count;
 		p->classes[cls] += count;
 	}
-	sqlite3_finalize(st);
 	free(funcs.slots);
 	free(dsos.slots);
-	if (rc != SQLITE_DONE) {
-		log_error("database: %s", sqlite3_errmsg(db));
+	if (store_loop_end(st, rc) != 0)
 		return -1;
-	}
-	qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
-	qsort(p->dsos, p->ndsos, sizeof *p->dsos, cmp_func);
+	sort_array(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
+	sort_array(p->dsos, p->ndsos, sizeof *p->dsos, cmp_func);
 	return 0;
 }
 
@@ -82,7 +79,8 @@ static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct pro
 		" GROUP BY x.nr ORDER BY 2 DESC, 4 DESC, 1", f);
 	if (!st)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		p->sys = xrealloc(p->sys, (p->nsys + 1) * sizeof *p->sys);
 		struct syscall_row *r = &p->sys[p->nsys++];
 		char buf[24];
@@ -96,8 +94,7 @@ static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct pro
 		r->errors = (uint64_t)sqlite3_column_int64(st, 2);
 		r->seconds = (double)sqlite3_column_int64(st, 3) / 1e9;
 	}
-	sqlite3_finalize(st);
-	return 0;
+	return store_loop_end(st, rc);
 }
 
 static int load_threads(sqlite3 *db, const struct profile_filter *f, struct profile *p)
@@ -108,7 +105,8 @@ static int load_threads(sqlite3 *db, const struct profile_filter *f, struct prof
 		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2) ORDER BY 4 DESC, t.id", f);
 	if (!st)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		p->threads = xrealloc(p->threads, (p->nthreads + 1) * sizeof *p->threads);
 		struct thread_row *r = &p->threads[p->nthreads++];
 		r->tid = sqlite3_column_int(st, 0);
@@ -116,8 +114,7 @@ static int load_threads(sqlite3 *db, const struct profile_filter *f, struct prof
 		r->name = xstrdup((const char *)sqlite3_column_text(st, 2));
 		r->count = (uint64_t)sqlite3_column_int64(st, 3);
 	}
-	sqlite3_finalize(st);
-	return 0;
+	return store_loop_end(st, rc);
 }
 
 struct edge_row *profile_edge(struct profile *p, const char *caller, const char *caller_dso,
@@ -173,7 +170,8 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
 	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
 	profile_index_build(&funcs);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
 		struct symbol_ref from = root, to;
 		uint64_t caller = (uint64_t)sqlite3_column_int64(st, 1);
@@ -188,8 +186,9 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		e->inclusive += (uint64_t)sqlite3_column_int64(st, 4);
 		p->has_call_graph = true;
 	}
-	sqlite3_finalize(st);
 	free(funcs.slots);
+	if (store_loop_end(st, rc) != 0)
+		return -1;
 	if (p->has_call_graph)
 		profile_add_jumps(db, f, p);
 	/* A function entered by a jump this could not follow runs inside its
@@ -197,8 +196,8 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 	for (size_t i = 0; i < p->nfuncs && p->has_call_graph; i++)
 		if (p->funcs[i].inclusive < p->funcs[i].count)
 			p->funcs[i].inclusive = p->funcs[i].count;
-	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
-	qsort(p->roots, p->nroots, sizeof *p->roots, cmp_edge);
+	sort_array(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
+	sort_array(p->roots, p->nroots, sizeof *p->roots, cmp_edge);
 	return 0;
 }
 
@@ -233,15 +232,18 @@ struct stack_node {
 	uint64_t parent, pc;
 };
 
-static struct stack_node *load_stack_nodes(sqlite3 *db, size_t *n)
+/* Returns 0, or -1 after one error line. */
+static int load_stack_nodes(sqlite3 *db, struct stack_node **out, size_t *n)
 {
 	*n = 0;
+	*out = NULL;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "SELECT id, parent, pc FROM stacks ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-		return NULL;
+		return store_read_error(db);
 	struct stack_node *nodes = NULL;
 	size_t cap = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t id = (size_t)sqlite3_column_int64(st, 0);
 		if (id >= cap) {
 			size_t ncap = cap ? cap : 1024;
@@ -256,8 +258,8 @@ static struct stack_node *load_stack_nodes(sqlite3 *db, size_t *n)
 		if (id + 1 > *n)
 			*n = id + 1;
 	}
-	sqlite3_finalize(st);
-	return nodes;
+	*out = nodes;
+	return store_loop_end(st, rc);
 }
 
 #define MAX_STACK_FUNCS 128
@@ -304,7 +306,11 @@ static void add_stack(struct profile *p, struct row_index *funcs, uint32_t proc,
 static int load_samples(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
 	size_t nn;
-	struct stack_node *nodes = load_stack_nodes(db, &nn);
+	struct stack_node *nodes;
+	if (load_stack_nodes(db, &nodes, &nn) != 0) {
+		free(nodes);
+		return -1;
+	}
 	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.stack, x.count FROM samples x" PROFILE_FILTER_JOIN, f);
 	if (!st) {
 		free(nodes);
@@ -312,16 +318,18 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 	}
 	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
 	profile_index_build(&funcs);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		add_stack(p, &funcs, (uint32_t)sqlite3_column_int64(st, 0), nodes, nn,
 			  (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
 		p->has_call_graph = true;
 	}
-	sqlite3_finalize(st);
 	free(funcs.slots);
 	free(nodes);
-	qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
-	qsort(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
+	if (store_loop_end(st, rc) != 0)
+		return -1;
+	sort_array(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
+	sort_array(p->edges, p->nedges, sizeof *p->edges, cmp_edge);
 	return 0;
 }
 
@@ -330,6 +338,8 @@ int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profil
 	memset(p, 0, sizeof *p);
 	load_meta(db, p);
 	p->symbolizer = symbolizer_new(db);
+	if (!p->symbolizer)
+		return -1;
 	symbolizer_set_demangle(p->symbolizer, !filter->no_demangle);
 	if (load_insns(db, filter, p) ||
 	    (p->sampled ? load_samples(db, filter, p) : load_arcs(db, filter, p)) ||
@@ -424,13 +434,11 @@ int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profi
 		}
 		rows[n++] = r;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (store_loop_end(st, rc) != 0) {
 		free(rows);
-		log_error("database: %s", sqlite3_errmsg(db));
 		return -1;
 	}
-	qsort(rows, n, sizeof *rows, cmp_line_key);
+	sort_array(rows, n, sizeof *rows, cmp_line_key);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (w && cmp_line_key(&rows[w - 1], &rows[i]) == 0)
@@ -438,7 +446,7 @@ int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profi
 		else
 			rows[w++] = rows[i];
 	}
-	qsort(rows, w, sizeof *rows, cmp_line_count);
+	sort_array(rows, w, sizeof *rows, cmp_line_count);
 	free(p->lines);
 	p->lines = rows;
 	p->nlines = w;

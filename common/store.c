@@ -1,5 +1,6 @@
 /* The one schema module: creation, version checks, and small helpers. */
 #include "prof/store.h"
+#include "prof/classes.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,8 +20,11 @@ static const char schema_sql[] =
 	"  exe TEXT, argv TEXT, start_ns INTEGER, end_ns INTEGER, exit_status INTEGER);"
 	"CREATE TABLE threads(id INTEGER PRIMARY KEY, tid INTEGER, proc INTEGER,"
 	"  name TEXT, start_ns INTEGER, end_ns INTEGER);"
+	/* size, mtime_ns and (without a build-id) text_hash identify the file
+	 * mapped, so a report can tell when it was rebuilt (schema 2). */
 	"CREATE TABLE maps(proc INTEGER, start INTEGER, end INTEGER, pgoff INTEGER,"
 	"  prot INTEGER, path TEXT, build_id TEXT, seen_ns INTEGER,"
+	"  size INTEGER, mtime_ns INTEGER, text_hash TEXT,"
 	"  UNIQUE(proc, start, end, pgoff, path));"
 	"CREATE TABLE insns(thread INTEGER, pc INTEGER, class INTEGER, count INTEGER,"
 	"  PRIMARY KEY(thread, pc)) WITHOUT ROWID;"
@@ -73,8 +78,73 @@ static void remove_sidecars(const char *path)
 	free(shm);
 }
 
+static int pragma_int(sqlite3 *db, const char *pragma, int *value)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, pragma, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*value = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Only a prof recording may be replaced: a directory, a device, a FIFO or
+ * the user's program named by a mistyped -o must survive. */
+/* What is at an output path, as far as replacing it goes. */
+enum output_kind { OUTPUT_OTHER, OUTPUT_RECORDING, OUTPUT_BEING_WRITTEN };
+
+static enum output_kind output_kind(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return OUTPUT_OTHER;
+	sqlite3 *db;
+	int app_id = 0;
+	enum output_kind kind = OUTPUT_OTHER;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    pragma_int(db, "PRAGMA application_id", &app_id) == SQLITE_OK &&
+	    app_id == PROF_APPLICATION_ID)
+		kind = store_state(db) == STATE_BEING_WRITTEN ? OUTPUT_BEING_WRITTEN : OUTPUT_RECORDING;
+	sqlite3_close(db);
+	return kind;
+}
+
+static int check_replaceable(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return 0;
+	enum output_kind kind = output_kind(path);
+	if (kind == OUTPUT_RECORDING)
+		return 0;
+	const char *what = kind == OUTPUT_BEING_WRITTEN ? "being written by a running prof record"
+		: S_ISDIR(st.st_mode) ? "a directory"
+		: S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? "not a prof database"
+		: "not a regular file";
+	snprintf(err, errlen, "%s exists and is %s: not replacing it (choose another -o)",
+		 path, what);
+	return -1;
+}
+
+int store_check_output(const char *path, char *err, size_t errlen)
+{
+	char *old = xasprintf("%s.old", path);
+	int rc = check_replaceable(path, err, errlen);
+	if (rc == 0 && access(path, F_OK) == 0)
+		rc = check_replaceable(old, err, errlen);
+	free(old);
+	return rc;
+}
+
 sqlite3 *store_create(const char *path, char *err, size_t errlen)
 {
+	if (store_check_output(path, err, errlen) != 0)
+		return NULL;
 	struct stat st;
 	if (stat(path, &st) == 0) {
 		char *old = xasprintf("%s.old", path);
@@ -109,19 +179,70 @@ sqlite3 *store_create(const char *path, char *err, size_t errlen)
 	return db;
 }
 
-static int pragma_int(sqlite3 *db, const char *pragma, int *value)
+/* A damaged page must not read as a plausible recording: every page is
+ * checked once, before any report is built from them. */
+static int check_integrity(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, pragma, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*value = sqlite3_column_int(st, 0);
-		rc = SQLITE_OK;
-	}
+	int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	const char *verdict = NULL;
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		verdict = (const char *)sqlite3_column_text(st, 0);
+	bool ok = verdict && strcmp(verdict, "ok") == 0;
+	if (!ok)
+		snprintf(err, errlen, "%s: %s", path,
+			 verdict || rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB
+			 ? "database disk image is malformed" : sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	return rc;
+	return ok ? 0 : -1;
+}
+
+/* Rows the recorder cannot have written: each query counts them. */
+static const struct {
+	const char *what, *sql;
+} impossible[] = {
+	{ "process ids", "SELECT COUNT(*) FROM processes WHERE typeof(id) != 'integer' OR id < 1"
+	  " OR id > (SELECT COUNT(*) FROM processes)" },
+	{ "threads", "SELECT COUNT(*) FROM threads WHERE id < 1 OR id > (SELECT COUNT(*) FROM threads)"
+	  " OR proc NOT IN (SELECT id FROM processes)" },
+	{ "mappings", "SELECT COUNT(*) FROM maps WHERE proc NOT IN (SELECT id FROM processes)"
+	  " OR typeof(start) != 'integer' OR typeof(end) != 'integer' OR typeof(pgoff) != 'integer'" },
+	{ "instruction counts", "SELECT COUNT(*) FROM insns WHERE typeof(count) != 'integer'"
+	  " OR count < 1 OR typeof(pc) != 'integer' OR typeof(class) != 'integer'"
+	  " OR class < 0 OR class >= ?1 OR thread NOT IN (SELECT id FROM threads)" },
+	{ "call arcs", "SELECT COUNT(*) FROM arcs WHERE typeof(calls) != 'integer' OR calls < 0"
+	  " OR typeof(inclusive) != 'integer' OR inclusive < 0"
+	  " OR typeof(outer_inclusive) != 'integer' OR outer_inclusive < 0"
+	  " OR thread NOT IN (SELECT id FROM threads)" },
+	{ "stacks", "SELECT COUNT(*) FROM stacks WHERE id < 1 OR id > (SELECT COUNT(*) FROM stacks)"
+	  " OR typeof(parent) != 'integer' OR (parent != 0 AND parent NOT IN (SELECT id FROM stacks))" },
+	{ "samples", "SELECT COUNT(*) FROM samples WHERE typeof(count) != 'integer' OR count < 1"
+	  " OR stack NOT IN (SELECT id FROM stacks) OR thread NOT IN (SELECT id FROM threads)" },
+	{ "system calls", "SELECT COUNT(*) FROM syscalls WHERE typeof(nr) != 'integer'"
+	  " OR thread NOT IN (SELECT id FROM threads)" },
+	{ "signals", "SELECT COUNT(*) FROM signals WHERE thread NOT IN (SELECT id FROM threads)" },
+};
+
+static int check_values(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof impossible / sizeof impossible[0]; i++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(db, impossible[i].sql, -1, &st, NULL);
+		long long bad = -1;
+		if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) > 0)
+			sqlite3_bind_int(st, 1, CLASS_COUNT); /* class ids run 0 .. CLASS_COUNT-1 */
+		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			bad = sqlite3_column_int64(st, 0);
+		if (bad < 0)
+			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		else if (bad > 0)
+			snprintf(err, errlen, "%s: corrupt recording: %lld impossible %s", path, bad,
+				 impossible[i].what);
+		sqlite3_finalize(st);
+		if (bad != 0)
+			return -1;
+	}
+	return 0;
 }
 
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
@@ -162,6 +283,10 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 		sqlite3_close(db);
 		return NULL;
 	}
+	if (check_integrity(db, path, err, errlen) != 0 || check_values(db, path, err, errlen) != 0) {
+		sqlite3_close(db);
+		return NULL;
+	}
 	return db;
 }
 
@@ -197,22 +322,100 @@ char *store_get_meta(sqlite3 *db, const char *key)
 	return value;
 }
 
-int store_check_state(sqlite3 *db, const char *path)
+/* A pid is reused once its process is gone: the recorder is alive only if a
+ * process with its pid and its start time runs here. */
+static bool recorder_alive(sqlite3 *db, const char *pid)
+{
+	char *start = store_get_meta(db, "recorder_start");
+	char *host = store_get_meta(db, "host");
+	char here[256] = "";
+	gethostname(here, sizeof here - 1);
+	bool alive = pid && (!host || strcmp(host, here) == 0) &&
+		     (start ? proc_start_time(atoi(pid)) == strtoull(start, NULL, 10)
+			    : kill(atoi(pid), 0) == 0); /* recorded before start times */
+	free(start);
+	free(host);
+	return alive;
+}
+
+enum store_state store_state(sqlite3 *db)
 {
 	char *state = store_get_meta(db, "state");
 	char *pid = store_get_meta(db, "recorder_pid");
-	int rc = 0;
-	if (state && strcmp(state, "recording") == 0) {
-		if (pid && kill(atoi(pid), 0) == 0) {
-			log_error("%s is still being written by prof record (pid %s)", path, pid);
-			rc = -1;
-		} else {
-			log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
-		}
-	} else if (state && strcmp(state, "incomplete") == 0) {
-		log_warn("%s: recording was interrupted; counts are incomplete", path);
-	}
+	enum store_state st = STATE_INCOMPLETE;
+	if (state && strcmp(state, "complete") == 0)
+		st = STATE_COMPLETE;
+	else if (state && strcmp(state, "recording") == 0)
+		st = recorder_alive(db, pid) ? STATE_BEING_WRITTEN : STATE_ABANDONED;
 	free(state);
 	free(pid);
-	return rc;
+	return st;
+}
+
+int store_check_state(sqlite3 *db, const char *path)
+{
+	switch (store_state(db)) {
+	case STATE_BEING_WRITTEN: {
+		char *pid = store_get_meta(db, "recorder_pid");
+		log_error("%s is still being written by prof record (pid %s)", path, pid);
+		free(pid);
+		return -1;
+	}
+	case STATE_ABANDONED:
+		log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
+		break;
+	case STATE_INCOMPLETE:
+		log_warn("%s: recording was interrupted; counts are incomplete", path);
+		break;
+	case STATE_COMPLETE:
+		break;
+	}
+	return 0;
+}
+
+/* The database's path as the user most likely typed it: relative to the
+ * working directory when it lies below it. */
+static const char *display_path(sqlite3 *db, char *buf, size_t len)
+{
+	const char *full = sqlite3_db_filename(db, "main");
+	if (!full || !*full)
+		return "database";
+	size_t n = getcwd(buf, len) ? strlen(buf) : 0;
+	if (n && strncmp(full, buf, n) == 0 && full[n] == '/')
+		return full + n + 1;
+	return full;
+}
+
+int store_read_error(sqlite3 *db)
+{
+	char cwd[4096];
+	log_error("%s: %s", display_path(db, cwd, sizeof cwd), sqlite3_errmsg(db));
+	return -1;
+}
+
+int store_loop_end(sqlite3_stmt *st, int rc)
+{
+	int bad = rc != SQLITE_DONE ? store_read_error(sqlite3_db_handle(st)) : 0;
+	sqlite3_finalize(st);
+	return bad;
+}
+
+int store_seal(sqlite3 *db)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;",
+			 NULL, NULL, &msg) != SQLITE_OK) {
+		log_warn("database left in WAL mode (readable only where its directory is "
+			 "writable): %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int store_schema_version(sqlite3 *db)
+{
+	int version = 0;
+	pragma_int(db, "PRAGMA user_version", &version);
+	return version;
 }

@@ -2,6 +2,7 @@
  * symbol. Binaries are read as they are now; a build-id that differs from the
  * one recorded is reported, never silently misread. */
 #include "prof/symbolize.h"
+#include "prof/store.h"
 #include "prof/elf_file.h"
 #include "prof/lines.h"
 #include "prof/log.h"
@@ -12,10 +13,19 @@
 #include <libiberty/demangle.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* The mapped file as it was at record time (schema 2). */
+struct file_identity {
+	bool known;
+	long long size, mtime_ns;
+	char text_hash[17];      /* "" when the file had a build-id */
+};
 
 struct dso {
 	char *path;
 	char *recorded_build_id;
+	struct file_identity recorded;
 	struct elf_file *elf;   /* NULL when unreadable */
 	bool tried;
 	const char **names;     /* per symbol of elf: its printed name, filled lazily */
@@ -44,14 +54,35 @@ static void warn(struct symbolizer *s, char *msg)
 	s->warnings[s->nwarnings++] = msg;
 }
 
-static size_t dso_index(struct symbolizer *s, const char *path, const char *build_id)
+static size_t dso_index(struct symbolizer *s, const char *path, const char *build_id,
+			const struct file_identity *id)
 {
 	for (size_t i = 0; i < s->ndsos; i++)
 		if (strcmp(s->dsos[i].path, path) == 0)
 			return i;
 	s->dsos = xrealloc(s->dsos, (s->ndsos + 1) * sizeof *s->dsos);
-	s->dsos[s->ndsos] = (struct dso){ xstrdup(path), xstrdup(build_id), NULL, false, NULL, NULL, false };
+	s->dsos[s->ndsos] = (struct dso){ .path = xstrdup(path), .recorded_build_id = xstrdup(build_id),
+					  .recorded = *id };
 	return s->ndsos++;
+}
+
+/* Schema 1 recorded no file identity. */
+static const char *maps_query(sqlite3 *db)
+{
+	return store_schema_version(db) >= 2
+		? "SELECT proc, start, end, pgoff, prot, path, build_id, size, mtime_ns, text_hash"
+		  " FROM maps ORDER BY seen_ns, rowid"
+		: "SELECT proc, start, end, pgoff, prot, path, build_id, NULL, NULL, NULL"
+		  " FROM maps ORDER BY seen_ns, rowid";
+}
+
+static void read_identity(sqlite3_stmt *st, int col, struct file_identity *id)
+{
+	const char *hash = (const char *)sqlite3_column_text(st, col + 2);
+	*id = (struct file_identity){ .known = sqlite3_column_type(st, col) == SQLITE_INTEGER,
+				      .size = sqlite3_column_int64(st, col),
+				      .mtime_ns = sqlite3_column_int64(st, col + 1) };
+	snprintf(id->text_hash, sizeof id->text_hash, "%s", hash ? hash : "");
 }
 
 /* A later mapping replaces any earlier one it overlaps (munmap + mmap). */
@@ -92,17 +123,27 @@ struct symbolizer *symbolizer_new(sqlite3 *db)
 {
 	struct symbolizer *s = xcalloc(1, sizeof *s);
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM processes", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		s->nprocs = (size_t)sqlite3_column_int64(st, 0) + 1;
-	sqlite3_finalize(st);
-	s->procs = xcalloc(s->nprocs ? s->nprocs : 1, sizeof *s->procs);
-	if (sqlite3_prepare_v2(db, "SELECT proc, start, end, pgoff, prot, path, build_id FROM maps "
-			       "ORDER BY seen_ns, rowid", -1, &st, NULL) != SQLITE_OK) {
-		log_error("database: %s", sqlite3_errmsg(db));
-		return s;
+	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM processes", -1, &st, NULL) != SQLITE_OK) {
+		store_read_error(db);
+		free(s);
+		return NULL;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		s->nprocs = (size_t)sqlite3_column_int64(st, 0) + 1;
+		rc = sqlite3_step(st);
+	}
+	if (store_loop_end(st, rc) != 0) {
+		free(s);
+		return NULL;
+	}
+	s->procs = xcalloc(s->nprocs ? s->nprocs : 1, sizeof *s->procs);
+	if (sqlite3_prepare_v2(db, maps_query(db), -1, &st, NULL) != SQLITE_OK) {
+		store_read_error(db);
+		symbolizer_free(s);
+		return NULL;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t proc = (size_t)sqlite3_column_int64(st, 0);
 		if (proc >= s->nprocs)
 			continue;
@@ -113,9 +154,14 @@ struct symbolizer *symbolizer_new(sqlite3 *db)
 			(uint64_t)sqlite3_column_int64(st, 3), (uint32_t)sqlite3_column_int(st, 4),
 			(char *)(path ? path : ""),
 		};
-		proc_add_map(&s->procs[proc], &e, dso_index(s, e.path, bid ? bid : ""));
+		struct file_identity id;
+		read_identity(st, 7, &id);
+		proc_add_map(&s->procs[proc], &e, dso_index(s, e.path, bid ? bid : "", &id));
 	}
-	sqlite3_finalize(st);
+	if (store_loop_end(st, rc) != 0) {
+		symbolizer_free(s);
+		return NULL;
+	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		sort_proc_maps(&s->procs[i]);
 	return s;
@@ -148,6 +194,28 @@ void symbolizer_free(struct symbolizer *s)
 	free(s);
 }
 
+/* Without a build-id, the recorded text hash decides whether the code is the
+ * one recorded; size and mtime alone (schema 2 without a hash) only warn. */
+static bool same_file(struct symbolizer *s, const struct dso *d)
+{
+	const struct file_identity *was = &d->recorded;
+	if (!was->known)
+		return true;
+	char hash[17];
+	if (was->text_hash[0] && (!elf_text_hash(d->path, hash) || strcmp(hash, was->text_hash) != 0)) {
+		warn(s, xasprintf("%s changed since recording (it has no build-id and its code "
+				  "differs): its code shows as [unknown]", d->path));
+		return false;
+	}
+	struct stat st;
+	if (!was->text_hash[0] && stat(d->path, &st) == 0 &&
+	    (st.st_size != was->size ||
+	     (long long)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != was->mtime_ns))
+		warn(s, xasprintf("%s was modified since recording (size or time differ, no "
+				  "build-id to compare): its symbols may not match", d->path));
+	return true;
+}
+
 static struct elf_file *dso_elf(struct symbolizer *s, struct dso *d)
 {
 	if (d->tried)
@@ -161,6 +229,9 @@ static struct elf_file *dso_elf(struct symbolizer *s, struct dso *d)
 		warn(s, xasprintf("%s changed since recording (build-id %s, now %s): "
 				  "its code shows as [unknown]", d->path, d->recorded_build_id,
 				  d->elf->build_id[0] ? d->elf->build_id : "none"));
+		elf_file_close(d->elf);
+		d->elf = NULL;
+	} else if (!d->recorded_build_id[0] && !same_file(s, d)) {
 		elf_file_close(d->elf);
 		d->elf = NULL;
 	}

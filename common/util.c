@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void *xmalloc(size_t n)
@@ -198,4 +200,53 @@ size_t terminal_width(int fd)
 	const char *env = getenv("COLUMNS");
 	long long n = env ? parse_count(env) : -1;
 	return n > 0 ? (size_t)n : 80;
+}
+
+int parse_number(const char *cmd, const char *opt, const char *value, double min, double max,
+		 double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	/* NaN fails both comparisons; inf, 1e300 and 1e-7 fall outside. */
+	if (end == value || *end || errno == ERANGE || !(v >= min && v <= max)) {
+		log_error("%s: --%s wants a number from %g to %g, not '%s'", cmd, opt, min, max, value);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+unsigned long long proc_start_time(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	/* The name (field 2) may hold spaces and parentheses: count from the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+int open_regular(const char *path)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : ENOEXEC;
+		return -1;
+	}
+	return fd;
 }

@@ -122,7 +122,7 @@ static void wait_first_stops(struct tracer *tr)
 	}
 }
 
-int tracer_attach(struct tracer *tr, pid_t pid, long options)
+int tracer_attach_seize(pid_t pid, long options)
 {
 	if (pid == getpid()) {
 		log_error("cannot attach to %d: that is prof itself", (int)pid);
@@ -136,6 +136,31 @@ int tracer_attach(struct tracer *tr, pid_t pid, long options)
 		explain_attach_error(pid, errno);
 		return -1;
 	}
+	return 0;
+}
+
+int tracer_attach_probe(pid_t pid)
+{
+	/* No options: the probe must not adopt threads or children it makes. */
+	if (tracer_attach_seize(pid, 0) != 0)
+		return -1;
+	int status = 0;
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0 || waitpid(pid, &status, __WALL) != pid ||
+	    !WIFSTOPPED(status)) {
+		log_error("cannot attach to %d: it did not stop under ptrace", (int)pid);
+		return -1;
+	}
+	/* A signal-delivery stop holds a signal the program must still get. */
+	int pass = status >> 16 == 0 ? WSTOPSIG(status) : 0;
+	if (ptrace(PTRACE_DETACH, pid, 0, pass) != 0) {
+		log_error("cannot attach to %d: detaching after the check: %s", (int)pid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void tracer_attach(struct tracer *tr, pid_t pid, long options)
+{
 	tr->attached = true;
 	tr->main_pid = pid;
 	struct proc *p = tracer_proc_new(tr, pid, read_ppid(pid), false);
@@ -145,7 +170,6 @@ int tracer_attach(struct tracer *tr, pid_t pid, long options)
 	while (seize_new_threads(tr, p, options) > 0)
 		;
 	wait_first_stops(tr);
-	return 0;
 }
 
 /* A step that ends inside a syscall queues its SIGTRAP before the interrupt

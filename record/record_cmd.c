@@ -43,14 +43,29 @@ static volatile sig_atomic_t interrupted_by;
 static volatile sig_atomic_t time_up;
 static volatile sig_atomic_t tick;
 
+/* A signal that lands between the tracer's flag check and its waitpid would
+ * wait for the next child event, which a blocked program never makes: a
+ * child that exits at once makes one, so waitpid always returns. A raw
+ * clone, as fork's atfork handlers are not safe in a signal handler. */
+static void wake_tracer(void)
+{
+	int saved = errno;
+	if (syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) == 0)
+		syscall(SYS_exit_group, 0);
+	errno = saved;
+}
+
 static void on_interrupt(int sig)
 {
+	if (sig == SIGPROF) {
+		tick = 1; /* the next tick interrupts a wait that missed this one */
+		return;
+	}
 	if (sig == SIGALRM)
 		time_up = 1;
-	else if (sig == SIGPROF)
-		tick = 1;
 	else
 		interrupted_by = sig;
+	wake_tracer();
 }
 
 static const char record_usage[] =
@@ -61,7 +76,8 @@ static const char record_usage[] =
 	"instruction it executes, in every thread and child process.\n"
 	"\n"
 	"  -o, --output FILE     database to write (default prof.db; an existing\n"
-	"                        one is kept as FILE.old)\n"
+	"                        recording is kept as FILE.old once the program\n"
+	"                        runs; any other file is never replaced)\n"
 	"  -m, --mode MODE       block (default: exact, one stop per basic block),\n"
 	"                        step (exact, single-steps every instruction) or\n"
 	"                        sample (statistical, full speed, with call stacks)\n"
@@ -84,7 +100,8 @@ static const char record_usage[] =
 	"                        instruction count (exit 3 when they differ)\n"
 	"  -h, --help            this help\n"
 	"\n"
-	"prof record exits with the program's exit status (128+N if killed by signal N).\n";
+	"prof record exits with the program's exit status (128+N if killed by signal N),\n"
+	"126 or 127 when it cannot be run, 2 for bad options.\n";
 
 static int parse_record_args(int argc, char **argv, struct record_args *a)
 {
@@ -110,7 +127,6 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 	opterr = 0;
 	int c;
 	long long n;
-	char *end;
 	while ((c = getopt_long(argc, argv, "+o:m:qp:d:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -121,11 +137,10 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			a->attach_pid = (pid_t)n;
 			break;
 		case 'd':
-			a->duration = strtod(optarg, &end);
-			if (*end || !(a->duration > 0)) {
-				log_error("record: --duration wants a number of seconds, not '%s'", optarg);
+			/* The timer counts microseconds; a year is a typo, not a limit. */
+			if (parse_number("record", "duration", optarg, 0.001, 366 * 86400.0,
+					 &a->duration) != 0)
 				return -1;
-			}
 			break;
 		case 'o': a->output = optarg; break;
 		case 'm': a->mode = optarg; break;
@@ -284,7 +299,30 @@ static int wait_exec_event(pid_t pid)
 	return -1;
 }
 
-static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options)
+/* Says why the child did not run; returns prof record's exit code, as a
+ * shell's: 127 for a program not found, 126 for one that cannot run. */
+static int report_launch_error(const char *name, int child_errno)
+{
+	if (child_errno == -EPERM) {
+		log_error("cannot trace '%s': ptrace refused (EPERM): running under another "
+			  "tracer, or a seccomp/container policy forbids ptrace", name);
+		return 1;
+	}
+	if (child_errno < 0) {
+		log_error("cannot trace '%s': %s", name, strerror(-child_errno));
+		return 1;
+	}
+	if (child_errno == ENOEXEC)
+		log_error("cannot run '%s': not an executable this machine can run "
+			  "(exec format error)", name);
+	else
+		log_error("cannot run '%s': %s", name, strerror(child_errno));
+	return child_errno == ENOENT ? 127 : 126;
+}
+
+/* Returns the child stopped after its exec, before its first instruction, or
+ * -1 with the exit code in *code. */
+static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options, int *code)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -304,7 +342,7 @@ static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options)
 		if (no_aslr && personality(ADDR_NO_RANDOMIZE) == -1)
 			_exit(127);
 		if (seize_options ? raise(SIGSTOP) != 0 : ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) {
-			int e = errno;
+			int e = -errno; /* negative: tracing refused, not exec */
 			ssize_t w = write(pfd[1], &e, sizeof e);
 			(void)w;
 			_exit(127);
@@ -326,11 +364,7 @@ static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options)
 	close(pfd[0]);
 	if (n == (ssize_t)sizeof child_errno) {
 		waitpid(pid, NULL, 0);
-		if (child_errno == EPERM)
-			log_error("cannot trace '%s': ptrace refused (EPERM): running under another "
-				  "tracer, or a seccomp/container policy forbids ptrace", argv[0]);
-		else
-			log_error("cannot run '%s': %s", argv[0], strerror(child_errno));
+		*code = report_launch_error(argv[0], child_errno);
 		return -1;
 	}
 	if (seize_options) {
@@ -378,9 +412,11 @@ static void install_interrupt_handlers(void)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_interrupt; /* no SA_RESTART: waitpid must return EINTR */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* Every signal that would otherwise end prof ends the recording instead,
+	 * so the database is finished and marked incomplete. */
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE };
+	for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
+		sigaction(stops[i], &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGPROF, &sa, NULL);
 }
@@ -430,7 +466,7 @@ static int exit_code_of(const struct tracer *tr)
  * none did, or it was ours (Ctrl-C, --duration). Caller frees. */
 static char *killed_by(const struct tracer *tr)
 {
-	if (interrupted_by || !tr->main_ended || !WIFSIGNALED(tr->main_status))
+	if (interrupted_by || time_up || !tr->main_ended || !WIFSIGNALED(tr->main_status))
 		return NULL;
 	const char *abbrev = sigabbrev_np(WTERMSIG(tr->main_status));
 	return abbrev ? xasprintf("SIG%s", abbrev) : xasprintf("signal %d", WTERMSIG(tr->main_status));
@@ -447,7 +483,8 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s\n",
 		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
 		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
-		seconds, output, interrupted_by ? " (interrupted: incomplete)" : "",
+		seconds, output, interrupted_by ? " (interrupted: incomplete)"
+		: time_up && !tr->attached ? " (--duration elapsed, program killed: incomplete)" : "",
 		killer ? ", program killed by " : "", killer ? killer : "");
 	free(killer);
 }
@@ -483,6 +520,7 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 		send_meta(w, "collect", xstrdup(a->topt.collect));
 	send_meta(w, "state", xstrdup("recording"));
 	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
+	send_meta(w, "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())));
 	send_meta(w, "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()));
 	send_meta(w, "host", xstrdup(u.nodename));
 	send_meta(w, "kernel", xasprintf("%s %s", u.sysname, u.release));
@@ -492,7 +530,7 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t wall_ns)
 {
 	/* An attached recording ends by detaching: that is its normal end. */
-	bool complete = tr->attached || (!interrupted_by && tr->main_ended);
+	bool complete = tr->attached || (!interrupted_by && !time_up && tr->main_ended);
 	send_meta(w, "wall_ns", xasprintf("%llu", (unsigned long long)wall_ns));
 	send_meta(w, "exit_status", xasprintf("%d", exit_code_of(tr)));
 	send_meta(w, "state", xstrdup(complete ? "complete" : "incomplete"));
@@ -501,16 +539,38 @@ static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t w
 		send_meta(w, "killed_by", killer);
 }
 
-/* Starts the program or attaches to it; returns its pid, or -1. */
-static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *path)
+/* Starts the program, stopped before its first instruction, or checks that
+ * the process can be attached to; records nothing yet. Returns its pid, or
+ * -1 with the exit code in *code. */
+static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *path, int *code)
+{
+	*code = 1;
+	if (a->attach_pid)
+		return tracer_attach_probe(a->attach_pid) == 0 ? a->attach_pid : -1;
+	bool seize = a->topt.mode == &sample_mode;
+	return launch(path, a->argv, a->topt.no_aslr, seize ? ptrace_options(tr) : 0, code);
+}
+
+/* The recording could not start: a launched program must not run untraced
+ * (an attached one was left alone after the probe). */
+static void abandon_target(const struct record_args *a, pid_t pid)
 {
 	if (a->attach_pid)
-		return tracer_attach(tr, a->attach_pid, ptrace_options(tr)) == 0 ? a->attach_pid : -1;
-	bool seize = a->topt.mode == &sample_mode;
-	pid_t pid = launch(path, a->argv, a->topt.no_aslr, seize ? ptrace_options(tr) : 0);
-	if (pid > 0 && start_tracing(tr, pid) != 0)
-		return -1;
-	return pid;
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, __WALL);
+}
+
+/* Records the target, now running under us, from its first stop. */
+static int adopt_target(struct tracer *tr, const struct record_args *a, pid_t pid)
+{
+	if (a->attach_pid) {
+		if (tracer_attach_seize(pid, ptrace_options(tr)) != 0)
+			return -1;
+		tracer_attach(tr, pid, ptrace_options(tr));
+		return 0;
+	}
+	return start_tracing(tr, pid);
 }
 
 /* Checks the target before prof.db is replaced: a typo must not cost a recording. */
@@ -526,31 +586,40 @@ static char *check_target(const struct record_args *a, int *code)
 	return xasprintf("/proc/%d/exe", (int)a->attach_pid);
 }
 
-/* One recording of the target into output; returns prof record's exit code. */
+/* One recording of the target into output; returns prof record's exit code.
+ * The output is replaced only once the program runs: a program that cannot
+ * start costs no recording. */
 static int record_once(struct record_args *a, const char *path, const char *output)
 {
 	char err[512];
-	sqlite3 *db = store_create(output, err, sizeof err);
-	if (!db) {
-		log_error("%s", err);
-		return 1;
-	}
 	struct writer w;
 	struct progress progress;
 	struct tracer tr = { .opt = a->topt, .writer = &w, .progress = &progress,
 			     .interrupted = &interrupted_by, .time_up = &time_up, .tick = &tick,
 			     .attached = a->attach_pid != 0, .affinity = &a->affinity };
+	int code;
+	pid_t pid = begin_target(&tr, a, (char *)path, &code);
+	if (pid <= 0)
+		return code;
+	sqlite3 *db = store_create(output, err, sizeof err);
+	if (!db) {
+		log_error("%s", err);
+		abandon_target(a, pid);
+		return 1;
+	}
 	tr.classifier = classifier_new();
 	if (!tr.classifier || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
+		abandon_target(a, pid);
+		classifier_free(tr.classifier);
 		sqlite3_close(db);
 		return 1;
 	}
 	write_start_meta(&w, a);
 	uint64_t t0 = now_ns();
-	pid_t pid = begin_target(&tr, a, (char *)path);
-	int code = 1;
-	if (pid > 0 && a->topt.mode == &sample_mode && start_sample_timer(a->topt.freq) != 0)
+	code = 1;
+	if (adopt_target(&tr, a, pid) != 0 ||
+	    (a->topt.mode == &sample_mode && start_sample_timer(a->topt.freq) != 0))
 		pid = -1;
 	if (pid > 0) {
 		arm_duration(a->duration);
@@ -570,6 +639,8 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	write_end_meta(&w, &tr, wall);
 	if (writer_finish(&w) != 0)
 		code = code ? code : 1;
+	else
+		store_seal(db);
 	if (sqlite3_close(db) != SQLITE_OK)
 		log_error("closing %s: %s", output, sqlite3_errmsg(db));
 	if (pid > 0 && !a->topt.quiet)
@@ -608,6 +679,11 @@ int cmd_record(int argc, char **argv)
 	struct record_args a;
 	if (parse_record_args(argc, argv, &a) != 0)
 		return 2;
+	char err[512];
+	if (store_check_output(a.output, err, sizeof err) != 0) {
+		log_error("record: %s", err);
+		return 2;
+	}
 	int code = 1;
 	char *path = check_target(&a, &code);
 	if (!path)

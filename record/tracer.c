@@ -6,6 +6,7 @@
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
+#include "early_stops.h"
 #include "unwind.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -388,24 +389,6 @@ static void thread_remove(struct tracer *tr, struct tracee *t)
 	free(t);
 }
 
-/* A new thread's first stop can arrive before its creator's event: such tids
- * wait here until the event names them. */
-struct early_stops {
-	pid_t tids[64];
-	size_t n;
-};
-
-static bool early_take(struct early_stops *es, pid_t tid)
-{
-	for (size_t i = 0; i < es->n; i++) {
-		if (es->tids[i] == tid) {
-			es->tids[i] = es->tids[--es->n];
-			return true;
-		}
-	}
-	return false;
-}
-
 static void thread_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
 	t->pc = tracer_read_pc(t);
@@ -443,7 +426,7 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 	}
 	struct tracee *t = tracer_thread_add(tr, child, p);
 	t->insn_valid = false;
-	if (early_take(es, child))
+	if (early_stops_take(es, child))
 		thread_begin(tr, t, false);
 	else
 		t->pc = 0; /* waits for its first stop */
@@ -640,8 +623,8 @@ static void on_unknown_stop(pid_t tid, int status, struct early_stops *es)
 		return;
 	if (status >> 16 == PTRACE_EVENT_EXIT)
 		ptrace(PTRACE_CONT, tid, 0, 0);
-	else if (es->n < sizeof es->tids / sizeof es->tids[0])
-		es->tids[es->n++] = tid;
+	else
+		early_stops_add(es, tid);
 }
 
 /* Ctrl-C, SIGTERM or --duration: a launched program is killed, an attached
@@ -658,7 +641,7 @@ static void begin_stopping(struct tracer *tr)
 
 int tracer_run(struct tracer *tr)
 {
-	struct early_stops es = { .n = 0 };
+	struct early_stops es = { 0 };
 	bool stopping = false;
 	while (tr->nthreads > 0) {
 		if (!stopping && (*tr->interrupted || *tr->time_up)) {
@@ -693,6 +676,15 @@ int tracer_run(struct tracer *tr)
 		else
 			on_stop(tr, t, status, &es);
 		progress_tick(tr->progress, tr->insns);
+	}
+	early_stops_free(&es);
+	free(tr->deferred);
+	tr->deferred = NULL;
+	tr->ndeferred = tr->deferred_head = tr->deferred_cap = 0;
+	if (tr->nthreads == 0) {
+		free(tr->threads);
+		tr->threads = NULL;
+		tr->threads_cap = 0;
 	}
 	return 0;
 }

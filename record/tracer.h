@@ -154,8 +154,15 @@ void tracer_adopt_first(struct tracer *tr, pid_t pid);
 struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid, bool unfollowed);
 struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p);
 
-/* attach.c: -p PID. Seizes every thread; returns 0, or -1 after one error line. */
-int tracer_attach(struct tracer *tr, pid_t pid, long ptrace_options);
+/* attach.c: -p PID. Seizes the process (nothing recorded yet); returns 0,
+ * or -1 after one error line. */
+int tracer_attach_seize(pid_t pid, long ptrace_options);
+/* Checks that pid can be traced (seizes, stops and detaches it at once), so
+ * a refusal is known before anything is written. 0, or -1 after one line. */
+int tracer_attach_probe(pid_t pid);
+/* Takes charge of a just seized process (at once: threads it starts meanwhile
+ * must not be missed): seizes its other threads, records them. */
+void tracer_attach(struct tracer *tr, pid_t pid, long ptrace_options);
 /* Drops a thread no longer traced (detached); its process goes with its last thread. */
 void tracer_forget_thread(struct tracer *tr, struct tracee *t);
 /* Ends tracing of a thread stopped with status, passing on a pending signal. */

@@ -44,13 +44,16 @@ int verify_compare(const char *block_db, const char *step_db, bool quiet)
 		return -1;
 	}
 	long long diffs = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (diffs++ < 10)
 			fprintf(stderr, "prof: verify: pc %llx: block %lld, step %lld\n",
 				(unsigned long long)sqlite3_column_int64(st, 0),
 				sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
 	}
-	sqlite3_finalize(st);
+	if (store_loop_end(st, rc) != 0) {
+		sqlite3_close(db);
+		return -1;
+	}
 	long long b = scalar(db, "SELECT COALESCE(SUM(count), 0) FROM main.insns");
 	long long s = scalar(db, "SELECT COALESCE(SUM(count), 0) FROM step.insns");
 	long long pcs = scalar(db, "SELECT COUNT(DISTINCT pc) FROM main.insns");

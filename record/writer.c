@@ -4,6 +4,7 @@
 #include "prof/util.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,8 +21,8 @@ static const char *const statements_sql[] = {
 	"UPDATE processes SET exit_status = ?, end_ns = ? WHERE id = ?",
 	"INSERT INTO threads(id, tid, proc, name, start_ns) VALUES(?, ?, ?, ?, ?)",
 	"UPDATE threads SET end_ns = ?, name = COALESCE(?, name) WHERE id = ?",
-	"INSERT OR IGNORE INTO maps(proc, start, end, pgoff, prot, path, build_id, seen_ns)"
-	" VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+	"INSERT OR IGNORE INTO maps(proc, start, end, pgoff, prot, path, build_id, seen_ns,"
+	" size, mtime_ns, text_hash) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO signals(thread, signo, pc, ns) VALUES(?, ?, ?, ?)",
 	"INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
 	"INSERT INTO arcs(thread, caller_pc, callee_pc, calls, inclusive, outer_inclusive)"
@@ -257,10 +258,22 @@ static void write_syscall(struct writer *w, const struct prof_event *ev)
 
 static void write_map(struct writer *w, const struct prof_event *ev)
 {
-	char build_id[41] = "";
-	if (ev->map.path[0] == '/')
+	char build_id[41] = "", text_hash[17] = "";
+	struct stat fst;
+	bool is_file = ev->map.path[0] == '/' && stat(ev->map.path, &fst) == 0 &&
+		       S_ISREG(fst.st_mode);
+	if (is_file)
 		elf_read_build_id(ev->map.path, build_id);
+	if (is_file && !build_id[0])
+		elf_text_hash(ev->map.path, text_hash);
 	sqlite3_stmt *st = w->st_map;
+	if (is_file) {
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)fst.st_size);
+		sqlite3_bind_int64(st, 10, (sqlite3_int64)fst.st_mtim.tv_sec * 1000000000 +
+					   fst.st_mtim.tv_nsec);
+	}
+	if (text_hash[0])
+		sqlite3_bind_text(st, 11, text_hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 1, ev->map.proc);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->map.start);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->map.end);

@@ -198,10 +198,8 @@ static int scan_recording(sqlite3 *db, struct annotate_state *st)
 		"SELECT t.proc, x.pc, MIN(x.class), SUM(x.count) FROM insns x"
 		" JOIN threads t ON t.id = x.thread JOIN processes p ON p.id = t.proc"
 		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2)"
-		" GROUP BY t.proc, x.pc", -1, &q, NULL) != SQLITE_OK) {
-		log_error("database: %s", sqlite3_errmsg(db));
-		return -1;
-	}
+		" GROUP BY t.proc, x.pc", -1, &q, NULL) != SQLITE_OK)
+		return store_read_error(db);
 	sqlite3_bind_int(q, 1, st->o->pid);
 	sqlite3_bind_int(q, 2, st->o->tid);
 	int rc;
@@ -223,12 +221,7 @@ static int scan_recording(sqlite3 *db, struct annotate_state *st)
 		add_pc(candidate_of(st, ref.dso_id, es->addr, ref.function), ref.vaddr,
 		       cls < CLASS_COUNT ? cls : CLASS_OTHER, count);
 	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		log_error("database: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
+	return store_loop_end(q, rc);
 }
 
 /* A function that never ran: looked up in the symbol tables of the recorded DSOs. */
@@ -297,7 +290,7 @@ static bool close_name(const char *want, const char *name)
 
 static void not_found(struct annotate_state *st)
 {
-	qsort(st->seen, st->nseen, sizeof *st->seen, cmp_seen_name);
+	sort_array(st->seen, st->nseen, sizeof *st->seen, cmp_seen_name);
 	size_t w = 0;
 	for (size_t i = 0; i < st->nseen; i++) {
 		if (w && strcmp(st->seen[w - 1].name, st->seen[i].name) == 0)
@@ -305,7 +298,7 @@ static void not_found(struct annotate_state *st)
 		else
 			st->seen[w++] = st->seen[i];
 	}
-	qsort(st->seen, w, sizeof *st->seen, cmp_seen_count);
+	sort_array(st->seen, w, sizeof *st->seen, cmp_seen_count);
 	char hint[512] = "";
 	size_t len = 0, shown = 0;
 	for (size_t i = 0; i < w && shown < 5; i++) {
@@ -454,7 +447,7 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 		log_error("annotate: cannot read %s", symbolizer_dso_path(st->sym, c->dso_id));
 		return -1;
 	}
-	qsort(c->pcs, c->npcs, sizeof *c->pcs, cmp_pc);
+	sort_array(c->pcs, c->npcs, sizeof *c->pcs, cmp_pc);
 	size_t w = 0; /* one entry per address (several processes may run the same DSO) */
 	for (size_t i = 0; i < c->npcs; i++) {
 		if (w && c->pcs[w - 1].vaddr == c->pcs[i].vaddr)
@@ -493,7 +486,7 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 	size_t swept = nrows;
 	for (size_t i = 0; i < c->npcs; i++) {
 		struct row key = { .vaddr = c->pcs[i].vaddr };
-		if (bsearch(&key, rows, swept, sizeof *rows, cmp_row))
+		if (swept && bsearch(&key, rows, swept, sizeof *rows, cmp_row))
 			continue;
 		if (nrows == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -502,7 +495,7 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 		decode_row(st, c, ef, &d, lo, hi, c->pcs[i].vaddr, &rows[nrows++]);
 	}
 	if (nrows > swept)
-		qsort(rows, nrows, sizeof *rows, cmp_row);
+		sort_array(rows, nrows, sizeof *rows, cmp_row);
 	uint64_t max = 0;
 	size_t executed = 0;
 	for (size_t i = 0; i < nrows; i++) {
@@ -598,6 +591,10 @@ int cmd_annotate(int argc, char **argv)
 	struct annotate_state st = { .o = &o, .sym = symbolizer_new(db),
 				     .unit = mode && strcmp(mode, "sample") == 0 ? "samples" : "instructions" };
 	free(mode);
+	if (!st.sym) {
+		sqlite3_close(db);
+		return 1;
+	}
 	symbolizer_set_demangle(st.sym, !o.no_demangle);
 	int rc = scan_recording(db, &st);
 	if (rc == 0 && !st.ncands)
@@ -609,7 +606,7 @@ int cmd_annotate(int argc, char **argv)
 		rc = -1;
 	}
 	if (rc == 0) {
-		qsort(st.cands, st.ncands, sizeof *st.cands, cmp_candidate);
+		sort_array(st.cands, st.ncands, sizeof *st.cands, cmp_candidate);
 		rc = annotate(&st, &st.cands[0]);
 	}
 	for (size_t i = 0; i < st.ncands; i++)

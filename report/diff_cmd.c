@@ -40,6 +40,7 @@ static const char diff_usage[] =
 	"      --inverted        that flame graph as an icicle (callers on top)\n"
 	"      --fail-above-function PCT  exit 1 when a function of both recordings\n"
 	"                        grew by more than PCT per cent of its base count\n"
+	"      --allow-incomplete  compare recordings that were interrupted too\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Exit status: 0, 1 when a --fail-above gate fails, 2 on errors. Recordings\n"
@@ -60,6 +61,7 @@ struct diff_options {
 	bool inverted;
 	const char *only[MAX_DSO_OPTIONS], *exclude[MAX_DSO_OPTIONS];
 	size_t nonly, nexclude;
+	bool allow_incomplete;  /* else an incomplete recording is refused */
 };
 
 /* One recording, opened and aggregated. */
@@ -83,6 +85,7 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 		{ "exclude-dso", required_argument, NULL, 'X' },
 		{ "svg", required_argument, NULL, 'S' },
 		{ "inverted", no_argument, NULL, 'I' },
+		{ "allow-incomplete", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -93,7 +96,6 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 	opterr = 0;
 	int c, v;
 	long long n;
-	char *end;
 	while ((c = getopt_long(argc, argv, "n:f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -115,13 +117,12 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 			break;
 		case 'F':
 		case 'G': {
-			double *pct = c == 'F' ? &o->fail_above : &o->fail_above_function;
-			*pct = strtod(optarg, &end);
-			if (end == optarg || *end || !isfinite(*pct)) {
-				log_error("diff: %s wants a percentage, not '%s'", c == 'F' ? "--fail-above" : "--fail-above-function", optarg);
+			bool function = c == 'G';
+			/* A total cannot shrink by more than 100%. */
+			if (parse_number("diff", function ? "fail-above-function" : "fail-above", optarg,
+					 -100, 1e9, function ? &o->fail_above_function : &o->fail_above) != 0)
 				return -1;
-			}
-			*(c == 'F' ? &o->gate : &o->gate_function) = true;
+			*(function ? &o->gate_function : &o->gate) = true;
 			break;
 		}
 		case 'D':
@@ -137,6 +138,7 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 		}
 		case 'S': o->svg = optarg; break;
 		case 'I': o->inverted = true; break;
+		case 'A': o->allow_incomplete = true; break;
 		case 'h': fputs(diff_usage, stdout); exit(0);
 		default:
 			log_error("diff: unknown or incomplete option '%s' (see 'prof diff --help')",
@@ -156,8 +158,9 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 	return 0;
 }
 
-/* Opens a recording; refuses one a live recorder is still writing. */
-static int open_side(struct side *s)
+/* Opens a recording; refuses one a live recorder is still writing, and an
+ * incomplete one unless --allow-incomplete. */
+static int open_side(struct side *s, const struct diff_options *o)
 {
 	char err[512];
 	s->db = store_open_read(s->path, err, sizeof err);
@@ -165,13 +168,21 @@ static int open_side(struct side *s)
 		log_error("%s", err);
 		return -1;
 	}
+	enum store_state state = store_state(s->db);
+	if (state != STATE_COMPLETE && state != STATE_BEING_WRITTEN && !o->allow_incomplete) {
+		log_error("diff: %s is an incomplete recording (%s); compare it anyway with "
+			  "--allow-incomplete", s->path,
+			  state == STATE_ABANDONED ? "its recorder died" : "interrupted");
+		return -1;
+	}
 	int rc = store_check_state(s->db, s->path);
 	sqlite3_stmt *st;
 	if (rc == 0 && sqlite3_prepare_v2(s->db, "SELECT exe FROM processes ORDER BY id LIMIT 1", -1,
 					  &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW && sqlite3_column_text(st, 0))
 			s->exe = xstrdup(basename_of((const char *)sqlite3_column_text(st, 0)));
-		sqlite3_finalize(st);
+		rc = store_loop_end(st, step == SQLITE_ROW ? SQLITE_DONE : step);
 	}
 	return rc;
 }
@@ -376,6 +387,28 @@ static void print_csv(FILE *out, const struct diff *d, const struct diff_options
 	}
 }
 
+/* A gate must not pass on a recording without counts (open_side refused
+ * the incomplete ones). */
+static int check_side(const struct side *s)
+{
+	if (s->p.total == 0) {
+		log_error("diff: %s holds no %s: nothing to compare", s->path,
+			  s->p.sampled ? "samples" : "instructions");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_comparable(const struct side *b, const struct side *n)
+{
+	if (check_side(b) != 0 || check_side(n) != 0)
+		return -1;
+	if (strcmp(b->p.command, n->p.command) != 0)
+		log_warn("diff: the recordings ran different commands: '%s' and '%s'",
+			 b->p.command, n->p.command);
+	return 0;
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	struct diff_options o;
@@ -384,13 +417,15 @@ int cmd_diff(int argc, char **argv)
 	struct side b = { .path = o.base_path }, n = { .path = o.new_path };
 	struct profile_filter all = { 0 };
 	int rc = 2;
-	if (open_side(&b) || open_side(&n) || check_modes(&b, &n))
+	if (open_side(&b, &o) || open_side(&n, &o) || check_modes(&b, &n))
 		goto out;
 	b.loaded = true; /* profile_free is needed even after a failed load */
 	if (profile_load(b.db, &all, &b.p) != 0)
 		goto out;
 	n.loaded = true;
 	if (profile_load(n.db, &all, &n.p) != 0)
+		goto out;
+	if (check_comparable(&b, &n) != 0)
 		goto out;
 	symbolizer_print_warnings(b.p.symbolizer);
 	symbolizer_print_warnings(n.p.symbolizer);

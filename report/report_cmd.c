@@ -130,15 +130,10 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 				return -1;
 			*(c == 'p' ? &o->filter.pid : &o->filter.tid) = v;
 			break;
-		case 'P': {
-			char *end;
-			o->percent_limit = strtod(optarg, &end);
-			if (*end || o->percent_limit < 0 || o->percent_limit > 100) {
-				log_error("report: --percent-limit wants 0 to 100, not '%s'", optarg);
+		case 'P':
+			if (parse_number("report", "percent-limit", optarg, 0, 100, &o->percent_limit) != 0)
 				return -1;
-			}
 			break;
-		}
 		case 'D': o->dso = optarg; break;
 		case 'Y': sym = optarg; break;
 		case 'O':

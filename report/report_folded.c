@@ -282,7 +282,7 @@ static void finish_lines(struct folded *f)
 		}
 		w[l->depth ? -1 : 0] = '\0';
 	}
-	qsort(f->lines, f->nlines, sizeof *f->lines, cmp_line);
+	sort_array(f->lines, f->nlines, sizeof *f->lines, cmp_line);
 	size_t w = 0;
 	for (size_t i = 0; i < f->nlines; i++) {
 		struct folded_line *l = &f->lines[i];

@@ -49,5 +49,8 @@ uint64_t elf_file_symbol_end(const struct elf_file *ef, const struct elf_symbol 
 size_t elf_eh_frame_functions(const char *path, struct elf_range **out);
 /* Reads only the build-id note (hex) of a file; "" when absent or unreadable. */
 void elf_read_build_id(const char *path, char out[41]);
+/* A hash (hex) of the file's executable segments: what tells a rebuilt
+ * binary without a build-id from the recorded one. false when unreadable. */
+bool elf_text_hash(const char *path, char out[17]);
 
 #endif

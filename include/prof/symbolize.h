@@ -20,7 +20,8 @@ struct symbol_ref {
 	uint64_t vaddr;         /* pc's link-time address in that file (when dso_id != 0) */
 };
 
-/* Loads the recorded mappings of every process image in db. */
+/* Loads the recorded mappings of every process image in db; NULL after one
+ * error line when the database cannot be read. */
 struct symbolizer *symbolizer_new(sqlite3 *db);
 void symbolizer_free(struct symbolizer *s);
 /* Strings in out stay valid until symbolizer_free. */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -30,6 +31,24 @@ int parse_id(const char *cmd, const char *opt, const char *value);
 /* --color auto|always|never: 1 to color stdout, 0 not, -1 for a bad value.
  * auto colors a terminal unless NO_COLOR is set to something (no-color.org). */
 int parse_color(const char *cmd, const char *when);
+/* A decimal number for --OPT within [min, max]: every fractional option is
+ * checked here, so nan, inf and values that would round to "no limit" are
+ * refused the same way everywhere. Returns 0, or -1 after one error line. */
+int parse_number(const char *cmd, const char *opt, const char *value, double min, double max,
+		 double *out);
+/* When process pid started (clock ticks after boot, /proc/PID/stat field 22);
+ * 0 when there is no such process. pid and start time name one process. */
+unsigned long long proc_start_time(int pid);
+/* Opens path for reading only if it is a regular file, without ever blocking
+ * (a FIFO, a device or a directory where a binary was: -1, errno set). */
+int open_regular(const char *path);
+/* qsort that accepts an empty (NULL) array, which qsort itself must not get. */
+static inline void sort_array(void *base, size_t n, size_t size,
+			      int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
 /* Writes s as a JSON string literal (with quotes). */
 void json_string(FILE *f, const char *s);
 /* FNV-1a of two strings, as a key of (name, DSO) pairs. */

@@ -1,0 +1,399 @@
+"""Issue 12: a recording never destroys a file, a report never lies.
+
+Bad or hostile input: files at the output path, programs that cannot run,
+damaged databases, write errors, signals. Each case gets one error line
+and a non-zero exit, and loses no data."""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import time
+import unittest
+
+from proftest import PROF, ProfTestCase, program, query, record, report_json, run
+
+
+def slurp(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def meta(db):
+    return dict(query(db, "SELECT key, value FROM meta"))
+
+
+class OutputSafety(ProfTestCase):
+    """-o replaces only a prof database, and only once the program runs."""
+
+    def refused(self, path):
+        r = record(path, [program("loop")])
+        self.assertOneErrorLine(r, "not replacing it")
+        self.assertEqual(r.returncode, 2)
+        self.assertFalse(os.path.exists(path + ".old"), "nothing may be rotated")
+
+    def test_directory(self):
+        d = self.db("adir")
+        os.mkdir(d)
+        self.refused(d)
+        self.assertTrue(os.path.isdir(d))
+
+    def test_fifo(self):
+        f = self.db("fifo")
+        os.mkfifo(f)
+        self.refused(f)
+        self.assertTrue(stat.S_ISFIFO(os.stat(f).st_mode))
+
+    def test_device_node(self):
+        # A private copy of /dev/null: a broken prof must never get the real one.
+        dev = self.db("null")
+        try:
+            os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            self.skipTest("creating a device node needs root")
+        r = record(dev, [program("loop")])
+        self.assertOneErrorLine(r, "not a regular file")
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(stat.S_ISCHR(os.stat(dev).st_mode))
+
+    def test_the_program_itself(self):
+        app = self.db("app")
+        shutil.copy(program("loop"), app)
+        before = slurp(app, "rb")
+        for _ in range(2):
+            self.refused(app)
+        self.assertEqual(slurp(app, "rb"), before)
+
+    def test_other_file_and_old_name(self):
+        f = self.db("notes.txt")
+        with open(f, "w") as out:
+            out.write("my notes\n")
+        self.refused(f)
+        self.assertEqual(slurp(f), "my notes\n")
+        # A user's file at DB.old is not overwritten by the rotation either.
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        with open(db + ".old", "w") as out:
+            out.write("keep\n")
+        r = record(db, [program("loop")])
+        self.assertOneErrorLine(r, "not replacing it")
+        self.assertEqual(slurp(db + ".old"), "keep\n")
+
+    def test_recording_being_written(self):
+        db = self.db()
+        p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")])
+        try:
+            time.sleep(1.0)
+            r = record(db, [program("loop")])
+            self.assertOneErrorLine(r, "being written")
+            self.assertEqual(r.returncode, 2)
+        finally:
+            p.send_signal(signal.SIGINT)
+            p.wait(timeout=30)
+        self.assertFalse(os.path.exists(db + ".old"))
+        self.assertEqual(meta(db)["state"], "incomplete")
+
+    def test_recording_is_rotated(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        self.assertTrue(os.path.exists(db + ".old"))
+        self.assertGreater(report_json(db + ".old")["total"], 0)
+
+    def unrunnable(self, path, code):
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        total = report_json(db)["total"]
+        for _ in range(2):  # two failed tries must not cost the recording
+            r = record(db, [path])
+            self.assertOneErrorLine(r, "cannot run")
+            self.assertEqual(r.returncode, code)
+        self.assertFalse(os.path.exists(db + ".old"))
+        self.assertEqual(report_json(db)["total"], total)
+
+    def test_random_bytes_with_exec_bit(self):
+        path = self.db("random")
+        with open(path, "wb") as f:
+            f.write(os.urandom(4096).replace(b"#!", b"xx"))
+        os.chmod(path, 0o755)
+        self.unrunnable(path, 126)
+
+    def test_foreign_elf(self):
+        path = self.db("foreign")
+        data = bytearray(slurp(program("loop"), "rb"))
+        data[18:20] = (183).to_bytes(2, "little")  # e_machine = AArch64
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o755)
+        self.unrunnable(path, 126)
+
+    def test_refused_attach_keeps_recording(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        # A process another prof traces cannot be attached to (EPERM).
+        other = subprocess.Popen([PROF, "record", "-q", "-o", self.db("other.db"), "--",
+                                  program("attachee"), "30"])
+        try:
+            time.sleep(1.0)
+            kids = subprocess.run(["pgrep", "-P", str(other.pid)], capture_output=True, text=True)
+            traced = kids.stdout.split()[0]
+            r = run(["record", "-q", "-o", db, "-p", traced], timeout=30)
+            self.assertOneErrorLine(r, "cannot attach")
+            self.assertNotEqual(r.returncode, 0)
+        finally:
+            other.send_signal(signal.SIGINT)
+            other.wait(timeout=30)
+        self.assertFalse(os.path.exists(db + ".old"))
+        self.assertGreater(report_json(db)["total"], 0)
+
+
+def page_size(db):
+    return query(db, "PRAGMA page_size")[0][0]
+
+
+def overwrite_page(db, page, data):
+    """Writes data over page number page (1-based) of db."""
+    with open(db, "r+b") as f:
+        f.seek((page - 1) * len(data))
+        f.write(data)
+
+
+class DamagedRecordings(ProfTestCase):
+    """A damaged database is one error line and exit 1, never a wrong report."""
+
+    def setUp(self):
+        super().setUp()
+        self.good = self.db("good.db")
+        self.assertEqual(record(self.good, [program("calls")]).returncode, 0)
+
+    def damaged(self, name="bad.db"):
+        bad = self.db(name)
+        shutil.copy(self.good, bad)
+        return bad
+
+    def assertRefused(self, db, fragment):
+        for args in (["report", "-i", db], ["report", "-i", db, "--format", "json"],
+                     ["annotate", "-i", db, "outer"], ["diff", self.good, db]):
+            r = run(args)
+            self.assertOneErrorLine(r, fragment)
+            # diff keeps 1 for a failed gate: its errors exit 2.
+            self.assertEqual(r.returncode, 2 if args[0] == "diff" else 1, args)
+            self.assertEqual(r.stdout, "", args)
+
+    def test_damaged_table_pages(self):
+        for table in ("maps", "meta", "arcs", "syscalls", "insns", "threads"):
+            bad = self.damaged(table + ".db")
+            root = query(bad, "SELECT rootpage FROM sqlite_schema WHERE name = ?", table)[0][0]
+            overwrite_page(bad, root, os.urandom(page_size(bad)))
+            self.assertRefused(bad, "database disk image is malformed")
+
+    def impossible(self, sql):
+        bad = self.damaged()
+        con = sqlite3.connect(bad)
+        con.execute(sql)
+        con.commit()
+        con.close()
+        self.assertRefused(bad, "corrupt recording")
+
+    def test_negative_count(self):
+        self.impossible("UPDATE insns SET count = -5 WHERE pc = (SELECT MIN(pc) FROM insns)")
+
+    def test_null_count(self):
+        self.impossible("UPDATE insns SET count = NULL WHERE pc = (SELECT MIN(pc) FROM insns)")
+
+    def test_unknown_class(self):
+        self.impossible("UPDATE insns SET class = 99 WHERE pc = (SELECT MIN(pc) FROM insns)")
+
+    def test_row_of_no_thread(self):
+        self.impossible("UPDATE insns SET thread = 777 WHERE pc = (SELECT MIN(pc) FROM insns)")
+
+    def test_map_of_no_process(self):
+        self.impossible("UPDATE maps SET proc = 99")
+
+    def test_negative_arc(self):
+        self.impossible("UPDATE arcs SET calls = -1")
+
+
+class WriteErrors(ProfTestCase):
+    def test_stdout_is_dev_full(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("calls")]).returncode, 0)
+        for args in (["report", "-i", db], ["report", "-i", db, "--format", "json"],
+                     ["report", "-i", db, "--format", "csv"], ["annotate", "-i", db, "outer"],
+                     ["diff", db, db], ["--help"]):
+            with open("/dev/full", "w") as full:
+                r = subprocess.run([PROF] + args, stdout=full, stderr=subprocess.PIPE,
+                                   text=True, timeout=60)
+            self.assertOneErrorLine(r, "write error")
+            self.assertEqual(r.returncode, 1, args)
+
+
+class Recording(ProfTestCase):
+    def test_duration_on_launched_program_is_incomplete(self):
+        db = self.db()
+        r = run(["record", "-o", db, "--duration", "0.5", "--", program("spin")], timeout=60)
+        self.assertIn("incomplete", r.stderr)
+        self.assertEqual(meta(db)["state"], "incomplete")
+        self.assertFalse(report_json(db)["complete"])
+
+    def test_numbers_are_validated(self):
+        for value in ("inf", "1e300", "1e-7", "nan", "-1", "0", "1s", ""):
+            r = run(["record", "-o", self.db(), "--duration", value, "--", program("loop")])
+            self.assertOneErrorLine(r, "--duration")
+            self.assertEqual(r.returncode, 2)
+        self.assertFalse(os.path.exists(self.db()))
+        for value in ("nan", "inf", "-1", "101", "x"):
+            self.assertOneErrorLine(run(["report", "-i", self.db(), "--percent-limit", value]),
+                                    "--percent-limit")
+        for value in ("nan", "inf", "-101", "x"):
+            self.assertOneErrorLine(run(["diff", "a.db", "b.db", "--fail-above", value]),
+                                    "--fail-above")
+
+
+def set_meta(db, **values):
+    con = sqlite3.connect(db)
+    for key, value in values.items():
+        con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, str(value)))
+    con.commit()
+    con.close()
+
+
+def start_time(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[19]
+
+
+class StaleRecorder(ProfTestCase):
+    def setUp(self):
+        super().setUp()
+        self.assertEqual(record(self.db(), [program("loop")]).returncode, 0)
+
+    def test_reused_pid_is_not_a_live_recorder(self):
+        # Our own pid is alive, but it was not the recorder: another start time.
+        set_meta(self.db(), state="recording", recorder_pid=os.getpid(),
+                 recorder_start=int(start_time(os.getpid())) + 1)
+        r = run(["report", "-i", self.db()])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("stopped before finishing", r.stderr)
+
+    def test_live_recorder_is_refused(self):
+        set_meta(self.db(), state="recording", recorder_pid=os.getpid(),
+                 recorder_start=start_time(os.getpid()))
+        self.assertOneErrorLine(run(["report", "-i", self.db()]), "still being written")
+
+
+class DiffGate(ProfTestCase):
+    def setUp(self):
+        super().setUp()
+        self.base = self.db("base.db")
+        self.assertEqual(record(self.base, [program("calls")]).returncode, 0)
+
+    def copy(self, name):
+        path = self.db(name)
+        shutil.copy(self.base, path)
+        return path
+
+    def test_incomplete_refused_unless_allowed(self):
+        new = self.copy("new.db")
+        set_meta(new, state="incomplete")
+        r = run(["diff", self.base, new, "--fail-above", "5"])
+        self.assertOneErrorLine(r, "incomplete")
+        self.assertEqual(r.returncode, 2)
+        self.assertNotIn("gate: passed", r.stdout)
+        r = run(["diff", self.base, new, "--fail-above", "5", "--allow-incomplete"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_emptied_tables_do_not_pass(self):
+        new = self.copy("new.db")
+        con = sqlite3.connect(new)
+        con.execute("DELETE FROM insns")
+        con.execute("DELETE FROM arcs")
+        con.commit()
+        con.close()
+        r = run(["diff", self.base, new, "--fail-above", "5"])
+        self.assertOneErrorLine(r, "nothing to compare")
+        self.assertEqual(r.returncode, 2)
+
+    def test_different_commands_are_named(self):
+        new = self.db("other.db")
+        self.assertEqual(record(new, [program("loop")]).returncode, 0)
+        r = run(["diff", self.base, new])
+        self.assertIn("different commands", r.stderr)
+
+
+NO_BUILD_ID_SOURCE = r"""
+#include <stdio.h>
+__attribute__((noinline)) long first(long n) { long s = 0; for (long i = 0; i < n; i++) s += i * K; return s; }
+__attribute__((noinline)) long second(long n) { long s = 1; for (long i = 0; i < n; i++) s ^= i << 1; return s; }
+int main(void) { printf("%ld\\n", first(N1) + second(N2)); return 0; }
+"""
+
+
+class ChangedBinaries(ProfTestCase):
+    def build(self, path, k, n1, n2):
+        src = path + ".c"
+        with open(src, "w") as f:
+            f.write(NO_BUILD_ID_SOURCE)
+        subprocess.run(["gcc", "-O1", "-Wl,--build-id=none", "-DK=%d" % k, "-DN1=%d" % n1,
+                        "-DN2=%d" % n2, "-o", path, src], check=True)
+
+    def test_rebuilt_without_build_id_is_not_misread(self):
+        app, db = self.db("app"), self.db()
+        self.build(app, 3, 2000, 10)
+        self.assertEqual(record(db, [app]).returncode, 0)
+        names = {f["name"] for f in report_json(db)["functions"]}
+        self.assertIn("first", names)
+        os.utime(app)  # touched, same code: read as before, no warning
+        r = run(["report", "-i", db])
+        self.assertNotIn("changed since recording", r.stderr)
+        self.build(app, 7, 10, 2000)  # other code at other addresses
+        r = run(["report", "-i", db, "--format", "json", "--top", "0"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("changed since recording", r.stderr)
+        names = {f["name"] for f in json.loads(r.stdout)["functions"] if f["dso"] == "app"}
+        self.assertEqual(names, {"[unknown]"})
+
+    def test_schema_1_recording_still_reads(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("calls")]).returncode, 0)
+        expected = report_json(db)
+        con = sqlite3.connect(db)
+        for column in ("size", "mtime_ns", "text_hash"):
+            con.execute("ALTER TABLE maps DROP COLUMN " + column)
+        con.execute("PRAGMA user_version = 1")
+        con.commit()
+        con.close()
+        self.assertEqual(report_json(db)["functions"], expected["functions"])
+
+    def test_map_path_now_a_fifo(self):
+        app, db = self.db("app"), self.db()
+        shutil.copy(program("loop"), app)
+        self.assertEqual(record(db, [app]).returncode, 0)
+        os.unlink(app)
+        os.mkfifo(app)
+        for args in (["report", "-i", db], ["annotate", "-i", db, "_start"]):
+            r = run(args, timeout=20)
+            self.assertIn("cannot read " + app, r.stderr)
+
+
+class ReadOnly(ProfTestCase):
+    def test_reader_that_cannot_write_the_directory(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("loop")]).returncode, 0)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["prof.db"], "one self-contained file")
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run the reader as another user")
+        os.chmod(self.dir, 0o755)
+        os.chmod(db, 0o644)
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        r = subprocess.run(as_nobody + [PROF, "report", "-i", db, "--format", "json"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"complete": true', r.stdout)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["prof.db"])
+
+
+if __name__ == "__main__":
+    unittest.main()
