@@ -230,7 +230,7 @@ class DiffTest(ProfTestCase):
         self.assertEqual(shrank.returncode, 0, shrank.stderr)
         self.assertEqual(json.loads(shrank.stdout)["gate"]["functions_failed"], 0)
         self.assertOneErrorLine(run(["diff", self.o0, self.o2, "--fail-above-function", "x"]),
-                                "--fail-above-function wants a percentage")
+                                "--fail-above-function wants a number")
 
     def test_markdown(self):
         r = run(["diff", self.o2, self.o0, "--format", "markdown", "--top", "3",
