@@ -214,7 +214,7 @@ static int cmp_jump(const void *a, const void *b)
 /* Jumps sorted by (from, to), one entry per pair. */
 static void merge_jumps(struct jumps *j)
 {
-	qsort(j->v, j->n, sizeof *j->v, cmp_jump);
+	sort_array(j->v, j->n, sizeof *j->v, cmp_jump);
 	size_t w = 0;
 	for (size_t i = 0; i < j->n; i++) {
 		if (w && j->v[w - 1].from == j->v[i].from && j->v[w - 1].to == j->v[i].to &&

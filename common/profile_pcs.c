@@ -74,7 +74,7 @@ static int load_pc_rows(sqlite3 *db, const struct profile_filter *f, struct prof
 		r->count = (uint64_t)sqlite3_column_int64(st, 2);
 	}
 	sqlite3_finalize(st);
-	qsort(rows, n, sizeof *rows, cmp_pc);
+	sort_array(rows, n, sizeof *rows, cmp_pc);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (w && cmp_pc(&rows[w - 1], &rows[i]) == 0)
@@ -118,7 +118,7 @@ static int load_site_rows(sqlite3 *db, const struct profile_filter *f, struct pr
 		r->calls = jr->calls;
 		r->inclusive = jr->inclusive;
 	}
-	qsort(rows, n, sizeof *rows, cmp_site);
+	sort_array(rows, n, sizeof *rows, cmp_site);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (w && cmp_site(&rows[w - 1], &rows[i]) == 0) {

@@ -2,6 +2,7 @@
  * never filtered: percentages stay shares of the whole recording. */
 #include "report.h"
 #include "prof/symmatch.h"
+#include "prof/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ void report_select_rows(struct profile *p, const struct report_options *o)
 	filter(p->funcs, &p->nfuncs, p, o, false);
 	filter(p->dsos, &p->ndsos, p, o, true);
 	if (o->sort && strcmp(o->sort, "inclusive") == 0)
-		qsort(p->funcs, p->nfuncs, sizeof *p->funcs, by_inclusive);
+		sort_array(p->funcs, p->nfuncs, sizeof *p->funcs, by_inclusive);
 	else if (o->sort && strcmp(o->sort, "name") == 0)
-		qsort(p->funcs, p->nfuncs, sizeof *p->funcs, by_name);
+		sort_array(p->funcs, p->nfuncs, sizeof *p->funcs, by_name);
 }
