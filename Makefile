@@ -44,7 +44,8 @@ test: build
 # The whole suite again with prof and the unit tests built with ASan+UBSan
 # (a second build directory; .ci/run runs it after `make test`).
 sanitize: deps
-	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_SANITIZE=ON >/dev/null
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_SANITIZE=ON \
+	    -DPROF_BROWSER_DIR=$(abspath $(BUILD))/browser >/dev/null
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
