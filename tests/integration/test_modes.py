@@ -8,7 +8,8 @@ from proftest import (BENCH, PROF, ProfTestCase, expect, fixed_env, functions, p
                       report_json, run)
 
 
-class StepEqualsBlock(ProfTestCase):
+class StepBlockCase(ProfTestCase):
+    """Records a program in both modes and compares them."""
     def record_both(self, argv, extra=()):
         """Both modes, ASLR off and one environment, so addresses and paths agree."""
         dbs = {}
@@ -45,6 +46,8 @@ class StepEqualsBlock(ProfTestCase):
         sys = lambda db: sorted((x["name"], x["calls"], x["errors"]) for x in report_json(db)["syscalls"])
         self.assertEqual(sys(step), sys(block))
 
+
+class StepEqualsBlock(StepBlockCase):
     def test_assembly_programs(self):
         for name in ("loop", "calls", "jumptable", "rep", "pushf", "cpuid", "syscalls", "sighandler", "segv",
                      "farjmp"):
@@ -88,18 +91,6 @@ class StepEqualsBlock(ProfTestCase):
         got = {f["name"]: f["count"] for f in rep["functions"] if f["dso"] == "rep"}
         self.assertEqual(got, exp["functions"])
 
-    def test_system_programs(self):
-        # Programs nobody here wrote, with glibc's string functions (AVX-512
-        # ones on machines that have it) and their REP instructions.
-        small = os.path.join(self.dir, "small.txt")
-        with open(small, "w") as f:
-            f.write("".join("line %d %s\n" % ((i * 7919) % 101, "x" * (i % 13)) for i in range(200)))
-        for argv in (["/bin/true"], ["/bin/ls", "-R", "/usr/include/linux"],
-                     ["/usr/bin/sha256sum", small], ["/bin/gzip", "-c", small], ["/usr/bin/sort", small],
-                     ["/bin/sh", "-c", "echo a | tr a b"]):
-            with self.subTest(argv=" ".join(argv)):
-                self.assertSameRun(argv)
-
     def test_fork_and_exec(self):
         loop = program("loop")
         self.assertSameRun(["/bin/sh", "-c", "%s; %s; true" % (loop, loop)])
@@ -117,6 +108,23 @@ class StepEqualsBlock(ProfTestCase):
         b = own(block)
         self.assertEqual(s, b)
         self.assertEqual(s["work"], 2 * (500 + 1000 + 2000 + 3000) + 4 * 2)
+
+
+class SystemPrograms(StepBlockCase):
+    """The longest comparison (step mode over a few million instructions):
+    its own ctest entry, so it runs beside the others."""
+
+    def test_system_programs(self):
+        # Programs nobody here wrote, with glibc's string functions (AVX-512
+        # ones on machines that have it) and their REP instructions.
+        small = os.path.join(self.dir, "small.txt")
+        with open(small, "w") as f:
+            f.write("".join("line %d %s\n" % ((i * 7919) % 101, "x" * (i % 13)) for i in range(200)))
+        for argv in (["/bin/true"], ["/bin/ls", "-R", "/usr/include/linux"],
+                     ["/usr/bin/sha256sum", small], ["/bin/gzip", "-c", small], ["/usr/bin/sort", small],
+                     ["/bin/sh", "-c", "echo a | tr a b"]):
+            with self.subTest(argv=" ".join(argv)):
+                self.assertSameRun(argv)
 
 
 class BlockMode(ProfTestCase):
