@@ -551,6 +551,16 @@ static size_t name_plt_entries(Elf *elf, struct elf_file *ef, const char *sectio
 	return nstubs;
 }
 
+/* At most how many entries name_plt_entries finds in section: bounded by the
+ * bytes really there, not by a header a damaged file may fill with anything. */
+static size_t plt_entries_bound(Elf *elf, const char *section)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = section_named(elf, section, &sh);
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	return d && d->d_buf ? d->d_size / 8 : 0;
+}
+
 /* Calls into shared libraries go through PLT stubs, which no symbol covers
  * (they would be charged to _init): name them `func@plt`, as objdump and
  * perf do, after the GOT slot each one jumps through (.rela.plt, and
@@ -562,12 +572,11 @@ static void add_plt_symbols(Elf *elf, struct elf_file *ef)
 	struct got_slot *slots = NULL;
 	size_t nslots = read_got_slots(elf, ".rela.plt", &slots, 0);
 	nslots = read_got_slots(elf, ".rela.dyn", &slots, nslots);
-	GElf_Shdr plt_sh, sec_sh, got_sh;
+	GElf_Shdr plt_sh, sec_sh;
 	bool has_plt = section_named(elf, ".plt", &plt_sh) != NULL;
 	bool has_sec = section_named(elf, ".plt.sec", &sec_sh) != NULL;
-	bool has_got = section_named(elf, ".plt.got", &got_sh) != NULL;
-	size_t cap = 1 + (has_plt ? plt_sh.sh_size / 8 : 0) + (has_sec ? sec_sh.sh_size / 8 : 0) +
-		     (has_got ? got_sh.sh_size / 8 : 0);
+	size_t cap = 1 + plt_entries_bound(elf, ".plt") + plt_entries_bound(elf, ".plt.sec") +
+		     plt_entries_bound(elf, ".plt.got");
 	/* Collected apart: lookups below need ef->syms still sorted. */
 	struct elf_symbol *stubs = xcalloc(cap, sizeof *stubs);
 	char *names = NULL;
