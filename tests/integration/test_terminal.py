@@ -27,6 +27,13 @@ class Terminal(ProfTestCase):
         self.session = "proftest-" + uuid.uuid4().hex[:8]
         self.tmux("new-session", "-d", "-s", self.session, "-x", "200", "-y", "50",
                   "env", "-u", "NO_COLOR", "sh")
+        # Type only once the shell shows its prompt: keys sent earlier are
+        # echoed first and the prompt lands in front of the program's output.
+        deadline = time.monotonic() + 30
+        while not self.tmux("capture-pane", "-p", "-t", self.session).strip():
+            if time.monotonic() > deadline:
+                self.fail("the shell in tmux showed no prompt")
+            time.sleep(0.05)
 
     def tearDown(self):
         subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
