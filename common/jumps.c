@@ -340,6 +340,9 @@ static void add_jump_edges(struct jumps *j)
 void profile_add_jumps(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
 	struct jumps j = { .p = p, .ix = { &p->funcs, &p->nfuncs, NULL, 0 }, .fd = -1 };
+	/* Never NULL: the lookups take pointers into it even when it is empty. */
+	j.cap = 16;
+	j.v = xmalloc(j.cap * sizeof *j.v);
 	profile_index_build(&j.ix);
 	j.nodes = xcalloc(p->nfuncs + 1, sizeof *j.nodes);
 	count_calls(&j);
