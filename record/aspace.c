@@ -1,11 +1,10 @@
 #include "block.h"
+#include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ptrace.h>
 
 struct aspace *aspace_new(void)
 {
@@ -103,12 +102,8 @@ void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps)
 static void restore_byte(uint64_t addr, uint64_t orig, void *ctx)
 {
 	pid_t pid = *(const pid_t *)ctx;
-	errno = 0;
-	long word = ptrace(PTRACE_PEEKDATA, pid, addr, 0);
-	if (word == -1 && errno)
-		return;
-	word = (word & ~0xffl) | (long)orig;
-	if (ptrace(PTRACE_POKEDATA, pid, addr, word) != 0)
+	uint8_t byte = (uint8_t)orig;
+	if (!tracer_write_code(pid, addr, &byte, 1))
 		log_debug("cannot restore byte at %llx in %d", (unsigned long long)addr, pid);
 }
 

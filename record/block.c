@@ -254,9 +254,7 @@ static int find_in_block(struct tracee *t, uint64_t pc)
 
 static uint64_t read_rcx(struct tracee *t)
 {
-	errno = 0;
-	long rcx = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rcx), 0);
-	return errno ? 0 : (uint64_t)rcx;
+	return tracer_read_reg(t, offsetof(struct user_regs_struct, rcx));
 }
 
 /* A REP instruction counts once per iteration, as single-stepping sees it:
@@ -362,12 +360,10 @@ static void fail_emulation(struct tracer *tr, struct tracee *t)
 	struct block_thread *s = bt(t);
 	const struct block *b = s->block;
 	uint8_t orig;
-	if (aspace_bp_orig(t->proc->as, b->end_pc, &orig)) {
-		errno = 0;
-		long word = ptrace(PTRACE_PEEKDATA, t->tid, b->end_pc, 0);
-		if (!errno)
-			ptrace(PTRACE_POKEDATA, t->tid, b->end_pc, (word & ~0xffl) | orig);
-	}
+	if (aspace_bp_orig(t->proc->as, b->end_pc, &orig) &&
+	    !tracer_write_code(t->tid, b->end_pc, &orig, 1))
+		log_debug("thread %d: cannot restore the byte at %llx", t->tid,
+			  (unsigned long long)b->end_pc);
 	log_debug("thread %d: cannot emulate the branch at %llx; stepping it", t->tid,
 		  (unsigned long long)b->end_pc);
 	count_range(tr, t, s->pos, b->n - 1);
@@ -598,10 +594,7 @@ static void block_on_trap(struct tracer *tr, struct tracee *t, int sig)
 	switch (s->state) {
 	case B_HANDLER:
 		if (is_handler_entry(t)) {
-			uint64_t ret = 0, sp = 0;
-			errno = 0;
-			sp = (uint64_t)ptrace(PTRACE_PEEKUSER, t->tid,
-					      offsetof(struct user_regs_struct, rsp), 0);
+			uint64_t ret = 0, sp = tracer_read_reg(t, offsetof(struct user_regs_struct, rsp));
 			tracer_read_word(t, sp, &ret);
 			callstack_push(tr, t, t->pc, pc, ret, sp);
 		}

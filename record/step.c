@@ -62,9 +62,7 @@ static void after_syscall(struct tracer *tr, struct tracee *t)
 
 static uint64_t read_rsp(struct tracee *t)
 {
-	errno = 0;
-	long rsp = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rsp), 0);
-	return errno ? 0 : (uint64_t)rsp;
+	return tracer_read_reg(t, offsetof(struct user_regs_struct, rsp));
 }
 
 /* Calls and returns feed the shadow call stack, as in block mode. */

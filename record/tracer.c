@@ -124,10 +124,10 @@ bool tracer_write_code(pid_t tid, uint64_t addr, const uint8_t *buf, size_t n)
 
 void tracer_clear_pushed_tf(struct tracee *t)
 {
-	errno = 0;
-	long rsp = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rsp), 0);
-	if (errno)
+	uint64_t rsp = tracer_read_reg(t, offsetof(struct user_regs_struct, rsp));
+	if (!rsp)
 		return;
+	errno = 0;
 	long word = ptrace(PTRACE_PEEKDATA, t->tid, rsp, 0);
 	if (errno || !(word & (long)X86_TF))
 		return;
@@ -162,13 +162,16 @@ static bool take_deferred(struct tracer *tr, pid_t *tid, int *status)
 	return true;
 }
 
-uint64_t tracer_read_pc(struct tracee *t)
+uint64_t tracer_read_reg(struct tracee *t, size_t offset)
 {
 	errno = 0;
-	long rip = ptrace(PTRACE_PEEKUSER, t->tid, offsetof(struct user_regs_struct, rip), 0);
-	if (rip == -1 && errno)
-		return 0;
-	return (uint64_t)rip;
+	long value = ptrace(PTRACE_PEEKUSER, t->tid, offset, 0);
+	return errno ? 0 : (uint64_t)value;
+}
+
+uint64_t tracer_read_pc(struct tracee *t)
+{
+	return tracer_read_reg(t, offsetof(struct user_regs_struct, rip));
 }
 
 /* Reads up to 16 code bytes; a read cut short by an unmapped page still decodes

@@ -175,6 +175,8 @@ void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n);
 /* Stores executable mappings that changed since the last look. */
 void tracer_refresh_maps(struct tracer *tr, struct proc *p);
+/* A register of the stopped thread (offsetof(struct user_regs_struct, ...)); 0 when unreadable. */
+uint64_t tracer_read_reg(struct tracee *t, size_t offset);
 uint64_t tracer_read_pc(struct tracee *t);
 
 /* Reads the process's memory through t (false when unreadable). */
