@@ -229,6 +229,44 @@ static enum insn_class classify(const cs_insn *i)
 	return memory_class(i);
 }
 
+static uint8_t flag_bits(uint64_t ef, uint64_t cf, uint64_t pf, uint64_t af, uint64_t zf,
+			 uint64_t sf, uint64_t of)
+{
+	return (uint8_t)((ef & cf ? FLAG_CF : 0) | (ef & pf ? FLAG_PF : 0) | (ef & af ? FLAG_AF : 0) |
+			 (ef & zf ? FLAG_ZF : 0) | (ef & sf ? FLAG_SF : 0) | (ef & of ? FLAG_OF : 0));
+}
+
+/* A shift or rotate by zero leaves every flag as it was: it overwrites none for sure. */
+static bool may_keep_flags(unsigned id)
+{
+	switch (id) {
+	case X86_INS_SHL: case X86_INS_SHR: case X86_INS_SAR: case X86_INS_SAL:
+	case X86_INS_ROL: case X86_INS_ROR: case X86_INS_RCL: case X86_INS_RCR:
+	case X86_INS_SHLD: case X86_INS_SHRD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void describe_flags(const cs_insn *i, struct insn_info *out)
+{
+	uint64_t ef = i->detail->x86.eflags;
+	out->flags_read = flag_bits(ef, X86_EFLAGS_TEST_CF, X86_EFLAGS_TEST_PF, X86_EFLAGS_TEST_AF,
+				    X86_EFLAGS_TEST_ZF, X86_EFLAGS_TEST_SF, X86_EFLAGS_TEST_OF);
+	uint64_t cf = X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | X86_EFLAGS_UNDEFINED_CF;
+	uint64_t pf = X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF | X86_EFLAGS_UNDEFINED_PF;
+	uint64_t af = X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF | X86_EFLAGS_UNDEFINED_AF;
+	uint64_t zf = X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF | X86_EFLAGS_UNDEFINED_ZF;
+	uint64_t sf = X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF | X86_EFLAGS_UNDEFINED_SF;
+	uint64_t of = X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF | X86_EFLAGS_UNDEFINED_OF;
+	out->flags_written = may_keep_flags(i->id) ? 0 : flag_bits(ef, cf, pf, af, zf, sf, of);
+	/* Whatever capstone 4 leaves out: these read RFLAGS whole. */
+	if (i->id == X86_INS_PUSHF || i->id == X86_INS_PUSHFQ || i->id == X86_INS_LAHF ||
+	    i->id == X86_INS_INTO || out->cls == CLASS_SYSCALL || out->cls == CLASS_OTHER)
+		out->flags_read = FLAGS_STATUS;
+}
+
 bool classifier_decode(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, struct insn_info *out)
 {
@@ -263,6 +301,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	out->is_pushf = x->opcode[0] == 0x9c && x->opcode[1] == 0;
 	out->is_cpuid = i->id == X86_INS_CPUID;
 	out->is_syscall = i->id == X86_INS_SYSCALL;
+	describe_flags(i, out);
 	if (out->cls == CLASS_RET && x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
 		out->ret_imm = (uint16_t)x->operands[0].imm;
 	if (br && (out->cls == CLASS_BRANCH || out->cls == CLASS_CALL || out->cls == CLASS_RET))
@@ -286,11 +325,12 @@ bool classifier_encoding(struct classifier *c, const uint8_t *code, size_t size,
 	size_t n = size;
 	uint64_t a = addr;
 	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn))
-		return false;
+		return zydis_fallback_encoding(c->fallback, code, size, out);
 	const cs_insn *i = c->insn;
 	const cs_x86 *x = &i->detail->x86;
 	out->len = (uint8_t)i->size;
 	out->is_syscall = classify(i) == CLASS_SYSCALL;
+	out->gs_prefix = x->prefix[1] == X86_PREFIX_GS;
 	if (has_rip_operand(x))
 		out->rip_disp_offset = x->encoding.disp_offset;
 	/* A relative branch's displacement is capstone's immediate field. */

@@ -49,6 +49,18 @@ static bool needs_tracer(const ZydisDecodedInstruction *i)
 	}
 }
 
+static uint8_t status_flags(uint32_t zydis_flags)
+{
+	uint8_t f = 0;
+	f |= zydis_flags & ZYDIS_CPUFLAG_CF ? FLAG_CF : 0;
+	f |= zydis_flags & ZYDIS_CPUFLAG_PF ? FLAG_PF : 0;
+	f |= zydis_flags & ZYDIS_CPUFLAG_AF ? FLAG_AF : 0;
+	f |= zydis_flags & ZYDIS_CPUFLAG_ZF ? FLAG_ZF : 0;
+	f |= zydis_flags & ZYDIS_CPUFLAG_SF ? FLAG_SF : 0;
+	f |= zydis_flags & ZYDIS_CPUFLAG_OF ? FLAG_OF : 0;
+	return f;
+}
+
 bool zydis_fallback_decode(const struct zydis_fallback *z, const uint8_t *code, size_t size,
 			   struct insn_info *out)
 {
@@ -58,8 +70,32 @@ bool zydis_fallback_decode(const struct zydis_fallback *z, const uint8_t *code, 
 		return false;
 	memset(out, 0, sizeof *out);
 	out->len = insn.length;
+	out->flags_read = FLAGS_STATUS;
+	if (insn.cpu_flags)
+		out->flags_written = status_flags(insn.cpu_flags->modified | insn.cpu_flags->set_0 |
+						  insn.cpu_flags->set_1 | insn.cpu_flags->undefined);
+	if (insn.cpu_flags && !insn.cpu_flags->tested)
+		out->flags_read = 0;
 	/* The same guess as for bytes nobody decodes: VEX/EVEX are vector ops. */
 	out->cls = insn.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY ? CLASS_OTHER : CLASS_SIMD;
+	return true;
+}
+
+bool zydis_fallback_encoding(const struct zydis_fallback *z, const uint8_t *code, size_t size,
+			     struct insn_encoding *out)
+{
+	ZydisDecodedInstruction insn;
+	memset(out, 0, sizeof *out);
+	if (!z || !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&z->decoder, NULL, code, size, &insn)) ||
+	    needs_tracer(&insn))
+		return false;
+	out->len = insn.length;
+	/* Not a branch (needs_tracer): a relative instruction has a RIP-relative operand. */
+	if ((insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE) && insn.raw.disp.size == 32)
+		out->rip_disp_offset = insn.raw.disp.offset;
+	else if (insn.attributes & ZYDIS_ATTRIB_IS_RELATIVE)
+		return false;
+	out->gs_prefix = (insn.attributes & ZYDIS_ATTRIB_HAS_SEGMENT_GS) != 0;
 	return true;
 }
 

@@ -19,6 +19,9 @@ void zydis_fallback_free(struct zydis_fallback *z);
  * (those stay undecodable, and the tracer single-steps them). */
 bool zydis_fallback_decode(const struct zydis_fallback *z, const uint8_t *code, size_t size,
 			   struct insn_info *out);
+/* Where the position-dependent fields of such an instruction lie. */
+bool zydis_fallback_encoding(const struct zydis_fallback *z, const uint8_t *code, size_t size,
+			     struct insn_encoding *out);
 bool zydis_fallback_format(struct zydis_fallback *z, const uint8_t *code, size_t size,
 			   uint64_t addr, bool att, char *buf, size_t buflen);
 

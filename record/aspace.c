@@ -1,4 +1,5 @@
 #include "block.h"
+#include "cache.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -30,6 +31,7 @@ void aspace_put(struct aspace *as)
 	u64_table_clear(&as->blocks);
 	u64_table_clear(&as->bps);
 	scratch_free(&as->scratch);
+	cache_put(as->cache);
 	free(as);
 }
 
@@ -63,9 +65,11 @@ void aspace_bp_add(struct aspace *as, uint64_t addr, uint8_t orig)
 	u64_table_put(&as->bps, addr, orig);
 }
 
-struct aspace *aspace_fork(const struct aspace *parent)
+struct aspace *aspace_fork(const struct aspace *parent, pid_t child)
 {
 	struct aspace *as = aspace_new();
+	if (parent->cache)
+		as->cache = cache_fork(parent->cache, child);
 	u64_table_copy(&as->bps, &parent->bps);
 	scratch_copy(&as->scratch, &parent->scratch);
 	/* Blocks are rebuilt on demand: decoding is cheap next to a stop. */

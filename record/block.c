@@ -33,32 +33,16 @@
 #define MAX_EXTENSIONS 32
 #define MAX_CHAINED_EMULATIONS 64
 
-enum bstate {
-	B_RUN,        /* running its block; an int3 or a syscall stop ends it */
-	B_WALK,       /* single-stepping its block up to end_pc (no int3 there) */
-	B_SYSCALL,    /* between a syscall's entry and exit stops */
-	B_EXEC_EXIT,  /* after exec: the execve exit stop comes next */
-	B_STEP,       /* single-stepping the instruction at pc (END_STEP, a REP without slot) */
-	B_SLOT,       /* the REP instruction at pc runs in its scratch slot */
-	B_HANDLER,    /* a signal was delivered with a single step */
-};
-
-/* Block mode's state of one thread (tracee.mode_state). */
-struct block_thread {
-	struct block *block;    /* the block the thread runs */
-	uint32_t pos;           /* its first instruction not counted yet */
-	uint8_t state;          /* enum bstate */
-	uint64_t pc;            /* B_WALK, B_STEP, B_SLOT: the instruction under way */
-	struct insn_info insn;  /* B_STEP, B_SLOT: what it is */
-	uint64_t slot;          /* B_SLOT: where its copy runs */
-	uint64_t rep_rcx;       /* RCX before the REP instruction */
-};
-
-static struct block_thread *bt(struct tracee *t)
+struct block_thread *block_thread_of(struct tracee *t)
 {
 	if (!t->mode_state)
 		t->mode_state = xcalloc(1, sizeof(struct block_thread));
 	return t->mode_state;
+}
+
+static struct block_thread *bt(struct tracee *t)
+{
+	return block_thread_of(t);
 }
 
 /* ---- decoding blocks ---- */
@@ -272,19 +256,19 @@ static void count_rep(struct tracer *tr, struct tracee *t, uint64_t rcx_now)
 
 /* ---- running ---- */
 
-static void resume(struct tracee *t, int sig)
+void block_resume_thread(struct tracee *t, int sig)
 {
 	if (ptrace(PTRACE_SYSCALL, t->tid, 0, sig) != 0 && errno != ESRCH)
 		log_warn("cannot resume thread %d: %s", t->tid, strerror(errno));
 }
 
-static void single_step(struct tracee *t, int sig)
+void block_single_step(struct tracee *t, int sig)
 {
 	if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, sig) != 0 && errno != ESRCH)
 		log_warn("cannot step thread %d: %s", t->tid, strerror(errno));
 }
 
-static void set_pc(struct tracee *t, uint64_t pc)
+void block_set_pc(struct tracee *t, uint64_t pc)
 {
 	if (ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rip), pc) != 0)
 		log_debug("cannot set rip of %d: %s", t->tid, strerror(errno));
@@ -348,7 +332,7 @@ static uint64_t follow_through(struct tracer *tr, struct tracee *t, uint32_t idx
 		}
 	}
 	uint64_t next = next_in_block(b, idx);
-	set_pc(t, next);
+	block_set_pc(t, next);
 	return next;
 }
 
@@ -367,11 +351,11 @@ static void fail_emulation(struct tracer *tr, struct tracee *t)
 	log_debug("thread %d: cannot emulate the branch at %llx; stepping it", t->tid,
 		  (unsigned long long)b->end_pc);
 	count_range(tr, t, s->pos, b->n - 1);
-	set_pc(t, b->end_pc);
+	block_set_pc(t, b->end_pc);
 	s->pc = b->end_pc;
 	s->insn = b->end_info;
 	s->state = B_STEP;
-	single_step(t, 0);
+	block_single_step(t, 0);
 }
 
 /* The thread stands on the block's branch (not executed yet). */
@@ -396,14 +380,14 @@ static void run_special(struct tracer *tr, struct tracee *t, const struct block 
 		if (b->slot) {
 			s->slot = b->slot;
 			s->state = B_SLOT;
-			set_pc(t, b->slot);
-			resume(t, sig);
+			block_set_pc(t, b->slot);
+			block_resume_thread(t, sig);
 			return;
 		}
 	}
-	set_pc(t, b->end_pc);
+	block_set_pc(t, b->end_pc);
 	s->state = B_STEP;
-	single_step(t, sig);
+	block_single_step(t, sig);
 }
 
 /* The thread reached the block's end instruction: what the int3 there would
@@ -442,7 +426,7 @@ static void walk(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 	}
 	s->pc = pc;
 	s->state = B_WALK;
-	single_step(t, sig);
+	block_single_step(t, sig);
 }
 
 /* The thread stands at pc (nothing there executed yet): run from there. */
@@ -450,6 +434,8 @@ static void run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 {
 	struct block_thread *s = bt(t);
 	struct block *b = NULL;
+	if (!sig && tr->opt.mode == &cache_mode && cache_mode_enter(tr, t, pc))
+		return;
 	for (int chain = 0; chain < MAX_CHAINED_EMULATIONS; chain++) {
 		t->pc = pc;
 		s->block = b = get_block(tr, t, pc);
@@ -471,7 +457,12 @@ static void run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 		return;
 	}
 	s->state = B_RUN;
-	resume(t, sig);
+	block_resume_thread(t, sig);
+}
+
+void block_run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
+{
+	run_from(tr, t, pc, sig);
 }
 
 /* A new process image's first stop (no other thread runs in it yet): its
@@ -483,6 +474,12 @@ static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 	sc->refused |= tr->opt.no_scratch;
 	if (!sc->base && !sc->refused && !scratch_map(tr, t, sc, &inj) && inj.ret == -ESRCH)
 		return; /* died meanwhile: the loop hears of it */
+	struct aspace *as = t->proc->as;
+	if (tr->opt.mode == &cache_mode && !inj.held_sig && !as->cache) {
+		as->cache = cache_new();
+		if (!sc->base || !cache_start(tr, t, as->cache, sc->base))
+			as->cache->off = true;
+	}
 	if (inj.held_sig) {
 		/* A signal arrived during the injection: deliver it as it came. */
 		if (ptrace(PTRACE_SETSIGINFO, t->tid, 0, &inj.held_si) != 0)
@@ -528,7 +525,7 @@ static void on_syscall_stop(struct tracer *tr, struct tracee *t)
 	t->sys_start_ns = now_ns();
 	t->in_syscall = true;
 	s->state = B_SYSCALL;
-	resume(t, 0);
+	block_resume_thread(t, 0);
 }
 
 /* A trap at an int3 of ours (RIP is just past it). */
@@ -548,7 +545,7 @@ static void on_breakpoint(struct tracer *tr, struct tracee *t, uint64_t addr)
 	/* Not on this thread's path (its block was rebuilt meanwhile): start over
 	 * at the breakpoint, whose block ends right there. */
 	log_debug("thread %d: unexpected breakpoint at %llx", t->tid, (unsigned long long)addr);
-	set_pc(t, addr);
+	block_set_pc(t, addr);
 	run_from(tr, t, addr, 0);
 }
 
@@ -558,7 +555,7 @@ static void slot_done(struct tracer *tr, struct tracee *t)
 	struct block_thread *s = bt(t);
 	count_rep(tr, t, read_rcx(t));
 	uint64_t next = s->pc + s->insn.len;
-	set_pc(t, next);
+	block_set_pc(t, next);
 	run_from(tr, t, next, 0);
 }
 
@@ -568,7 +565,7 @@ static void step_done(struct tracer *tr, struct tracee *t, uint64_t pc)
 	struct block_thread *s = bt(t);
 	tracer_count_insn(tr, t, s->pc, s->insn.cls);
 	if (pc == s->pc && s->insn.is_rep) {
-		single_step(t, 0); /* the next iteration */
+		block_single_step(t, 0); /* the next iteration */
 		return;
 	}
 	run_from(tr, t, pc, 0);
@@ -657,7 +654,7 @@ static uint64_t leave_slot(struct tracer *tr, struct tracee *t, uint64_t pc)
 		count_rep(tr, t, read_rcx(t));
 		pc = s->pc + s->insn.len;
 	}
-	set_pc(t, pc);
+	block_set_pc(t, pc);
 	s->state = B_RUN;
 	s->block = NULL;
 	return pc;
@@ -696,7 +693,7 @@ static void block_on_signal(struct tracer *tr, struct tracee *t, int sig)
 		/* Stepping with the signal stops at the handler's first instruction. */
 		t->pc = pc;
 		s->state = B_HANDLER;
-		single_step(t, sig);
+		block_single_step(t, sig);
 		return;
 	}
 	run_from(tr, t, pc, sig);
@@ -718,7 +715,7 @@ static void block_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 	}
 	if (after_exec) {
 		bt(t)->state = B_EXEC_EXIT;
-		resume(t, 0);
+		block_resume_thread(t, 0);
 		return;
 	}
 	callstack_push(tr, t, 0, t->pc, 0, 0); /* the thread's root frame */
@@ -729,9 +726,9 @@ static void block_resume(struct tracer *tr, struct tracee *t)
 {
 	uint8_t state = bt(t)->state;
 	if (state == B_STEP || state == B_HANDLER || state == B_WALK)
-		single_step(t, 0);
+		block_single_step(t, 0);
 	else
-		resume(t, 0);
+		block_resume_thread(t, 0);
 }
 
 static void block_on_exit_event(struct tracer *tr, struct tracee *t)
@@ -755,7 +752,7 @@ static void block_new_process(struct tracer *tr, struct proc *parent, struct pro
 		parent->as->refs++;
 		child->as = parent->as;
 	} else {
-		child->as = aspace_fork(parent->as);
+		child->as = aspace_fork(parent->as, child->pid);
 	}
 }
 
@@ -769,7 +766,7 @@ static void block_before_detach(struct tracer *tr, struct tracee *t, int status)
 		return;
 	/* Stopped just past one of our int3s: back to the real instruction. */
 	if (s->state == B_RUN && aspace_bp_orig(as, pc - 1, &orig))
-		set_pc(t, pc - 1);
+		block_set_pc(t, pc - 1);
 	if (s->state == B_SLOT)
 		leave_slot(tr, t, pc);
 	if (as->bps.n && !as->removed)

@@ -6,6 +6,7 @@
 #include "prof/branch.h"
 #include "prof/classes.h"
 #include "prof/maps.h"
+#include "cache.h"
 #include "scratch.h"
 #include "prof/u64_table.h"
 
@@ -48,6 +49,8 @@ struct block {
 	struct branch br;       /* END_BRANCH */
 };
 
+struct cache;
+
 struct aspace {
 	int refs;               /* vfork children share their parent's */
 	bool removed;           /* breakpoints taken out of memory (detaching) */
@@ -58,11 +61,49 @@ struct aspace {
 	struct block **all;
 	size_t nall, all_cap;
 	struct scratch scratch; /* out-of-line slots (shared with a vfork child) */
+	struct cache *cache;    /* cache mode: the translations (shared with a vfork child) */
 };
+
+enum bstate {
+	B_RUN,        /* running its block; an int3 or a syscall stop ends it */
+	B_WALK,       /* single-stepping its block up to end_pc (no int3 there) */
+	B_SYSCALL,    /* between a syscall's entry and exit stops */
+	B_EXEC_EXIT,  /* after exec: the execve exit stop comes next */
+	B_STEP,       /* single-stepping the instruction at pc (END_STEP, a REP without slot) */
+	B_SLOT,       /* the REP instruction at pc runs in its scratch slot */
+	B_HANDLER,    /* a signal was delivered with a single step */
+	B_CACHE,      /* cache mode: running translated code */
+	B_CSYS,       /* cache mode: in a syscall made from translated code */
+};
+
+/* Block mode's state of one thread (tracee.mode_state). */
+struct block_thread {
+	struct block *block;    /* the block the thread runs */
+	uint32_t pos;           /* its first instruction not counted yet */
+	uint8_t state;          /* enum bstate */
+	uint64_t pc;            /* B_WALK, B_STEP, B_SLOT: the instruction under way */
+	struct insn_info insn;  /* B_STEP, B_SLOT: what it is */
+	uint64_t slot;          /* B_SLOT: where its copy runs */
+	uint64_t rep_rcx;       /* RCX before the REP instruction */
+	struct cache_clock clk; /* cache mode: the thread's instruction clock */
+	bool resync;            /* cache mode: others ran in its memory (vfork) */
+};
+
+/* block.c, for cache mode, which falls back on block mode */
+struct tracer;
+struct tracee;
+struct block_thread *block_thread_of(struct tracee *t);
+/* t stands at pc (nothing there executed): run from there, delivering sig. */
+void block_run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig);
+void block_resume_thread(struct tracee *t, int sig);
+void block_single_step(struct tracee *t, int sig);
+void block_set_pc(struct tracee *t, uint64_t pc);
+/* cache_mode.c: true when t now runs from the cache at pc's translation. */
+bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc);
 
 struct aspace *aspace_new(void);
 /* A copy for a forked child: the breakpoints are in its memory too. */
-struct aspace *aspace_fork(const struct aspace *parent);
+struct aspace *aspace_fork(const struct aspace *parent, pid_t child);
 void aspace_put(struct aspace *as);
 struct block *aspace_block(struct aspace *as, uint64_t start);
 void aspace_add_block(struct aspace *as, struct block *b);

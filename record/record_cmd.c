@@ -79,6 +79,9 @@ static const char record_usage[] =
 	"                        recording is kept as FILE.old once the program\n"
 	"                        runs; any other file is never replaced)\n"
 	"  -m, --mode MODE       block (default: exact, one stop per basic block),\n"
+	"                        cache (exact, runs the program from a code cache\n"
+	"                        prof writes into it: far fewer stops; single-threaded\n"
+	"                        processes, others go on in block mode),\n"
 	"                        step (exact, single-steps every instruction) or\n"
 	"                        sample (statistical, full speed, with call stacks)\n"
 	"  -F, --freq HZ         sample mode: samples per second (default 999, max 10000)\n"
@@ -95,7 +98,7 @@ static const char record_usage[] =
 	"      --collect FUNC    count only while FUNC (a symbol name) is on the call\n"
 	"                        stack of a thread, as callgrind's --toggle-collect:\n"
 	"                        what it and its callees execute (block, step)\n"
-	"      --verify          record in block mode, run again in step mode with\n"
+	"      --verify          record in block (or cache) mode, run again in step mode with\n"
 	"                        address randomization off for both, and compare every\n"
 	"                        instruction count (exit 3 when they differ)\n"
 	"  -h, --help            this help\n"
@@ -181,19 +184,22 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		a->topt.mode = &step_mode;
 	} else if (strcmp(a->mode, "block") == 0) {
 		a->topt.mode = &block_mode;
+	} else if (strcmp(a->mode, "cache") == 0) {
+		a->topt.mode = &cache_mode;
 	} else if (strcmp(a->mode, "sample") == 0) {
 		a->topt.mode = &sample_mode;
 		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
 	} else {
-		log_error("record: unknown mode '%s' (available: block, step, sample)", a->mode);
+		log_error("record: unknown mode '%s' (available: block, cache, step, sample)", a->mode);
 		return -1;
 	}
-	if (a->topt.collect && a->topt.mode == &sample_mode) {
-		log_error("record: --collect counts exactly: record in block or step mode");
+	if (a->topt.collect && (a->topt.mode == &sample_mode || a->topt.mode == &cache_mode)) {
+		log_error("record: --collect needs block or step mode");
 		return -1;
 	}
-	if (a->verify && (a->attach_pid || a->topt.mode != &block_mode || a->duration > 0)) {
-		log_error("record: --verify checks a launched program recorded in block mode");
+	bool exact_fast = a->topt.mode == &block_mode || a->topt.mode == &cache_mode;
+	if (a->verify && (a->attach_pid || !exact_fast || a->duration > 0)) {
+		log_error("record: --verify checks a launched program recorded in block or cache mode");
 		return -1;
 	}
 	if (a->attach_pid && optind < argc) {
@@ -391,7 +397,7 @@ static long ptrace_options(const struct tracer *tr)
 		opts |= PTRACE_O_EXITKILL; /* an attached process must survive us */
 	/* Block mode traces even children it does not follow: they inherit
 	 * its breakpoints, which must come out before they run free. */
-	if (tr->opt.follow_fork || tr->opt.mode == &block_mode)
+	if (tr->opt.follow_fork || tr->opt.mode == &block_mode || tr->opt.mode == &cache_mode)
 		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	return opts;
 }
@@ -655,6 +661,7 @@ static int verify_with_step(struct record_args *a, const char *path, int block_c
 	if (interrupted_by)
 		return block_code;
 	char *step_db = xasprintf("%s.verify-step", a->output);
+	const char *fast_mode = a->topt.mode->name;
 	a->topt.mode = &step_mode;
 	a->mode = "step";
 	if (!a->topt.quiet)
@@ -662,8 +669,8 @@ static int verify_with_step(struct record_args *a, const char *path, int block_c
 	int step_code = record_once(a, path, step_db);
 	int rc = step_code == block_code ? verify_compare(a->output, step_db, a->topt.quiet) : -1;
 	if (step_code != block_code)
-		log_error("verify: the program exited %d in block mode and %d in step mode",
-			  block_code, step_code);
+		log_error("verify: the program exited %d in %s mode and %d in step mode",
+			  block_code, fast_mode, step_code);
 	unlink(step_db);
 	char *wal = xasprintf("%s-wal", step_db), *shm = xasprintf("%s-shm", step_db);
 	unlink(wal);

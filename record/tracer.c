@@ -429,6 +429,8 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 	}
 	struct tracee *t = tracer_thread_add(tr, child, p);
 	t->insn_valid = false;
+	if (p == parent->proc && tr->opt.mode->on_new_thread)
+		tr->opt.mode->on_new_thread(tr, parent, t);
 	if (early_stops_take(es, child))
 		thread_begin(tr, t, false);
 	else
@@ -635,6 +637,8 @@ static void on_unknown_stop(pid_t tid, int status, struct early_stops *es)
 static void begin_stopping(struct tracer *tr)
 {
 	if (!tr->attached) {
+		if (tr->opt.mode->before_kill)
+			tr->opt.mode->before_kill(tr);
 		kill_all(tr);
 		return;
 	}

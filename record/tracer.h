@@ -47,11 +47,16 @@ struct mode_ops {
 	void (*before_detach)(struct tracer *tr, struct tracee *t, int status);
 	/* t is gone: release what the mode kept for it. */
 	void (*thread_gone)(struct tracer *tr, struct tracee *t);
+	/* parent made child, a thread of its own process (NULL: nothing to do). */
+	void (*on_new_thread)(struct tracer *tr, struct tracee *parent, struct tracee *child);
+	/* The recording stops and the launched program is about to be killed:
+	 * count what can still be read (NULL: nothing to do). */
+	void (*before_kill)(struct tracer *tr);
 	/* A timer tick (sample mode only; NULL elsewhere). */
 	void (*on_tick)(struct tracer *tr, uint64_t period_ns);
 };
 
-extern const struct mode_ops step_mode, block_mode, sample_mode;
+extern const struct mode_ops step_mode, block_mode, cache_mode, sample_mode;
 struct unwinder;
 
 /* PC -> decoded instruction, per process image. */

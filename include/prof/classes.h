@@ -32,6 +32,15 @@ struct insn_info {
 	bool is_cpuid;        /* some hypervisors step two instructions over it */
 	bool is_syscall;      /* the `syscall` instruction */
 	uint16_t ret_imm;     /* bytes a `ret imm16` pops after the return address */
+	/* Status flags (FLAG_CF ... FLAG_OF) the instruction may read, and those
+	 * it always overwrites: where the code cache may put a flag-changing
+	 * counter update. Unknown: reads all, writes none. */
+	uint8_t flags_read, flags_written;
+};
+
+enum {
+	FLAG_CF = 1, FLAG_PF = 2, FLAG_AF = 4, FLAG_ZF = 8, FLAG_SF = 16, FLAG_OF = 32,
+	FLAGS_STATUS = 63,
 };
 
 const char *class_name(unsigned cls);
@@ -57,6 +66,7 @@ struct insn_encoding {
 	uint8_t rel_offset;       /* a relative branch's displacement; 0: none */
 	uint8_t rel_size;         /* its size: 1, 2 or 4 bytes */
 	bool is_syscall;          /* syscall, sysenter, int: must run where it is */
+	bool gs_prefix;           /* addresses memory through GS (the code cache owns GS) */
 };
 /* Describes the first instruction of code[0..size) at addr; false when
  * capstone cannot decode it. */

@@ -1,0 +1,965 @@
+/* The code cache's memory in the program and the translation of blocks. */
+#include "cache.h"
+#include "block.h"
+#include "cache_emit.h"
+#include "callstack.h"
+#include "inject.h"
+#include "relocate.h"
+#include "tracer.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+#define MAX_TRANS_INSNS 200
+#define REACH (1ull << 30)      /* a region serves code this close: rel32 reaches it */
+
+struct cache *cache_new(void)
+{
+	struct cache *c = xcalloc(1, sizeof *c);
+	c->refs = 1;
+	c->mem_fd = -1;
+	return c;
+}
+
+static struct trans *trans_copy(const struct trans *x)
+{
+	struct trans *y = xmalloc(sizeof *y);
+	*y = *x;
+	y->pc = xmalloc((x->n + 1) * sizeof *y->pc);
+	memcpy(y->pc, x->pc, (x->n + 1) * sizeof *y->pc);
+	y->cls = xmalloc(x->n + 1);
+	memcpy(y->cls, x->cls, x->n + 1);
+	y->off = xmalloc((x->n + 1) * sizeof *y->off);
+	memcpy(y->off, x->off, (x->n + 1) * sizeof *y->off);
+	return y;
+}
+
+static void trans_free(struct trans *x)
+{
+	if (!x)
+		return;
+	free(x->pc);
+	free(x->cls);
+	free(x->off);
+	free(x);
+}
+
+static void open_mem(struct cache *c, pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	c->pid = pid;
+	c->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (c->mem_fd < 0)
+		log_debug("cannot open %s: %s", path, strerror(errno));
+}
+
+struct cache *cache_fork(const struct cache *parent, pid_t child)
+{
+	struct cache *c = cache_new();
+	*c = *parent;
+	c->refs = 1;
+	c->trans = xcalloc(parent->trans_cap ? parent->trans_cap : 1, sizeof *c->trans);
+	for (uint32_t i = 0; i < parent->ntrans; i++)
+		c->trans[i] = parent->trans[i] ? trans_copy(parent->trans[i]) : NULL;
+	memset(&c->by_orig, 0, sizeof c->by_orig);
+	memset(&c->exits, 0, sizeof c->exits);
+	u64_table_copy(&c->by_orig, &parent->by_orig);
+	u64_table_copy(&c->exits, &parent->exits);
+	c->exitv = xmalloc((parent->exits_cap ? parent->exits_cap : 1) * sizeof *c->exitv);
+	memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
+	c->seen = xcalloc(parent->trans_cap ? parent->trans_cap : 1, sizeof *c->seen);
+	memcpy(c->seen, parent->seen, parent->ntrans * sizeof *c->seen);
+	memset(&c->code_maps, 0, sizeof c->code_maps);
+	for (size_t i = 0; i < parent->code_maps.n; i++) {
+		const struct map_entry *m = &parent->code_maps.v[i];
+		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
+	}
+	if (parent->table_keys) {
+		size_t n = (1ul << CD_TABLE_BITS) + CD_TABLE_SLACK;
+		c->table_keys = xmalloc(n * sizeof *c->table_keys);
+		memcpy(c->table_keys, parent->table_keys, n * sizeof *c->table_keys);
+	}
+	memset(&c->site_len, 0, sizeof c->site_len);
+	u64_table_copy(&c->site_len, &parent->site_len);
+	open_mem(c, child);
+	return c;
+}
+
+static void forget_translations(struct cache *c)
+{
+	for (uint32_t i = 0; i < c->ntrans; i++) {
+		trans_free(c->trans[i]);
+		c->trans[i] = NULL;
+	}
+	u64_table_clear(&c->by_orig);
+	u64_table_clear(&c->exits);
+	c->nexits = 0;
+}
+
+void cache_put(struct cache *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	forget_translations(c);
+	free(c->trans);
+	free(c->exitv);
+	free(c->seen);
+	free(c->table_keys);
+	u64_table_clear(&c->site_len);
+	maps_free(&c->code_maps);
+	if (c->mem_fd >= 0)
+		close(c->mem_fd);
+	free(c);
+}
+
+bool cache_write(struct cache *c, uint64_t addr, const void *buf, size_t n)
+{
+	if (c->mem_fd >= 0 && pwrite(c->mem_fd, buf, n, (off_t)addr) == (ssize_t)n)
+		return true;
+	return tracer_write_code(c->pid, addr, buf, n);
+}
+
+bool cache_read(struct cache *c, uint64_t addr, void *buf, size_t n)
+{
+	return c->mem_fd >= 0 && pread(c->mem_fd, buf, n, (off_t)addr) == (ssize_t)n;
+}
+
+bool cache_set_gs(pid_t tid, uint64_t gs)
+{
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
+		return false;
+	r.gs_base = gs;
+	if (ptrace(PTRACE_SETREGS, tid, 0, &r) != 0)
+		return false;
+	return ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 && r.gs_base == gs;
+}
+
+/* ---- memory in the program ---- */
+
+/* Runs a syscall in t; a signal that came meanwhile is queued again, so the
+ * loop sees it as if it came now. */
+static int64_t inject(struct tracer *tr, struct tracee *t, uint64_t stub, long nr,
+		      const uint64_t args[6])
+{
+	struct injection inj = { 0 };
+	if (!inject_syscall(tr, t, stub, nr, args, false, &inj))
+		return inj.ret ? inj.ret : -EIO;
+	if (inj.held_sig &&
+	    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, inj.held_sig, &inj.held_si) != 0 &&
+	    syscall(SYS_tgkill, t->proc->pid, t->tid, inj.held_sig) != 0)
+		log_debug("thread %d: signal %d lost", t->tid, inj.held_sig);
+	return inj.ret;
+}
+
+static uint64_t map_at(struct tracer *tr, struct tracee *t, uint64_t stub, uint64_t addr,
+		       uint64_t size, int prot)
+{
+	uint64_t flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	uint64_t args[6] = { addr, size, (uint64_t)prot, flags | (addr ? MAP_FIXED_NOREPLACE : 0),
+			     (uint64_t)-1, 0 };
+	int64_t ret = inject(tr, t, stub, SYS_mmap, args);
+	if (ret < 0 && ret > -4096)
+		return 0;
+	if (addr && (uint64_t)ret != addr) { /* an old kernel took the address as a hint */
+		uint64_t un[6] = { (uint64_t)ret, size, 0, 0, 0, 0 };
+		inject(tr, t, stub, SYS_munmap, un);
+		return 0;
+	}
+	return (uint64_t)ret;
+}
+
+/* The lowest start of a file mapped with code, and the highest end of one. */
+static void code_span(const struct map_list *m, uint64_t *low, uint64_t *high)
+{
+	*low = UINT64_MAX;
+	*high = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->v[i].path[0] != '/' || m->v[i].pgoff > m->v[i].start)
+			continue;
+		uint64_t file_start = m->v[i].start - m->v[i].pgoff;
+		if (file_start < *low)
+			*low = file_start;
+		if (m->v[i].end > *high)
+			*high = m->v[i].end;
+	}
+}
+
+static uint64_t stack_low(pid_t pid)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	uint64_t lo = 0, start, end;
+	while (f && fgets(line, sizeof line, f))
+		if (strstr(line, "[stack]") && sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2)
+			lo = start;
+	if (f)
+		fclose(f);
+	return lo;
+}
+
+/* Below every file of the program (where the scratch page went too) the
+ * program's own mmaps never land: ours there move none of its addresses. */
+#define DATA_GAP (1ull << 20)
+
+bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub)
+{
+	uint64_t low, high;
+	if (c->mem_fd < 0)
+		open_mem(c, t->proc->pid);
+	c->gs_before = tracer_read_reg(t, offsetof(struct user_regs_struct, gs_base));
+	if (c->gs_before) {
+		log_warn("process %d uses the GS segment: block mode instead of the code cache",
+			 t->proc->pid);
+		c->off = true;
+		return false;
+	}
+	code_span(&t->proc->maps, &low, &high);
+	uint64_t want = low != UINT64_MAX && low > CD_SIZE + 2 * DATA_GAP
+				? (low - SCRATCH_SIZE - DATA_GAP - CD_SIZE) & ~0xfffffull : 0;
+	c->data = want ? map_at(tr, t, stub, want, CD_SIZE, PROT_READ | PROT_WRITE) : 0;
+	if (!c->data)
+		c->data = map_at(tr, t, stub, 0, CD_SIZE, PROT_READ | PROT_WRITE);
+	uint64_t guard[6] = { c->data + CD_GUARD, 4096, PROT_NONE, 0, 0, 0 };
+	uint64_t log_ptr = c->data + CD_LOG;
+	if (!c->data || inject(tr, t, stub, SYS_mprotect, guard) != 0 ||
+	    !cache_write(c, c->data + CD_LOG_PTR, &log_ptr, 8) || !cache_set_gs(t->tid, c->data)) {
+		log_warn("process %d: no room for the code cache: block mode instead", t->proc->pid);
+		c->off = true;
+		return false;
+	}
+	maps_free(&c->code_maps);
+	for (size_t i = 0; i < t->proc->maps.n; i++) {
+		const struct map_entry *m = &t->proc->maps.v[i];
+		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
+	}
+	return true;
+}
+
+static bool reaches(uint64_t a, uint64_t b)
+{
+	return (a > b ? a - b : b - a) < REACH;
+}
+
+/* Places a new region where rel32 from pc reaches it and nothing of the
+ * program's would have gone. */
+static struct cache_region *new_region(struct tracer *tr, struct tracee *t, struct cache *c,
+				       uint64_t stub, uint64_t pc)
+{
+	if (c->nregions == CACHE_MAX_REGIONS)
+		return NULL;
+	uint64_t low, high, cand[8];
+	int n = 0;
+	code_span(&t->proc->maps, &low, &high);
+	uint64_t below = c->data && c->data < low ? c->data : low;
+	for (uint64_t k = 1; k <= 3 && low != UINT64_MAX; k++)
+		if (below > (k + 1) * CACHE_REGION_SIZE + DATA_GAP)
+			cand[n++] = (below - DATA_GAP - k * CACHE_REGION_SIZE) & ~0xfffffull;
+	uint64_t stack = stack_low(t->proc->pid);
+	uint64_t above = ((high + (32ull << 20)) & ~0x1fffffull) + (uint64_t)c->nregions * CACHE_REGION_SIZE;
+	if (high && (!stack || above + CACHE_REGION_SIZE + (16ull << 20) < stack))
+		cand[n++] = above;
+	cand[n++] = (pc & ~0x1fffffull) + (512ull << 20);
+	for (int i = 0; i < n; i++) {
+		if (!reaches(cand[i], pc))
+			continue;
+		uint64_t base = map_at(tr, t, stub, cand[i], CACHE_REGION_SIZE, PROT_READ | PROT_EXEC);
+		if (!base)
+			continue;
+		struct cache_region *r = &c->regions[c->nregions++];
+		memset(r, 0, sizeof *r);
+		r->base = base;
+		struct emit e;
+		emit_init(&e, base);
+		emit_lookup(&e, &r->probe, &r->miss);
+		r->lookup = base;
+		bool ok = cache_write(c, base, e.b, e.n);
+		r->used = (e.n + 15) & ~15ull;
+		emit_free(&e);
+		if (ok)
+			return r;
+		c->nregions--;
+	}
+	return NULL;
+}
+
+static struct cache_region *region_for(struct tracer *tr, struct tracee *t, struct cache *c,
+				       uint64_t stub, uint64_t pc, size_t size)
+{
+	for (int i = 0; i < c->nregions; i++) {
+		struct cache_region *r = &c->regions[i];
+		if (reaches(r->base, pc) && r->used + size <= CACHE_REGION_SIZE)
+			return r;
+	}
+	return new_region(tr, t, c, stub, pc);
+}
+
+bool cache_holds(const struct cache *c, uint64_t addr)
+{
+	for (int i = 0; i < c->nregions; i++)
+		if (addr >= c->regions[i].base && addr < c->regions[i].base + CACHE_REGION_SIZE)
+			return true;
+	return false;
+}
+
+bool cache_is_miss(const struct cache *c, uint64_t addr, uint64_t *probe)
+{
+	for (int i = 0; i < c->nregions; i++)
+		if (addr == c->regions[i].miss) {
+			*probe = c->regions[i].probe;
+			return true;
+		}
+	return false;
+}
+
+/* ---- translating ---- */
+
+struct scanned {
+	uint64_t pc;
+	uint8_t code[16];
+	size_t avail;
+	struct insn_info info;
+	struct branch br;
+	struct insn_encoding enc;
+};
+
+/* Decodes the program's instruction at pc (its own bytes, not our int3s). */
+static bool read_insn(struct tracer *tr, struct tracee *t, uint64_t pc, struct scanned *s)
+{
+	memset(s, 0, sizeof *s);
+	s->pc = pc;
+	s->avail = tracer_read_code(t->tid, pc, s->code);
+	uint8_t orig;
+	for (size_t i = 0; t->proc->as && i < s->avail; i++)
+		if (aspace_bp_orig(t->proc->as, pc + i, &orig))
+			s->code[i] = orig;
+	return s->avail &&
+	       classifier_decode_branch(tr->classifier, s->code, s->avail, pc, &s->info, &s->br) &&
+	       s->info.len && classifier_encoding(tr->classifier, s->code, s->avail, pc, &s->enc) &&
+	       s->enc.len == s->info.len;
+}
+
+static bool is_transfer(const struct insn_info *i)
+{
+	return i->cls == CLASS_BRANCH || i->cls == CLASS_CALL || i->cls == CLASS_RET;
+}
+
+/* How an instruction ends a translation; -1: it is plain body, -2: it
+ * cannot be translated (the translation stops before it). */
+static int end_kind(const struct scanned *s)
+{
+	const struct branch *br = &s->br;
+	if (s->info.is_rep)
+		return TE_REP;
+	if (s->info.cls == CLASS_SYSCALL)
+		return s->info.is_syscall ? TE_SYSCALL : -2;
+	if (!is_transfer(&s->info))
+		return s->enc.rel_offset ? -2 : -1; /* xbegin and the like: relative, not a branch */
+	switch (br->kind) {
+	case BR_JCC:
+		return br->to.direct ? TE_JCC : -2;
+	case BR_JRCXZ:
+	case BR_LOOP:
+		return br->to.direct ? TE_SHORT_COND : -2;
+	case BR_JMP:
+		return br->to.direct ? TE_JMP : TE_IJMP;
+	case BR_CALL:
+		return br->to.direct ? TE_CALL : TE_ICALL;
+	case BR_RET:
+		return TE_RET;
+	default:
+		return -2;
+	}
+}
+
+/* Whether the status flags may be read at pc before being overwritten
+ * (depth: how many direct jumps to follow). */
+static bool flags_live_at(struct tracer *tr, struct tracee *t, uint64_t pc, int depth)
+{
+	uint8_t written = 0;
+	struct scanned s;
+	for (int i = 0; i < 32; i++) {
+		if (!read_insn(tr, t, pc, &s) || s.info.is_rep || (s.info.flags_read & ~written))
+			return true;
+		written |= s.info.flags_written;
+		if (written == FLAGS_STATUS)
+			return false;
+		if (s.info.is_syscall) {
+			pc += s.info.len; /* the kernel gives the flags back as they were */
+			continue;
+		}
+		if (!is_transfer(&s.info) && s.info.cls != CLASS_SYSCALL) {
+			pc += s.info.len;
+			continue;
+		}
+		if (depth-- <= 0 || s.br.kind != BR_JMP || !s.br.to.direct)
+			return true;
+		pc = s.br.to.target;
+	}
+	return true;
+}
+
+/* Whether the counter update at the block's entry must save the flags. */
+static bool block_flags_live(struct tracer *tr, struct tracee *t, const struct scanned *s,
+			     uint32_t n, int kind)
+{
+	uint8_t written = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (s[i].info.flags_read & ~written)
+			return true;
+		written |= s[i].info.flags_written;
+		if (written == FLAGS_STATUS)
+			return false;
+	}
+	uint64_t next = s[n - 1].pc + s[n - 1].info.len;
+	switch (kind) {
+	case TE_FALL:
+	case TE_SYSCALL:
+		return flags_live_at(tr, t, next, 1);
+	case TE_JMP:
+	case TE_CALL:
+		return flags_live_at(tr, t, s[n - 1].br.to.target, 1);
+	default:
+		return true; /* the rest were decided inside the block or go who knows where */
+	}
+}
+
+/* Scans the block at pc into s (room for MAX_TRANS_INSNS); returns its
+ * length and sets *kind; 0 when nothing at pc can be translated. */
+static uint32_t scan(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t pc,
+		     struct scanned *s, int *kind)
+{
+	uint32_t n = 0;
+	for (; n < MAX_TRANS_INSNS; n++) {
+		if (!read_insn(tr, t, pc, &s[n]))
+			break;
+		if (s[n].enc.gs_prefix) {
+			log_warn("process %d addresses memory through GS: block mode instead of the code cache",
+				 t->proc->pid);
+			c->off = true;
+			return 0;
+		}
+		int k = end_kind(&s[n]);
+		if (k == -2 || (k == TE_REP && n > 0))
+			break;
+		pc += s[n].info.len;
+		if (k >= 0) {
+			*kind = k;
+			return n + 1;
+		}
+	}
+	*kind = TE_FALL;
+	return n;
+}
+
+struct pending_exit {
+	uint64_t field, target;
+};
+
+struct builder {
+	struct emit e;
+	struct pending_exit ex[2];
+	int nex;
+	uint64_t lookup;        /* the region's lookup routine */
+};
+
+static void exit_to(struct builder *b, uint64_t target)
+{
+	b->ex[b->nex].target = target;
+	b->ex[b->nex++].field = emit_jmp(&b->e, 0);
+}
+
+/* The two-way exit of jrcxz/loop (rel8 only): the original instruction
+ * with rel8 = 2 jumps over `jmp +5` to the taken exit. */
+static void short_cond(struct builder *b, const struct scanned *s)
+{
+	uint8_t copy[16];
+	memcpy(copy, s->code, s->info.len);
+	copy[s->info.len - 1] = 2;
+	emit_bytes(&b->e, copy, s->info.len);
+	static const uint8_t over[] = { 0xeb, 0x05 };
+	emit_bytes(&b->e, over, sizeof over);
+	exit_to(b, s->br.to.target);
+	exit_to(b, s->pc + s->info.len);
+}
+
+static void jump_to_lookup(struct builder *b)
+{
+	emit_jmp(&b->e, b->lookup);
+}
+
+/* The block's control transfer; false when it cannot be written. */
+static bool terminator(struct builder *b, struct trans *x, const struct scanned *s, uint32_t id)
+{
+	struct emit *e = &b->e;
+	uint64_t next = s->pc + s->info.len;
+	switch (x->kind) {
+	case TE_SYSCALL:
+		emit_bytes(e, s->code, s->info.len);
+		x->off[x->n] = (uint32_t)e->n;
+		exit_to(b, next);
+		return true;
+	case TE_JMP:
+		exit_to(b, s->br.to.target);
+		return true;
+	case TE_JCC:
+		b->ex[b->nex].target = s->br.to.target;
+		b->ex[b->nex++].field = emit_jcc(e, s->br.cond, 0);
+		exit_to(b, next);
+		return true;
+	case TE_SHORT_COND:
+		short_cond(b, s);
+		return true;
+	case TE_CALL:
+		emit_push_return(e, next);
+		emit_gs_store(e, R_RAX, CD_TMP_RAX);
+		emit_log_call(e, s->pc, s->br.to.target, false);
+		emit_gs_load(e, R_RAX, CD_TMP_RAX);
+		exit_to(b, s->br.to.target);
+		return true;
+	case TE_ICALL:
+	case TE_IJMP:
+		emit_gs_store(e, R_RAX, CD_TMP_RAX);
+		x->special_off = (uint32_t)e->n;
+		if (!emit_load_operand(e, s->code, s->info.len, s->pc))
+			return false;
+		if (x->kind == TE_ICALL) {
+			emit_gs_store(e, R_RAX, CD_TMP_T);
+			emit_push_return(e, next);
+			emit_log_call(e, s->pc, 0, true);
+			emit_gs_load(e, R_RAX, CD_TMP_T);
+		}
+		jump_to_lookup(b);
+		return true;
+	case TE_RET: {
+		static const uint8_t load_ret[] = { 0x48, 0x8b, 0x04, 0x24 }; /* mov rax, [rsp] */
+		static const uint8_t lea_up[] = { 0x48, 0x8d, 0xa4, 0x24 };  /* lea rsp, [rsp+disp32] */
+		uint32_t pop = 8u + s->info.ret_imm;
+		emit_gs_store(e, R_RAX, CD_TMP_RAX);
+		emit_log_ret(e);
+		emit_bytes(e, load_ret, sizeof load_ret);
+		emit_bytes(e, lea_up, sizeof lea_up);
+		emit_bytes(e, &pop, 4);
+		jump_to_lookup(b);
+		return true;
+	}
+	case TE_REP:
+		x->special_off = (uint32_t)e->n + 9; /* after the store of RCX */
+		emit_rep(e, s->code, s->info.len, s->info.rep_ecx, (uint32_t)(CD_COUNTERS + 8 * id));
+		x->off[1] = (uint32_t)e->n;
+		exit_to(b, next);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Instructions before the terminator, copied (RIP-relative ones adjusted). */
+static bool body(struct builder *b, struct trans *x, const struct scanned *s, uint32_t upto)
+{
+	for (uint32_t k = 0; k < upto; k++) {
+		uint8_t out[16];
+		x->off[k] = (uint32_t)b->e.n;
+		if (relocate_insn(s[k].code, &s[k].enc, s[k].pc, emit_here(&b->e), out) != RELOCATE_OK)
+			return false;
+		emit_bytes(&b->e, out, s[k].enc.len);
+	}
+	return true;
+}
+
+static void grow_ids(struct cache *c)
+{
+	if (c->ntrans < c->trans_cap)
+		return;
+	uint32_t cap = c->trans_cap ? 2 * c->trans_cap : 1024;
+	c->trans = xrealloc(c->trans, cap * sizeof *c->trans);
+	c->seen = xrealloc(c->seen, cap * sizeof *c->seen);
+	memset(c->trans + c->trans_cap, 0, (cap - c->trans_cap) * sizeof *c->trans);
+	memset(c->seen + c->trans_cap, 0, (cap - c->trans_cap) * sizeof *c->seen);
+	c->trans_cap = cap;
+}
+
+static const struct trans *lookup_orig(const struct cache *c, uint64_t pc)
+{
+	uint64_t v;
+	return u64_table_get(&c->by_orig, pc, &v) ? c->trans[v - 1] : NULL;
+}
+
+static bool fits_rel32(uint64_t field, uint64_t target)
+{
+	int64_t d = (int64_t)(target - (field + 4));
+	return d == (int32_t)d;
+}
+
+static void add_exit(struct cache *c, uint64_t stub, uint64_t field, uint64_t target)
+{
+	if (c->nexits == c->exits_cap) {
+		c->exits_cap = c->exits_cap ? 2 * c->exits_cap : 256;
+		c->exitv = xrealloc(c->exitv, c->exits_cap * sizeof *c->exitv);
+	}
+	c->exitv[c->nexits] = (struct cache_exit){ stub, field, target };
+	u64_table_put(&c->exits, stub, c->nexits++);
+}
+
+/* Points each exit at its target's translation when there is one, else at a
+ * stub of its own after the code. */
+static void place_exits(struct cache *c, struct builder *b)
+{
+	for (int i = 0; i < b->nex; i++) {
+		const struct pending_exit *p = &b->ex[i];
+		const struct trans *to = lookup_orig(c, p->target);
+		uint64_t dest;
+		if (to && fits_rel32(p->field, to->entry)) {
+			dest = to->entry;
+		} else {
+			dest = emit_here(&b->e);
+			emit_stub(&b->e);
+			if (to)
+				encode_abs_jmp(b->e.b + (dest - b->e.base), to->entry);
+			else
+				add_exit(c, dest, p->field, p->target);
+		}
+		uint32_t rel = (uint32_t)(int32_t)(int64_t)(dest - (p->field + 4));
+		memcpy(b->e.b + (p->field - b->e.base), &rel, 4);
+	}
+}
+
+static struct trans *trans_alloc(const struct scanned *s, uint32_t n, int kind, uint32_t id)
+{
+	struct trans *x = xcalloc(1, sizeof *x);
+	x->orig = s[0].pc;
+	x->n = n;
+	x->kind = (uint8_t)kind;
+	x->id = id;
+	x->rep_ecx = s[0].info.rep_ecx;
+	x->pc = xmalloc((n + 1) * sizeof *x->pc);
+	x->cls = xmalloc(n + 1);
+	x->off = xcalloc(n + 1, sizeof *x->off);
+	for (uint32_t k = 0; k < n; k++) {
+		x->pc[k] = s[k].pc;
+		x->cls[k] = s[k].info.cls;
+	}
+	x->pc[n] = s[n - 1].pc + s[n - 1].info.len;
+	x->cls[n] = 0;
+	return x;
+}
+
+static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+			   const struct scanned *s, uint32_t n, int kind)
+{
+	grow_ids(c);
+	uint32_t id = c->ntrans;
+	if (id >= CD_MAX_COUNTERS)
+		return NULL;
+	size_t bound = 24ul * n + 256;
+	struct cache_region *r = region_for(tr, t, c, stub, s[0].pc, bound);
+	if (!r)
+		return NULL;
+	struct trans *x = trans_alloc(s, n, kind, id);
+	struct builder b = { .lookup = r->lookup };
+	emit_init(&b.e, r->base + r->used);
+	bool ok = true;
+	if (kind == TE_REP) {
+		ok = terminator(&b, x, &s[0], id);
+	} else {
+		emit_count(&b.e, (uint32_t)(CD_COUNTERS + 8 * id), n, block_flags_live(tr, t, s, n, kind));
+		uint32_t copied = kind == TE_FALL ? n : n - 1;
+		ok = body(&b, x, s, copied);
+		if (ok && kind == TE_FALL) {
+			x->off[n] = (uint32_t)b.e.n;
+			exit_to(&b, x->pc[n]);
+		} else if (ok) {
+			x->off[n - 1] = (uint32_t)b.e.n;
+			ok = terminator(&b, x, &s[n - 1], id);
+		}
+	}
+	if (ok) {
+		place_exits(c, &b);
+		ok = b.e.n <= bound && cache_write(c, b.e.base, b.e.b, b.e.n);
+	}
+	x->entry = b.e.base;
+	x->end = b.e.base + b.e.n;
+	emit_free(&b.e);
+	if (!ok) {
+		trans_free(x);
+		return NULL;
+	}
+	r->used += (x->end - x->entry + 15) & ~15ull;
+	c->trans[id] = x;
+	c->seen[id] = 0;
+	c->ntrans++;
+	u64_table_put(&c->by_orig, x->orig, id + 1ull);
+	return x;
+}
+
+const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct cache *c,
+				    uint64_t stub, uint64_t pc)
+{
+	const struct trans *x = lookup_orig(c, pc);
+	if (x || c->off || !c->data)
+		return x;
+	struct scanned *s = xmalloc(MAX_TRANS_INSNS * sizeof *s);
+	int kind = TE_FALL;
+	uint32_t n = scan(tr, t, c, pc, s, &kind);
+	x = n ? build(tr, t, c, stub, s, n, kind) : NULL;
+	free(s);
+	return x;
+}
+
+const struct trans *cache_trans_at(const struct cache *c, uint64_t addr)
+{
+	for (uint32_t i = 0; i < c->ntrans; i++) {
+		const struct trans *x = c->trans[i];
+		if (x && addr >= x->entry && addr < x->end)
+			return x;
+	}
+	return NULL;
+}
+
+bool cache_exit_at(const struct cache *c, uint64_t addr, uint64_t *target)
+{
+	uint64_t i;
+	if (!u64_table_get(&c->exits, addr, &i))
+		return false;
+	*target = c->exitv[i].target;
+	return true;
+}
+
+void cache_link(struct cache *c, uint64_t stub, const struct trans *to)
+{
+	uint64_t i;
+	if (!u64_table_get(&c->exits, stub, &i))
+		return;
+	const struct cache_exit *x = &c->exitv[i];
+	bool ok;
+	if (fits_rel32(x->rel_field, to->entry)) {
+		uint32_t rel = (uint32_t)(int32_t)(int64_t)(to->entry - (x->rel_field + 4));
+		ok = cache_write(c, x->rel_field, &rel, 4);
+	} else {
+		uint8_t jmp[14];
+		encode_abs_jmp(jmp, to->entry);
+		ok = cache_write(c, stub, jmp, sizeof jmp);
+	}
+	if (ok)
+		u64_table_remove(&c->exits, stub);
+}
+
+static uint64_t bucket_of(uint64_t target)
+{
+	return (target * (uint64_t)CD_HASH_MUL) >> (64 - CD_TABLE_BITS);
+}
+
+bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
+{
+	if (!c->table_keys)
+		c->table_keys = xcalloc((1ul << CD_TABLE_BITS) + CD_TABLE_SLACK, sizeof *c->table_keys);
+	uint64_t b = bucket_of(target);
+	for (uint64_t i = b; i < b + CD_TABLE_SLACK; i++) {
+		if (c->table_keys[i] == target)
+			return true;
+		if (c->table_keys[i])
+			continue;
+		uint64_t entry[2] = { target, x->entry };
+		if (!cache_write(c, c->data + CD_TABLE + 16 * i, entry, sizeof entry))
+			return false;
+		c->table_keys[i] = target;
+		return true;
+	}
+	return false; /* that bucket's run is full: this target always misses */
+}
+
+/* ---- counting ---- */
+
+void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk)
+{
+	if (!c->data || !c->ntrans)
+		return;
+	uint32_t n = c->ntrans;
+	uint64_t *now = xmalloc(n * sizeof *now);
+	if (!cache_read(c, c->data + CD_COUNTERS, now, n * sizeof *now)) {
+		log_debug("process %d: counters unreadable", c->pid);
+		free(now);
+		return;
+	}
+	/* Per-instruction counts only: the thread's clock comes from the log. */
+	uint64_t clock = t->icount;
+	for (uint32_t id = 0; id < n; id++) {
+		uint64_t d = now[id] - c->seen[id];
+		const struct trans *x = c->trans[id];
+		c->seen[id] = now[id];
+		if (!d || !x)
+			continue;
+		for (uint32_t k = 0; k < x->n; k++)
+			tracer_count_insns(tr, t, x->pc[k], x->cls[k], d);
+	}
+	t->icount = clock;
+	free(now);
+	(void)clk;
+}
+
+static uint64_t return_address(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t site)
+{
+	uint64_t len;
+	if (!u64_table_get(&c->site_len, site, &len)) {
+		struct scanned s;
+		len = read_insn(tr, t, site, &s) ? s.info.len : 0;
+		u64_table_put(&c->site_len, site, len);
+	}
+	return site + len;
+}
+
+static void replay(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk,
+		   const struct cache_log_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		t->icount = clk->tracer + (v[i].icount - clk->tracee);
+		if (v[i].site)
+			callstack_push(tr, t, v[i].site, v[i].target,
+				       return_address(tr, t, c, v[i].site), v[i].sp);
+		else
+			callstack_ret(tr, t, v[i].target, v[i].sp);
+	}
+}
+
+void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk)
+{
+	uint64_t hdr[2];
+	if (!c->data || !clk->ran || !cache_read(c, c->data, hdr, sizeof hdr))
+		return;
+	uint64_t start = c->data + CD_LOG;
+	size_t n = hdr[1] > start ? (hdr[1] - start) / sizeof(struct cache_log_entry) : 0;
+	if (n > CD_LOG_SIZE / sizeof(struct cache_log_entry))
+		n = CD_LOG_SIZE / sizeof(struct cache_log_entry);
+	if (n) {
+		struct cache_log_entry *v = xmalloc(n * sizeof *v);
+		if (cache_read(c, start, v, n * sizeof *v))
+			replay(tr, t, c, clk, v, n);
+		free(v);
+		if (!cache_write(c, c->data + CD_LOG_PTR, &start, 8))
+			log_debug("process %d: call log not reset", c->pid);
+	}
+	t->icount = clk->tracer + (hdr[0] - clk->tracee);
+	clk->tracer = t->icount;
+	clk->tracee = hdr[0];
+	clk->ran = false;
+}
+
+void cache_clock_enter(struct tracee *t, struct cache_clock *clk)
+{
+	if (!clk->ran)
+		clk->tracer = t->icount;
+	clk->ran = true;
+}
+
+bool cache_log_full(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk,
+		    uint64_t fault_addr, uint64_t rip, uint64_t *resume)
+{
+	if (!c->data || fault_addr < c->data + CD_GUARD || fault_addr >= c->data + CD_GUARD + 4096 ||
+	    !cache_holds(c, rip))
+		return false;
+	cache_drain(tr, t, c, clk);
+	cache_clock_enter(t, clk);
+	*resume = rip - 9; /* back to the load of the log pointer (mov rax, gs:[d32]) */
+	return true;
+}
+
+void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, const struct trans *x,
+		   uint32_t k)
+{
+	uint64_t addr = c->data + CD_COUNTERS + 8ull * x->id, v;
+	if (cache_read(c, addr, &v, 8) && v > c->seen[x->id]) {
+		v--;
+		if (!cache_write(c, addr, &v, 8))
+			log_debug("process %d: counter %u not corrected", c->pid, x->id);
+	}
+	t->icount -= x->n;
+	for (uint32_t i = 0; i < k; i++)
+		tracer_count_insn(tr, t, x->pc[i], x->cls[i]);
+}
+
+/* ---- code changing under the translations ---- */
+
+static bool still_mapped(const struct map_entry *m, const struct map_list *now)
+{
+	for (size_t i = 0; i < now->n; i++)
+		if (now->v[i].start == m->start && now->v[i].end == m->end &&
+		    now->v[i].pgoff == m->pgoff && strcmp(now->v[i].path, m->path) == 0)
+			return true;
+	return false;
+}
+
+bool cache_code_gone(struct cache *c, const struct map_list *exec_maps)
+{
+	bool gone = false;
+	for (size_t i = 0; i < c->code_maps.n && !gone; i++)
+		gone = !cache_holds(c, c->code_maps.v[i].start) &&
+		       !still_mapped(&c->code_maps.v[i], exec_maps);
+	maps_free(&c->code_maps);
+	for (size_t i = 0; i < exec_maps->n; i++) {
+		const struct map_entry *m = &exec_maps->v[i];
+		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
+	}
+	return gone;
+}
+
+void cache_flush(struct cache *c)
+{
+	for (uint32_t i = 0; i < c->ntrans; i++) {
+		trans_free(c->trans[i]);
+		c->trans[i] = NULL;
+	}
+	u64_table_clear(&c->by_orig);
+	u64_table_clear(&c->exits);
+	u64_table_clear(&c->site_len);
+	c->nexits = 0;
+	if (c->table_keys) {
+		size_t n = ((1ul << CD_TABLE_BITS) + CD_TABLE_SLACK) * 16;
+		void *zero = xcalloc(1, n);
+		if (!cache_write(c, c->data + CD_TABLE, zero, n))
+			log_debug("process %d: lookup table not cleared", c->pid);
+		free(zero);
+		memset(c->table_keys, 0, ((1ul << CD_TABLE_BITS) + CD_TABLE_SLACK) * sizeof *c->table_keys);
+	}
+	/* Only the lookup routine stays at the start of each region. */
+	for (int i = 0; i < c->nregions; i++)
+		c->regions[i].used = (c->regions[i].miss + 1 - c->regions[i].base + 15) & ~15ull;
+}
+
+void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+		  bool at_syscall_entry)
+{
+	struct injection inj;
+	bool entry = at_syscall_entry; /* only the first injection finds it there */
+	for (int i = 0; i <= c->nregions; i++) {
+		uint64_t addr = i < c->nregions ? c->regions[i].base : c->data;
+		uint64_t size = i < c->nregions ? CACHE_REGION_SIZE : CD_SIZE;
+		const uint64_t args[6] = { addr, size, 0, 0, 0, 0 };
+		if (!addr)
+			continue;
+		bool ran = inject_syscall(tr, t, stub, SYS_munmap, args, entry, &inj);
+		entry = false;
+		if (!ran || inj.ret != 0)
+			log_debug("process %d: cache memory at %llx not unmapped", t->proc->pid,
+				  (unsigned long long)addr);
+	}
+	cache_set_gs(t->tid, c->gs_before);
+	c->nregions = 0;
+	c->data = 0;
+	c->off = true;
+	forget_translations(c);
+}

@@ -1,0 +1,169 @@
+/* Cache mode's code cache: the program's basic blocks translated into
+ * memory prof maps into it, each translation counting itself (a counter per
+ * block, a running instruction count) and logging calls and returns, so a
+ * thread runs without stops until it reaches code not translated yet.
+ * Per-thread data lives behind the GS base prof gives the thread (glibc
+ * leaves GS alone on x86-64). See docs/code-cache.md. */
+#ifndef PROF_CACHE_H
+#define PROF_CACHE_H
+
+#include "prof/classes.h"
+#include "prof/maps.h"
+#include "prof/u64_table.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tracer;
+struct tracee;
+
+/* The data area behind GS: a header, the indirect-target table, the call
+ * log (a PROT_NONE guard page after it), then one counter per translation. */
+#define CD_ICOUNT      0x00    /* instructions the translations ran */
+#define CD_LOG_PTR     0x08    /* next free log entry (an address) */
+#define CD_TMP_RAX     0x10
+#define CD_TMP_RCX     0x18
+#define CD_TMP_RDX     0x20
+#define CD_TMP_TARGET  0x28
+#define CD_REP_BEFORE  0x30
+#define CD_TMP_T       0x38
+#define CD_TABLE       0x1000
+#define CD_TABLE_BITS  16
+#define CD_TABLE_SLACK 1024   /* probes run past the last bucket, never wrap */
+#define CD_TABLE_SIZE  (((1ul << CD_TABLE_BITS) + CD_TABLE_SLACK) * 16)
+#define CD_LOG         (CD_TABLE + CD_TABLE_SIZE)
+#define CD_LOG_SIZE    (1ul << 20)
+#define CD_GUARD       (CD_LOG + CD_LOG_SIZE)
+#define CD_COUNTERS    (CD_GUARD + 4096)
+#define CD_MAX_COUNTERS (4ul << 20)
+#define CD_SIZE        (CD_COUNTERS + 8 * CD_MAX_COUNTERS)
+#define CD_HASH_MUL    0x5bd1e995u
+
+#define CACHE_REGION_SIZE (4ul << 20)
+#define CACHE_MAX_REGIONS 64
+
+/* One entry of the call log, as the translations write it. */
+struct cache_log_entry {
+	uint64_t site;          /* the call instruction; 0: a return */
+	uint64_t target;        /* the callee, or where the return goes */
+	uint64_t sp;            /* rsp pointing at the return address */
+	uint64_t icount;        /* CD_ICOUNT after the call or return */
+};
+
+enum trans_end {
+	TE_FALL,                /* runs on into the next instruction */
+	TE_JMP, TE_JCC, TE_SHORT_COND, TE_CALL, TE_ICALL, TE_IJMP, TE_RET,
+	TE_SYSCALL,             /* `syscall`, then on to the next instruction */
+	TE_REP,                 /* one REP string instruction, counted per iteration */
+};
+
+/* One translated block. insns[n-1] is the terminator (a control transfer,
+ * syscall or the REP) except for TE_FALL. */
+struct trans {
+	uint64_t orig;          /* the block's first instruction */
+	uint64_t entry;         /* where its translation starts (the counter update) */
+	uint64_t end;           /* past its last byte */
+	uint32_t id;            /* its counter */
+	uint32_t n;
+	uint8_t kind;           /* enum trans_end */
+	bool rep_ecx;
+	uint64_t *pc;           /* the instructions' own addresses, and next pc at [n] */
+	uint8_t *cls;
+	uint32_t *off;          /* their copies' offsets from entry; [n]: after the last */
+	uint32_t special_off;   /* TE_REP: its copy; TE_ICALL, TE_IJMP: the target load */
+};
+
+/* An exit to code that was not translated yet: the jump leads to an int3. */
+struct cache_exit {
+	uint64_t stub;          /* the int3 */
+	uint64_t rel_field;     /* the rel32 of the jump to the stub */
+	uint64_t target;        /* the original address it stands for */
+};
+
+struct cache_region {
+	uint64_t base, used;
+	uint64_t lookup;        /* its copy of the indirect-target lookup */
+	uint64_t probe, miss;   /* inside it: where a miss resumes, its int3 */
+};
+
+struct cache {
+	int refs;               /* a vfork child shares its parent's */
+	bool off;               /* refused or given up: block mode from now on */
+	uint64_t data;          /* the data area (GS base of its threads); 0: none */
+	uint64_t gs_before;     /* the GS base the program had */
+	int mem_fd;             /* /proc/PID/mem, to write code and read counters */
+	pid_t pid;
+	struct cache_region regions[CACHE_MAX_REGIONS];
+	int nregions;
+	struct trans **trans;   /* by counter id */
+	uint32_t ntrans, trans_cap;
+	struct u64_table by_orig;   /* original address -> id + 1 */
+	struct u64_table exits;     /* stub address -> index in exits */
+	struct cache_exit *exitv;
+	size_t nexits, exits_cap;
+	uint64_t *seen;         /* counter values already counted, by id */
+	uint64_t *table_keys;   /* the lookup table's keys, as written into the program */
+	struct u64_table site_len;  /* call site -> its length (return addresses) */
+	struct map_list code_maps;  /* the program's code when it was translated */
+	uint64_t harvested_ns;  /* when the counters were last read */
+};
+
+/* Which thread runs in the cache, and its clocks (per thread). */
+struct cache_clock {
+	uint64_t tracee;        /* CD_ICOUNT at the last drain */
+	uint64_t tracer;        /* tracee->icount then */
+	bool ran;               /* the thread ran in the cache since */
+};
+
+struct cache *cache_new(void);
+/* A forked child's copy (its memory holds the same translations). */
+struct cache *cache_fork(const struct cache *parent, pid_t child);
+void cache_put(struct cache *c);
+
+/* Maps the data area and sets t's GS base; t stands at a stop where
+ * syscalls can be injected. False: the cache is off for this process. */
+bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub);
+/* The translation of the block at pc, made if needed; NULL when the code
+ * there cannot run from the cache (block mode runs it). */
+const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct cache *c,
+				    uint64_t stub, uint64_t pc);
+bool cache_holds(const struct cache *c, uint64_t addr);
+/* The translation whose code holds addr. */
+const struct trans *cache_trans_at(const struct cache *c, uint64_t addr);
+/* An exit stub's int3 at addr: the original address it stands for. */
+bool cache_exit_at(const struct cache *c, uint64_t addr, uint64_t *target);
+/* Links the exit at stub to the translation of its target. */
+void cache_link(struct cache *c, uint64_t stub, const struct trans *to);
+/* The lookup's miss int3 is at addr. */
+bool cache_is_miss(const struct cache *c, uint64_t addr, uint64_t *probe);
+/* Puts target -> its translation into the lookup table in the program. */
+bool cache_insert(struct cache *c, uint64_t target, const struct trans *tr_);
+
+/* Counts what the translations ran since the last harvest (per instruction,
+ * for t's thread row) and replays the call log into t's call stack. */
+void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk);
+/* Replays the call log only (the counters stay for the next harvest). */
+void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk);
+/* t goes (back) into the cache: its clock goes on from t->icount. */
+void cache_clock_enter(struct tracee *t, struct cache_clock *clk);
+/* The log is full (a fault on its guard page at addr): drain it and say
+ * where the thread resumes. */
+bool cache_log_full(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk,
+		    uint64_t fault_addr, uint64_t rip, uint64_t *resume);
+/* A translation entered once more than it ran: count only its first k
+ * instructions (a signal stopped it before instruction k). */
+void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, const struct trans *x,
+		   uint32_t k);
+/* Code maps changed: true when translated code may be gone (flush). */
+bool cache_code_gone(struct cache *c, const struct map_list *exec_maps);
+/* Forgets every translation (no thread may be in the cache). */
+void cache_flush(struct cache *c);
+/* Takes the cache out of the process (no thread inside); t is stopped. */
+void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+		  bool at_syscall_entry);
+bool cache_write(struct cache *c, uint64_t addr, const void *buf, size_t n);
+bool cache_read(struct cache *c, uint64_t addr, void *buf, size_t n);
+bool cache_set_gs(pid_t tid, uint64_t gs);
+
+#endif

@@ -1,0 +1,537 @@
+/* Cache mode: block mode whose threads run translated code (cache.c) and
+ * stop only where a translation ends in code not translated yet, at
+ * syscalls, and for signals. Whatever the cache cannot run (an instruction
+ * it does not translate, a thread of a multi-threaded process) goes through
+ * block mode, whose int3s stay in the original code: the cache accelerates,
+ * block mode guarantees. */
+#include "block.h"
+#include "cache.h"
+#include "callstack.h"
+#include "tracer.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_STEPS_OUT 10000
+#define HARVEST_EVERY_NS 1000000000ull
+
+static struct cache *cache_of(struct tracee *t)
+{
+	return t->proc->as ? t->proc->as->cache : NULL;
+}
+
+static bool in_cache_state(struct tracee *t)
+{
+	uint8_t st = block_thread_of(t)->state;
+	return st == B_CACHE || st == B_CSYS;
+}
+
+static uint64_t stub_of(struct tracee *t)
+{
+	return t->proc->as->scratch.base;
+}
+
+/* The cache is off for t's process: t keeps the GS base it had. */
+static void give_up(struct tracee *t, struct cache *c)
+{
+	c->off = true;
+	if (!cache_set_gs(t->tid, c->gs_before))
+		log_debug("thread %d: GS base not restored", t->tid);
+}
+
+bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc)
+{
+	struct cache *c = cache_of(t);
+	if (!c || c->off || !c->data)
+		return false;
+	const struct trans *x = cache_translate(tr, t, c, stub_of(t), pc);
+	if (!x) {
+		if (c->off)
+			give_up(t, c);
+		return false;
+	}
+	struct block_thread *s = block_thread_of(t);
+	block_set_pc(t, x->entry);
+	s->state = B_CACHE;
+	s->block = NULL;
+	t->pc = pc;
+	cache_clock_enter(t, &s->clk);
+	block_resume_thread(t, 0);
+	return true;
+}
+
+static void drain(struct tracer *tr, struct tracee *t, struct cache *c)
+{
+	cache_drain(tr, t, c, &block_thread_of(t)->clk);
+}
+
+/* A REP interrupted in its translation: the iterations it made. */
+static void count_partial_rep(struct tracer *tr, struct tracee *t, struct cache *c,
+			      const struct trans *x)
+{
+	uint64_t before = 0, now = tracer_read_reg(t, offsetof(struct user_regs_struct, rcx));
+	if (!cache_read(c, c->data + CD_REP_BEFORE, &before, 8))
+		return;
+	if (x->rep_ecx) {
+		before = (uint32_t)before;
+		now = (uint32_t)now;
+	}
+	if (before > now)
+		tracer_count_insns(tr, t, x->pc[0], x->cls[0], before - now);
+}
+
+static void restore_rax(struct tracee *t, struct cache *c)
+{
+	uint64_t rax;
+	if (!cache_read(c, c->data + CD_TMP_RAX, &rax, 8) ||
+	    ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rax), rax) != 0)
+		log_debug("thread %d: rax not restored", t->tid);
+}
+
+/* The program's address for a thread stopped at rip in a translation, once
+ * what that translation ran is counted; false between two of the program's
+ * instructions (inside our own code). fault: the instruction at rip faulted. */
+static bool to_original(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t rip,
+			bool fault, uint64_t *orig)
+{
+	uint64_t target;
+	if (cache_exit_at(c, rip, &target)) {
+		drain(tr, t, c);
+		*orig = target;
+		return true;
+	}
+	const struct trans *x = cache_trans_at(c, rip);
+	if (!x)
+		return false;
+	uint32_t off = (uint32_t)(rip - x->entry), n = x->n;
+	bool runs_on = x->kind == TE_FALL || x->kind == TE_SYSCALL || x->kind == TE_REP;
+	if (off == 0 || (runs_on && off == x->off[n])) {
+		drain(tr, t, c);
+		*orig = off == 0 ? x->orig : x->pc[n];
+		return true;
+	}
+	if (x->kind == TE_REP) {
+		if (off != x->special_off)
+			return false;
+		drain(tr, t, c);
+		count_partial_rep(tr, t, c, x);
+		*orig = x->pc[0];
+		return true;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		bool load_fault = fault && k == n - 1 && x->special_off && off == x->special_off;
+		if (off != x->off[k] && !load_fault)
+			continue;
+		if (load_fault)
+			restore_rax(t, c);
+		drain(tr, t, c);
+		cache_uncount(tr, t, c, x, k);
+		*orig = x->pc[k];
+		return true;
+	}
+	return false;
+}
+
+/* At the lookup's int3: the program's registers back as they were before
+ * the lookup; returns the target it looked for. */
+static uint64_t undo_lookup(struct tracee *t, struct cache *c)
+{
+	struct user_regs_struct r;
+	uint64_t saved[3];
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0 ||
+	    !cache_read(c, c->data + CD_TMP_RAX, saved, sizeof saved))
+		return 0;
+	uint64_t target = r.rcx;
+	uint64_t ah = (r.rax >> 8) & 0xff, of = r.rax & 0xff;
+	r.eflags = (r.eflags & ~0x8d5ull) | (ah & 0xd5) | (of ? 0x800 : 0);
+	r.rax = saved[0];
+	r.rcx = saved[1];
+	r.rdx = saved[2];
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
+		log_debug("thread %d: registers not restored", t->tid);
+	return target;
+}
+
+/* After one single step: did t reach one of our int3s, and where does it lead? */
+static bool stepped_onto_trap(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t *orig)
+{
+	uint64_t rip = tracer_read_pc(t), probe;
+	if (cache_exit_at(c, rip - 1, orig)) {
+		drain(tr, t, c);
+		return true;
+	}
+	if (cache_is_miss(c, rip - 1, &probe)) {
+		*orig = undo_lookup(t, c);
+		drain(tr, t, c);
+		return true;
+	}
+	return false;
+}
+
+/* Single-steps t through our own code up to one of the program's
+ * instructions. Signals met on the way are queued again. False: t died
+ * (its status waits in the loop's queue) or never got out. */
+static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t *orig)
+{
+	struct block_thread *s = block_thread_of(t);
+	for (int i = 0; i < MAX_STEPS_OUT; i++) {
+		if (to_original(tr, t, c, tracer_read_pc(t), false, orig))
+			return true;
+		int status;
+		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) != 0 ||
+		    waitpid(t->tid, &status, __WALL) != t->tid)
+			return false;
+		if (!WIFSTOPPED(status) || status >> 16) {
+			tracer_defer_status(tr, t->tid, status);
+			return false;
+		}
+		int sig = WSTOPSIG(status);
+		siginfo_t si;
+		uint64_t resume;
+		if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
+			memset(&si, 0, sizeof si);
+		if (sig == SIGTRAP && stepped_onto_trap(tr, t, c, orig))
+			return true;
+		if (sig == SIGSEGV && cache_log_full(tr, t, c, &s->clk, (uint64_t)si.si_addr,
+						     tracer_read_pc(t), &resume)) {
+			block_set_pc(t, resume);
+			continue;
+		}
+		if (sig != SIGTRAP &&
+		    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, sig, &si) != 0 &&
+		    syscall(SYS_tgkill, t->proc->pid, t->tid, sig) != 0)
+			log_debug("thread %d: signal %d lost", t->tid, sig);
+	}
+	log_debug("thread %d: stuck in the code cache", t->tid);
+	return false;
+}
+
+/* Moves a stopped thread out of the cache onto the program's own code;
+ * false when it died meanwhile. */
+static bool leave_cache(struct tracer *tr, struct tracee *t, struct cache *c, bool fault)
+{
+	uint64_t rip = tracer_read_pc(t), orig = rip;
+	if (!cache_holds(c, rip))
+		drain(tr, t, c); /* back in the program's code already (rt_sigreturn) */
+	else if (!to_original(tr, t, c, rip, fault, &orig) && !step_out(tr, t, c, &orig))
+		return false;
+	block_set_pc(t, orig);
+	t->pc = orig;
+	struct block_thread *s = block_thread_of(t);
+	s->state = B_RUN;
+	s->block = NULL;
+	if (c->off)
+		give_up(t, c);
+	return true;
+}
+
+/* ---- stops of threads in the cache ---- */
+
+/* An exit to code not translated yet. */
+static void exit_reached(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+			 uint64_t target)
+{
+	const struct trans *x = cache_translate(tr, t, c, stub_of(t), target);
+	if (x) {
+		cache_link(c, stub, x);
+		block_set_pc(t, x->entry);
+		block_resume_thread(t, 0);
+		return;
+	}
+	drain(tr, t, c);
+	if (c->off)
+		give_up(t, c);
+	block_thread_of(t)->state = B_RUN;
+	block_set_pc(t, target);
+	block_run_from(tr, t, target, 0);
+}
+
+/* An indirect branch to a target the lookup table does not hold. */
+static void lookup_missed(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t probe)
+{
+	uint64_t target = tracer_read_reg(t, offsetof(struct user_regs_struct, rcx));
+	const struct trans *x = cache_translate(tr, t, c, stub_of(t), target);
+	if (x && cache_insert(c, target, x)) {
+		block_set_pc(t, probe);
+		block_resume_thread(t, 0);
+		return;
+	}
+	undo_lookup(t, c);
+	if (x) {
+		block_set_pc(t, x->entry);
+		block_resume_thread(t, 0);
+		return;
+	}
+	exit_reached(tr, t, c, 0, target);
+}
+
+static bool changes_code(long nr)
+{
+	return nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap;
+}
+
+static void harvest(struct tracer *tr, struct tracee *t, struct cache *c)
+{
+	cache_harvest(tr, t, c, &block_thread_of(t)->clk);
+	c->harvested_ns = now_ns();
+}
+
+/* The syscall's exit: on in the cache, unless the code under the
+ * translations changed, the cache was given up, or the program went
+ * elsewhere (rt_sigreturn). */
+static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
+			 const struct user_regs_struct *r)
+{
+	struct block_thread *s = block_thread_of(t);
+	long nr = (long)t->sys_nr;
+	tracer_finish_syscall(tr, t, true, (int64_t)r->rax);
+	if (s->resync) { /* a vfork child ran in this memory meanwhile */
+		s->resync = false;
+		cache_read(c, c->data + CD_ICOUNT, &s->clk.tracee, 8);
+		s->clk.tracer = t->icount;
+	}
+	bool flush = false;
+	if (changes_code(nr) && (int64_t)r->rax >= 0) {
+		tracer_refresh_maps(tr, t->proc);
+		flush = cache_code_gone(c, &t->proc->maps);
+	}
+	s->state = B_CACHE;
+	if (!flush && !c->off && cache_holds(c, r->rip)) {
+		if (now_ns() - c->harvested_ns > HARVEST_EVERY_NS)
+			harvest(tr, t, c);
+		block_resume_thread(t, 0);
+		return;
+	}
+	if (flush)
+		harvest(tr, t, c);
+	if (!leave_cache(tr, t, c, false))
+		return;
+	if (flush)
+		cache_flush(c);
+	block_run_from(tr, t, t->pc, 0);
+}
+
+static void cache_syscall_stop(struct tracer *tr, struct tracee *t, struct cache *c)
+{
+	struct block_thread *s = block_thread_of(t);
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0)
+		return;
+	if (s->state == B_CSYS) {
+		syscall_exit(tr, t, c, &r);
+		return;
+	}
+	/* Entry: the translation counted the syscall instruction already. */
+	t->sys_regs = r;
+	t->sys_nr = (int64_t)r.orig_rax;
+	t->sys_start_ns = now_ns();
+	t->in_syscall = true;
+	s->state = B_CSYS;
+	if (r.orig_rax == SYS_execve || r.orig_rax == SYS_execveat) {
+		harvest(tr, t, c); /* the memory holding the counts may go */
+		drain(tr, t, c);
+	}
+	block_resume_thread(t, 0);
+}
+
+static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
+{
+	struct cache *c = cache_of(t);
+	if (!c || !in_cache_state(t)) {
+		block_mode.on_signal(tr, t, sig);
+		return;
+	}
+	siginfo_t si;
+	uint64_t resume, rip = tracer_read_pc(t);
+	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
+		memset(&si, 0, sizeof si);
+	if (sig == SIGSEGV && cache_log_full(tr, t, c, &block_thread_of(t)->clk,
+					     (uint64_t)si.si_addr, rip, &resume)) {
+		block_set_pc(t, resume);
+		block_resume_thread(t, 0);
+		return;
+	}
+	bool fault = si.si_code > 0 &&
+		     (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
+	if (!leave_cache(tr, t, c, fault))
+		return;
+	/* Stepping out may have replaced the stop: the signal keeps its details. */
+	if (ptrace(PTRACE_SETSIGINFO, t->tid, 0, &si) != 0)
+		log_debug("thread %d: siginfo of signal %d lost", t->tid, sig);
+	block_mode.on_signal(tr, t, sig);
+}
+
+static void cache_on_trap(struct tracer *tr, struct tracee *t, int sig)
+{
+	struct cache *c = cache_of(t);
+	if (!c || !in_cache_state(t)) {
+		block_mode.on_trap(tr, t, sig);
+		return;
+	}
+	if (sig == (SIGTRAP | 0x80)) {
+		cache_syscall_stop(tr, t, c);
+		return;
+	}
+	uint64_t rip = tracer_read_pc(t), target, probe;
+	if (cache_exit_at(c, rip - 1, &target))
+		exit_reached(tr, t, c, rip - 1, target);
+	else if (cache_is_miss(c, rip - 1, &probe))
+		lookup_missed(tr, t, c, probe);
+	else
+		cache_on_signal(tr, t, SIGTRAP);
+}
+
+/* ---- threads and processes ---- */
+
+/* A fork or vfork child, or a new thread, starts where its parent stood: in
+ * the cache, just after the syscall. */
+static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
+{
+	struct cache *c = cache_of(t);
+	uint64_t rip = tracer_read_pc(t), orig;
+	if (after_exec || !c || !c->data || !cache_holds(c, rip)) {
+		block_mode.begin(tr, t, after_exec);
+		return;
+	}
+	struct block_thread *s = block_thread_of(t);
+	if (c->off || t->proc->unfollowed) {
+		if (!leave_cache(tr, t, c, false))
+			return;
+		if (t->proc->unfollowed && c->refs == 1)
+			cache_remove(tr, t, c, stub_of(t), false);
+		block_mode.begin(tr, t, false);
+		return;
+	}
+	if (!to_original(tr, t, c, rip, false, &orig))
+		orig = rip;
+	cache_read(c, c->data + CD_ICOUNT, &s->clk.tracee, 8);
+	s->clk.tracer = t->icount;
+	s->clk.ran = true;
+	callstack_push(tr, t, 0, orig, 0, 0); /* the thread's root frame */
+	t->pc = orig;
+	s->state = B_CACHE;
+	block_resume_thread(t, 0);
+}
+
+static struct tracee *thread_of(struct tracer *tr, struct proc *p)
+{
+	for (size_t i = 0; i < tr->nthreads; i++)
+		if (tr->threads[i]->proc == p && in_cache_state(tr->threads[i]))
+			return tr->threads[i];
+	return NULL;
+}
+
+static void cache_new_process(struct tracer *tr, struct proc *parent, struct proc *child,
+			      bool shares_memory)
+{
+	struct cache *c = parent->as ? parent->as->cache : NULL;
+	struct tracee *pt = c && c->data && !c->off ? thread_of(tr, parent) : NULL;
+	if (pt) {
+		/* Everything so far is the parent's: the child counts from here. */
+		harvest(tr, pt, c);
+		drain(tr, pt, c);
+		block_thread_of(pt)->resync = shares_memory;
+	}
+	block_mode.on_new_process(tr, parent, child, shares_memory);
+	struct cache *cc = child->as ? child->as->cache : NULL;
+	uint64_t log_start = cc && cc->data ? cc->data + CD_LOG : 0;
+	if (pt && !shares_memory && log_start && !cache_write(cc, cc->data + CD_LOG_PTR, &log_start, 8))
+		log_debug("process %d: call log not reset", child->pid);
+}
+
+static void cache_new_thread(struct tracer *tr, struct tracee *parent, struct tracee *child)
+{
+	struct cache *c = cache_of(parent);
+	if (!c || c->off || !c->data)
+		return;
+	if (in_cache_state(parent)) {
+		harvest(tr, parent, c);
+		drain(tr, parent, c);
+	}
+	c->off = true; /* each thread leaves the cache at its next stop */
+	log_warn("process %d started a thread: block mode counts it from here "
+		 "(the code cache runs single-threaded processes)", parent->proc->pid);
+	(void)child;
+}
+
+static void cache_on_exit_event(struct tracer *tr, struct tracee *t)
+{
+	struct cache *c = cache_of(t);
+	if (c && c->data && in_cache_state(t)) {
+		harvest(tr, t, c);
+		drain(tr, t, c);
+	}
+	block_mode.on_exit_event(tr, t);
+}
+
+static void cache_before_detach(struct tracer *tr, struct tracee *t, int status)
+{
+	struct cache *c = cache_of(t);
+	struct block_thread *s = block_thread_of(t);
+	if (c && c->data) {
+		bool in_syscall = s->state == B_CSYS;
+		if (in_cache_state(t)) {
+			harvest(tr, t, c);
+			if (!leave_cache(tr, t, c, false))
+				return;
+			s->state = in_syscall ? B_SYSCALL : B_RUN;
+		}
+		if (!cache_set_gs(t->tid, c->gs_before))
+			log_debug("thread %d: GS base not restored", t->tid);
+		bool entry_stop = WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
+				  s->state != B_SYSCALL && s->state != B_EXEC_EXIT;
+		if (t->proc->as->refs == 1 && t->proc->live_threads == 1)
+			cache_remove(tr, t, c, stub_of(t), entry_stop);
+	}
+	block_mode.before_detach(tr, t, status);
+}
+
+/* The program is about to be killed: the counters are still readable. */
+static void cache_before_kill(struct tracer *tr)
+{
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		struct tracee *t = tr->threads[i];
+		struct cache *c = cache_of(t);
+		if (c && c->data && in_cache_state(t))
+			harvest(tr, t, c);
+	}
+}
+
+static void cache_resume(struct tracer *tr, struct tracee *t)
+{
+	block_mode.resume(tr, t);
+}
+
+static void cache_on_exec(struct tracer *tr, struct tracee *t)
+{
+	block_mode.on_exec(tr, t);
+}
+
+static void cache_thread_gone(struct tracer *tr, struct tracee *t)
+{
+	block_mode.thread_gone(tr, t);
+}
+
+const struct mode_ops cache_mode = {
+	.name = "cache",
+	.begin = cache_begin,
+	.on_trap = cache_on_trap,
+	.on_signal = cache_on_signal,
+	.resume = cache_resume,
+	.on_exit_event = cache_on_exit_event,
+	.on_exec = cache_on_exec,
+	.on_new_process = cache_new_process,
+	.before_detach = cache_before_detach,
+	.thread_gone = cache_thread_gone,
+	.on_new_thread = cache_new_thread,
+	.before_kill = cache_before_kill,
+};
