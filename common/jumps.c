@@ -339,7 +339,7 @@ static void add_jump_edges(struct jumps *j)
 
 void profile_add_jumps(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	struct jumps j = { .p = p, .ix = { &p->funcs, &p->nfuncs, NULL, 0 }, .fd = -1 };
+	struct jumps j = { .p = p, .ix = { .rows = &p->funcs, .n = &p->nfuncs }, .fd = -1 };
 	/* Never NULL: the lookups take pointers into it even when it is empty. */
 	j.cap = 16;
 	j.v = xmalloc(j.cap * sizeof *j.v);
@@ -364,5 +364,5 @@ void profile_add_jumps(sqlite3 *db, const struct profile_filter *f, struct profi
 		close(j.fd);
 	classifier_free(j.cls);
 	free(j.v);
-	free(j.ix.slots);
+	profile_index_free(&j.ix);
 }

@@ -39,8 +39,8 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" PROFILE_FILTER_JOIN, f);
 	if (!st)
 		return -1;
-	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
-	struct row_index dsos = { &p->dsos, &p->ndsos, NULL, 0 };
+	struct row_index funcs = { .rows = &p->funcs, .n = &p->nfuncs };
+	struct row_index dsos = { .rows = &p->dsos, .n = &p->ndsos };
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
@@ -62,8 +62,8 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 		p->total += count;
 		p->classes[cls] += count;
 	}
-	free(funcs.slots);
-	free(dsos.slots);
+	profile_index_free(&funcs);
+	profile_index_free(&dsos);
 	if (store_loop_end(st, rc) != 0)
 		return -1;
 	sort_array(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_func);
@@ -168,7 +168,7 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 	if (!st)
 		return -1;
 	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
-	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
+	struct row_index funcs = { .rows = &p->funcs, .n = &p->nfuncs };
 	profile_index_build(&funcs);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -186,7 +186,7 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		e->inclusive += (uint64_t)sqlite3_column_int64(st, 4);
 		p->has_call_graph = true;
 	}
-	free(funcs.slots);
+	profile_index_free(&funcs);
 	if (store_loop_end(st, rc) != 0)
 		return -1;
 	if (p->has_call_graph)
@@ -316,7 +316,7 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 		free(nodes);
 		return -1;
 	}
-	struct row_index funcs = { &p->funcs, &p->nfuncs, NULL, 0 };
+	struct row_index funcs = { .rows = &p->funcs, .n = &p->nfuncs };
 	profile_index_build(&funcs);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -324,7 +324,7 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 			  (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
 		p->has_call_graph = true;
 	}
-	free(funcs.slots);
+	profile_index_free(&funcs);
 	free(nodes);
 	if (store_loop_end(st, rc) != 0)
 		return -1;

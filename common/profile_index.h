@@ -4,18 +4,19 @@
 #define PROF_PROFILE_INDEX_H
 
 #include "prof/profile.h"
+#include "prof/u64_table.h"
 
 #include <stddef.h>
 
 struct row_index {
 	struct func_row **rows;
 	size_t *n;
-	size_t *slots; /* row index + 1; 0 = empty */
-	size_t cap;
+	struct u64_table table; /* hash of (name, dso) -> row index */
 };
 
 /* An index over rows that already exist (after they were sorted). */
 void profile_index_build(struct row_index *ix);
+void profile_index_free(struct row_index *ix);
 struct func_row *profile_index_find(const struct row_index *ix, const char *name, const char *dso);
 /* The row of (name, dso), appended zeroed when there is none. */
 struct func_row *profile_index_get(struct row_index *ix, const char *name, const char *dso);

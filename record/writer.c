@@ -9,7 +9,10 @@
 #include <string.h>
 
 #define RING_CAPACITY 65536
-#define MAX_SLOTS (1u << 17)          /* bounded memory: flush when this full */
+/* Bounded memory: each kind of count is flushed when it has this many rows. */
+#define MAX_INSNS (1u << 16)
+#define MAX_ARCS (1u << 13)
+#define MAX_SAMPLES (1u << 13)
 #define COMMIT_INTERVAL_NS 250000000ull
 
 static const char *const statements_sql[] = {
@@ -35,10 +38,6 @@ static const char *const statements_sql[] = {
 	" weight_ns = weight_ns + excluded.weight_ns",
 };
 
-#define MAX_SAMPLE_SLOTS (1u << 14)
-
-#define MAX_ARCS (1u << 14)
-
 static void db_fail(struct writer *w)
 {
 	if (!w->failed)
@@ -63,34 +62,75 @@ static void begin(struct writer *w)
 	w->in_txn = true;
 }
 
+/* Two numbers into one hash: the table's own mixing ignores the high bits
+ * of a key in a small table, where a pc and a thread id differ. */
+static uint64_t hash_pair(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+/* What the same_* callbacks get: the row looked for and the rows that have
+ * the same hash as it. */
+struct row_find {
+	const void *rows, *want;
+};
+
+static bool same_insn(uint64_t i, const void *ctx)
+{
+	const struct row_find *f = ctx;
+	const struct insn_count *r = (const struct insn_count *)f->rows + i, *x = f->want;
+	return r->pc == x->pc && r->thread == x->thread;
+}
+
+static bool same_arc(uint64_t i, const void *ctx)
+{
+	const struct row_find *f = ctx;
+	const struct arc_count *r = (const struct arc_count *)f->rows + i, *x = f->want;
+	return r->caller_pc == x->caller_pc && r->callee_pc == x->callee_pc &&
+	       r->thread == x->thread;
+}
+
+static bool same_frame(uint64_t i, const void *ctx)
+{
+	const struct row_find *f = ctx;
+	const struct stack_frame *r = (const struct stack_frame *)f->rows + i, *x = f->want;
+	return r->parent == x->parent && r->pc == x->pc;
+}
+
+static bool same_sample(uint64_t i, const void *ctx)
+{
+	const struct row_find *f = ctx;
+	const struct sample_count *r = (const struct sample_count *)f->rows + i, *x = f->want;
+	return r->stack == x->stack && r->thread == x->thread;
+}
+
 static void flush_insns(struct writer *w)
 {
-	if (!w->slots_used)
+	if (!w->ninsns)
 		return;
 	begin(w);
-	for (size_t i = 0; i < w->slots_cap; i++) {
-		struct insn_slot *s = &w->slots[i];
-		if (!s->key_pc)
-			continue;
-		sqlite3_bind_int64(w->st_insn, 1, s->thread);
-		sqlite3_bind_int64(w->st_insn, 2, (sqlite3_int64)(s->key_pc - 1));
-		sqlite3_bind_int(w->st_insn, 3, s->cls);
-		sqlite3_bind_int64(w->st_insn, 4, (sqlite3_int64)s->count);
+	for (size_t i = 0; i < w->ninsns; i++) {
+		const struct insn_count *c = &w->insns[i];
+		sqlite3_bind_int64(w->st_insn, 1, c->thread);
+		sqlite3_bind_int64(w->st_insn, 2, (sqlite3_int64)c->pc);
+		sqlite3_bind_int(w->st_insn, 3, c->cls);
+		sqlite3_bind_int64(w->st_insn, 4, (sqlite3_int64)c->count);
 		run(w, w->st_insn);
 	}
-	memset(w->slots, 0, w->slots_cap * sizeof *w->slots);
-	w->slots_used = 0;
+	w->ninsns = 0;
+	u64_table_reset(&w->insn_index);
 }
 
 static void flush_arcs(struct writer *w)
 {
-	if (!w->arcs_used)
+	if (!w->narcs)
 		return;
 	begin(w);
-	for (size_t i = 0; i < w->arcs_cap; i++) {
-		struct arc_slot *a = &w->arcs[i];
-		if (!a->thread)
-			continue;
+	for (size_t i = 0; i < w->narcs; i++) {
+		const struct arc_count *a = &w->arcs[i];
 		sqlite3_bind_int64(w->st_arc, 1, a->thread);
 		sqlite3_bind_int64(w->st_arc, 2, (sqlite3_int64)a->caller_pc);
 		sqlite3_bind_int64(w->st_arc, 3, (sqlite3_int64)a->callee_pc);
@@ -99,67 +139,43 @@ static void flush_arcs(struct writer *w)
 		sqlite3_bind_int64(w->st_arc, 6, (sqlite3_int64)a->outer_inclusive);
 		run(w, w->st_arc);
 	}
-	memset(w->arcs, 0, w->arcs_cap * sizeof *w->arcs);
-	w->arcs_used = 0;
+	w->narcs = 0;
+	u64_table_reset(&w->arc_index);
 }
 
 static void add_arc(struct writer *w, const struct prof_event *ev)
 {
-	uint64_t h0 = (ev->arc.caller_pc * 31 + ev->arc.callee_pc) ^ ((uint64_t)ev->thread << 40);
-	size_t h = (size_t)((h0 * 0x9e3779b97f4a7c15ull) >> 24) & (w->arcs_cap - 1);
-	for (;; h = (h + 1) & (w->arcs_cap - 1)) {
-		struct arc_slot *a = &w->arcs[h];
-		if (a->thread == ev->thread && a->caller_pc == ev->arc.caller_pc &&
-		    a->callee_pc == ev->arc.callee_pc) {
-			a->calls++;
-			a->inclusive += ev->arc.inclusive;
-			a->outer_inclusive += ev->arc.outer_inclusive;
-			return;
-		}
-		if (!a->thread) {
-			*a = (struct arc_slot){ ev->arc.caller_pc, ev->arc.callee_pc, ev->thread, 1,
-						ev->arc.inclusive, ev->arc.outer_inclusive };
-			if (++w->arcs_used * 2 >= w->arcs_cap)
-				flush_arcs(w);
-			return;
-		}
+	struct arc_count want = { ev->arc.caller_pc, ev->arc.callee_pc, ev->thread, 1,
+				  ev->arc.inclusive, ev->arc.outer_inclusive };
+	struct row_find f = { w->arcs, &want };
+	uint64_t hash = hash_pair(hash_pair(want.caller_pc, want.callee_pc), want.thread), i;
+	if (u64_table_find_same(&w->arc_index, hash, same_arc, &f, &i)) {
+		w->arcs[i].calls++;
+		w->arcs[i].inclusive += want.inclusive;
+		w->arcs[i].outer_inclusive += want.outer_inclusive;
+		return;
 	}
-}
-
-static size_t hash3(uint64_t a, uint64_t b, size_t cap)
-{
-	return (size_t)(((a * 0x9e3779b97f4a7c15ull) ^ (b * 0xc2b2ae3d27d4eb4full)) >> 20) & (cap - 1);
-}
-
-static void frames_grow(struct writer *w)
-{
-	struct frame_slot *old = w->frames;
-	size_t old_cap = w->frames_cap;
-	w->frames_cap = old_cap ? 2 * old_cap : 4096;
-	w->frames = xcalloc(w->frames_cap, sizeof *w->frames);
-	for (size_t i = 0; i < old_cap; i++) {
-		if (!old[i].id)
-			continue;
-		size_t h = hash3(old[i].parent, old[i].pc, w->frames_cap);
-		while (w->frames[h].id)
-			h = (h + 1) & (w->frames_cap - 1);
-		w->frames[h] = old[i];
-	}
-	free(old);
+	w->arcs[w->narcs] = want;
+	u64_table_add(&w->arc_index, hash, w->narcs);
+	if (++w->narcs == MAX_ARCS)
+		flush_arcs(w);
 }
 
 /* The row of frame pc under parent, inserted the first time it is seen. */
 static uint64_t intern_frame(struct writer *w, uint64_t parent, uint64_t pc)
 {
-	if ((w->frames_used + 1) * 2 > w->frames_cap)
-		frames_grow(w);
-	size_t h = hash3(parent, pc, w->frames_cap);
-	for (; w->frames[h].id; h = (h + 1) & (w->frames_cap - 1))
-		if (w->frames[h].parent == parent && w->frames[h].pc == pc)
-			return w->frames[h].id;
-	uint64_t id = ++w->next_frame_id;
-	w->frames[h] = (struct frame_slot){ parent, pc, id };
-	w->frames_used++;
+	struct stack_frame want = { parent, pc };
+	struct row_find f = { w->frames, &want };
+	uint64_t hash = hash_pair(parent, pc), i;
+	if (u64_table_find_same(&w->frame_index, hash, same_frame, &f, &i))
+		return i + 1;
+	if (w->nframes == w->frames_cap) {
+		w->frames_cap = w->frames_cap ? 2 * w->frames_cap : 4096;
+		w->frames = xrealloc(w->frames, w->frames_cap * sizeof *w->frames);
+	}
+	w->frames[w->nframes] = want;
+	u64_table_add(&w->frame_index, hash, w->nframes);
+	uint64_t id = ++w->nframes;
 	sqlite3_bind_int64(w->st_stack, 1, (sqlite3_int64)id);
 	sqlite3_bind_int64(w->st_stack, 2, (sqlite3_int64)parent);
 	sqlite3_bind_int64(w->st_stack, 3, (sqlite3_int64)pc);
@@ -169,21 +185,19 @@ static uint64_t intern_frame(struct writer *w, uint64_t parent, uint64_t pc)
 
 static void flush_samples(struct writer *w)
 {
-	if (!w->samples_used)
+	if (!w->nsamples)
 		return;
 	begin(w);
-	for (size_t i = 0; i < w->samples_cap; i++) {
-		struct sample_slot *s = &w->samples[i];
-		if (!s->thread)
-			continue;
+	for (size_t i = 0; i < w->nsamples; i++) {
+		const struct sample_count *s = &w->samples[i];
 		sqlite3_bind_int64(w->st_sample, 1, s->thread);
 		sqlite3_bind_int64(w->st_sample, 2, (sqlite3_int64)s->stack);
 		sqlite3_bind_int64(w->st_sample, 3, (sqlite3_int64)s->count);
 		sqlite3_bind_int64(w->st_sample, 4, (sqlite3_int64)s->weight_ns);
 		run(w, w->st_sample);
 	}
-	memset(w->samples, 0, w->samples_cap * sizeof *w->samples);
-	w->samples_used = 0;
+	w->nsamples = 0;
+	u64_table_reset(&w->sample_index);
 }
 
 static void add_sample(struct writer *w, const struct prof_event *ev)
@@ -192,21 +206,18 @@ static void add_sample(struct writer *w, const struct prof_event *ev)
 	for (uint32_t i = ev->sample.depth; i-- > 0;) /* outermost frame first */
 		stack = intern_frame(w, stack, ev->sample.pcs[i]);
 	free(ev->sample.pcs);
-	size_t h = hash3(stack, ev->thread, w->samples_cap);
-	for (;; h = (h + 1) & (w->samples_cap - 1)) {
-		struct sample_slot *s = &w->samples[h];
-		if (s->thread == ev->thread && s->stack == stack) {
-			s->count++;
-			s->weight_ns += ev->sample.weight_ns;
-			return;
-		}
-		if (!s->thread) {
-			*s = (struct sample_slot){ stack, ev->thread, 1, ev->sample.weight_ns };
-			if (++w->samples_used * 2 >= w->samples_cap)
-				flush_samples(w);
-			return;
-		}
+	struct sample_count want = { stack, ev->thread, 1, ev->sample.weight_ns };
+	struct row_find f = { w->samples, &want };
+	uint64_t hash = hash_pair(stack, ev->thread), i;
+	if (u64_table_find_same(&w->sample_index, hash, same_sample, &f, &i)) {
+		w->samples[i].count++;
+		w->samples[i].weight_ns += want.weight_ns;
+		return;
 	}
+	w->samples[w->nsamples] = want;
+	u64_table_add(&w->sample_index, hash, w->nsamples);
+	if (++w->nsamples == MAX_SAMPLES)
+		flush_samples(w);
 }
 
 static void commit(struct writer *w)
@@ -222,23 +233,17 @@ static void commit(struct writer *w)
 
 static void add_insn(struct writer *w, const struct prof_event *ev)
 {
-	uint64_t key = ev->insn.pc + 1;
-	size_t h = (size_t)(((key ^ ((uint64_t)ev->thread << 40)) * 0x9e3779b97f4a7c15ull) >> 24) &
-		   (w->slots_cap - 1);
-	for (;; h = (h + 1) & (w->slots_cap - 1)) {
-		struct insn_slot *s = &w->slots[h];
-		if (s->key_pc == key && s->thread == ev->thread) {
-			s->count += ev->insn.count;
-			return;
-		}
-		if (!s->key_pc) {
-			*s = (struct insn_slot){ key, ev->thread, ev->insn.cls, ev->insn.count };
-			/* Keep the table at most half full so probes stay short. */
-			if (++w->slots_used * 2 >= w->slots_cap)
-				flush_insns(w);
-			return;
-		}
+	struct insn_count want = { ev->insn.pc, ev->thread, ev->insn.cls, ev->insn.count };
+	struct row_find f = { w->insns, &want };
+	uint64_t hash = hash_pair(want.pc, want.thread), i;
+	if (u64_table_find_same(&w->insn_index, hash, same_insn, &f, &i)) {
+		w->insns[i].count += want.count;
+		return;
 	}
+	w->insns[w->ninsns] = want;
+	u64_table_add(&w->insn_index, hash, w->ninsns);
+	if (++w->ninsns == MAX_INSNS)
+		flush_insns(w);
 }
 
 static void write_syscall(struct writer *w, const struct prof_event *ev)
@@ -396,12 +401,13 @@ int writer_start(struct writer *w, sqlite3 *db)
 			return -1;
 		}
 	}
-	w->slots_cap = MAX_SLOTS;
-	w->slots = xcalloc(w->slots_cap, sizeof *w->slots);
-	w->arcs_cap = MAX_ARCS;
-	w->arcs = xcalloc(w->arcs_cap, sizeof *w->arcs);
-	w->samples_cap = MAX_SAMPLE_SLOTS;
-	w->samples = xcalloc(w->samples_cap, sizeof *w->samples);
+	/* Full size from the start: the hot path never reallocates. */
+	w->insns = xmalloc(MAX_INSNS * sizeof *w->insns);
+	u64_table_reserve(&w->insn_index, MAX_INSNS);
+	w->arcs = xmalloc(MAX_ARCS * sizeof *w->arcs);
+	u64_table_reserve(&w->arc_index, MAX_ARCS);
+	w->samples = xmalloc(MAX_SAMPLES * sizeof *w->samples);
+	u64_table_reserve(&w->sample_index, MAX_SAMPLES);
 	w->last_commit_ns = now_ns();
 	if (ring_init(&w->ring, RING_CAPACITY, sizeof(struct prof_event)) != 0)
 		return -1;
@@ -434,9 +440,13 @@ int writer_finish(struct writer *w)
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
 		sqlite3_finalize(stmts[i]);
 	ring_destroy(&w->ring);
-	free(w->slots);
+	free(w->insns);
+	u64_table_clear(&w->insn_index);
 	free(w->arcs);
+	u64_table_clear(&w->arc_index);
 	free(w->samples);
+	u64_table_clear(&w->sample_index);
 	free(w->frames);
+	u64_table_clear(&w->frame_index);
 	return w->failed ? -1 : 0;
 }

@@ -5,33 +5,36 @@
 
 #include "prof/events.h"
 #include "prof/ring.h"
+#include "prof/u64_table.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 
-struct insn_slot {
-	uint64_t key_pc;     /* pc + 1; 0 = empty */
+/* What the writer counts in memory between flushes, one row per key in
+ * first-seen order; each kind's u64_table maps the hash of the row's key
+ * to its index. */
+struct insn_count {
+	uint64_t pc;
 	uint32_t thread;
 	uint8_t cls;
 	uint64_t count;
 };
 
-struct arc_slot {
+struct arc_count {
 	uint64_t caller_pc, callee_pc;
-	uint32_t thread;          /* 0 = empty (thread ids start at 1) */
+	uint32_t thread;
 	uint64_t calls, inclusive, outer_inclusive;
 };
 
-/* Stack frames interned as a tree: (parent, pc) -> row id. */
-struct frame_slot {
+/* Stack frames interned as a tree: (parent, pc) -> row id, the index + 1. */
+struct stack_frame {
 	uint64_t parent, pc;
-	uint64_t id;              /* 0 = empty */
 };
 
-struct sample_slot {
+struct sample_count {
 	uint64_t stack;
-	uint32_t thread;          /* 0 = empty */
+	uint32_t thread;
 	uint64_t count, weight_ns;
 };
 
@@ -41,15 +44,18 @@ struct writer {
 	pthread_t thread;
 	sqlite3_stmt *st_insn, *st_syscall, *st_process, *st_process_exit, *st_thread,
 		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc, *st_stack, *st_sample;
-	struct insn_slot *slots;
-	size_t slots_cap, slots_used;
-	struct arc_slot *arcs;
-	size_t arcs_cap, arcs_used;
-	struct frame_slot *frames;
-	size_t frames_cap, frames_used;
-	uint64_t next_frame_id;
-	struct sample_slot *samples;
-	size_t samples_cap, samples_used;
+	struct insn_count *insns;
+	size_t ninsns;
+	struct u64_table insn_index;
+	struct arc_count *arcs;
+	size_t narcs;
+	struct u64_table arc_index;
+	struct stack_frame *frames;
+	size_t nframes, frames_cap;
+	struct u64_table frame_index;
+	struct sample_count *samples;
+	size_t nsamples;
+	struct u64_table sample_index;
 	bool in_txn;
 	uint64_t last_commit_ns;
 	int failed;          /* a database error happened: reported once */

@@ -1,45 +1,31 @@
-/* Functions as graph nodes, found by (name, DSO) through a hash table. */
+/* Functions as graph nodes, found by (name, DSO) through the hash of the pair. */
 #include "callgraph.h"
 #include "prof/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static void index_insert(struct cg_graph *g, size_t node)
-{
-	const struct cg_node *nd = &g->nodes[node];
-	size_t h = hash_two_strings(nd->name, nd->dso) & (g->index_cap - 1);
-	while (g->index[h])
-		h = (h + 1) & (g->index_cap - 1);
-	g->index[h] = node + 1;
-}
+struct node_key {
+	const struct cg_node *nodes;
+	const char *name, *dso;
+};
 
-/* cap: a power of two, at least twice the number of nodes. */
-static void index_rebuild(struct cg_graph *g, size_t cap)
+static bool same_node(uint64_t i, const void *ctx)
 {
-	free(g->index);
-	g->index_cap = cap;
-	g->index = xcalloc(cap, sizeof *g->index);
-	for (size_t i = 0; i < g->n; i++)
-		index_insert(g, i);
+	const struct node_key *k = ctx;
+	return strcmp(k->nodes[i].name, k->name) == 0 && strcmp(k->nodes[i].dso, k->dso) == 0;
 }
 
 size_t cg_node_of(struct cg_graph *g, const char *name, const char *dso)
 {
-	size_t h = hash_two_strings(name, dso) & (g->index_cap - 1);
-	for (; g->index[h]; h = (h + 1) & (g->index_cap - 1)) {
-		const struct cg_node *nd = &g->nodes[g->index[h] - 1];
-		if (strcmp(nd->name, name) == 0 && strcmp(nd->dso, dso) == 0)
-			return g->index[h] - 1;
-	}
+	struct node_key k = { g->nodes, name, dso };
+	uint64_t hash = hash_two_strings(name, dso), i;
+	if (u64_table_find_same(&g->index, hash, same_node, &k, &i))
+		return (size_t)i;
 	g->nodes = xrealloc(g->nodes, (g->n + 1) * sizeof *g->nodes);
 	g->nodes[g->n] = (struct cg_node){ .name = name, .dso = dso, .dso_path = dso };
-	g->n++;
-	if (g->n * 2 > g->index_cap)
-		index_rebuild(g, g->index_cap * 2);
-	else
-		index_insert(g, g->n - 1);
-	return g->n - 1;
+	u64_table_add(&g->index, hash, g->n);
+	return g->n++;
 }
 
 void cg_build(const struct profile *p, struct cg_graph *g)
@@ -53,10 +39,9 @@ void cg_build(const struct profile *p, struct cg_graph *g)
 						.self = f->count };
 	}
 	g->n = p->nfuncs;
-	size_t cap = 256;
-	while (cap < 2 * g->n)
-		cap *= 2;
-	index_rebuild(g, cap);
+	u64_table_reserve(&g->index, g->n);
+	for (size_t i = 0; i < g->n; i++)
+		u64_table_add(&g->index, hash_two_strings(g->nodes[i].name, g->nodes[i].dso), i);
 
 	size_t *caller = xmalloc((p->nedges + 1) * sizeof *caller);
 	size_t *callee = xmalloc((p->nedges + 1) * sizeof *callee);
@@ -99,7 +84,7 @@ void cg_build(const struct profile *p, struct cg_graph *g)
 void cg_free(struct cg_graph *g)
 {
 	free(g->edge_store);
-	free(g->index);
+	u64_table_clear(&g->index);
 	free(g->nodes);
 	free(g->roots);
 	memset(g, 0, sizeof *g);

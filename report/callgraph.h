@@ -4,6 +4,7 @@
 #define PROF_REPORT_CALLGRAPH_H
 
 #include "prof/profile.h"
+#include "prof/u64_table.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +30,7 @@ struct cg_graph {
 	struct cg_edge *roots;       /* edges from "[root]" (a thread's first frame) */
 	size_t nroots;
 	struct cg_edge *edge_store;  /* every node's out, in one allocation */
-	size_t *index, index_cap;    /* (name, dso) -> node index + 1, open addressing */
+	struct u64_table index;      /* hash of (name, dso) -> node index */
 };
 
 void cg_build(const struct profile *p, struct cg_graph *g);

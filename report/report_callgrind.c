@@ -24,53 +24,42 @@
  * its calls sit at the caller's first instruction. */
 #include "report.h"
 #include "callgraph.h"
+#include "prof/u64_table.h"
 #include "prof/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* One compression namespace (ob, fl or fn): string -> id. */
+/* One compression namespace (ob, fl or fn): string -> id, the index in v + 1. */
 struct names {
 	const char **v;
-	size_t n, *slots, cap;
+	size_t n;
+	struct u64_table index;  /* hash of the string -> index in v */
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
+struct name_key {
+	const char *const *v;
+	const char *name;
+};
 
-static void names_grow(struct names *t)
+static bool same_name(uint64_t i, const void *ctx)
 {
-	free(t->slots);
-	t->cap = t->cap ? t->cap * 2 : 64;
-	t->slots = xcalloc(t->cap, sizeof *t->slots);
-	for (size_t i = 0; i < t->n; i++) {
-		size_t h = hash_str(t->v[i]) & (t->cap - 1);
-		while (t->slots[h])
-			h = (h + 1) & (t->cap - 1);
-		t->slots[h] = i + 1;
-	}
+	const struct name_key *k = ctx;
+	return strcmp(k->v[i], k->name) == 0;
 }
 
 /* Writes "key=(id) name" the first time name is seen, "key=(id)" after. */
 static void put_name(FILE *out, struct names *t, const char *key, const char *name)
 {
-	if ((t->n + 1) * 2 > t->cap)
-		names_grow(t);
-	size_t h = hash_str(name) & (t->cap - 1);
-	for (; t->slots[h]; h = (h + 1) & (t->cap - 1)) {
-		if (strcmp(t->v[t->slots[h] - 1], name) == 0) {
-			fprintf(out, "%s=(%zu)\n", key, t->slots[h]);
-			return;
-		}
+	struct name_key k = { t->v, name };
+	uint64_t hash = hash_two_strings(name, ""), i;
+	if (u64_table_find_same(&t->index, hash, same_name, &k, &i)) {
+		fprintf(out, "%s=(%zu)\n", key, (size_t)i + 1);
+		return;
 	}
 	t->v = xrealloc(t->v, (t->n + 1) * sizeof *t->v);
+	u64_table_add(&t->index, hash, t->n);
 	t->v[t->n++] = name;
-	t->slots[h] = t->n;
 	fprintf(out, "%s=(%zu) ", key, t->n);
 	for (const char *s = name; *s; s++) /* a name is one line */
 		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
@@ -80,7 +69,7 @@ static void put_name(FILE *out, struct names *t, const char *key, const char *na
 static void names_free(struct names *t)
 {
 	free(t->v);
-	free(t->slots);
+	u64_table_clear(&t->index);
 }
 
 struct cg_writer {
