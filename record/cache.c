@@ -761,7 +761,7 @@ void cache_link(struct cache *c, uint64_t stub, const struct trans *to)
 
 static uint64_t bucket_of(uint64_t target)
 {
-	return (target * (uint64_t)CD_HASH_MUL) >> (64 - CD_TABLE_BITS);
+	return ((target * (uint64_t)CD_HASH_MUL) >> CD_HASH_SHIFT) & ((1ull << CD_TABLE_BITS) - 1);
 }
 
 bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)

@@ -39,6 +39,7 @@ struct tracee;
 #define CD_MAX_COUNTERS (4ul << 20)
 #define CD_SIZE        (CD_COUNTERS + 8 * CD_MAX_COUNTERS)
 #define CD_HASH_MUL    0x5bd1e995u
+#define CD_HASH_SHIFT  24
 
 #define CACHE_REGION_SIZE (4ul << 20)
 #define CACHE_MAX_REGIONS 64

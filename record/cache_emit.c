@@ -232,8 +232,12 @@ void emit_lookup(struct emit *e, uint64_t *probe, uint64_t *miss)
 		0x48, 0x89, 0xca,       /* mov rdx, rcx */
 		0x48, 0x69, 0xd2,       /* imul rdx, rdx, imm32 */
 	};
+	/* Bits 24 and up of the product: every bit of a code address's low
+	 * 20 or so (where targets differ) reaches them. */
 	static const uint8_t hash_tail[] = {
-		0x48, 0xc1, 0xea, 64 - CD_TABLE_BITS, /* shr rdx, 64-bits */
+		0x48, 0xc1, 0xea, CD_HASH_SHIFT,      /* shr rdx, shift */
+		0x81, 0xe2, (uint8_t)((1u << CD_TABLE_BITS) - 1),
+		(uint8_t)(((1u << CD_TABLE_BITS) - 1) >> 8), 0, 0,   /* and edx, mask */
 		0x48, 0xc1, 0xe2, 0x04,               /* shl rdx, 4 */
 	};
 	static const uint8_t next_slot[] = { 0x48, 0x83, 0xc2, 0x10 }; /* add rdx, 16 */
