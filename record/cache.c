@@ -223,6 +223,13 @@ bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t 
 	if (c->mem_fd < 0)
 		open_mem(c, t->proc->pid);
 	c->gs_before = tracer_read_reg(t, offsetof(struct user_regs_struct, gs_base));
+	if (t->proc->live_threads > 1) {
+		log_warn("process %d has %d threads: block mode counts it "
+			 "(the code cache runs single-threaded processes)", t->proc->pid,
+			 t->proc->live_threads);
+		c->off = true;
+		return false;
+	}
 	if (c->gs_before) {
 		log_warn("process %d uses the GS segment: block mode instead of the code cache",
 			 t->proc->pid);

@@ -51,7 +51,8 @@ static void give_up(struct tracee *t, struct cache *c)
 bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
 	struct cache *c = cache_of(t);
-	if (!c || c->off || !c->data)
+	/* An untraced vfork child would count into its parent's counters. */
+	if (!c || c->off || !c->data || t->proc->unfollowed)
 		return false;
 	const struct trans *x = cache_translate(tr, t, c, stub_of(t), pc);
 	if (!x) {
@@ -346,6 +347,8 @@ static void cache_syscall_stop(struct tracer *tr, struct tracee *t, struct cache
 static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
 	struct cache *c = cache_of(t);
+	log_debug("thread %d: signal %d at %llx, state %d", t->tid, sig,
+		  (unsigned long long)tracer_read_pc(t), block_thread_of(t)->state);
 	if (!c || !in_cache_state(t)) {
 		block_mode.on_signal(tr, t, sig);
 		return;
@@ -406,7 +409,7 @@ static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 	if (c->off || t->proc->unfollowed) {
 		if (!leave_cache(tr, t, c, false))
 			return;
-		if (t->proc->unfollowed && c->refs == 1)
+		if (t->proc->unfollowed && t->proc->as->refs == 1)
 			cache_remove(tr, t, c, stub_of(t), false);
 		block_mode.begin(tr, t, false);
 		return;
