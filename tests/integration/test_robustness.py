@@ -189,6 +189,19 @@ class DamagedRecordings(ProfTestCase):
             overwrite_page(bad, root, os.urandom(page_size(bad)))
             self.assertRefused(bad, "database disk image is malformed")
 
+    def test_meta_that_fails_to_read(self):
+        """An error while reading meta (here a view that overflows for one key,
+        past the open-time checks) is an error, never a missing value."""
+        for key in ("state", "mode"):
+            bad = self.damaged(key + ".db")
+            con = sqlite3.connect(bad)
+            con.execute("ALTER TABLE meta RENAME TO meta_rows")
+            con.execute("CREATE VIEW meta(key, value) AS SELECT key, CASE WHEN key = '%s'"
+                        " THEN abs(-9223372036854775807 - 1) ELSE value END FROM meta_rows" % key)
+            con.commit()
+            con.close()
+            self.assertRefused(bad, "integer overflow")
+
     def impossible(self, sql):
         bad = self.damaged()
         con = sqlite3.connect(bad)
