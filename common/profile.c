@@ -201,11 +201,13 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 	return 0;
 }
 
-static void load_meta(sqlite3 *db, struct profile *p)
+/* Returns 0, or -1 after one error line. */
+static int load_meta(sqlite3 *db, struct profile *p)
 {
-	p->mode = store_get_meta(db, "mode");
-	p->command = store_get_meta(db, "command");
-	p->state = store_get_meta(db, "state");
+	bool failed = false;
+	p->mode = store_get_meta(db, "mode", &failed);
+	p->command = store_get_meta(db, "command", &failed);
+	p->state = store_get_meta(db, "state", &failed);
 	if (!p->mode)
 		p->mode = xstrdup("?");
 	if (!p->command)
@@ -213,16 +215,17 @@ static void load_meta(sqlite3 *db, struct profile *p)
 	if (!p->state)
 		p->state = xstrdup("incomplete");
 	p->complete = strcmp(p->state, "complete") == 0;
-	char *wall = store_get_meta(db, "wall_ns");
+	char *wall = store_get_meta(db, "wall_ns", &failed);
 	p->wall_seconds = wall ? (double)strtoull(wall, NULL, 10) / 1e9 : 0;
 	free(wall);
 	p->sampled = strcmp(p->mode, "sample") == 0;
-	char *freq = store_get_meta(db, "sample_freq");
+	char *freq = store_get_meta(db, "sample_freq", &failed);
 	p->sample_freq = freq ? (unsigned)atoi(freq) : 0;
 	free(freq);
-	p->sample_clock = store_get_meta(db, "sample_clock");
-	p->collect = store_get_meta(db, "collect");
-	p->killed_by = store_get_meta(db, "killed_by");
+	p->sample_clock = store_get_meta(db, "sample_clock", &failed);
+	p->collect = store_get_meta(db, "collect", &failed);
+	p->killed_by = store_get_meta(db, "killed_by", &failed);
+	return failed ? -1 : 0;
 }
 
 /* Sample mode: a function's inclusive samples are those whose stack holds it
@@ -336,7 +339,8 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profile *p)
 {
 	memset(p, 0, sizeof *p);
-	load_meta(db, p);
+	if (load_meta(db, p) != 0)
+		return -1;
 	p->symbolizer = symbolizer_new(db);
 	if (!p->symbolizer)
 		return -1;

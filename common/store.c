@@ -96,7 +96,7 @@ static int pragma_int(sqlite3 *db, const char *pragma, int *value)
 /* Only a prof recording may be replaced: a directory, a device, a FIFO or
  * the user's program named by a mistyped -o must survive. */
 /* What is at an output path, as far as replacing it goes. */
-enum output_kind { OUTPUT_OTHER, OUTPUT_RECORDING, OUTPUT_BEING_WRITTEN };
+enum output_kind { OUTPUT_OTHER, OUTPUT_RECORDING, OUTPUT_BEING_WRITTEN, OUTPUT_UNREADABLE };
 
 static enum output_kind output_kind(const char *path)
 {
@@ -109,7 +109,16 @@ static enum output_kind output_kind(const char *path)
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
 	    pragma_int(db, "PRAGMA application_id", &app_id) == SQLITE_OK &&
 	    app_id == PROF_APPLICATION_ID)
-		kind = store_state(db) == STATE_BEING_WRITTEN ? OUTPUT_BEING_WRITTEN : OUTPUT_RECORDING;
+		switch (store_state(db)) {
+		case STATE_BEING_WRITTEN:
+			kind = OUTPUT_BEING_WRITTEN;
+			break;
+		case STATE_UNREADABLE:
+			kind = OUTPUT_UNREADABLE; /* maybe a live recorder's: keep it */
+			break;
+		default:
+			kind = OUTPUT_RECORDING;
+		}
 	sqlite3_close(db);
 	return kind;
 }
@@ -123,6 +132,7 @@ static int check_replaceable(const char *path, char *err, size_t errlen)
 	if (kind == OUTPUT_RECORDING)
 		return 0;
 	const char *what = kind == OUTPUT_BEING_WRITTEN ? "being written by a running prof record"
+		: kind == OUTPUT_UNREADABLE ? "a prof database that cannot be read"
 		: S_ISDIR(st.st_mode) ? "a directory"
 		: S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? "not a prof database"
 		: "not a regular file";
@@ -309,25 +319,36 @@ int store_set_meta(sqlite3 *db, const char *key, const char *value)
 	return 0;
 }
 
-char *store_get_meta(sqlite3 *db, const char *key)
+char *store_get_meta(sqlite3 *db, const char *key, bool *failed)
 {
 	sqlite3_stmt *st;
 	char *value = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+	if (*failed)
 		return NULL;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+		*failed = true;
+		store_read_error(db);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
 		value = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	if (store_loop_end(st, rc == SQLITE_ROW ? SQLITE_DONE : rc) != 0) {
+		*failed = true;
+		free(value);
+		value = NULL;
+	}
 	return value;
 }
 
 /* A pid is reused once its process is gone: the recorder is alive only if a
  * process with its pid and its start time runs here. */
-static bool recorder_alive(sqlite3 *db, const char *pid)
+static bool recorder_alive(sqlite3 *db, const char *pid, bool *failed)
 {
-	char *start = store_get_meta(db, "recorder_start");
-	char *host = store_get_meta(db, "host");
+	char *start = store_get_meta(db, "recorder_start", failed);
+	char *host = store_get_meta(db, "host", failed);
 	char here[256] = "";
 	gethostname(here, sizeof here - 1);
 	bool alive = pid && (!host || strcmp(host, here) == 0) &&
@@ -340,13 +361,16 @@ static bool recorder_alive(sqlite3 *db, const char *pid)
 
 enum store_state store_state(sqlite3 *db)
 {
-	char *state = store_get_meta(db, "state");
-	char *pid = store_get_meta(db, "recorder_pid");
+	bool failed = false;
+	char *state = store_get_meta(db, "state", &failed);
+	char *pid = store_get_meta(db, "recorder_pid", &failed);
 	enum store_state st = STATE_INCOMPLETE;
 	if (state && strcmp(state, "complete") == 0)
 		st = STATE_COMPLETE;
 	else if (state && strcmp(state, "recording") == 0)
-		st = recorder_alive(db, pid) ? STATE_BEING_WRITTEN : STATE_ABANDONED;
+		st = recorder_alive(db, pid, &failed) ? STATE_BEING_WRITTEN : STATE_ABANDONED;
+	if (failed)
+		st = STATE_UNREADABLE;
 	free(state);
 	free(pid);
 	return st;
@@ -356,11 +380,15 @@ int store_check_state(sqlite3 *db, const char *path)
 {
 	switch (store_state(db)) {
 	case STATE_BEING_WRITTEN: {
-		char *pid = store_get_meta(db, "recorder_pid");
-		log_error("%s is still being written by prof record (pid %s)", path, pid);
+		bool failed = false;
+		char *pid = store_get_meta(db, "recorder_pid", &failed);
+		if (!failed)
+			log_error("%s is still being written by prof record (pid %s)", path, pid);
 		free(pid);
 		return -1;
 	}
+	case STATE_UNREADABLE:
+		return -1;
 	case STATE_ABANDONED:
 		log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
 		break;

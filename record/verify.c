@@ -16,14 +16,16 @@ static const char compare_sql[] =
 	" FROM b FULL OUTER JOIN s ON b.pc = s.pc"
 	" WHERE COALESCE(b.n, 0) != COALESCE(s.n, 0) ORDER BY 1";
 
-static long long scalar(sqlite3 *db, const char *sql)
+/* The first column of sql's one row in *v; -1 after one error line. */
+static int scalar(sqlite3 *db, const char *sql, long long *v)
 {
 	sqlite3_stmt *st;
-	long long v = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_read_error(db);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	return store_loop_end(st, rc == SQLITE_ROW ? SQLITE_DONE : rc);
 }
 
 int verify_compare(const char *block_db, const char *step_db, bool quiet)
@@ -54,9 +56,13 @@ int verify_compare(const char *block_db, const char *step_db, bool quiet)
 		sqlite3_close(db);
 		return -1;
 	}
-	long long b = scalar(db, "SELECT COALESCE(SUM(count), 0) FROM main.insns");
-	long long s = scalar(db, "SELECT COALESCE(SUM(count), 0) FROM step.insns");
-	long long pcs = scalar(db, "SELECT COUNT(DISTINCT pc) FROM main.insns");
+	long long b = 0, s = 0, pcs = 0;
+	if (scalar(db, "SELECT COALESCE(SUM(count), 0) FROM main.insns", &b) != 0 ||
+	    scalar(db, "SELECT COALESCE(SUM(count), 0) FROM step.insns", &s) != 0 ||
+	    scalar(db, "SELECT COUNT(DISTINCT pc) FROM main.insns", &pcs) != 0) {
+		sqlite3_close(db);
+		return -1;
+	}
 	sqlite3_close(db);
 	char nb[32], ns[32];
 	if (diffs) {

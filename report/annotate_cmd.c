@@ -583,12 +583,13 @@ int cmd_annotate(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
-	char *state = store_get_meta(db, "state");
+	bool failed = false;
+	char *state = store_get_meta(db, "state", &failed);
 	if (state && strcmp(state, "complete") != 0)
 		log_warn("%s: recording is %s; counts are incomplete", o.input, state);
 	free(state);
-	char *mode = store_get_meta(db, "mode");
-	struct annotate_state st = { .o = &o, .sym = symbolizer_new(db),
+	char *mode = store_get_meta(db, "mode", &failed);
+	struct annotate_state st = { .o = &o, .sym = failed ? NULL : symbolizer_new(db),
 				     .unit = mode && strcmp(mode, "sample") == 0 ? "samples" : "instructions" };
 	free(mode);
 	if (!st.sym) {

@@ -169,6 +169,8 @@ static int open_side(struct side *s, const struct diff_options *o)
 		return -1;
 	}
 	enum store_state state = store_state(s->db);
+	if (state == STATE_UNREADABLE)
+		return -1;
 	if (state != STATE_COMPLETE && state != STATE_BEING_WRITTEN && !o->allow_incomplete) {
 		log_error("diff: %s is an incomplete recording (%s); compare it anyway with "
 			  "--allow-incomplete", s->path,
@@ -199,9 +201,11 @@ static void close_side(struct side *s)
 /* Step and block count exactly; a sampled recording estimates. */
 static int check_modes(struct side *b, struct side *n)
 {
-	char *bm = store_get_meta(b->db, "mode"), *nm = store_get_meta(n->db, "mode");
-	int rc = 0;
-	if (diff_mode_exact(bm) != diff_mode_exact(nm)) {
+	bool failed = false;
+	char *bm = store_get_meta(b->db, "mode", &failed);
+	char *nm = store_get_meta(n->db, "mode", &failed);
+	int rc = failed ? -1 : 0;
+	if (!failed && diff_mode_exact(bm) != diff_mode_exact(nm)) {
 		bool base_exact = diff_mode_exact(bm);
 		const char *sm = base_exact ? nm : bm;
 		log_error("diff: %s was recorded in %s mode (statistical) and %s in %s mode (exact "

@@ -3,6 +3,7 @@
 #define PROF_STORE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* 2: maps has size, mtime_ns, text_hash. Readers read every version from 1. */
@@ -24,6 +25,7 @@ enum store_state {
 	STATE_INCOMPLETE,      /* interrupted (Ctrl-C, --duration, a crash of the program) */
 	STATE_ABANDONED,       /* its recorder died before finishing */
 	STATE_BEING_WRITTEN,   /* its recorder (same pid and start time) still runs */
+	STATE_UNREADABLE,      /* meta could not be read; one error line given */
 };
 enum store_state store_state(sqlite3 *db);
 /* Refuses (-1, one error line) a recording a live recorder is still writing;
@@ -38,8 +40,10 @@ int store_schema_version(sqlite3 *db);
 /* Runs SQL that returns nothing; reports failures through log_error. */
 int store_exec(sqlite3 *db, const char *sql);
 int store_set_meta(sqlite3 *db, const char *key, const char *value);
-/* Returns a malloc'd copy of the value, or NULL when absent. */
-char *store_get_meta(sqlite3 *db, const char *key);
+/* Returns a malloc'd copy of the value, or NULL when absent or unreadable.
+ * A read error sets *failed after one error line; once *failed is set,
+ * nothing more is read, so a run of calls gives at most one line. */
+char *store_get_meta(sqlite3 *db, const char *key, bool *failed);
 
 /* One error line naming the database and SQLite's reason; returns -1. */
 int store_read_error(sqlite3 *db);

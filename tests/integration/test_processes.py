@@ -69,6 +69,22 @@ class Threads(ProfTestCase):
         self.assertEqual(report_json(self.sdb, "--pid", str(pid + 100000))["total"], 0)
 
 
+class ManyThreads(ProfTestCase):
+    def test_hundreds_of_threads_started_at_once(self):
+        """Many threads create threads at once, so many new threads stop
+        before their creator's clone event is seen: each is kept until then
+        (once a 64-entry buffer dropped the 65th, and prof never ended)."""
+        spawners, each = (16, 12) if MODE == "block" else (8, 12)  # step: ~17 us an instruction
+        total = spawners * (1 + each)
+        db = self.db()
+        r = record(db, [program("many_threads"), str(spawners), str(each)], timeout=600)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "%d threads\n" % total)
+        self.assertEqual(query(db, "SELECT COUNT(*) FROM threads"), [(total + 1,)])
+        self.assertEqual(query(db, "SELECT COUNT(*) FROM threads WHERE id NOT IN"
+                               " (SELECT thread FROM insns)"), [(0,)])
+
+
 class Processes(ProfTestCase):
     def shell_twice(self, *extra):
         loop = program("loop")

@@ -189,6 +189,19 @@ class DamagedRecordings(ProfTestCase):
             overwrite_page(bad, root, os.urandom(page_size(bad)))
             self.assertRefused(bad, "database disk image is malformed")
 
+    def test_meta_that_fails_to_read(self):
+        """An error while reading meta (here a view that overflows for one key,
+        past the open-time checks) is an error, never a missing value."""
+        for key in ("state", "mode"):
+            bad = self.damaged(key + ".db")
+            con = sqlite3.connect(bad)
+            con.execute("ALTER TABLE meta RENAME TO meta_rows")
+            con.execute("CREATE VIEW meta(key, value) AS SELECT key, CASE WHEN key = '%s'"
+                        " THEN abs(-9223372036854775807 - 1) ELSE value END FROM meta_rows" % key)
+            con.commit()
+            con.close()
+            self.assertRefused(bad, "integer overflow")
+
     def impossible(self, sql):
         bad = self.damaged()
         con = sqlite3.connect(bad)
@@ -250,6 +263,59 @@ class Recording(ProfTestCase):
         for value in ("nan", "inf", "-101", "x"):
             self.assertOneErrorLine(run(["diff", "a.db", "b.db", "--fail-above", value]),
                                     "--fail-above")
+
+
+def blind_wait_env():
+    """prof's environment with tests/programs/blind_wait.so preloaded: a signal
+    that arrives while the tracer is about to wait is held until just before
+    its blocking waitpid, where only a wake-up other than EINTR notices it."""
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = program("blind_wait.so")
+    return env
+
+
+class SignalWakesTheTracer(ProfTestCase):
+    """A program blocked for ever makes no child event: only the signal
+    (--duration's SIGALRM, Ctrl-C's SIGINT) can end prof's wait for it."""
+
+    def assertEndedIncomplete(self, r, db, code, what):
+        self.assertEqual(r.returncode, code, "%s: %s" % (what, r.stderr))
+        self.assertIn("incomplete", r.stderr, what)
+        self.assertEqual(meta(db)["state"], "incomplete", what)
+
+    def test_duration_ends_a_blocked_program(self):
+        for i in range(20):
+            call = ("pause", "read")[i % 2]
+            env = blind_wait_env() if i % 4 < 2 else None
+            what = "run %d: %s%s" % (i, call, ", preloaded" if env else "")
+            db = self.db("run%d.db" % i)
+            start = time.monotonic()
+            r = subprocess.run([PROF, "record", "-o", db, "--duration", "0.3", "--",
+                                program("blocked"), call], capture_output=True, text=True,
+                               timeout=30, env=env)
+            self.assertLess(time.monotonic() - start, 30, what)
+            self.assertEndedIncomplete(r, db, 128 + signal.SIGKILL, what)
+
+    def test_ctrl_c_ends_a_blocked_program(self):
+        runs = [(mode, call, True) for mode in ("block", "step") for call in ("pause", "read")]
+        runs.append(("block", "pause", False))
+        for mode, call, preload in runs:
+            what = "%s mode, %s%s" % (mode, call, ", preloaded" if preload else "")
+            db = self.db("%s-%s-%d.db" % (mode, call, preload))
+            p = subprocess.Popen([PROF, "record", "--mode", mode, "-o", db, "--",
+                                  program("blocked"), call], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True,
+                                 env=blind_wait_env() if preload else None)
+            try:
+                self.assertEqual(p.stdout.readline(), "blocked\n", what)
+                time.sleep(0.3)  # into the blocking call, and into blind_wait's window
+                p.send_signal(signal.SIGINT)  # to prof alone, not to the program
+                out, err = p.communicate(timeout=30)
+            finally:
+                p.kill()
+                p.wait()
+            self.assertEndedIncomplete(subprocess.CompletedProcess(p.args, p.returncode, out, err),
+                                       db, 128 + signal.SIGINT, what)
 
 
 def set_meta(db, **values):

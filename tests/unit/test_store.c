@@ -9,6 +9,7 @@
 #include "prof/elf_file.h"
 #include "prof/profile.h"
 #include "prof/store.h"
+#include "verify.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,15 @@ struct tmp {
 	char dir[64];
 	char path[128]; /* dir/prof.db */
 };
+
+/* A meta value that must read without error. */
+static char *meta(sqlite3 *db, const char *key)
+{
+	bool failed = false;
+	char *v = store_get_meta(db, key, &failed);
+	assert_false(failed);
+	return v;
+}
 
 static int tmp_setup(void **state)
 {
@@ -106,7 +116,7 @@ static void test_create_keeps_old(void **state)
 
 	db = store_create(t->path, err, sizeof err);
 	assert_non_null(db);
-	assert_null(store_get_meta(db, "run")); /* a fresh database */
+	assert_null(meta(db, "run")); /* a fresh database */
 	assert_int_equal(store_set_meta(db, "run", "second"), 0);
 	sqlite3_close(db);
 
@@ -114,7 +124,7 @@ static void test_create_keeps_old(void **state)
 	db = store_open_read(old, err, sizeof err);
 	if (!db)
 		fail_msg("%s: %s", old, err);
-	char *v = store_get_meta(db, "run");
+	char *v = meta(db, "run");
 	assert_non_null(v);
 	assert_string_equal(v, "first");
 	free(v);
@@ -126,7 +136,7 @@ static void test_create_keeps_old(void **state)
 	sqlite3_close(db);
 	db = store_open_read(old, err, sizeof err);
 	assert_non_null(db);
-	v = store_get_meta(db, "run");
+	v = meta(db, "run");
 	assert_non_null(v);
 	assert_string_equal(v, "second");
 	free(v);
@@ -155,7 +165,7 @@ static void test_create_keeps_crashed_old(void **state)
 	sqlite3 *db = store_open_read(t->path, err, sizeof err);
 	if (!db)
 		fail_msg("%s", err);
-	char *v = store_get_meta(db, "run");
+	char *v = meta(db, "run");
 	assert_non_null(v);
 	assert_string_equal(v, "crashed");
 	free(v);
@@ -165,7 +175,7 @@ static void test_create_keeps_crashed_old(void **state)
 	assert_non_null(db);
 	sqlite3_close(db);
 	db = store_open_read(old, err, sizeof err);
-	v = db ? store_get_meta(db, "run") : NULL;
+	v = db ? meta(db, "run") : NULL;
 	if (db)
 		sqlite3_close(db);
 	if (!v)
@@ -180,22 +190,22 @@ static void test_meta(void **state)
 	char err[512];
 	sqlite3 *db = store_create(t->path, err, sizeof err);
 	assert_non_null(db);
-	assert_null(store_get_meta(db, "mode"));
+	assert_null(meta(db, "mode"));
 	assert_int_equal(store_set_meta(db, "mode", "step"), 0);
 	assert_int_equal(store_set_meta(db, "command", "./app 'a b' \"c\""), 0);
-	char *v = store_get_meta(db, "mode");
+	char *v = meta(db, "mode");
 	assert_non_null(v);
 	assert_string_equal(v, "step");
 	free(v);
 	assert_int_equal(store_set_meta(db, "mode", "block"), 0); /* overwrite */
-	v = store_get_meta(db, "mode");
+	v = meta(db, "mode");
 	assert_string_equal(v, "block");
 	free(v);
-	v = store_get_meta(db, "command");
+	v = meta(db, "command");
 	assert_string_equal(v, "./app 'a b' \"c\"");
 	free(v);
 	assert_int_equal(store_set_meta(db, "empty", ""), 0);
-	v = store_get_meta(db, "empty");
+	v = meta(db, "empty");
 	assert_non_null(v);
 	assert_string_equal(v, "");
 	free(v);
@@ -481,6 +491,75 @@ static void test_profile_incomplete(void **state)
 	sqlite3_close(db);
 }
 
+/* Another connection's exclusive lock: every read of the recording fails
+ * with SQLITE_BUSY. A meta read that fails is an error, never a missing key. */
+static void test_meta_read_error(void **state)
+{
+	struct tmp *t = *state;
+	char err[512];
+	sqlite3 *db = store_create(t->path, err, sizeof err);
+	assert_non_null(db);
+	assert_int_equal(store_set_meta(db, "state", "complete"), 0);
+	assert_int_equal(store_set_meta(db, "mode", "block"), 0);
+	assert_int_equal(store_seal(db), 0); /* rollback journal: a writer locks readers out */
+	sqlite3_close(db);
+	db = store_open_read(t->path, err, sizeof err);
+	assert_non_null(db);
+	sqlite3_busy_timeout(db, 0);
+	sqlite3 *locker;
+	assert_int_equal(sqlite3_open(t->path, &locker), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+
+	bool failed = false;
+	assert_null(store_get_meta(db, "state", &failed));
+	assert_true(failed);
+	assert_null(store_get_meta(db, "mode", &failed)); /* reads nothing more */
+	assert_int_equal(store_state(db), STATE_UNREADABLE);
+	assert_int_equal(store_check_state(db, t->path), -1);
+	struct profile p;
+	struct profile_filter all = { .pid = 0, .tid = 0 };
+	assert_int_equal(profile_load(db, &all, &p), -1);
+	profile_free(&p);
+
+	sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(locker);
+	failed = false;
+	char *v = store_get_meta(db, "state", &failed);
+	assert_false(failed);
+	assert_string_equal(v, "complete");
+	free(v);
+	sqlite3_close(db);
+}
+
+/* One thread, three pcs of 2^62 instructions each: every per-pc count fits,
+ * their sum does not (SQLite's SUM fails with "integer overflow"). */
+static void write_overflowing(const char *path)
+{
+	char err[512];
+	sqlite3 *db = store_create(path, err, sizeof err);
+	if (!db)
+		fail_msg("%s", err);
+	exec_fmt(db, "INSERT INTO processes(id, pid, ppid, exe, argv) VALUES(1, 4242, 1, 'a', 'a')");
+	exec_fmt(db, "INSERT INTO threads(id, tid, proc, name) VALUES(1, 4242, 1, 'a')");
+	for (int pc = 1; pc <= 3; pc++)
+		exec_fmt(db, "INSERT INTO insns(thread, pc, class, count) VALUES(1, %d, 0, %lld)",
+			 pc, 1ll << 62);
+	store_seal(db);
+	sqlite3_close(db);
+}
+
+/* --verify's totals are read errors too, not "block and step agree". */
+static void test_verify_read_error(void **state)
+{
+	struct tmp *t = *state;
+	char step[160];
+	snprintf(step, sizeof step, "%s/step.db", t->dir);
+	write_overflowing(t->path);
+	write_overflowing(step);
+	assert_int_equal(verify_compare(t->path, step, true), -1);
+	unlink(step);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +570,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_rejects, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_profile_round_trip, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_profile_incomplete, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_meta_read_error, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_verify_read_error, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
