@@ -667,7 +667,7 @@ static int verify_with_step(struct record_args *a, const char *path, int block_c
 	if (!a->topt.quiet)
 		fprintf(stderr, "prof: verifying: the same run in step mode (slow)...\n");
 	int step_code = record_once(a, path, step_db);
-	int rc = step_code == block_code ? verify_compare(a->output, step_db, a->topt.quiet) : -1;
+	int rc = step_code == block_code ? verify_compare(a->output, step_db, fast_mode, a->topt.quiet) : -1;
 	if (step_code != block_code)
 		log_error("verify: the program exited %d in %s mode and %d in step mode",
 			  block_code, fast_mode, step_code);

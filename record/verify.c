@@ -28,7 +28,7 @@ static int scalar(sqlite3 *db, const char *sql, long long *v)
 	return store_loop_end(st, rc == SQLITE_ROW ? SQLITE_DONE : rc);
 }
 
-int verify_compare(const char *block_db, const char *step_db, bool quiet)
+int verify_compare(const char *block_db, const char *step_db, const char *mode, bool quiet)
 {
 	char err[512];
 	sqlite3 *db = store_open_read(block_db, err, sizeof err);
@@ -48,8 +48,8 @@ int verify_compare(const char *block_db, const char *step_db, bool quiet)
 	long long diffs = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (diffs++ < 10)
-			fprintf(stderr, "prof: verify: pc %llx: block %lld, step %lld\n",
-				(unsigned long long)sqlite3_column_int64(st, 0),
+			fprintf(stderr, "prof: verify: pc %llx: %s %lld, step %lld\n",
+				(unsigned long long)sqlite3_column_int64(st, 0), mode,
 				sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
 	}
 	if (store_loop_end(st, rc) != 0) {
@@ -66,13 +66,13 @@ int verify_compare(const char *block_db, const char *step_db, bool quiet)
 	sqlite3_close(db);
 	char nb[32], ns[32];
 	if (diffs) {
-		log_error("verify: MISMATCH: block counted %s, step %s; %lld instructions differ "
-			  "(a multi-threaded program may legitimately take other paths)",
+		log_error("verify: MISMATCH: %s counted %s, step %s; %lld instructions differ "
+			  "(a multi-threaded program may legitimately take other paths)", mode,
 			  fmt_count((uint64_t)b, nb, sizeof nb), fmt_count((uint64_t)s, ns, sizeof ns), diffs);
 		return -1;
 	}
 	if (!quiet)
-		fprintf(stderr, "prof: verify: block and step agree exactly: %s instructions at %lld addresses\n",
-			fmt_count((uint64_t)b, nb, sizeof nb), pcs);
+		fprintf(stderr, "prof: verify: %s and step agree exactly: %s instructions at %lld addresses\n",
+			mode, fmt_count((uint64_t)b, nb, sizeof nb), pcs);
 	return 0;
 }

@@ -8,6 +8,6 @@
 
 /* Compares per-instruction counts of two recordings; returns 0 when equal,
  * -1 (after printing the differences) when not. */
-int verify_compare(const char *block_db, const char *step_db, bool quiet);
+int verify_compare(const char *block_db, const char *step_db, const char *mode, bool quiet);
 
 #endif

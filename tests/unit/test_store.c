@@ -556,7 +556,7 @@ static void test_verify_read_error(void **state)
 	snprintf(step, sizeof step, "%s/step.db", t->dir);
 	write_overflowing(t->path);
 	write_overflowing(step);
-	assert_int_equal(verify_compare(t->path, step, true), -1);
+	assert_int_equal(verify_compare(t->path, step, "block", true), -1);
 	unlink(step);
 }
 
