@@ -28,8 +28,8 @@ class ModeCase(ProfTestCase):
         addresses and paths agree; the programs' exit status and output must
         agree too. Returns the databases in the order of modes."""
         runs = []
-        for mode in modes:
-            db = self.db(mode + ".db")
+        for i, mode in enumerate(modes):
+            db = self.db("%d-%s.db" % (i, mode))
             r = subprocess.run([PROF, "record", "-q", "--mode", mode, "-o", db, *extra, "--",
                                 "setarch", "-R", *argv], capture_output=True, text=True, errors="replace",
                                env={**fixed_env(), **(env or {})}, timeout=timeout)
@@ -179,7 +179,13 @@ class StepEqualsMode(ModeCase):
             self.skipTest("the reference is block mode itself")
         block, other = self.record_modes(["python3", "-c", "print(sum(range(1000)))"], ("block", self.mode),
                                          timeout=1200, env={"PYTHONHASHSEED": "0"})
-        self.assertSameRecording(block, other)
+        self.assertSameRecording(block, other, compare_arcs=False)
+        # Arcs and their call counts, not their inclusive counts: two block
+        # recordings of this very command (per-pc counts identical) gave
+        # inclusive counts differing by tens of instructions on 50 of
+        # 10,225 arcs (the root arc: 31973628 and 31973643).
+        calls = lambda db: [a[:3] for a in self.arcs(db)]
+        self.assertEqual(calls(block), calls(other))
 
     def test_fork_and_exec(self):
         loop = program("loop")
