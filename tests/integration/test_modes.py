@@ -1,5 +1,11 @@
-"""Block mode against step mode: the same counts per instruction, the same
-call graph, on every kind of program; and block-mode specifics."""
+"""Every exact mode against step mode: the same counts per instruction and
+class, the same call graph, syscalls, signals, processes and program output,
+on every kind of program; and block-mode specifics.
+
+The mode compared with step comes from PROF_TEST_MODE (default "block"):
+ctest runs these suites once for block (modes, modes_system) and, when
+configured with -DPROF_TEST_CACHE_MODE=ON, once for cache (modes_cache,
+modes_system_cache)."""
 import os
 import subprocess
 import unittest
@@ -7,47 +13,98 @@ import unittest
 from proftest import (BENCH, PROF, ProfTestCase, expect, fixed_env, functions, program, query, record,
                       report_json, run)
 
+# The mode under test, compared with step mode (the reference).
+MODE = os.environ.get("PROF_TEST_MODE", "block")
 
-class StepBlockCase(ProfTestCase):
-    """Records a program in both modes and compares them."""
-    def record_both(self, argv, extra=()):
-        """Both modes, ASLR off and one environment, so addresses and paths agree."""
-        dbs = {}
-        for mode in ("step", "block"):
-            db = self.db(mode + ".db")
+
+class ModeCase(ProfTestCase):
+    """Records a program in step mode and in the mode under test, and
+    compares them."""
+    mode = MODE       # the mode under test
+    reference = "step"
+
+    def record_modes(self, argv, modes, extra=(), timeout=600, env=None):
+        """Each mode, ASLR off and one environment (fixed_env() and env), so
+        addresses and paths agree; the programs' exit status and output must
+        agree too. Returns the databases in the order of modes."""
+        runs = []
+        for i, mode in enumerate(modes):
+            db = self.db("%d-%s.db" % (i, mode))
             r = subprocess.run([PROF, "record", "-q", "--mode", mode, "-o", db, *extra, "--",
                                 "setarch", "-R", *argv], capture_output=True, text=True, errors="replace",
-                               env=fixed_env(), timeout=600)
-            dbs[mode] = (db, r)
-        self.assertEqual(dbs["step"][1].returncode, dbs["block"][1].returncode)
-        self.assertEqual(dbs["step"][1].stdout, dbs["block"][1].stdout)
-        return dbs["step"][0], dbs["block"][0]
+                               env={**fixed_env(), **(env or {})}, timeout=timeout)
+            runs.append((db, r))
+        (_, first), *rest = runs
+        for mode, (_, r) in zip(modes[1:], rest):
+            self.assertEqual(first.returncode, r.returncode, "exit status, %s against %s: %s"
+                             % (mode, modes[0], r.stderr[-2000:]))
+            self.assertEqual(first.stdout, r.stdout, "program output, %s against %s" % (mode, modes[0]))
+        return [db for db, _ in runs]
+
+    def record_both(self, argv, extra=()):
+        """The reference (step) and the mode under test: (step_db, mode_db)."""
+        return tuple(self.record_modes(argv, (self.reference, self.mode), extra))
+
+    # setarch execs the program: compare the program's images only, not setarch's.
+    NOT_SETARCH = " JOIN threads t ON t.id = {0}.thread JOIN processes p ON p.id = t.proc" \
+                  " WHERE p.exe NOT LIKE '%setarch'"
 
     def per_pc(self, db):
-        # setarch execs the program: compare the program's image only, not setarch's.
-        return query(db, "SELECT i.pc, SUM(i.count), MIN(i.class) FROM insns i"
-                         " JOIN threads t ON t.id = i.thread JOIN processes p ON p.id = t.proc"
-                         " WHERE p.exe NOT LIKE '%setarch' GROUP BY i.pc ORDER BY i.pc")
+        return query(db, "SELECT i.pc, SUM(i.count), MIN(i.class) FROM insns i" + self.NOT_SETARCH.format("i")
+                     + " GROUP BY i.pc ORDER BY i.pc")
+
+    def per_class(self, db):
+        return query(db, "SELECT i.class, SUM(i.count) FROM insns i" + self.NOT_SETARCH.format("i")
+                     + " GROUP BY i.class ORDER BY i.class")
 
     def arcs(self, db):
         return query(db, "SELECT a.caller_pc, a.callee_pc, SUM(a.calls), SUM(a.inclusive),"
-                         " SUM(a.outer_inclusive) FROM arcs a JOIN threads t ON t.id = a.thread"
-                         " JOIN processes p ON p.id = t.proc WHERE p.exe NOT LIKE '%setarch'"
-                         " GROUP BY 1, 2 ORDER BY 1, 2")
+                         " SUM(a.outer_inclusive) FROM arcs a" + self.NOT_SETARCH.format("a")
+                     + " GROUP BY 1, 2 ORDER BY 1, 2")
 
-    def assertSameRun(self, argv, compare_arcs=True, extra=()):
-        step, block = self.record_both(argv, extra)
-        s, b = self.per_pc(step), self.per_pc(block)
+    def signals(self, db):
+        return query(db, "SELECT s.signo, s.pc, COUNT(*) FROM signals s" + self.NOT_SETARCH.format("s")
+                     + " GROUP BY 1, 2 ORDER BY 1, 2")
+
+    def processes(self, db):
+        return query(db, "SELECT exe, argv, exit_status, COUNT(*) FROM processes"
+                         " WHERE exe NOT LIKE '%setarch' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+
+    def assertSameRecording(self, ref, got, compare_arcs=True):
+        s, b = self.per_pc(ref), self.per_pc(got)
         self.assertGreater(len(s), 0)
         diff = sorted(set(s) ^ set(b))[:10]
+        self.assertEqual(len(s), len(b), "not the same instructions executed, e.g. %s" % diff)
         self.assertEqual(s, b, "per-pc counts differ, e.g. %s" % diff)
+        self.assertEqual(self.per_class(ref), self.per_class(got))
         if compare_arcs:
-            self.assertEqual(self.arcs(step), self.arcs(block))
+            self.assertEqual(self.arcs(ref), self.arcs(got))
         sys = lambda db: sorted((x["name"], x["calls"], x["errors"]) for x in report_json(db)["syscalls"])
-        self.assertEqual(sys(step), sys(block))
+        self.assertEqual(sys(ref), sys(got))
+        self.assertEqual(self.signals(ref), self.signals(got))
+        self.assertEqual(self.processes(ref), self.processes(got))
+
+    def assertSameRun(self, argv, compare_arcs=True, extra=()):
+        """Step mode and the mode under test agree on argv; returns their databases."""
+        step, other = self.record_both(argv, extra)
+        self.assertSameRecording(step, other, compare_arcs)
+        return step, other
+
+    def assertSameRunArcsAsBlock(self, argv):
+        """For programs whose call graph step and block mode do not agree on
+        (non-local exits, see test_call_graph_through_nonlocal_exits): per-pc
+        counts, classes, syscalls, signals and processes against step mode;
+        the call graph against block mode's (the reference for a new mode's
+        call graph, issue 10), unless the mode under test is block."""
+        if self.mode == "block":
+            return self.assertSameRun(argv, compare_arcs=False)
+        step, block, other = self.record_modes(argv, (self.reference, "block", self.mode))
+        self.assertSameRecording(step, other, compare_arcs=False)
+        self.assertEqual(self.arcs(block), self.arcs(other), "call graph against block mode's")
+        return step, other
 
 
-class StepEqualsBlock(StepBlockCase):
+class StepEqualsMode(ModeCase):
     def test_assembly_programs(self):
         for name in ("loop", "calls", "jumptable", "rep", "pushf", "cpuid", "syscalls", "sighandler", "segv",
                      "farjmp"):
@@ -66,10 +123,109 @@ class StepEqualsBlock(StepBlockCase):
         # The REP runs out of line; its fault must reach the program at the
         # REP's own address (at_rep=1) and the iterations before and after
         # it count as single-stepping counts them.
-        step, block = self.record_both([program("repfault")])
-        self.assertEqual(self.per_pc(step), self.per_pc(block))
+        step, other = self.record_both([program("repfault")])
+        self.assertEqual(self.per_pc(step), self.per_pc(other))
         out = subprocess.run([program("repfault")], capture_output=True, text=True).stdout
         self.assertIn("faults=1 at_rep=1 left=0", out)
+
+    def test_signal_handler_leaves_by_siglongjmp(self):
+        # SIGALRM raised deep in a recursion, five times, and one SIGSEGV
+        # from a bad pointer: each handler siglongjmps out of every frame.
+        step, other = self.assertSameRunArcsAsBlock([program("sigjmp")])
+        self.assertEqual([(sig, n) for sig, _, n in self.signals(other)], [(11, 1), (14, 5)])
+
+    def test_cxx_exceptions_through_frames(self):
+        if not os.path.exists(program("cxxexcept")):
+            self.skipTest("no C++ compiler: cxxexcept not built")
+        step, other = self.assertSameRunArcsAsBlock([program("cxxexcept")])
+        names = {f["name"] for f in report_json(other)["functions"] if f["count"]}
+        self.assertIn("_Unwind_RaiseException", names)
+
+    @unittest.expectedFailure
+    def test_call_graph_through_nonlocal_exits(self):
+        # Known disagreement (found when these programs were added): the
+        # per-pc counts agree, but the inclusive counts of the arcs on the
+        # stack when a signal handler siglongjmps out (or an exception
+        # unwinds) differ between step and block mode; in sigjmp block mode
+        # adds 1368 instructions to every frame per handler run. When one
+        # of them is fixed this test passes and unittest reports the
+        # unexpected success: drop the decorator then.
+        for name in ("sigjmp", "cxxexcept"):
+            if os.path.exists(program(name)):
+                with self.subTest(program=name):
+                    step, other = self.record_both([program(name)])
+                    self.assertEqual(self.arcs(step), self.arcs(other))
+
+    def test_indirect_calls_jump_table_tail_calls(self):
+        # 16 targets from one call site, a switch's jump table, direct and
+        # indirect tail calls, a push/ret trampoline.
+        self.assertSameRun([program("indirect")])
+
+    def test_fork_vfork_exec_from_c(self):
+        step, other = self.assertSameRun([program("forkexec")])
+        exes = sorted((os.path.basename(e), st) for e, _, st, n in self.processes(other) for _ in range(n))
+        # The vfork and fork children that exec end as processes (exit
+        # status -1) and begin again as /bin/true.
+        self.assertEqual(exes, [("forkexec", -1), ("forkexec", -1), ("forkexec", 0), ("forkexec", 61),
+                                ("true", 0), ("true", 0)])
+
+    @unittest.skipUnless(os.environ.get("PROF_TEST_SLOW") == "1",
+                         "python3 startup in block mode takes ~110 s: set PROF_TEST_SLOW=1")
+    def test_python3_against_block(self):
+        # python3 startup: 32M instructions, far too many for step mode
+        # (~17 us each), so the reference is block mode here. Out of the
+        # default run: block mode alone took 109 s on it (2-CPU VM, 2026-12).
+        if self.mode == "block":
+            self.skipTest("the reference is block mode itself")
+        block, other = self.record_modes(["python3", "-c", "print(sum(range(1000)))"], ("block", self.mode),
+                                         timeout=1200, env={"PYTHONHASHSEED": "0"})
+        self.assertSameRecording(block, other, compare_arcs=False)
+        # Arcs and their call counts, not their inclusive counts: two block
+        # recordings of this very command (per-pc counts identical) gave
+        # inclusive counts differing by tens of instructions on 50 of
+        # 10,225 arcs (the root arc: 31973628 and 31973643).
+        calls = lambda db: [a[:3] for a in self.arcs(db)]
+        self.assertEqual(calls(block), calls(other))
+
+    def test_fork_and_exec(self):
+        loop = program("loop")
+        self.assertSameRun(["/bin/sh", "-c", "%s; %s; true" % (loop, loop)])
+
+    def test_threads_own_functions(self):
+        # Threads interleave differently in the two modes (lazy binding and
+        # futex waits in libc vary); the program's own code may not.
+        step, other = self.record_both([program("threads")])
+        # PLT stubs (name@plt, and the lazy-binding entry .plt) resolve lazily,
+        # in whichever thread comes first: their counts depend on the interleaving.
+        own = lambda db: {f["name"]: f["count"] for f in report_json(db)["functions"]
+                          if f["dso"] == "threads" and not f["name"].endswith("@plt")
+                          and f["name"] != ".plt"}
+        s = own(step)
+        b = own(other)
+        self.assertEqual(s, b)
+        self.assertEqual(s["work"], 2 * (500 + 1000 + 2000 + 3000) + 4 * 2)
+
+
+class SystemPrograms(ModeCase):
+    """The longest comparison (step mode over a few million instructions):
+    its own ctest entry, so it runs beside the others."""
+
+    def test_system_programs(self):
+        # Programs nobody here wrote, with glibc's string functions (AVX-512
+        # ones on machines that have it) and their REP instructions.
+        small = os.path.join(self.dir, "small.txt")
+        with open(small, "w") as f:
+            f.write("".join("line %d %s\n" % ((i * 7919) % 101, "x" * (i % 13)) for i in range(200)))
+        for argv in (["/bin/true"], ["/bin/ls", "-R", "/usr/include/linux"],
+                     ["/usr/bin/sha256sum", small], ["/bin/gzip", "-c", small], ["/usr/bin/sort", small],
+                     ["/bin/sh", "-c", "echo a | tr a b"]):
+            with self.subTest(argv=" ".join(argv)):
+                self.assertSameRun(argv)
+
+
+@unittest.skipUnless(MODE == "block", "block-mode specifics: PROF_TEST_MODE is %s" % MODE)
+class BlockMode(ModeCase):
+    mode = "block"
 
     def test_without_scratch_page(self):
         # Where the kernel refuses the scratch page, REP instructions are
@@ -91,43 +247,6 @@ class StepEqualsBlock(StepBlockCase):
         got = {f["name"]: f["count"] for f in rep["functions"] if f["dso"] == "rep"}
         self.assertEqual(got, exp["functions"])
 
-    def test_fork_and_exec(self):
-        loop = program("loop")
-        self.assertSameRun(["/bin/sh", "-c", "%s; %s; true" % (loop, loop)])
-
-    def test_threads_own_functions(self):
-        # Threads interleave differently in the two modes (lazy binding and
-        # futex waits in libc vary); the program's own code may not.
-        step, block = self.record_both([program("threads")])
-        # PLT stubs (name@plt, and the lazy-binding entry .plt) resolve lazily,
-        # in whichever thread comes first: their counts depend on the interleaving.
-        own = lambda db: {f["name"]: f["count"] for f in report_json(db)["functions"]
-                          if f["dso"] == "threads" and not f["name"].endswith("@plt")
-                          and f["name"] != ".plt"}
-        s = own(step)
-        b = own(block)
-        self.assertEqual(s, b)
-        self.assertEqual(s["work"], 2 * (500 + 1000 + 2000 + 3000) + 4 * 2)
-
-
-class SystemPrograms(StepBlockCase):
-    """The longest comparison (step mode over a few million instructions):
-    its own ctest entry, so it runs beside the others."""
-
-    def test_system_programs(self):
-        # Programs nobody here wrote, with glibc's string functions (AVX-512
-        # ones on machines that have it) and their REP instructions.
-        small = os.path.join(self.dir, "small.txt")
-        with open(small, "w") as f:
-            f.write("".join("line %d %s\n" % ((i * 7919) % 101, "x" * (i % 13)) for i in range(200)))
-        for argv in (["/bin/true"], ["/bin/ls", "-R", "/usr/include/linux"],
-                     ["/usr/bin/sha256sum", small], ["/bin/gzip", "-c", small], ["/usr/bin/sort", small],
-                     ["/bin/sh", "-c", "echo a | tr a b"]):
-            with self.subTest(argv=" ".join(argv)):
-                self.assertSameRun(argv)
-
-
-class BlockMode(ProfTestCase):
     def test_default_mode_is_block(self):
         r = run(["record", "-q", "-o", self.db(), "--", program("loop")])
         self.assertEqual(r.returncode, 0, r.stderr)
