@@ -863,7 +863,6 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 	t->icount = clk->tracer + (hdr[0] - clk->tracee);
 	clk->tracer = t->icount;
 	clk->tracee = hdr[0];
-	clk->ran = false;
 }
 
 void cache_clock_enter(struct tracee *t, struct cache_clock *clk)

@@ -114,7 +114,7 @@ struct cache {
 struct cache_clock {
 	uint64_t tracee;        /* CD_ICOUNT at the last drain */
 	uint64_t tracer;        /* tracee->icount then */
-	bool ran;               /* the thread ran in the cache since */
+	bool ran;               /* the thread runs in the cache (since it last entered) */
 };
 
 struct cache *cache_new(void);

@@ -228,6 +228,7 @@ static bool leave_cache(struct tracer *tr, struct tracee *t, struct cache *c, bo
 	block_set_pc(t, orig);
 	t->pc = orig;
 	struct block_thread *s = block_thread_of(t);
+	s->clk.ran = false; /* the tracer counts from here: t->icount is its clock */
 	s->state = B_RUN;
 	s->block = NULL;
 	if (c->off)
@@ -251,6 +252,7 @@ static void exit_reached(struct tracer *tr, struct tracee *t, struct cache *c, u
 	drain(tr, t, c);
 	if (c->off)
 		give_up(t, c);
+	block_thread_of(t)->clk.ran = false;
 	block_thread_of(t)->state = B_RUN;
 	block_set_pc(t, target);
 	block_run_from(tr, t, target, 0);
