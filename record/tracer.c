@@ -671,6 +671,7 @@ int tracer_run(struct tracer *tr)
 			break;
 		}
 		struct tracee *t = thread_find(tr, tid);
+		tr->stops++;
 		if (!t)
 			on_unknown_stop(tid, status, &es);
 		else if (WIFEXITED(status) || WIFSIGNALED(status))
@@ -685,6 +686,8 @@ int tracer_run(struct tracer *tr)
 		progress_tick(tr->progress, tr->insns);
 	}
 	early_stops_free(&es);
+	log_debug("%llu stops for %llu instructions", (unsigned long long)tr->stops,
+		  (unsigned long long)tr->insns);
 	free(tr->deferred);
 	tr->deferred = NULL;
 	tr->ndeferred = tr->deferred_head = tr->deferred_cap = 0;

@@ -135,6 +135,7 @@ struct tracer {
 	int main_status;           /* wait status of the first process, once it ended */
 	bool main_ended;
 	uint64_t insns, syscalls, threads_seen, signals;
+	uint64_t stops;             /* statuses the loop handled (PROF_DEBUG prints them) */
 	bool attached;             /* -p: detach at the end instead of killing */
 	/* Statuses reaped outside the loop (during a syscall injection, at
 	 * attach), handed to it before it waits again; in arrival order. */
