@@ -194,7 +194,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		return -1;
 	}
 	if (a->topt.collect && (a->topt.mode == &sample_mode || a->topt.mode == &cache_mode)) {
-		log_error("record: --collect needs block or step mode");
+		log_error("record: --collect counts exactly in block or step mode");
 		return -1;
 	}
 	bool exact_fast = a->topt.mode == &block_mode || a->topt.mode == &cache_mode;

@@ -37,8 +37,9 @@ class Collect(ProfTestCase):
         self.assertEqual(rep["total"], 28605)
 
     def test_collect_errors(self):
-        r = record(self.db(), [program("cfuncs")], mode="sample", extra=("--collect", "fib"))
-        self.assertOneErrorLine(r, "--collect counts exactly")
+        for mode in ("sample", "cache"):
+            r = record(self.db(), [program("cfuncs")], mode=mode, extra=("--collect", "fib"))
+            self.assertOneErrorLine(r, "--collect counts exactly")
         r = record(self.db("none.db"), [program("cfuncs")], mode="block", extra=("--collect", "no_such_fn"))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("--collect no_such_fn: no function of that name", r.stderr)
