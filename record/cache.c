@@ -95,6 +95,8 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	}
 	memset(&c->site_len, 0, sizeof c->site_len);
 	u64_table_copy(&c->site_len, &parent->site_len);
+	c->window = NULL;
+	c->window_len = 0;
 	open_mem(c, child);
 	return c;
 }
@@ -119,6 +121,7 @@ void cache_put(struct cache *c)
 	free(c->exitv);
 	free(c->seen);
 	free(c->table_keys);
+	free(c->window);
 	u64_table_clear(&c->site_len);
 	maps_free(&c->code_maps);
 	if (c->mem_fd >= 0)
@@ -345,12 +348,34 @@ struct scanned {
 	struct insn_encoding enc;
 };
 
+#define WINDOW 8192
+
+/* Up to 16 bytes of code at pc, through a window read a page or two at a
+ * time (a syscall per instruction made translating cost more than the stop). */
+static size_t read_code(struct cache *c, struct tracee *t, uint64_t pc, uint8_t out[16])
+{
+	if (!c->window)
+		c->window = xmalloc(WINDOW);
+	if (pc < c->window_at || pc + 16 > c->window_at + c->window_len) {
+		c->window_at = pc & ~4095ull;
+		ssize_t n = c->mem_fd >= 0 ? pread(c->mem_fd, c->window, WINDOW, (off_t)c->window_at) : -1;
+		c->window_len = n > 0 ? (size_t)n : 0;
+		if (pc + 16 > c->window_at + c->window_len) { /* the end of a mapping */
+			c->window_len = 0;
+			return tracer_read_code(t->tid, pc, out);
+		}
+	}
+	memcpy(out, c->window + (pc - c->window_at), 16);
+	return 16;
+}
+
 /* Decodes the program's instruction at pc (its own bytes, not our int3s). */
 static bool read_insn(struct tracer *tr, struct tracee *t, uint64_t pc, struct scanned *s)
 {
+	struct cache *c = t->proc->as->cache;
 	memset(s, 0, sizeof *s);
 	s->pc = pc;
-	s->avail = tracer_read_code(t->tid, pc, s->code);
+	s->avail = read_code(c, t, pc, s->code);
 	uint8_t orig;
 	for (size_t i = 0; t->proc->as && i < s->avail; i++)
 		if (aspace_bp_orig(t->proc->as, pc + i, &orig))
@@ -449,12 +474,14 @@ static bool block_flags_live(struct tracer *tr, struct tracee *t, const struct s
 /* Scans the block at pc into s (room for MAX_TRANS_INSNS); returns its
  * length and sets *kind; 0 when nothing at pc can be translated. */
 static uint32_t scan(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t pc,
-		     struct scanned *s, int *kind)
+		     struct scanned *s, int *kind, bool ahead)
 {
 	uint32_t n = 0;
 	for (; n < MAX_TRANS_INSNS; n++) {
 		if (!read_insn(tr, t, pc, &s[n]))
 			break;
+		if (s[n].enc.gs_prefix && ahead)
+			return 0; /* maybe not code at all: decide when a thread gets there */
 		if (s[n].enc.gs_prefix) {
 			log_warn("process %d addresses memory through GS: block mode instead of the code cache",
 				 t->proc->pid);
@@ -714,17 +741,75 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 	return x;
 }
 
+static const struct trans *translate_one(struct tracer *tr, struct tracee *t, struct cache *c,
+					 uint64_t stub, uint64_t pc, bool ahead)
+{
+	const struct trans *x = lookup_orig(c, pc);
+	if (x || c->off)
+		return x;
+	struct scanned *s = xmalloc(MAX_TRANS_INSNS * sizeof *s);
+	int kind = TE_FALL;
+	uint32_t n = scan(tr, t, c, pc, s, &kind, ahead);
+	x = n ? build(tr, t, c, stub, s, n, kind) : NULL;
+	free(s);
+	return x;
+}
+
+static bool is_call(const struct trans *x)
+{
+	return x->kind == TE_CALL || x->kind == TE_ICALL;
+}
+
+/* The blocks a new translation leads to directly (its exits' targets, and
+ * where its call returns to) are translated in the same stop, up to
+ * AHEAD_BUDGET of them, and linked: each would otherwise cost a stop of its
+ * own when first reached. Return sites go into the lookup table. */
+#define AHEAD_BUDGET 64
+
+static void translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+			    const struct trans *first, size_t first_exit)
+{
+	const struct trans *made[AHEAD_BUDGET + 1] = { first };
+	size_t nmade = 1, next_exit = first_exit;
+	for (size_t m = 0; m < nmade && nmade <= AHEAD_BUDGET && !c->off; m++) {
+		uint64_t targets[3];
+		int nt = 0;
+		for (; next_exit < c->nexits && nt < 2; next_exit++)
+			targets[nt++] = c->exitv[next_exit].target;
+		if (is_call(made[m]))
+			targets[nt++] = made[m]->pc[made[m]->n];
+		for (int i = 0; i < nt && nmade <= AHEAD_BUDGET; i++) {
+			if (lookup_orig(c, targets[i]))
+				continue;
+			const struct trans *y = translate_one(tr, t, c, stub, targets[i], true);
+			if (y)
+				made[nmade++] = y;
+		}
+	}
+	for (size_t i = first_exit; i < c->nexits; i++) {
+		const struct trans *to = lookup_orig(c, c->exitv[i].target);
+		uint64_t idx;
+		if (to && u64_table_get(&c->exits, c->exitv[i].stub, &idx))
+			cache_link(c, c->exitv[i].stub, to);
+	}
+	for (size_t m = 0; m < nmade; m++) {
+		const struct trans *ret = is_call(made[m]) ? lookup_orig(c, made[m]->pc[made[m]->n]) : NULL;
+		if (ret)
+			cache_insert(c, ret->orig, ret);
+	}
+}
+
 const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct cache *c,
 				    uint64_t stub, uint64_t pc)
 {
 	const struct trans *x = lookup_orig(c, pc);
 	if (x || c->off || !c->data)
 		return x;
-	struct scanned *s = xmalloc(MAX_TRANS_INSNS * sizeof *s);
-	int kind = TE_FALL;
-	uint32_t n = scan(tr, t, c, pc, s, &kind);
-	x = n ? build(tr, t, c, stub, s, n, kind) : NULL;
-	free(s);
+	c->window_len = 0; /* code may have changed since the last stop */
+	size_t first_exit = c->nexits;
+	x = translate_one(tr, t, c, stub, pc, false);
+	if (x)
+		translate_ahead(tr, t, c, stub, x, first_exit);
 	return x;
 }
 
@@ -848,6 +933,7 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 	uint64_t hdr[2];
 	if (!c->data || !clk->ran || !cache_read(c, c->data, hdr, sizeof hdr))
 		return;
+	c->window_len = 0;
 	uint64_t start = c->data + CD_LOG;
 	size_t n = hdr[1] > start ? (hdr[1] - start) / sizeof(struct cache_log_entry) : 0;
 	if (n > CD_LOG_SIZE / sizeof(struct cache_log_entry))

@@ -108,6 +108,11 @@ struct cache {
 	struct u64_table site_len;  /* call site -> its length (return addresses) */
 	struct map_list code_maps;  /* the program's code when it was translated */
 	uint64_t harvested_ns;  /* when the counters were last read */
+	/* The program's code around the last read, valid while one stop
+	 * translates (code changes only between stops). */
+	uint8_t *window;
+	uint64_t window_at;
+	size_t window_len;
 };
 
 /* Which thread runs in the cache, and its clocks (per thread). */
