@@ -477,7 +477,7 @@ static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 	struct aspace *as = t->proc->as;
 	if (tr->opt.mode == &cache_mode && !inj.held_sig && !as->cache) {
 		as->cache = cache_new();
-		if (!sc->base || !cache_start(tr, t, as->cache, sc->base))
+		if (!sc->base || !cache_start(tr, t, as->cache, sc->base, &bt(t)->area))
 			as->cache->off = true;
 	}
 	if (inj.held_sig) {

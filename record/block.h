@@ -86,7 +86,7 @@ struct block_thread {
 	uint64_t slot;          /* B_SLOT: where its copy runs */
 	uint64_t rep_rcx;       /* RCX before the REP instruction */
 	struct cache_clock clk; /* cache mode: the thread's instruction clock */
-	bool resync;            /* cache mode: others ran in its memory (vfork) */
+	struct cache_area area; /* cache mode: its counters and call log */
 };
 
 /* block.c, for cache mode, which falls back on block mode */

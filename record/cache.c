@@ -77,21 +77,23 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 		c->trans[i] = parent->trans[i] ? trans_copy(parent->trans[i]) : NULL;
 	memset(&c->by_orig, 0, sizeof c->by_orig);
 	memset(&c->exits, 0, sizeof c->exits);
+	for (int i = 0; i < c->nregions; i++) {
+		const uint64_t *keys = parent->regions[i].keys;
+		c->regions[i].keys = keys ? xmalloc(CR_TABLE_SLOTS * sizeof *keys) : NULL;
+		if (keys)
+			memcpy(c->regions[i].keys, keys, CR_TABLE_SLOTS * sizeof *keys);
+	}
+	c->areas = xmalloc((parent->nareas + 1) * sizeof *c->areas);
+	memcpy(c->areas, parent->areas, parent->nareas * sizeof *c->areas);
+	memset(&c->forked, 0, sizeof c->forked);
 	u64_table_copy(&c->by_orig, &parent->by_orig);
 	u64_table_copy(&c->exits, &parent->exits);
 	c->exitv = xmalloc((parent->exits_cap ? parent->exits_cap : 1) * sizeof *c->exitv);
 	memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
-	c->seen = xcalloc(parent->trans_cap ? parent->trans_cap : 1, sizeof *c->seen);
-	memcpy(c->seen, parent->seen, parent->ntrans * sizeof *c->seen);
 	memset(&c->code_maps, 0, sizeof c->code_maps);
 	for (size_t i = 0; i < parent->code_maps.n; i++) {
 		const struct map_entry *m = &parent->code_maps.v[i];
 		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
-	}
-	if (parent->table_keys) {
-		size_t n = (1ul << CD_TABLE_BITS) + CD_TABLE_SLACK;
-		c->table_keys = xmalloc(n * sizeof *c->table_keys);
-		memcpy(c->table_keys, parent->table_keys, n * sizeof *c->table_keys);
 	}
 	memset(&c->site_len, 0, sizeof c->site_len);
 	u64_table_copy(&c->site_len, &parent->site_len);
@@ -119,8 +121,10 @@ void cache_put(struct cache *c)
 	forget_translations(c);
 	free(c->trans);
 	free(c->exitv);
-	free(c->seen);
-	free(c->table_keys);
+	for (int i = 0; i < c->nregions; i++)
+		free(c->regions[i].keys);
+	free(c->areas);
+	cache_area_free(&c->forked);
 	free(c->window);
 	u64_table_clear(&c->site_len);
 	maps_free(&c->code_maps);
@@ -220,39 +224,72 @@ static uint64_t stack_low(pid_t pid)
  * program's own mmaps never land: ours there move none of its addresses. */
 #define DATA_GAP (1ull << 20)
 
-bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub)
+void cache_area_free(struct cache_area *a)
+{
+	free(a->seen);
+	memset(a, 0, sizeof *a);
+}
+
+void cache_area_copy(struct cache_area *dst, const struct cache_area *src)
+{
+	dst->base = src->base;
+	dst->nseen = src->nseen;
+	dst->seen = xcalloc(src->nseen + 1, sizeof *dst->seen);
+	memcpy(dst->seen, src->seen, src->nseen * sizeof *dst->seen);
+}
+
+/* Areas go below the program's files, one under the other. */
+static uint64_t area_address(const struct cache *c, const struct map_list *maps)
 {
 	uint64_t low, high;
+	code_span(maps, &low, &high);
+	uint64_t step = CD_SIZE + DATA_GAP;
+	uint64_t below = low - SCRATCH_SIZE - DATA_GAP;
+	if (low == UINT64_MAX || below < (c->nareas + 2) * step)
+		return 0;
+	return (below - (c->nareas + 1) * step + DATA_GAP) & ~0xfffffull;
+}
+
+bool cache_area_new(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+		    struct cache_area *a)
+{
+	uint64_t want = area_address(c, &t->proc->maps), base = 0;
+	if (want)
+		base = map_at(tr, t, stub, want, CD_SIZE, PROT_READ | PROT_WRITE);
+	if (!base)
+		base = map_at(tr, t, stub, 0, CD_SIZE, PROT_READ | PROT_WRITE);
+	if (!base)
+		return false;
+	c->areas = xrealloc(c->areas, (c->nareas + 1) * sizeof *c->areas);
+	c->areas[c->nareas++] = base;
+	uint64_t guard[6] = { base + CD_GUARD, 4096, PROT_NONE, 0, 0, 0 };
+	uint64_t log_ptr = base + CD_LOG;
+	if (inject(tr, t, stub, SYS_mprotect, guard) != 0 ||
+	    !cache_write(c, base + CD_LOG_PTR, &log_ptr, 8) || !cache_set_gs(t->tid, base))
+		return false;
+	cache_area_free(a);
+	a->base = base;
+	return true;
+}
+
+bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+		 struct cache_area *a)
+{
 	if (c->mem_fd < 0)
 		open_mem(c, t->proc->pid);
 	c->gs_before = tracer_read_reg(t, offsetof(struct user_regs_struct, gs_base));
-	if (t->proc->live_threads > 1) {
-		log_warn("process %d has %d threads: block mode counts it "
-			 "(the code cache runs single-threaded processes)", t->proc->pid,
-			 t->proc->live_threads);
-		c->off = true;
-		return false;
-	}
 	if (c->gs_before) {
 		log_warn("process %d uses the GS segment: block mode instead of the code cache",
 			 t->proc->pid);
 		c->off = true;
 		return false;
 	}
-	code_span(&t->proc->maps, &low, &high);
-	uint64_t want = low != UINT64_MAX && low > CD_SIZE + 2 * DATA_GAP
-				? (low - SCRATCH_SIZE - DATA_GAP - CD_SIZE) & ~0xfffffull : 0;
-	c->data = want ? map_at(tr, t, stub, want, CD_SIZE, PROT_READ | PROT_WRITE) : 0;
-	if (!c->data)
-		c->data = map_at(tr, t, stub, 0, CD_SIZE, PROT_READ | PROT_WRITE);
-	uint64_t guard[6] = { c->data + CD_GUARD, 4096, PROT_NONE, 0, 0, 0 };
-	uint64_t log_ptr = c->data + CD_LOG;
-	if (!c->data || inject(tr, t, stub, SYS_mprotect, guard) != 0 ||
-	    !cache_write(c, c->data + CD_LOG_PTR, &log_ptr, 8) || !cache_set_gs(t->tid, c->data)) {
+	if (!cache_area_new(tr, t, c, stub, a)) {
 		log_warn("process %d: no room for the code cache: block mode instead", t->proc->pid);
 		c->off = true;
 		return false;
 	}
+	c->started = true;
 	maps_free(&c->code_maps);
 	for (size_t i = 0; i < t->proc->maps.n; i++) {
 		const struct map_entry *m = &t->proc->maps.v[i];
@@ -276,7 +313,9 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 	uint64_t low, high, cand[8];
 	int n = 0;
 	code_span(&t->proc->maps, &low, &high);
-	uint64_t below = c->data && c->data < low ? c->data : low;
+	uint64_t below = low;
+	for (size_t i = 0; i < c->nareas; i++)
+		below = c->areas[i] < below ? c->areas[i] : below;
 	for (uint64_t k = 1; k <= 3 && low != UINT64_MAX; k++)
 		if (below > (k + 1) * CACHE_REGION_SIZE + DATA_GAP)
 			cand[n++] = (below - DATA_GAP - k * CACHE_REGION_SIZE) & ~0xfffffull;
@@ -296,10 +335,10 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 		r->base = base;
 		struct emit e;
 		emit_init(&e, base);
-		emit_lookup(&e, &r->probe, &r->miss);
+		emit_lookup(&e, base + CR_TABLE, &r->probe, &r->miss);
 		r->lookup = base;
 		bool ok = cache_write(c, base, e.b, e.n);
-		r->used = (e.n + 15) & ~15ull;
+		r->used = CR_CODE;
 		emit_free(&e);
 		if (ok)
 			return r;
@@ -519,17 +558,20 @@ static void exit_to(struct builder *b, uint64_t target)
 }
 
 /* The two-way exit of jrcxz/loop (rel8 only): the original instruction
- * with rel8 = 2 jumps over `jmp +5` to the taken exit. */
+ * jumps over a short jump to the taken exit. */
 static void short_cond(struct builder *b, const struct scanned *s)
 {
-	uint8_t copy[16];
-	memcpy(copy, s->code, s->info.len);
-	copy[s->info.len - 1] = 2;
-	emit_bytes(&b->e, copy, s->info.len);
-	static const uint8_t over[] = { 0xeb, 0x05 };
-	emit_bytes(&b->e, over, sizeof over);
+	struct emit *e = &b->e;
+	emit_bytes(e, s->code, s->info.len);
+	size_t cond_end = e->n;
+	static const uint8_t over[] = { 0xeb, 0x00 };
+	emit_bytes(e, over, sizeof over);
+	size_t over_end = e->n;
 	exit_to(b, s->br.to.target);
+	size_t fall = e->n;
 	exit_to(b, s->pc + s->info.len);
+	e->b[cond_end - 1] = (uint8_t)(over_end - cond_end);
+	e->b[over_end - 1] = (uint8_t)(fall - over_end);
 }
 
 static void jump_to_lookup(struct builder *b)
@@ -622,9 +664,7 @@ static void grow_ids(struct cache *c)
 		return;
 	uint32_t cap = c->trans_cap ? 2 * c->trans_cap : 1024;
 	c->trans = xrealloc(c->trans, cap * sizeof *c->trans);
-	c->seen = xrealloc(c->seen, cap * sizeof *c->seen);
 	memset(c->trans + c->trans_cap, 0, (cap - c->trans_cap) * sizeof *c->trans);
-	memset(c->seen + c->trans_cap, 0, (cap - c->trans_cap) * sizeof *c->seen);
 	c->trans_cap = cap;
 }
 
@@ -735,7 +775,6 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 	}
 	r->used += (x->end - x->entry + 15) & ~15ull;
 	c->trans[id] = x;
-	c->seen[id] = 0;
 	c->ntrans++;
 	u64_table_put(&c->by_orig, x->orig, id + 1ull);
 	return x;
@@ -803,7 +842,7 @@ const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct 
 				    uint64_t stub, uint64_t pc)
 {
 	const struct trans *x = lookup_orig(c, pc);
-	if (x || c->off || !c->data)
+	if (x || c->off || !c->started)
 		return x;
 	c->window_len = 0; /* code may have changed since the last stop */
 	size_t first_exit = c->nexits;
@@ -843,47 +882,64 @@ void cache_link(struct cache *c, uint64_t stub, const struct trans *to)
 		uint32_t rel = (uint32_t)(int32_t)(int64_t)(to->entry - (x->rel_field + 4));
 		ok = cache_write(c, x->rel_field, &rel, 4);
 	} else {
+		/* Its int3 last: a thread reaching the stub meanwhile traps, as before. */
 		uint8_t jmp[14];
 		encode_abs_jmp(jmp, to->entry);
-		ok = cache_write(c, stub, jmp, sizeof jmp);
+		ok = cache_write(c, stub + 1, jmp + 1, sizeof jmp - 1) && cache_write(c, stub, jmp, 1);
 	}
-	if (ok)
-		u64_table_remove(&c->exits, stub);
+	/* The exit stays known: another thread may stand on its int3 already. */
+	if (!ok)
+		log_debug("process %d: exit at %llx not linked", c->pid, (unsigned long long)stub);
 }
 
 static uint64_t bucket_of(uint64_t target)
 {
-	return ((target * (uint64_t)CD_HASH_MUL) >> CD_HASH_SHIFT) & ((1ull << CD_TABLE_BITS) - 1);
+	return ((target * (uint64_t)CD_HASH_MUL) >> CD_HASH_SHIFT) & ((1ull << CR_TABLE_BITS) - 1);
+}
+
+/* Value first, then key: a thread probing meanwhile finds the key only
+ * with its value in place. */
+static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry)
+{
+	if (!r->keys)
+		r->keys = xcalloc(CR_TABLE_SLOTS, sizeof *r->keys);
+	uint64_t b = bucket_of(target);
+	for (uint64_t i = b; i < b + CR_TABLE_SLACK; i++) {
+		if (r->keys[i] == target)
+			return true;
+		if (r->keys[i])
+			continue;
+		uint64_t slot = r->base + CR_TABLE + 16 * i;
+		if (!cache_write(c, slot + 8, &entry, 8) || !cache_write(c, slot, &target, 8))
+			return false;
+		r->keys[i] = target;
+		return true;
+	}
+	return false; /* that bucket's run is full: this target always misses here */
 }
 
 bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
 {
-	if (!c->table_keys)
-		c->table_keys = xcalloc((1ul << CD_TABLE_BITS) + CD_TABLE_SLACK, sizeof *c->table_keys);
-	uint64_t b = bucket_of(target);
-	for (uint64_t i = b; i < b + CD_TABLE_SLACK; i++) {
-		if (c->table_keys[i] == target)
-			return true;
-		if (c->table_keys[i])
-			continue;
-		uint64_t entry[2] = { target, x->entry };
-		if (!cache_write(c, c->data + CD_TABLE + 16 * i, entry, sizeof entry))
-			return false;
-		c->table_keys[i] = target;
-		return true;
-	}
-	return false; /* that bucket's run is full: this target always misses */
+	bool ok = true;
+	for (int i = 0; i < c->nregions; i++)
+		ok &= region_insert(c, &c->regions[i], target, x->entry);
+	return ok;
 }
 
 /* ---- counting ---- */
 
-void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk)
+void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a)
 {
-	if (!c->data || !c->ntrans)
+	if (!a->base || !c->ntrans)
 		return;
 	uint32_t n = c->ntrans;
+	if (a->nseen < n) {
+		a->seen = xrealloc(a->seen, n * sizeof *a->seen);
+		memset(a->seen + a->nseen, 0, (n - a->nseen) * sizeof *a->seen);
+		a->nseen = n;
+	}
 	uint64_t *now = xmalloc(n * sizeof *now);
-	if (!cache_read(c, c->data + CD_COUNTERS, now, n * sizeof *now)) {
+	if (!cache_read(c, a->base + CD_COUNTERS, now, n * sizeof *now)) {
 		log_debug("process %d: counters unreadable", c->pid);
 		free(now);
 		return;
@@ -891,9 +947,9 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	/* Per-instruction counts only: the thread's clock comes from the log. */
 	uint64_t clock = t->icount;
 	for (uint32_t id = 0; id < n; id++) {
-		uint64_t d = now[id] - c->seen[id];
+		uint64_t d = now[id] - a->seen[id];
 		const struct trans *x = c->trans[id];
-		c->seen[id] = now[id];
+		a->seen[id] = now[id];
 		if (!d || !x)
 			continue;
 		for (uint32_t k = 0; k < x->n; k++)
@@ -901,7 +957,6 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	}
 	t->icount = clock;
 	free(now);
-	(void)clk;
 }
 
 static uint64_t return_address(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t site)
@@ -928,13 +983,14 @@ static void replay(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	}
 }
 
-void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk)
+void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
+		 struct cache_clock *clk)
 {
 	uint64_t hdr[2];
-	if (!c->data || !clk->ran || !cache_read(c, c->data, hdr, sizeof hdr))
+	if (!a->base || !clk->ran || !cache_read(c, a->base, hdr, sizeof hdr))
 		return;
 	c->window_len = 0;
-	uint64_t start = c->data + CD_LOG;
+	uint64_t start = a->base + CD_LOG;
 	size_t n = hdr[1] > start ? (hdr[1] - start) / sizeof(struct cache_log_entry) : 0;
 	if (n > CD_LOG_SIZE / sizeof(struct cache_log_entry))
 		n = CD_LOG_SIZE / sizeof(struct cache_log_entry);
@@ -943,7 +999,7 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 		if (cache_read(c, start, v, n * sizeof *v))
 			replay(tr, t, c, clk, v, n);
 		free(v);
-		if (!cache_write(c, c->data + CD_LOG_PTR, &start, 8))
+		if (!cache_write(c, a->base + CD_LOG_PTR, &start, 8))
 			log_debug("process %d: call log not reset", c->pid);
 	}
 	t->icount = clk->tracer + (hdr[0] - clk->tracee);
@@ -958,23 +1014,24 @@ void cache_clock_enter(struct tracee *t, struct cache_clock *clk)
 	clk->ran = true;
 }
 
-bool cache_log_full(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk,
-		    uint64_t fault_addr, uint64_t rip, uint64_t *resume)
+bool cache_log_full(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
+		    struct cache_clock *clk, uint64_t fault_addr, uint64_t rip, uint64_t *resume)
 {
-	if (!c->data || fault_addr < c->data + CD_GUARD || fault_addr >= c->data + CD_GUARD + 4096 ||
+	if (!a->base || fault_addr < a->base + CD_GUARD || fault_addr >= a->base + CD_GUARD + 4096 ||
 	    !cache_holds(c, rip))
 		return false;
-	cache_drain(tr, t, c, clk);
+	cache_drain(tr, t, c, a, clk);
 	cache_clock_enter(t, clk);
 	*resume = rip - 9; /* back to the load of the log pointer (mov rax, gs:[d32]) */
 	return true;
 }
 
-void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, const struct trans *x,
-		   uint32_t k)
+void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
+		   const struct trans *x, uint32_t k)
 {
-	uint64_t addr = c->data + CD_COUNTERS + 8ull * x->id, v;
-	if (cache_read(c, addr, &v, 8) && v > c->seen[x->id]) {
+	uint64_t addr = a->base + CD_COUNTERS + 8ull * x->id, v;
+	uint64_t seen = x->id < a->nseen ? a->seen[x->id] : 0;
+	if (cache_read(c, addr, &v, 8) && v > seen) {
 		v--;
 		if (!cache_write(c, addr, &v, 8))
 			log_debug("process %d: counter %u not corrected", c->pid, x->id);
@@ -1019,17 +1076,18 @@ void cache_flush(struct cache *c)
 	u64_table_clear(&c->exits);
 	u64_table_clear(&c->site_len);
 	c->nexits = 0;
-	if (c->table_keys) {
-		size_t n = ((1ul << CD_TABLE_BITS) + CD_TABLE_SLACK) * 16;
-		void *zero = xcalloc(1, n);
-		if (!cache_write(c, c->data + CD_TABLE, zero, n))
+	void *zero = xcalloc(CR_TABLE_SLOTS, 16);
+	for (int i = 0; i < c->nregions; i++) {
+		struct cache_region *r = &c->regions[i];
+		if (r->keys && !cache_write(c, r->base + CR_TABLE, zero, CR_TABLE_SLOTS * 16))
 			log_debug("process %d: lookup table not cleared", c->pid);
-		free(zero);
-		memset(c->table_keys, 0, ((1ul << CD_TABLE_BITS) + CD_TABLE_SLACK) * sizeof *c->table_keys);
+		if (r->keys)
+			memset(r->keys, 0, CR_TABLE_SLOTS * sizeof *r->keys);
 	}
+	free(zero);
 	/* Only the lookup routine stays at the start of each region. */
 	for (int i = 0; i < c->nregions; i++)
-		c->regions[i].used = (c->regions[i].miss + 1 - c->regions[i].base + 15) & ~15ull;
+		c->regions[i].used = CR_CODE;
 }
 
 void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
@@ -1037,9 +1095,10 @@ void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t
 {
 	struct injection inj;
 	bool entry = at_syscall_entry; /* only the first injection finds it there */
-	for (int i = 0; i <= c->nregions; i++) {
-		uint64_t addr = i < c->nregions ? c->regions[i].base : c->data;
-		uint64_t size = i < c->nregions ? CACHE_REGION_SIZE : CD_SIZE;
+	for (size_t i = 0; i < (size_t)c->nregions + c->nareas; i++) {
+		bool region = i < (size_t)c->nregions;
+		uint64_t addr = region ? c->regions[i].base : c->areas[i - c->nregions];
+		uint64_t size = region ? CACHE_REGION_SIZE : CD_SIZE;
 		const uint64_t args[6] = { addr, size, 0, 0, 0, 0 };
 		if (!addr)
 			continue;
@@ -1051,7 +1110,8 @@ void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t
 	}
 	cache_set_gs(t->tid, c->gs_before);
 	c->nregions = 0;
-	c->data = 0;
+	c->nareas = 0;
+	c->started = false;
 	c->off = true;
 	forget_translations(c);
 }

@@ -18,8 +18,8 @@
 struct tracer;
 struct tracee;
 
-/* The data area behind GS: a header, the indirect-target table, the call
- * log (a PROT_NONE guard page after it), then one counter per translation. */
+/* Each thread's data area, behind its GS base: a header, the call log (a
+ * PROT_NONE guard page after it), then one counter per translation. */
 #define CD_ICOUNT      0x00    /* instructions the translations ran */
 #define CD_LOG_PTR     0x08    /* next free log entry (an address) */
 #define CD_TMP_RAX     0x10
@@ -28,11 +28,8 @@ struct tracee;
 #define CD_TMP_TARGET  0x28
 #define CD_REP_BEFORE  0x30
 #define CD_TMP_T       0x38
-#define CD_TABLE       0x1000
-#define CD_TABLE_BITS  16
-#define CD_TABLE_SLACK 1024   /* probes run past the last bucket, never wrap */
-#define CD_TABLE_SIZE  (((1ul << CD_TABLE_BITS) + CD_TABLE_SLACK) * 16)
-#define CD_LOG         (CD_TABLE + CD_TABLE_SIZE)
+#define CD_TMP_FLAGS   0x40    /* the lookup's lahf/seto */
+#define CD_LOG         0x1000
 #define CD_LOG_SIZE    (1ul << 20)
 #define CD_GUARD       (CD_LOG + CD_LOG_SIZE)
 #define CD_COUNTERS    (CD_GUARD + 4096)
@@ -41,7 +38,14 @@ struct tracee;
 #define CD_HASH_MUL    0x5bd1e995u
 #define CD_HASH_SHIFT  24
 
-#define CACHE_REGION_SIZE (4ul << 20)
+/* Each code region starts with its indirect-target lookup and its table
+ * (shared by the threads; written by prof only, value before key). */
+#define CR_TABLE       0x1000
+#define CR_TABLE_BITS  16
+#define CR_TABLE_SLACK 1024   /* probes run past the last bucket, never wrap */
+#define CR_TABLE_SLOTS ((1ul << CR_TABLE_BITS) + CR_TABLE_SLACK)
+#define CR_CODE        (CR_TABLE + CR_TABLE_SLOTS * 16)
+#define CACHE_REGION_SIZE (8ul << 20)
 #define CACHE_MAX_REGIONS 64
 
 /* One entry of the call log, as the translations write it. */
@@ -86,13 +90,24 @@ struct cache_region {
 	uint64_t base, used;
 	uint64_t lookup;        /* its copy of the indirect-target lookup */
 	uint64_t probe, miss;   /* inside it: where a miss resumes, its int3 */
+	uint64_t *keys;         /* its table's keys, as written into the program */
+};
+
+/* A thread's data area. */
+struct cache_area {
+	uint64_t base;          /* its address, the thread's GS base; 0: none */
+	uint64_t *seen;         /* counter values already counted, by id */
+	uint32_t nseen;
 };
 
 struct cache {
 	int refs;               /* a vfork child shares its parent's */
 	bool off;               /* refused or given up: block mode from now on */
-	uint64_t data;          /* the data area (GS base of its threads); 0: none */
+	bool started;           /* cache_start succeeded */
 	uint64_t gs_before;     /* the GS base the program had */
+	uint64_t *areas;        /* every data area mapped (unmapped at detach) */
+	size_t nareas;
+	struct cache_area forked; /* a fork child's first thread starts with this one */
 	int mem_fd;             /* /proc/PID/mem, to write code and read counters */
 	pid_t pid;
 	struct cache_region regions[CACHE_MAX_REGIONS];
@@ -103,8 +118,6 @@ struct cache {
 	struct u64_table exits;     /* stub address -> index in exits */
 	struct cache_exit *exitv;
 	size_t nexits, exits_cap;
-	uint64_t *seen;         /* counter values already counted, by id */
-	uint64_t *table_keys;   /* the lookup table's keys, as written into the program */
 	struct u64_table site_len;  /* call site -> its length (return addresses) */
 	struct map_list code_maps;  /* the program's code when it was translated */
 	uint64_t harvested_ns;  /* when the counters were last read */
@@ -127,9 +140,17 @@ struct cache *cache_new(void);
 struct cache *cache_fork(const struct cache *parent, pid_t child);
 void cache_put(struct cache *c);
 
-/* Maps the data area and sets t's GS base; t stands at a stop where
- * syscalls can be injected. False: the cache is off for this process. */
-bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub);
+/* The process's first thread: checks the cache can run, maps t's data area
+ * and sets its GS base; t stands at a stop where syscalls can be injected.
+ * False: the cache is off for this process. */
+bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+		 struct cache_area *a);
+/* A data area for another thread of the process (GS base set); false when
+ * there is none (t then keeps the GS base it had). */
+bool cache_area_new(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+		    struct cache_area *a);
+void cache_area_free(struct cache_area *a);
+void cache_area_copy(struct cache_area *dst, const struct cache_area *src);
 /* The translation of the block at pc, made if needed; NULL when the code
  * there cannot run from the cache (block mode runs it). */
 const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct cache *c,
@@ -143,24 +164,25 @@ bool cache_exit_at(const struct cache *c, uint64_t addr, uint64_t *target);
 void cache_link(struct cache *c, uint64_t stub, const struct trans *to);
 /* The lookup's miss int3 is at addr. */
 bool cache_is_miss(const struct cache *c, uint64_t addr, uint64_t *probe);
-/* Puts target -> its translation into the lookup table in the program. */
+/* Puts target -> its translation into every region's lookup table. */
 bool cache_insert(struct cache *c, uint64_t target, const struct trans *tr_);
 
 /* Counts what the translations ran since the last harvest (per instruction,
  * for t's thread row) and replays the call log into t's call stack. */
-void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk);
+void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a);
 /* Replays the call log only (the counters stay for the next harvest). */
-void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk);
+void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
+		 struct cache_clock *clk);
 /* t goes (back) into the cache: its clock goes on from t->icount. */
 void cache_clock_enter(struct tracee *t, struct cache_clock *clk);
 /* The log is full (a fault on its guard page at addr): drain it and say
  * where the thread resumes. */
-bool cache_log_full(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk,
-		    uint64_t fault_addr, uint64_t rip, uint64_t *resume);
+bool cache_log_full(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
+		    struct cache_clock *clk, uint64_t fault_addr, uint64_t rip, uint64_t *resume);
 /* A translation entered once more than it ran: count only its first k
  * instructions (a signal stopped it before instruction k). */
-void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, const struct trans *x,
-		   uint32_t k);
+void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
+		   const struct trans *x, uint32_t k);
 /* Code maps changed: true when translated code may be gone (flush). */
 bool cache_code_gone(struct cache *c, const struct map_list *exec_maps);
 /* Forgets every translation (no thread may be in the cache). */

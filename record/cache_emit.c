@@ -100,8 +100,18 @@ static uint32_t rel32(uint64_t from_end, uint64_t target)
 	return (uint32_t)(int32_t)(int64_t)(target - from_end);
 }
 
+/* nops until the next instruction's byte `at` (its rel32) is 4-aligned:
+ * patching it later is then one aligned store, which a thread running
+ * through it sees whole. */
+static void align_field(struct emit *e, unsigned at)
+{
+	while ((emit_here(e) + at) & 3)
+		emit_u8(e, 0x90);
+}
+
 uint64_t emit_jmp(struct emit *e, uint64_t target)
 {
+	align_field(e, 1);
 	emit_u8(e, 0xe9);
 	uint64_t field = emit_here(e);
 	emit_u32(e, rel32(field + 4, target));
@@ -110,6 +120,7 @@ uint64_t emit_jmp(struct emit *e, uint64_t target)
 
 uint64_t emit_jcc(struct emit *e, unsigned cond, uint64_t target)
 {
+	align_field(e, 2);
 	emit_u8(e, 0x0f);
 	emit_u8(e, (uint8_t)(0x80 | (cond & 15)));
 	uint64_t field = emit_here(e);
@@ -215,20 +226,14 @@ void emit_rep(struct emit *e, const uint8_t *code, size_t len, bool ecx, uint32_
 	restore_flags(e);
 }
 
-/* gs:[rdx + disp32] forms: 65 48 op modrm disp32 (mod 10, rm rdx). */
-static void emit_gs_rdx(struct emit *e, uint8_t op, uint8_t modrm, uint32_t disp)
-{
-	uint8_t b[] = { 0x65, 0x48, op, modrm };
-	emit_bytes(e, b, sizeof b);
-	emit_u32(e, disp);
-}
-
-void emit_lookup(struct emit *e, uint64_t *probe, uint64_t *miss)
+void emit_lookup(struct emit *e, uint64_t table, uint64_t *probe, uint64_t *miss)
 {
 	static const uint8_t hash_head[] = {
 		0x48, 0x89, 0xc1,       /* mov rcx, rax */
 		0x9f,                   /* lahf */
 		0x0f, 0x90, 0xc0,       /* seto al */
+	};
+	static const uint8_t hash_mul[] = {
 		0x48, 0x89, 0xca,       /* mov rdx, rcx */
 		0x48, 0x69, 0xd2,       /* imul rdx, rdx, imm32 */
 	};
@@ -236,24 +241,33 @@ void emit_lookup(struct emit *e, uint64_t *probe, uint64_t *miss)
 	 * 20 or so (where targets differ) reaches them. */
 	static const uint8_t hash_tail[] = {
 		0x48, 0xc1, 0xea, CD_HASH_SHIFT,      /* shr rdx, shift */
-		0x81, 0xe2, (uint8_t)((1u << CD_TABLE_BITS) - 1),
-		(uint8_t)(((1u << CD_TABLE_BITS) - 1) >> 8), 0, 0,   /* and edx, mask */
+		0x81, 0xe2, (uint8_t)((1u << CR_TABLE_BITS) - 1),
+		(uint8_t)(((1u << CR_TABLE_BITS) - 1) >> 8), 0, 0,   /* and edx, mask */
 		0x48, 0xc1, 0xe2, 0x04,               /* shl rdx, 4 */
 	};
-	static const uint8_t next_slot[] = { 0x48, 0x83, 0xc2, 0x10 }; /* add rdx, 16 */
+	static const uint8_t lea_table[] = { 0x48, 0x8d, 0x05 };      /* lea rax, [rip+disp32] */
+	static const uint8_t add_base[] = { 0x48, 0x01, 0xc2 };       /* add rdx, rax */
+	static const uint8_t cmp_key[] = { 0x48, 0x39, 0x0a };        /* cmp [rdx], rcx */
+	static const uint8_t cmp_empty[] = { 0x48, 0x83, 0x3a, 0x00 };/* cmp qword [rdx], 0 */
+	static const uint8_t next_slot[] = { 0x48, 0x83, 0xc2, 0x10 };/* add rdx, 16 */
+	static const uint8_t load_value[] = { 0x48, 0x8b, 0x52, 0x08 };/* mov rdx, [rdx+8] */
 	static const uint8_t restore_of[] = { 0x04, 0x7f, 0x9e };     /* add al, 0x7f; sahf */
 	emit_gs_store(e, R_RCX, CD_TMP_RCX);
 	emit_gs_store(e, R_RDX, CD_TMP_RDX);
 	emit_bytes(e, hash_head, sizeof hash_head);
+	emit_gs_store(e, R_RAX, CD_TMP_FLAGS);
+	emit_bytes(e, hash_mul, sizeof hash_mul);
 	emit_u32(e, CD_HASH_MUL);
 	emit_bytes(e, hash_tail, sizeof hash_tail);
+	emit_bytes(e, lea_table, sizeof lea_table);
+	emit_u32(e, rel32(emit_here(e) + 4, table));
+	emit_bytes(e, add_base, sizeof add_base);
 	*probe = emit_here(e);
-	emit_gs_rdx(e, 0x39, 0x8a, CD_TABLE);          /* cmp gs:[rdx+table], rcx */
+	emit_bytes(e, cmp_key, sizeof cmp_key);
 	size_t je_hit = e->n;
 	emit_u8(e, 0x74);
 	emit_u8(e, 0);
-	emit_gs_rdx(e, 0x83, 0xba, CD_TABLE);          /* cmp qword gs:[rdx+table], 0 */
-	emit_u8(e, 0);
+	emit_bytes(e, cmp_empty, sizeof cmp_empty);
 	size_t je_miss = e->n;
 	emit_u8(e, 0x74);
 	emit_u8(e, 0);
@@ -261,8 +275,9 @@ void emit_lookup(struct emit *e, uint64_t *probe, uint64_t *miss)
 	emit_u8(e, 0xeb);                              /* jmp probe */
 	emit_u8(e, (uint8_t)(int8_t)((int64_t)*probe - (int64_t)(emit_here(e) + 1)));
 	e->b[je_hit + 1] = (uint8_t)(e->n - (je_hit + 2));
-	emit_gs_rdx(e, 0x8b, 0x92, CD_TABLE + 8);      /* mov rdx, gs:[rdx+table+8] */
+	emit_bytes(e, load_value, sizeof load_value);
 	emit_gs_store(e, R_RDX, CD_TMP_TARGET);
+	emit_gs_load(e, R_RAX, CD_TMP_FLAGS);
 	emit_bytes(e, restore_of, sizeof restore_of);
 	emit_gs_load(e, R_RAX, CD_TMP_RAX);
 	emit_gs_load(e, R_RCX, CD_TMP_RCX);

@@ -42,9 +42,10 @@ size_t emit_log_call(struct emit *e, uint64_t site, uint64_t target, bool target
 size_t emit_log_ret(struct emit *e);
 /* The REP string instruction (code, len), counted per iteration. */
 void emit_rep(struct emit *e, const uint8_t *code, size_t len, bool ecx, uint32_t counter_off);
-/* The indirect-target lookup (target in rax, the program's rax in
- * gs:[CD_TMP_RAX]); *probe and *miss: where a miss resumes and its int3. */
-void emit_lookup(struct emit *e, uint64_t *probe, uint64_t *miss);
+/* The indirect-target lookup in the table at `table` (target in rax, the
+ * program's rax in gs:[CD_TMP_RAX]); *probe and *miss: where a miss resumes
+ * (rdx: the empty slot) and its int3. */
+void emit_lookup(struct emit *e, uint64_t table, uint64_t *probe, uint64_t *miss);
 /* `mov rax, r/m64` from the operand of an indirect call or jump (FF /2, /4)
  * at from (len bytes), placed here; false when it cannot be rewritten. */
 bool emit_load_operand(struct emit *e, const uint8_t *code, size_t len, uint64_t from);

@@ -40,6 +40,26 @@ static uint64_t stub_of(struct tracee *t)
 	return t->proc->as->scratch.base;
 }
 
+static struct cache_area *area_of(struct tracee *t)
+{
+	return &block_thread_of(t)->area;
+}
+
+/* The thread's data area, made on its first entry into the cache (a new
+ * thread, a vfork child, each thread at attach); false without one. */
+static bool has_area(struct tracer *tr, struct tracee *t, struct cache *c)
+{
+	struct cache_area *a = area_of(t);
+	if (a->base)
+		return true;
+	if (cache_area_new(tr, t, c, stub_of(t), a))
+		return true;
+	log_debug("thread %d: no data area: block mode for it", t->tid);
+	if (!cache_set_gs(t->tid, c->gs_before))
+		log_debug("thread %d: GS base not restored", t->tid);
+	return false;
+}
+
 /* The cache is off for t's process: t keeps the GS base it had. */
 static void give_up(struct tracee *t, struct cache *c)
 {
@@ -48,11 +68,21 @@ static void give_up(struct tracee *t, struct cache *c)
 		log_debug("thread %d: GS base not restored", t->tid);
 }
 
+/* Stopped in a syscall the kernel will restart (at attach): it moves RIP
+ * back onto the `syscall`, which must be the program's own. */
+static bool restarts_syscall(struct tracee *t)
+{
+	int64_t ret = (int64_t)tracer_read_reg(t, offsetof(struct user_regs_struct, rax));
+	int64_t nr = (int64_t)tracer_read_reg(t, offsetof(struct user_regs_struct, orig_rax));
+	return nr >= 0 && ret <= -512 && ret >= -516; /* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK */
+}
+
 bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
 	struct cache *c = cache_of(t);
 	/* An untraced vfork child would count into its parent's counters. */
-	if (!c || c->off || !c->data || t->proc->unfollowed)
+	if (!c || c->off || !c->started || t->proc->unfollowed || restarts_syscall(t) ||
+	    !has_area(tr, t, c))
 		return false;
 	const struct trans *x = cache_translate(tr, t, c, stub_of(t), pc);
 	if (!x) {
@@ -72,7 +102,7 @@ bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc)
 
 static void drain(struct tracer *tr, struct tracee *t, struct cache *c)
 {
-	cache_drain(tr, t, c, &block_thread_of(t)->clk);
+	cache_drain(tr, t, c, area_of(t), &block_thread_of(t)->clk);
 }
 
 /* A REP interrupted in its translation: the iterations it made. */
@@ -80,7 +110,7 @@ static void count_partial_rep(struct tracer *tr, struct tracee *t, struct cache 
 			      const struct trans *x)
 {
 	uint64_t before = 0, now = tracer_read_reg(t, offsetof(struct user_regs_struct, rcx));
-	if (!cache_read(c, c->data + CD_REP_BEFORE, &before, 8))
+	if (!cache_read(c, area_of(t)->base + CD_REP_BEFORE, &before, 8))
 		return;
 	if (x->rep_ecx) {
 		before = (uint32_t)before;
@@ -93,7 +123,7 @@ static void count_partial_rep(struct tracer *tr, struct tracee *t, struct cache 
 static void restore_rax(struct tracee *t, struct cache *c)
 {
 	uint64_t rax;
-	if (!cache_read(c, c->data + CD_TMP_RAX, &rax, 8) ||
+	if (!cache_read(c, area_of(t)->base + CD_TMP_RAX, &rax, 8) ||
 	    ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rax), rax) != 0)
 		log_debug("thread %d: rax not restored", t->tid);
 }
@@ -135,7 +165,7 @@ static bool to_original(struct tracer *tr, struct tracee *t, struct cache *c, ui
 		if (load_fault)
 			restore_rax(t, c);
 		drain(tr, t, c);
-		cache_uncount(tr, t, c, x, k);
+		cache_uncount(tr, t, c, area_of(t), x, k);
 		*orig = x->pc[k];
 		return true;
 	}
@@ -147,12 +177,13 @@ static bool to_original(struct tracer *tr, struct tracee *t, struct cache *c, ui
 static uint64_t undo_lookup(struct tracee *t, struct cache *c)
 {
 	struct user_regs_struct r;
-	uint64_t saved[3];
+	uint64_t saved[3], flags;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0 ||
-	    !cache_read(c, c->data + CD_TMP_RAX, saved, sizeof saved))
+	    !cache_read(c, area_of(t)->base + CD_TMP_RAX, saved, sizeof saved) ||
+	    !cache_read(c, area_of(t)->base + CD_TMP_FLAGS, &flags, 8))
 		return 0;
 	uint64_t target = r.rcx;
-	uint64_t ah = (r.rax >> 8) & 0xff, of = r.rax & 0xff;
+	uint64_t ah = (flags >> 8) & 0xff, of = flags & 0xff; /* lahf; seto al */
 	r.eflags = (r.eflags & ~0x8d5ull) | (ah & 0xd5) | (of ? 0x800 : 0);
 	r.rax = saved[0];
 	r.rcx = saved[1];
@@ -202,7 +233,7 @@ static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 			memset(&si, 0, sizeof si);
 		if (sig == SIGTRAP && stepped_onto_trap(tr, t, c, orig))
 			return true;
-		if (sig == SIGSEGV && cache_log_full(tr, t, c, &s->clk, (uint64_t)si.si_addr,
+		if (sig == SIGSEGV && cache_log_full(tr, t, c, &s->area, &s->clk, (uint64_t)si.si_addr,
 						     tracer_read_pc(t), &resume)) {
 			block_set_pc(t, resume);
 			continue;
@@ -284,7 +315,8 @@ static bool changes_code(long nr)
 
 static void harvest(struct tracer *tr, struct tracee *t, struct cache *c)
 {
-	cache_harvest(tr, t, c, &block_thread_of(t)->clk);
+
+	cache_harvest(tr, t, c, area_of(t));
 	c->harvested_ns = now_ns();
 }
 
@@ -297,15 +329,17 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 	struct block_thread *s = block_thread_of(t);
 	long nr = (long)t->sys_nr;
 	tracer_finish_syscall(tr, t, true, (int64_t)r->rax);
-	if (s->resync) { /* a vfork child ran in this memory meanwhile */
-		s->resync = false;
-		cache_read(c, c->data + CD_ICOUNT, &s->clk.tracee, 8);
-		s->clk.tracer = t->icount;
-	}
 	bool flush = false;
 	if (changes_code(nr) && (int64_t)r->rax >= 0) {
 		tracer_refresh_maps(tr, t->proc);
 		flush = cache_code_gone(c, &t->proc->maps);
+	}
+	if (flush && t->proc->live_threads > 1) {
+		/* Others may be inside what a flush would free: no more cache here. */
+		log_warn("process %d unmapped code it ran while it has threads: "
+			 "block mode counts it from here", t->proc->pid);
+		c->off = true;
+		flush = false;
 	}
 	s->state = B_CACHE;
 	if (!flush && !c->off && cache_holds(c, r->rip)) {
@@ -321,6 +355,17 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 	if (flush)
 		cache_flush(c);
 	block_run_from(tr, t, t->pc, 0);
+}
+
+/* Every thread's counters, read while the others may run (an exec ends
+ * them anyway; a kill is ours). */
+static void harvest_process(struct tracer *tr, struct proc *p, struct cache *c)
+{
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		struct tracee *o = tr->threads[i];
+		if (o->proc == p && area_of(o)->base)
+			harvest(tr, o, c);
+	}
 }
 
 static void cache_syscall_stop(struct tracer *tr, struct tracee *t, struct cache *c)
@@ -340,7 +385,7 @@ static void cache_syscall_stop(struct tracer *tr, struct tracee *t, struct cache
 	t->in_syscall = true;
 	s->state = B_CSYS;
 	if (r.orig_rax == SYS_execve || r.orig_rax == SYS_execveat) {
-		harvest(tr, t, c); /* the memory holding the counts may go */
+		harvest_process(tr, t->proc, c); /* the memory holding the counts may go */
 		drain(tr, t, c);
 	}
 	block_resume_thread(t, 0);
@@ -359,7 +404,7 @@ static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
 	uint64_t resume, rip = tracer_read_pc(t);
 	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
 		memset(&si, 0, sizeof si);
-	if (sig == SIGSEGV && cache_log_full(tr, t, c, &block_thread_of(t)->clk,
+	if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), &block_thread_of(t)->clk,
 					     (uint64_t)si.si_addr, rip, &resume)) {
 		block_set_pc(t, resume);
 		block_resume_thread(t, 0);
@@ -398,19 +443,25 @@ static void cache_on_trap(struct tracer *tr, struct tracee *t, int sig)
 /* ---- threads and processes ---- */
 
 /* A fork or vfork child, or a new thread, starts where its parent stood: in
- * the cache, just after the syscall. */
+ * the cache, just after the syscall; a forked child with the data area it
+ * inherited, any other with one of its own. */
 static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
 	struct cache *c = cache_of(t);
 	uint64_t rip = tracer_read_pc(t), orig;
-	if (after_exec || !c || !c->data || !cache_holds(c, rip)) {
+	if (after_exec || !c || !c->started || !cache_holds(c, rip)) {
 		block_mode.begin(tr, t, after_exec);
 		return;
 	}
 	struct block_thread *s = block_thread_of(t);
-	if (c->off || t->proc->unfollowed) {
+	if (c->forked.base && t->tid == t->proc->pid)
+		cache_area_copy(&s->area, &c->forked);
+	cache_area_free(&c->forked);
+	if (c->off || t->proc->unfollowed || !has_area(tr, t, c)) {
 		if (!leave_cache(tr, t, c, false))
 			return;
+		if (!cache_set_gs(t->tid, c->gs_before))
+			log_debug("thread %d: GS base not restored", t->tid);
 		if (t->proc->unfollowed && t->proc->as->refs == 1)
 			cache_remove(tr, t, c, stub_of(t), false);
 		block_mode.begin(tr, t, false);
@@ -418,7 +469,7 @@ static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 	}
 	if (!to_original(tr, t, c, rip, false, &orig))
 		orig = rip;
-	cache_read(c, c->data + CD_ICOUNT, &s->clk.tracee, 8);
+	cache_read(c, s->area.base + CD_ICOUNT, &s->clk.tracee, 8);
 	s->clk.tracer = t->icount;
 	s->clk.ran = true;
 	callstack_push(tr, t, 0, orig, 0, 0); /* the thread's root frame */
@@ -439,39 +490,27 @@ static void cache_new_process(struct tracer *tr, struct proc *parent, struct pro
 			      bool shares_memory)
 {
 	struct cache *c = parent->as ? parent->as->cache : NULL;
-	struct tracee *pt = c && c->data && !c->off ? thread_of(tr, parent) : NULL;
+	struct tracee *pt = c && c->started && !c->off ? thread_of(tr, parent) : NULL;
 	if (pt) {
 		/* Everything so far is the parent's: the child counts from here. */
 		harvest(tr, pt, c);
 		drain(tr, pt, c);
-		block_thread_of(pt)->resync = shares_memory;
 	}
 	block_mode.on_new_process(tr, parent, child, shares_memory);
 	struct cache *cc = child->as ? child->as->cache : NULL;
-	uint64_t log_start = cc && cc->data ? cc->data + CD_LOG : 0;
-	if (pt && !shares_memory && log_start && !cache_write(cc, cc->data + CD_LOG_PTR, &log_start, 8))
+	if (!pt || shares_memory || !cc)
+		return; /* a vfork child gets a data area of its own */
+	/* The forked copy of the parent thread's area, its call log emptied. */
+	cache_area_copy(&cc->forked, area_of(pt));
+	uint64_t log_start = cc->forked.base + CD_LOG;
+	if (!cache_write(cc, cc->forked.base + CD_LOG_PTR, &log_start, 8))
 		log_debug("process %d: call log not reset", child->pid);
-}
-
-static void cache_new_thread(struct tracer *tr, struct tracee *parent, struct tracee *child)
-{
-	struct cache *c = cache_of(parent);
-	if (!c || c->off || !c->data)
-		return;
-	if (in_cache_state(parent)) {
-		harvest(tr, parent, c);
-		drain(tr, parent, c);
-	}
-	c->off = true; /* each thread leaves the cache at its next stop */
-	log_warn("process %d started a thread: block mode counts it from here "
-		 "(the code cache runs single-threaded processes)", parent->proc->pid);
-	(void)child;
 }
 
 static void cache_on_exit_event(struct tracer *tr, struct tracee *t)
 {
 	struct cache *c = cache_of(t);
-	if (c && c->data && in_cache_state(t)) {
+	if (c && area_of(t)->base) {
 		harvest(tr, t, c);
 		drain(tr, t, c);
 	}
@@ -482,7 +521,7 @@ static void cache_before_detach(struct tracer *tr, struct tracee *t, int status)
 {
 	struct cache *c = cache_of(t);
 	struct block_thread *s = block_thread_of(t);
-	if (c && c->data) {
+	if (c && c->started) {
 		bool in_syscall = s->state == B_CSYS;
 		if (in_cache_state(t)) {
 			harvest(tr, t, c);
@@ -494,6 +533,7 @@ static void cache_before_detach(struct tracer *tr, struct tracee *t, int status)
 			log_debug("thread %d: GS base not restored", t->tid);
 		bool entry_stop = WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
 				  s->state != B_SYSCALL && s->state != B_EXEC_EXIT;
+		/* The last thread out takes the cache: no other can be inside now. */
 		if (t->proc->as->refs == 1 && t->proc->live_threads == 1)
 			cache_remove(tr, t, c, stub_of(t), entry_stop);
 	}
@@ -506,7 +546,7 @@ static void cache_before_kill(struct tracer *tr)
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		struct tracee *t = tr->threads[i];
 		struct cache *c = cache_of(t);
-		if (c && c->data && in_cache_state(t))
+		if (c && area_of(t)->base)
 			harvest(tr, t, c);
 	}
 }
@@ -523,6 +563,8 @@ static void cache_on_exec(struct tracer *tr, struct tracee *t)
 
 static void cache_thread_gone(struct tracer *tr, struct tracee *t)
 {
+	if (t->mode_state)
+		cache_area_free(area_of(t));
 	block_mode.thread_gone(tr, t);
 }
 
@@ -537,6 +579,5 @@ const struct mode_ops cache_mode = {
 	.on_new_process = cache_new_process,
 	.before_detach = cache_before_detach,
 	.thread_gone = cache_thread_gone,
-	.on_new_thread = cache_new_thread,
 	.before_kill = cache_before_kill,
 };

@@ -218,5 +218,37 @@ class Attach(ProfTestCase):
         self.assertOneErrorLine(run(["record", "-p", "1", "--", "/bin/true"]), "not both")
 
 
+
+@unittest.skipUnless(MODE == "cache", "the code cache's stress test")
+class CacheStress(ProfTestCase):
+    """16 threads started and joined three times while the main thread forks
+    and execs, 20 recordings in a row: the program's own functions and each
+    thread's spin() count as block mode counts them, every time."""
+
+    def own(self, db):
+        # PLT stubs resolve lazily in whichever thread comes first.
+        counts = {f["name"]: f["count"] for f in report_json(db)["functions"]
+                  if f["dso"] == "stress_threads" and "plt" not in f["name"]}
+        # What each thread ran of the program's own code (spin() for its
+        # own length in each worker): a multiset, as thread ids vary.
+        per_thread = [n for n, in query(
+            db, "SELECT SUM(i.count) FROM insns i JOIN threads t ON t.id = i.thread"
+                " JOIN maps m ON m.proc = t.proc AND i.pc >= m.start AND i.pc < m.\"end\""
+                " WHERE m.path LIKE '%stress_threads' GROUP BY t.id ORDER BY 1")]
+        return counts, per_thread
+
+    def test_twenty_runs_in_a_row(self):
+        ref = record(self.db("block.db"), [program("stress_threads")], mode="block")
+        self.assertEqual(ref.returncode, 0, ref.stderr)
+        want = self.own(self.db("block.db"))
+        self.assertEqual(len(want[1]), 3 * 16 + 4)  # 48 workers, main, 3 forked children
+        for run_no in range(20):
+            with self.subTest(run=run_no):
+                db = self.db("cache%d.db" % run_no)
+                r = record(db, [program("stress_threads")], mode="cache")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, ref.stdout)
+                self.assertEqual(self.own(db), want)
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
