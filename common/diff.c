@@ -141,7 +141,8 @@ void diff_free(struct diff *d)
 
 bool diff_mode_exact(const char *mode)
 {
-	return mode && (strcmp(mode, "step") == 0 || strcmp(mode, "block") == 0);
+	return mode && (strcmp(mode, "step") == 0 || strcmp(mode, "block") == 0 ||
+			strcmp(mode, "cache") == 0);
 }
 
 bool diff_gate_passed(const struct diff *d, double fail_above)

@@ -93,21 +93,29 @@ bool ring_try_pop(struct ring *r, void *item)
 	return true;
 }
 
+int ring_pop_wait(struct ring *r, void *item)
+{
+	if (ring_try_pop(r, item))
+		return 1;
+	/* Closed is set after the last push, so re-check once after seeing it. */
+	if (atomic_load_explicit(&r->closed, memory_order_acquire))
+		return ring_try_pop(r, item) ? 1 : -1;
+	atomic_store(&r->consumer_sleeping, 1);
+	/* Items pushed before the flag was visible are seen on this re-check. */
+	if (ring_count(r) == 0 && !atomic_load(&r->closed)) {
+		struct timespec nap = { 0, CONSUMER_NAP_NS };
+		syscall(SYS_futex, &r->consumer_sleeping, FUTEX_WAIT_PRIVATE, 1, &nap, NULL, 0);
+	}
+	atomic_store(&r->consumer_sleeping, 0);
+	return ring_try_pop(r, item) ? 1 : 0;
+}
+
 bool ring_pop(struct ring *r, void *item)
 {
 	for (;;) {
-		if (ring_try_pop(r, item))
-			return true;
-		/* Closed is set after the last push, so re-check once after seeing it. */
-		if (atomic_load_explicit(&r->closed, memory_order_acquire))
-			return ring_try_pop(r, item);
-		atomic_store(&r->consumer_sleeping, 1);
-		/* Items pushed before the flag was visible are seen on this re-check. */
-		if (ring_count(r) == 0 && !atomic_load(&r->closed)) {
-			struct timespec nap = { 0, CONSUMER_NAP_NS };
-			syscall(SYS_futex, &r->consumer_sleeping, FUTEX_WAIT_PRIVATE, 1, &nap, NULL, 0);
-		}
-		atomic_store(&r->consumer_sleeping, 0);
+		int got = ring_pop_wait(r, item);
+		if (got != 0)
+			return got > 0;
 	}
 }
 

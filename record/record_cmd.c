@@ -78,10 +78,10 @@ static const char record_usage[] =
 	"  -o, --output FILE     database to write (default prof.db; an existing\n"
 	"                        recording is kept as FILE.old once the program\n"
 	"                        runs; any other file is never replaced)\n"
-	"  -m, --mode MODE       block (default: exact, one stop per basic block),\n"
-	"                        cache (exact, runs the program from a code cache\n"
-	"                        prof writes into it: far fewer stops; single-threaded\n"
-	"                        processes, others go on in block mode),\n"
+	"  -m, --mode MODE       cache (default: exact, runs the program from a code\n"
+	"                        cache prof writes into it: stops only at new code,\n"
+	"                        syscalls and signals), block (exact, one stop per\n"
+	"                        basic block),\n"
 	"                        step (exact, single-steps every instruction) or\n"
 	"                        sample (statistical, full speed, with call stacks)\n"
 	"  -F, --freq HZ         sample mode: samples per second (default 999, max 10000)\n"
@@ -124,7 +124,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	*a = (struct record_args){ .output = "prof.db", .mode = "block",
+	*a = (struct record_args){ .output = "prof.db", .mode = "cache",
 				   .topt = { .follow_fork = true, .pin_cpu = true, .freq = 999 } };
 	optind = 1;
 	opterr = 0;

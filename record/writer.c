@@ -374,11 +374,16 @@ static void *writer_main(void *arg)
 	struct prof_event ev;
 	for (;;) {
 		if (!ring_try_pop(&w->ring, &ev)) {
-			/* Idle: make what we have durable before sleeping. */
+			/* Idle: make what we have durable, then wait a little (a
+			 * program can run long without events: the recording's
+			 * state must reach the file meanwhile). */
 			if (w->in_txn && now_ns() - w->last_commit_ns > COMMIT_INTERVAL_NS)
 				commit(w);
-			if (!ring_pop(&w->ring, &ev))
+			int got = ring_pop_wait(&w->ring, &ev);
+			if (got < 0)
 				break;
+			if (got == 0)
+				continue;
 		}
 		write_event(w, &ev);
 	}

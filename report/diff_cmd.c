@@ -44,7 +44,7 @@ static const char diff_usage[] =
 	"  -h, --help            this help\n"
 	"\n"
 	"Exit status: 0, 1 when a --fail-above gate fails, 2 on errors. Recordings\n"
-	"with exact counts (step, block) cannot be compared with sampled ones.\n";
+	"with exact counts (cache, block, step) cannot be compared with sampled ones.\n";
 
 enum diff_format { DIFF_TEXT, DIFF_JSON, DIFF_CSV, DIFF_MARKDOWN };
 
@@ -198,7 +198,7 @@ static void close_side(struct side *s)
 	free(s->exe);
 }
 
-/* Step and block count exactly; a sampled recording estimates. */
+/* Cache, block and step count exactly; a sampled recording estimates. */
 static int check_modes(struct side *b, struct side *n)
 {
 	bool failed = false;
@@ -209,7 +209,7 @@ static int check_modes(struct side *b, struct side *n)
 		bool base_exact = diff_mode_exact(bm);
 		const char *sm = base_exact ? nm : bm;
 		log_error("diff: %s was recorded in %s mode (statistical) and %s in %s mode (exact "
-			  "counts): they cannot be compared; record both in step or block mode",
+			  "counts): they cannot be compared; record both in an exact mode (cache, block, step)",
 			  base_exact ? n->path : b->path, sm ? sm : "unknown",
 			  base_exact ? b->path : n->path, base_exact ? bm : nm);
 		rc = -1;

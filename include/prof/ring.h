@@ -29,6 +29,9 @@ void ring_push(struct ring *r, const void *item);
 bool ring_try_pop(struct ring *r, void *item);
 /* Blocks until an item arrives; returns false once the ring is closed and empty. */
 bool ring_pop(struct ring *r, void *item);
+/* Waits a little (one nap) for an item: 1 with one, 0 without, -1 once the
+ * ring is closed and empty. */
+int ring_pop_wait(struct ring *r, void *item);
 /* Producer side: no more items will come. */
 void ring_close(struct ring *r);
 size_t ring_count(struct ring *r);

@@ -30,7 +30,7 @@ def run(args, timeout=300, **kw):
 
 # mode=DEFAULT_MODE records with prof's default exact mode, whichever it is.
 DEFAULT_MODE = "default"
-EXACT_MODES = ("step", "block")
+EXACT_MODES = ("step", "block", "cache")
 
 
 def record(db, argv, mode=None, extra=(), timeout=300):

@@ -242,10 +242,10 @@ class BlockMode(ModeCase):
         got = {f["name"]: f["count"] for f in rep["functions"] if f["dso"] == "rep"}
         self.assertEqual(got, exp["functions"])
 
-    def test_default_mode_is_block(self):
+    def test_default_mode_is_cache(self):
         r = run(["record", "-q", "-o", self.db(), "--", program("loop")])
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(report_json(self.db())["mode"], "block")
+        self.assertEqual(report_json(self.db())["mode"], "cache")
 
     def test_call_graph_inclusive(self):
         self.assertEqual(record(self.db(), [program("calls")], mode="block").returncode, 0)

@@ -256,6 +256,7 @@ static void test_mode_exact(void **state)
 {
 	assert_true(diff_mode_exact("step"));
 	assert_true(diff_mode_exact("block"));
+	assert_true(diff_mode_exact("cache"));
 	assert_false(diff_mode_exact("sample"));
 	assert_false(diff_mode_exact("?"));
 	assert_false(diff_mode_exact(NULL));
