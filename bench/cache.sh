@@ -46,7 +46,7 @@ set -uo pipefail
 # NAME:DEFAULT_ARG; instruction counts measured with callgrind (2026-12-01,
 # valgrind 3.x, so no SHA or AVX-512 code paths): hashmix 6500000 ~ 201M,
 # intloop 14000000 ~ 203M, sha256sum of 20 MB ~ 1.1G, gzip -9 of 10 MB ~ 2.1G.
-BIG_DEFAULT="hashmix:6500000 intloop:14000000 sha256sum:20 gzip:10"
+BIG_DEFAULT="hashmix:6500000 intloop:14000000 sha256sum:20 gzip:10 threads4:4000000 make:12"
 # As bench/run.sh's WORKLOADS.
 SMALL_DEFAULT="intloop:30000 recursion:21 hashmix:20000 memcpy_heavy:500"
 # ---------------------------------------------------------------------------
@@ -143,8 +143,32 @@ big_cmd() { # name arg
     gzip)
         [ -f "$TMP/text.$2" ] || gen_text "$(size_bytes "$2")" "$TMP/text.$2"
         CMD=(gzip -9 -c "$TMP/text.$2"); LABEL="gzip -9 $(size_label "$2")" ;;
-    *) die "unknown big workload '$1' (known: hashmix intloop sha256sum gzip)" ;;
+    threads4)
+        [ -x "$BENCH/threads4" ] || die "$BENCH/threads4 missing (build first)"
+        CMD=("$BENCH/threads4" "$2"); LABEL="threads4 $2 (4 threads)" ;;
+    make)
+        [ -d "$TMP/proj.$2" ] || gen_project "$2" "$TMP/proj.$2"
+        CMD=(make -s -B -j2 -C "$TMP/proj.$2"); LABEL="make -j2 ($2 C files)"
+        CG_EXTRA=(--trace-children=yes) ;;
+    *) die "unknown big workload '$1' (known: hashmix intloop sha256sum gzip threads4 make)" ;;
     esac
+}
+
+# A small C project of N files (each a few functions) and its Makefile:
+# make -j2 runs sh, gcc, cc1, as and collect2/ld, many processes.
+gen_project() { # n dir
+    mkdir -p "$2"
+    local i objs=""
+    for ((i = 0; i < $1; i++)); do
+        cat >"$2/f$i.c" <<EOC
+static int table$i[64];
+int f$i(int x) { int s = 0; for (int k = 0; k < 64; k++) { table$i[k] = x * k + $i; s += table$i[k] % 7; } return s; }
+int g$i(const char *p) { int h = $i; while (*p) h = h * 31 + *p++; return h ^ f$i(h & 255); }
+EOC
+        objs="$objs f$i.o"
+    done
+    printf 'int main(void) { return 0; }\n' >"$2/main.c"
+    printf 'prog: main.o%s\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O2 -c -o $@ $<\n' "$objs" >"$2/Makefile"
 }
 
 # timed OUT CMD...: runs CMD (outputs in OUT.stdout, OUT.stderr), prints its
@@ -179,6 +203,7 @@ if [ -n "${BIG//[, ]/}" ]; then
             arg=$(for d in $BIG_DEFAULT; do [ "${d%%:*}" = "$name" ] && echo "${d#*:}"; done)
         fi
         [ -n "$arg" ] || die "unknown big workload '$name'"
+        CG_EXTRA=()
         big_cmd "$name" "$arg"
         note "$LABEL: native, callgrind, prof --mode $MODE, $REPS times..."
         tn=() tc=() tp=() n="" cgn=""
@@ -186,7 +211,7 @@ if [ -n "${BIG//[, ]/}" ]; then
             o="$TMP/big.$name.$r"
             s=$(timed "$o.native" "${CMD[@]}"); [ "$s" = fail ] && NOTES+=("$LABEL: native run failed") || tn+=("$s")
             if command -v valgrind >/dev/null 2>&1; then
-                s=$(timed "$o.cg" valgrind --tool=callgrind --callgrind-out-file=/dev/null "${CMD[@]}")
+                s=$(timed "$o.cg" valgrind --tool=callgrind --callgrind-out-file=/dev/null "${CG_EXTRA[@]}" "${CMD[@]}")
                 if [ "$s" = fail ]; then NOTES+=("$LABEL: callgrind failed"); else
                     tc+=("$s")
                     [ -n "$cgn" ] || cgn=$(grep -o 'Collected : [0-9]*' "$o.cg.stderr" | grep -o '[0-9]*$')

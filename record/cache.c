@@ -80,6 +80,8 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	for (int i = 0; i < c->nregions; i++) {
 		const uint64_t *keys = parent->regions[i].keys;
 		c->regions[i].keys = keys ? xmalloc(CR_TABLE_SLOTS * sizeof *keys) : NULL;
+		c->regions[i].pending = NULL;
+		c->regions[i].pending_len = c->regions[i].pending_cap = 0;
 		if (keys)
 			memcpy(c->regions[i].keys, keys, CR_TABLE_SLOTS * sizeof *keys);
 	}
@@ -118,11 +120,15 @@ void cache_put(struct cache *c)
 {
 	if (!c || --c->refs > 0)
 		return;
+	log_debug("process %d: %u translations, %zu exits, %llu writes", c->pid, c->ntrans,
+		  c->nexits, (unsigned long long)c->writes);
 	forget_translations(c);
 	free(c->trans);
 	free(c->exitv);
-	for (int i = 0; i < c->nregions; i++)
+	for (int i = 0; i < c->nregions; i++) {
 		free(c->regions[i].keys);
+		free(c->regions[i].pending);
+	}
 	free(c->areas);
 	cache_area_free(&c->forked);
 	free(c->window);
@@ -135,6 +141,7 @@ void cache_put(struct cache *c)
 
 bool cache_write(struct cache *c, uint64_t addr, const void *buf, size_t n)
 {
+	c->writes++;
 	if (c->mem_fd >= 0 && pwrite(c->mem_fd, buf, n, (off_t)addr) == (ssize_t)n)
 		return true;
 	return tracer_write_code(c->pid, addr, buf, n);
@@ -713,6 +720,46 @@ static void place_exits(struct cache *c, struct builder *b)
 	}
 }
 
+/* Appends code placed at addr (right after the region's pending bytes). */
+static void pend(struct cache_region *r, uint64_t addr, const uint8_t *code, size_t n)
+{
+	if (!r->pending_len)
+		r->pending_at = addr;
+	size_t gap = addr - (r->pending_at + r->pending_len), need = r->pending_len + gap + n;
+	if (need > r->pending_cap) {
+		r->pending_cap = 2 * need + 4096;
+		r->pending = xrealloc(r->pending, r->pending_cap);
+	}
+	memset(r->pending + r->pending_len, 0xcc, gap); /* alignment between translations */
+	memcpy(r->pending + r->pending_len + gap, code, n);
+	r->pending_len = need;
+}
+
+/* Writes into the program, or into code not written yet. */
+static bool patch(struct cache *c, uint64_t addr, const void *buf, size_t n)
+{
+	for (int i = 0; i < c->nregions; i++) {
+		struct cache_region *r = &c->regions[i];
+		if (r->pending_len && addr >= r->pending_at && addr + n <= r->pending_at + r->pending_len) {
+			memcpy(r->pending + (addr - r->pending_at), buf, n);
+			return true;
+		}
+	}
+	return cache_write(c, addr, buf, n);
+}
+
+static bool write_pending(struct cache *c)
+{
+	bool ok = true;
+	for (int i = 0; i < c->nregions; i++) {
+		struct cache_region *r = &c->regions[i];
+		if (r->pending_len)
+			ok &= cache_write(c, r->pending_at, r->pending, r->pending_len);
+		r->pending_len = 0;
+	}
+	return ok;
+}
+
 static struct trans *trans_alloc(const struct scanned *s, uint32_t n, int kind, uint32_t id)
 {
 	struct trans *x = xcalloc(1, sizeof *x);
@@ -764,7 +811,9 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 	}
 	if (ok) {
 		place_exits(c, &b);
-		ok = b.e.n <= bound && cache_write(c, b.e.base, b.e.b, b.e.n);
+		ok = b.e.n <= bound;
+		if (ok)
+			pend(r, b.e.base, b.e.b, b.e.n);
 	}
 	x->entry = b.e.base;
 	x->end = b.e.base + b.e.n;
@@ -805,6 +854,8 @@ static bool is_call(const struct trans *x)
  * own when first reached. Return sites go into the lookup table. */
 #define AHEAD_BUDGET 64
 
+static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry);
+
 static void translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 			    const struct trans *first, size_t first_exit)
 {
@@ -833,8 +884,10 @@ static void translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c
 	}
 	for (size_t m = 0; m < nmade; m++) {
 		const struct trans *ret = is_call(made[m]) ? lookup_orig(c, made[m]->pc[made[m]->n]) : NULL;
-		if (ret)
-			cache_insert(c, ret->orig, ret);
+		for (int i = 0; ret && i < c->nregions; i++)
+			if (ret->entry >= c->regions[i].base &&
+			    ret->entry < c->regions[i].base + CACHE_REGION_SIZE)
+				region_insert(c, &c->regions[i], ret->orig, ret->entry);
 	}
 }
 
@@ -849,6 +902,11 @@ const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct 
 	x = translate_one(tr, t, c, stub, pc, false);
 	if (x)
 		translate_ahead(tr, t, c, stub, x, first_exit);
+	if (!write_pending(c)) {
+		log_warn("process %d: cannot write its code cache: block mode instead", c->pid);
+		c->off = true;
+		return NULL;
+	}
 	return x;
 }
 
@@ -880,12 +938,12 @@ void cache_link(struct cache *c, uint64_t stub, const struct trans *to)
 	bool ok;
 	if (fits_rel32(x->rel_field, to->entry)) {
 		uint32_t rel = (uint32_t)(int32_t)(int64_t)(to->entry - (x->rel_field + 4));
-		ok = cache_write(c, x->rel_field, &rel, 4);
+		ok = patch(c, x->rel_field, &rel, 4);
 	} else {
 		/* Its int3 last: a thread reaching the stub meanwhile traps, as before. */
 		uint8_t jmp[14];
 		encode_abs_jmp(jmp, to->entry);
-		ok = cache_write(c, stub + 1, jmp + 1, sizeof jmp - 1) && cache_write(c, stub, jmp, 1);
+		ok = patch(c, stub + 1, jmp + 1, sizeof jmp - 1) && patch(c, stub, jmp, 1);
 	}
 	/* The exit stays known: another thread may stand on its int3 already. */
 	if (!ok)

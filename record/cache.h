@@ -91,6 +91,11 @@ struct cache_region {
 	uint64_t lookup;        /* its copy of the indirect-target lookup */
 	uint64_t probe, miss;   /* inside it: where a miss resumes, its int3 */
 	uint64_t *keys;         /* its table's keys, as written into the program */
+	/* Translations made during this stop, not written yet: one write for
+	 * all of them (they follow each other from pending_at). */
+	uint8_t *pending;
+	size_t pending_len, pending_cap;
+	uint64_t pending_at;
 };
 
 /* A thread's data area. */
@@ -121,6 +126,7 @@ struct cache {
 	struct u64_table site_len;  /* call site -> its length (return addresses) */
 	struct map_list code_maps;  /* the program's code when it was translated */
 	uint64_t harvested_ns;  /* when the counters were last read */
+	uint64_t writes;        /* writes into the program (PROF_DEBUG) */
 	/* The program's code around the last read, valid while one stop
 	 * translates (code changes only between stops). */
 	uint8_t *window;
