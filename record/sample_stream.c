@@ -6,6 +6,7 @@
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@
 
 struct sample_stream {
 	int fd;
+	uint64_t period_ns;        /* the mean period */
+	uint64_t random;           /* xorshift state for the next period */
 	uint8_t *ring;             /* the control page, then the data pages */
 	size_t data_len;
 	uint64_t lost;
@@ -85,6 +88,8 @@ struct sample_stream *sample_stream_open(pid_t tid, uint64_t period_ns)
 	}
 	struct sample_stream *s = xmalloc(sizeof *s);
 	s->fd = fd;
+	s->period_ns = period_ns;
+	s->random = ((uint64_t)tid << 32) ^ (uint64_t)(uintptr_t)s ^ 0x9e3779b97f4a7c15ull;
 	s->ring = ring;
 	s->data_len = RING_PAGES * (size_t)sysconf(_SC_PAGESIZE);
 	s->lost = 0;
@@ -161,6 +166,22 @@ static uint64_t lost_count(const uint8_t *rec)
 	return n;
 }
 
+/* A period every sample would take at the same point of a loop whose
+ * rounds last a multiple of it (or a simple fraction more): the samples
+ * would all land in the same few places and the shares would be wrong by
+ * points (ptrace's stops blur the phase; the kernel's samples do not). Each
+ * drain draws the next period within +-10 % of the mean. */
+static void jitter_period(struct sample_stream *s)
+{
+	s->random ^= s->random << 13;
+	s->random ^= s->random >> 7;
+	s->random ^= s->random << 17;
+	uint64_t spread = s->period_ns / 5;
+	uint64_t period = s->period_ns - spread / 2 + (spread ? s->random % spread : 0);
+	if (ioctl(s->fd, PERF_EVENT_IOC_PERIOD, &period) != 0)
+		log_debug("cannot change the sample period: %s", strerror(errno));
+}
+
 void sample_stream_drain(struct sample_stream *s,
 			 void (*fn)(void *ctx, const struct stream_sample *sample), void *ctx)
 {
@@ -182,4 +203,5 @@ void sample_stream_drain(struct sample_stream *s,
 		tail += h.size;
 	}
 	__atomic_store_n(&ctl->data_tail, tail, __ATOMIC_RELEASE);
+	jitter_period(s);
 }
