@@ -9,7 +9,8 @@
  * tick (state R in /proc: the kernel's CPU time counters of another
  * process's threads only advance at scheduler events, too coarse for a
  * per-tick decision); --clock wall samples every thread, so time spent
- * blocked in a syscall shows too. Each sample stands for one timer period. */
+ * blocked in a syscall shows too. Each sample stands for one period (a
+ * ptrace sample taken at a slower tick, for the periods of that tick). */
 #include "tracer.h"
 #include "sample.h"
 #include "sample_stream.h"
