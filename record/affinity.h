@@ -19,6 +19,15 @@ struct affinity {
  * runs on, where a ptrace stop costs several times less than across CPUs;
  * remembers the mask it had. */
 void affinity_pin(struct affinity *a);
+/* Whether affinity_before_syscall needs the syscalls' entries. */
+bool affinity_watches_reads(const struct affinity *a);
+/* Thread tid is about to make syscall nr. A read of its process's status
+ * file (/proc/self/status and the like) runs with the program's own mask,
+ * so that Cpus_allowed and Cpus_allowed_list show it (the kernel writes the
+ * file at the read: rewriting the list afterwards would change its length);
+ * the thread is pinned again when the call returns. */
+void affinity_before_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool own_mask,
+			     long nr, const uint64_t args[6]);
 /* Thread tid's syscall nr returned ret. A sched_getaffinity of itself that
  * found prof's pin gets its own mask written over the result; a successful
  * sched_setaffinity of itself sets *own_mask: the thread runs where it asked

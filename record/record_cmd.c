@@ -3,6 +3,7 @@
 #include "prof/commands.h"
 #include "affinity.h"
 #include "progress.h"
+#include "sample.h"
 #include "tracer.h"
 #include "verify.h"
 #include "writer.h"
@@ -427,9 +428,9 @@ static void install_interrupt_handlers(void)
 	sigaction(SIGPROF, &sa, NULL);
 }
 
-/* Sample mode's clock: SIGPROF at freq Hz, sent to this (tracer) thread so
- * it interrupts waitpid. */
-static int start_sample_timer(unsigned freq)
+/* Sample mode's clock: SIGPROF every period_ns, sent to this (tracer) thread
+ * so it interrupts waitpid. */
+static int start_sample_timer(uint64_t period_ns)
 {
 	struct sigevent sev;
 	memset(&sev, 0, sizeof sev);
@@ -441,9 +442,9 @@ static int start_sample_timer(unsigned freq)
 		log_error("cannot create the sampling timer: %s", strerror(errno));
 		return -1;
 	}
-	long period = 1000000000l / freq;
-	struct itimerspec its = { { period / 1000000000l, period % 1000000000l },
-				  { period / 1000000000l, period % 1000000000l } };
+	time_t sec = (time_t)(period_ns / 1000000000u);
+	long nsec = (long)(period_ns % 1000000000u);
+	struct itimerspec its = { { sec, nsec }, { sec, nsec } };
 	return timer_settime(timer, 0, &its, NULL);
 }
 
@@ -625,7 +626,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	uint64_t t0 = now_ns();
 	code = 1;
 	if (adopt_target(&tr, a, pid) != 0 ||
-	    (a->topt.mode == &sample_mode && start_sample_timer(a->topt.freq) != 0))
+	    (a->topt.mode == &sample_mode && start_sample_timer(sample_tick_ns(&a->topt)) != 0))
 		pid = -1;
 	if (pid > 0) {
 		arm_duration(a->duration);

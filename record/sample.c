@@ -1,12 +1,19 @@
-/* Sample mode: the program runs at full speed; at each timer tick prof
- * interrupts the threads to sample (PTRACE_INTERRUPT on seized threads),
- * copies their registers and the top of their stacks at the interrupt stop,
- * lets them go, then unwinds the copies. --clock cpu samples the threads running at the tick (state R in
- * /proc: the kernel's CPU time counters of another process's threads only
- * advance at scheduler events, too coarse for a per-tick decision);
- * --clock wall samples every thread, so time spent blocked in a syscall
- * shows too. Each sample stands for one timer period. */
+/* Sample mode: the program runs at full speed and is sampled at each period
+ * of a timer. --clock cpu (default): the kernel samples each thread every
+ * period of its CPU time without stopping it (sample_stream.h), and prof
+ * unwinds the copies at its next tick; where the kernel refuses, and for
+ * --clock wall, prof interrupts the threads at each tick of its own timer
+ * (PTRACE_INTERRUPT on seized threads), copies their registers and the top
+ * of their stacks at the interrupt stop, lets them go, then unwinds the
+ * copies. The ptrace path's cpu clock samples the threads running at the
+ * tick (state R in /proc: the kernel's CPU time counters of another
+ * process's threads only advance at scheduler events, too coarse for a
+ * per-tick decision); --clock wall samples every thread, so time spent
+ * blocked in a syscall shows too. Each sample stands for one period (a
+ * ptrace sample taken at a slower tick, for the periods of that tick). */
 #include "tracer.h"
+#include "sample.h"
+#include "sample_stream.h"
 #include "unwind.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -25,6 +32,11 @@ static void cont(struct tracee *t, int sig)
 {
 	if (ptrace(PTRACE_CONT, t->tid, 0, sig) != 0 && errno != ESRCH)
 		log_warn("cannot resume thread %d: %s", t->tid, strerror(errno));
+}
+
+static uint64_t period_ns(const struct tracer_options *opt)
+{
+	return 1000000000ull / opt->freq;
 }
 
 /* Whether the thread is on a CPU (or about to be): state R in /proc/.../stat. */
@@ -63,17 +75,48 @@ static void record_sample(struct tracer *tr, struct tracee *t, uint64_t rip)
 		unwinder_invalidate(p->unwinder);
 		n = unwind_captured(p->unwinder, pcs, MAX_DEPTH);
 	}
-	tracer_count_insn(tr, t, rip, tracer_decode(tr, t, rip)->cls);
-	struct prof_event ev = { .kind = EV_SAMPLE, .thread = t->id };
-	ev.sample.pcs = xmalloc(n * sizeof *pcs);
-	memcpy(ev.sample.pcs, pcs, n * sizeof *pcs);
-	ev.sample.depth = (uint32_t)n;
-	ev.sample.weight_ns = t->sample_weight;
-	tracer_emit(tr, &ev);
+	/* A sample taken at a slow tick stands for several periods. */
+	uint64_t period = period_ns(&tr->opt), count = t->sample_weight / period;
+	tracer_count_insns(tr, t, rip, tracer_decode(tr, t, rip)->cls, count);
+	for (uint64_t i = 0; i < count; i++) {
+		struct prof_event ev = { .kind = EV_SAMPLE, .thread = t->id };
+		ev.sample.pcs = xmalloc(n * sizeof *pcs);
+		memcpy(ev.sample.pcs, pcs, n * sizeof *pcs);
+		ev.sample.depth = (uint32_t)n;
+		ev.sample.weight_ns = period;
+		tracer_emit(tr, &ev);
+	}
+}
+
+/* How many sample periods make one tick of prof's timer. With the kernel
+ * sampling, the tick only drains its buffers: 100 times a second wakes prof
+ * ten times less than 1 kHz, yet finds at most ten samples per buffer (of
+ * 31 it holds). Each wake-up of prof costs the program too (the timer
+ * interrupt, a CPU shared with prof). */
+static uint64_t tick_ratio(const struct tracer_options *opt)
+{
+	if (opt->clock_wall || !sample_stream_supported())
+		return 1;
+	uint64_t r = opt->freq / 100;
+	return r < 1 ? 1 : r > 10 ? 10 : r;
+}
+
+uint64_t sample_tick_ns(const struct tracer_options *opt)
+{
+	return tick_ratio(opt) * period_ns(opt);
 }
 
 static void sample_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
+	if (!tr->opt.clock_wall && t->id && !t->mode_state)
+		t->mode_state = sample_stream_open(t->tid, period_ns(&tr->opt));
+	/* A thread the kernel does not sample (no room for its buffer) is
+	 * interrupted at each tick, which may stand for several periods. */
+	t->sample_weight = t->mode_state ? period_ns(&tr->opt) : sample_tick_ns(&tr->opt);
+	if (t->mode_state) {
+		cont(t, 0);
+		return;
+	}
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)t->proc->pid, (int)t->tid);
 	if (t->cpu_fd <= 0)
@@ -110,30 +153,81 @@ static void sample_on_trap(struct tracer *tr, struct tracee *t, int sig)
 	sample_on_signal(tr, t, sig & 0x7f); /* the program's own SIGTRAP */
 }
 
+struct drain_ctx {
+	struct tracer *tr;
+	struct tracee *t;
+};
+
+static void on_stream_sample(void *ctx, const struct stream_sample *s)
+{
+	struct drain_ctx *d = ctx;
+	struct proc *p = d->t->proc;
+	if (!p->unwinder)
+		p->unwinder = unwinder_new(p->pid);
+	unwind_load(p->unwinder, s->tid, &s->regs, s->stack, s->stack_len);
+	record_sample(d->tr, d->t, s->regs.rip);
+}
+
+/* Unwinds the kernel's samples of t taken since the last drain. */
+static void drain(struct tracer *tr, struct tracee *t)
+{
+	if (!t->mode_state)
+		return;
+	struct drain_ctx d = { tr, t };
+	sample_stream_drain(t->mode_state, on_stream_sample, &d);
+}
+
+static void stream_close(struct tracee *t)
+{
+	if (!t->mode_state)
+		return;
+	uint64_t lost = sample_stream_lost(t->mode_state);
+	if (lost)
+		log_debug("thread %d: the kernel dropped %llu samples (buffer full)", t->tid,
+			  (unsigned long long)lost);
+	sample_stream_close(t->mode_state);
+	t->mode_state = NULL;
+}
+
 static void sample_on_tick(struct tracer *tr, uint64_t period_ns)
 {
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		struct tracee *t = tr->threads[i];
+		if (t->mode_state) {
+			drain(tr, t);
+			continue;
+		}
 		if (t->sample_pending || t->pc == 0 || !t->id)
 			continue;
 		if (!tr->opt.clock_wall && !thread_running(t))
 			continue; /* off CPU: asleep or blocked */
-		t->sample_weight = period_ns;
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
 			t->sample_pending = true;
 	}
 }
 
-static void sample_nothing(struct tracer *tr, struct tracee *t)
+/* The thread's memory and image are still there: the last of its samples
+ * are unwound now. */
+static void sample_drain(struct tracer *tr, struct tracee *t)
 {
+	drain(tr, t);
 }
 
 static void sample_before_detach(struct tracer *tr, struct tracee *t, int status)
 {
+	drain(tr, t);
+	stream_close(t);
+}
+
+static void sample_before_kill(struct tracer *tr)
+{
+	for (size_t i = 0; i < tr->nthreads; i++)
+		drain(tr, tr->threads[i]);
 }
 
 static void sample_thread_gone(struct tracer *tr, struct tracee *t)
 {
+	stream_close(t);
 	if (t->cpu_fd > 0)
 		close(t->cpu_fd);
 	t->cpu_fd = -1;
@@ -150,10 +244,11 @@ const struct mode_ops sample_mode = {
 	.on_trap = sample_on_trap,
 	.on_signal = sample_on_signal,
 	.resume = sample_resume,
-	.on_exit_event = sample_nothing,
-	.on_exec = sample_nothing,
+	.on_exit_event = sample_drain,
+	.on_exec = sample_drain,
 	.on_new_process = sample_new_process,
 	.before_detach = sample_before_detach,
 	.thread_gone = sample_thread_gone,
+	.before_kill = sample_before_kill,
 	.on_tick = sample_on_tick,
 };

@@ -440,6 +440,7 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const uint64_t args[6])
 {
 	t->holds_terminal = progress_syscall_entry(tr->progress, t->proc->pid, nr, args);
+	affinity_before_syscall(tr->affinity, t->tid, t->proc->pid, t->own_affinity, nr, args);
 }
 
 /* Block mode's syscall-entry stops, seen before the mode resumes the thread
@@ -447,7 +448,7 @@ void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const ui
 static void on_syscall_stop_entry(struct tracer *tr, struct tracee *t)
 {
 	struct __ptrace_syscall_info info;
-	if (!progress_watches_syscalls(tr->progress) ||
+	if ((!progress_watches_syscalls(tr->progress) && !affinity_watches_reads(tr->affinity)) ||
 	    ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof info, &info) <= 0 ||
 	    info.op != PTRACE_SYSCALL_INFO_ENTRY)
 		return;

@@ -21,6 +21,7 @@ struct unwinder {
 	uint8_t *stack;
 	uint64_t stack_lo;
 	size_t stack_len;
+	bool live;                /* the thread's stack may be read beyond the copy */
 	uint64_t *pcs;
 	size_t n, max;
 };
@@ -49,6 +50,8 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 		memcpy(result, u->stack + (addr - u->stack_lo), 8);
 		return true;
 	}
+	if (!u->live)
+		return false; /* the thread ran on long ago: its stack holds other frames now */
 	struct iovec local = { result, 8 }, remote = { (void *)addr, 8 };
 	return process_vm_readv(u->tid, &local, 1, &remote, 1, 0) == 8;
 }
@@ -165,6 +168,18 @@ void unwind_capture(struct unwinder *u, pid_t tid, const struct user_regs_struct
 	}
 	ssize_t got = process_vm_readv(tid, &local, 1, remote, nr, 0);
 	u->stack_len = got > 0 ? (size_t)got : 0;
+	u->live = true;
+}
+
+void unwind_load(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs,
+		 const uint8_t *stack, size_t len)
+{
+	u->tid = tid;
+	u->regs = *regs;
+	u->stack_lo = regs->rsp;
+	u->stack_len = len < STACK_SNAPSHOT ? len : STACK_SNAPSHOT;
+	memcpy(u->stack, stack, u->stack_len);
+	u->live = false;
 }
 
 size_t unwind_captured(struct unwinder *u, uint64_t *pcs, size_t max)

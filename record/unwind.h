@@ -17,6 +17,10 @@ void unwinder_invalidate(struct unwinder *u);
 /* Copies what unwinding needs of a stopped thread: its registers and the
  * top of its stack. The thread may run on before unwind_captured. */
 void unwind_capture(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs);
+/* The same from a copy taken earlier (a kernel sample): frames deeper than
+ * the copy are left out, the thread having run on since. */
+void unwind_load(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs,
+		 const uint8_t *stack, size_t len);
 /* Fills pcs with the captured leaf PC, then each caller's call site (return
  * address minus one), at most max. Returns how many. Frames deeper than the
  * captured stack are read from the live thread. */

@@ -39,6 +39,22 @@ class ProgramView(ProfTestCase):
             with self.subTest(mode=mode):
                 self.assertEqual(self.traced_stdout(mode, [program("affinity")]), untraced)
 
+    def test_status_cpus_allowed(self):
+        # Cache mode reads syscalls as block mode does.
+        untraced = subprocess.run([program("cpus_allowed")], capture_output=True, text=True).stdout
+        self.assertEqual(untraced.count("Cpus_allowed_list"), 6, untraced)
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.assertEqual(self.traced_stdout(mode, [program("cpus_allowed")]), untraced)
+
+    def test_grep_status(self):
+        grep = shutil.which("grep", path=fixed_env()["PATH"])
+        argv = [grep, "^Cpus_allowed", "/proc/self/status"]
+        untraced = subprocess.run(argv, capture_output=True, text=True, env=fixed_env()).stdout
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.assertEqual(self.traced_stdout(mode, argv), untraced)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

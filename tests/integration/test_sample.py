@@ -81,9 +81,37 @@ class Sample(ProfTestCase):
         self.assertEqual(len(rep["threads"]), 2)
         self.assertGreater(rep["total"], 100)
 
+    def test_program_runs_without_stops(self):
+        # Where the kernel samples (perf_event_open allowed), the program is
+        # not stopped per sample: a handful of stops (its start and exit)
+        # for hundreds of samples.
+        if os.environ.get("PROF_SAMPLE_PTRACE"):
+            self.skipTest("ptrace sampling asked for")
+        r = run(["record", "--mode", "sample", "--freq", "1000", "-o", self.db(), "--",
+                 program("proportion"), "-t", "0.5"], env=dict(os.environ, PROF_DEBUG="1"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        if "no kernel sampling" in r.stderr:
+            self.skipTest("the kernel does not sample for prof here: " + r.stderr.splitlines()[0])
+        stops = int(r.stderr.split(" stops for ")[0].rsplit(" ", 1)[1])
+        samples = report_json(self.db())["total"]
+        self.assertGreater(samples, 200)
+        self.assertLess(stops, 10)
+
     def test_bad_options(self):
         self.assertOneErrorLine(run(["record", "--mode", "sample", "--freq", "50000", "--", "/bin/true"]), "--freq")
         self.assertOneErrorLine(run(["record", "--mode", "sample", "--clock", "sun", "--", "/bin/true"]), "--clock")
+
+
+class SamplePtrace(Sample):
+    """The same, sampled by ptrace interrupts (where the kernel cannot)."""
+
+    def setUp(self):
+        super().setUp()
+        os.environ["PROF_SAMPLE_PTRACE"] = "1"
+
+    def tearDown(self):
+        del os.environ["PROF_SAMPLE_PTRACE"]
+        super().tearDown()
 
 
 if __name__ == "__main__":

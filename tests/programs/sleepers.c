@@ -1,24 +1,26 @@
-/* sleepers.c - two threads busy for about a second ("busy-1", "busy-2") and
- * one asleep in nanosleep meanwhile ("sleeper"): a CPU-clock sampler sees
- * only the busy ones, a wall-clock sampler all three. */
+/* sleepers.c - two threads busy for a second of their own CPU time each
+ * ("busy-1", "busy-2": as many samples under a CPU-clock sampler however
+ * loaded the machine) and one asleep in nanosleep for a second ("sleeper"):
+ * a CPU-clock sampler sees only the busy ones, a wall-clock sampler all
+ * three. */
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
 static volatile unsigned long sink;
 
-static double now(void)
+static double cpu_time(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void *busy(void *arg)
 {
 	pthread_setname_np(pthread_self(), (const char *)arg);
-	double end = now() + 1.0;
-	while (now() < end)
+	double end = cpu_time() + 1.0;
+	while (cpu_time() < end)
 		for (int i = 0; i < 10000; i++)
 			sink += (unsigned long)i;
 	return NULL;
