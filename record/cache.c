@@ -1167,6 +1167,10 @@ void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t
 				  (unsigned long long)addr);
 	}
 	cache_set_gs(t->tid, c->gs_before);
+	for (int i = 0; i < c->nregions; i++) {
+		free(c->regions[i].keys);
+		free(c->regions[i].pending);
+	}
 	c->nregions = 0;
 	c->nareas = 0;
 	c->started = false;
