@@ -271,6 +271,8 @@ def blind_wait_env():
     its blocking waitpid, where only a wake-up other than EINTR notices it."""
     env = dict(os.environ)
     env["LD_PRELOAD"] = program("blind_wait.so")
+    # A sanitizer build of prof wants its runtime first; the preload is ours.
+    env["ASAN_OPTIONS"] = ":".join(filter(None, (env.get("ASAN_OPTIONS"), "verify_asan_link_order=0")))
     return env
 
 
