@@ -317,7 +317,7 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 {
 	if (c->nregions == CACHE_MAX_REGIONS)
 		return NULL;
-	uint64_t low, high, cand[8];
+	uint64_t low, high, cand[24];
 	int n = 0;
 	code_span(&t->proc->maps, &low, &high);
 	uint64_t below = low;
@@ -330,7 +330,12 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 	uint64_t above = ((high + (32ull << 20)) & ~0x1fffffull) + (uint64_t)c->nregions * CACHE_REGION_SIZE;
 	if (high && (!stack || above + CACHE_REGION_SIZE + (16ull << 20) < stack))
 		cand[n++] = above;
-	cand[n++] = (pc & ~0x1fffffull) + (512ull << 20);
+	/* Near pc itself, for code far from both (a non-PIE executable): a big
+	 * program fills several regions, so try a few places. */
+	for (uint64_t k = 0; k < 8; k++)
+		cand[n++] = (pc & ~0x1fffffull) + (512ull << 20) + k * CACHE_REGION_SIZE;
+	for (uint64_t k = 1; k <= 8 && pc > (640ull << 20) + k * CACHE_REGION_SIZE; k++)
+		cand[n++] = (pc & ~0x1fffffull) - (512ull << 20) - k * CACHE_REGION_SIZE;
 	for (int i = 0; i < n; i++) {
 		if (!reaches(cand[i], pc))
 			continue;

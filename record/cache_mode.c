@@ -280,6 +280,7 @@ static void exit_reached(struct tracer *tr, struct tracee *t, struct cache *c, u
 		block_resume_thread(t, 0);
 		return;
 	}
+	log_debug("thread %d: %llx runs in block mode", t->tid, (unsigned long long)target);
 	drain(tr, t, c);
 	if (c->off)
 		give_up(t, c);
@@ -300,6 +301,7 @@ static void lookup_missed(struct tracer *tr, struct tracee *t, struct cache *c, 
 		return;
 	}
 	undo_lookup(t, c);
+	log_debug("thread %d: %llx not in the lookup table", t->tid, (unsigned long long)target);
 	if (x) {
 		block_set_pc(t, x->entry);
 		block_resume_thread(t, 0);
