@@ -857,7 +857,7 @@ static bool is_call(const struct trans *x)
  * where its call returns to) are translated in the same stop, up to
  * AHEAD_BUDGET of them, and linked: each would otherwise cost a stop of its
  * own when first reached. Return sites go into the lookup table. */
-#define AHEAD_BUDGET 64
+#define AHEAD_BUDGET 16
 
 static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry);
 
