@@ -67,6 +67,16 @@ static void open_mem(struct cache *c, pid_t pid)
 		log_debug("cannot open %s: %s", path, strerror(errno));
 }
 
+/* The program's code as the translations were made from it. */
+static void remember_code(struct cache *c, const struct map_list *maps)
+{
+	maps_free(&c->code_maps);
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct map_entry *m = &maps->v[i];
+		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
+	}
+}
+
 struct cache *cache_fork(const struct cache *parent, pid_t child)
 {
 	struct cache *c = cache_new();
@@ -93,16 +103,21 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	c->exitv = xmalloc((parent->exits_cap ? parent->exits_cap : 1) * sizeof *c->exitv);
 	memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
 	memset(&c->code_maps, 0, sizeof c->code_maps);
-	for (size_t i = 0; i < parent->code_maps.n; i++) {
-		const struct map_entry *m = &parent->code_maps.v[i];
-		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
-	}
+	remember_code(c, &parent->code_maps);
 	memset(&c->site_len, 0, sizeof c->site_len);
 	u64_table_copy(&c->site_len, &parent->site_len);
 	c->window = NULL;
 	c->window_len = 0;
 	open_mem(c, child);
 	return c;
+}
+
+static void free_region_buffers(struct cache *c)
+{
+	for (int i = 0; i < c->nregions; i++) {
+		free(c->regions[i].keys);
+		free(c->regions[i].pending);
+	}
 }
 
 static void forget_translations(struct cache *c)
@@ -113,6 +128,7 @@ static void forget_translations(struct cache *c)
 	}
 	u64_table_clear(&c->by_orig);
 	u64_table_clear(&c->exits);
+	u64_table_clear(&c->site_len);
 	c->nexits = 0;
 }
 
@@ -125,14 +141,10 @@ void cache_put(struct cache *c)
 	forget_translations(c);
 	free(c->trans);
 	free(c->exitv);
-	for (int i = 0; i < c->nregions; i++) {
-		free(c->regions[i].keys);
-		free(c->regions[i].pending);
-	}
+	free_region_buffers(c);
 	free(c->areas);
 	cache_area_free(&c->forked);
 	free(c->window);
-	u64_table_clear(&c->site_len);
 	maps_free(&c->code_maps);
 	if (c->mem_fd >= 0)
 		close(c->mem_fd);
@@ -297,11 +309,7 @@ bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t 
 		return false;
 	}
 	c->started = true;
-	maps_free(&c->code_maps);
-	for (size_t i = 0; i < t->proc->maps.n; i++) {
-		const struct map_entry *m = &t->proc->maps.v[i];
-		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
-	}
+	remember_code(c, &t->proc->maps);
 	return true;
 }
 
@@ -1121,24 +1129,13 @@ bool cache_code_gone(struct cache *c, const struct map_list *exec_maps)
 	for (size_t i = 0; i < c->code_maps.n && !gone; i++)
 		gone = !cache_holds(c, c->code_maps.v[i].start) &&
 		       !still_mapped(&c->code_maps.v[i], exec_maps);
-	maps_free(&c->code_maps);
-	for (size_t i = 0; i < exec_maps->n; i++) {
-		const struct map_entry *m = &exec_maps->v[i];
-		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
-	}
+	remember_code(c, exec_maps);
 	return gone;
 }
 
 void cache_flush(struct cache *c)
 {
-	for (uint32_t i = 0; i < c->ntrans; i++) {
-		trans_free(c->trans[i]);
-		c->trans[i] = NULL;
-	}
-	u64_table_clear(&c->by_orig);
-	u64_table_clear(&c->exits);
-	u64_table_clear(&c->site_len);
-	c->nexits = 0;
+	forget_translations(c);
 	void *zero = xcalloc(CR_TABLE_SLOTS, 16);
 	for (int i = 0; i < c->nregions; i++) {
 		struct cache_region *r = &c->regions[i];
@@ -1172,10 +1169,7 @@ void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t
 				  (unsigned long long)addr);
 	}
 	cache_set_gs(t->tid, c->gs_before);
-	for (int i = 0; i < c->nregions; i++) {
-		free(c->regions[i].keys);
-		free(c->regions[i].pending);
-	}
+	free_region_buffers(c);
 	c->nregions = 0;
 	c->nareas = 0;
 	c->started = false;

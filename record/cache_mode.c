@@ -45,6 +45,12 @@ static struct cache_area *area_of(struct tracee *t)
 	return &block_thread_of(t)->area;
 }
 
+static void restore_gs(struct tracee *t, const struct cache *c)
+{
+	if (!cache_set_gs(t->tid, c->gs_before))
+		log_debug("thread %d: GS base not restored", t->tid);
+}
+
 /* The thread's data area, made on its first entry into the cache (a new
  * thread, a vfork child, each thread at attach); false without one. */
 static bool has_area(struct tracer *tr, struct tracee *t, struct cache *c)
@@ -55,8 +61,7 @@ static bool has_area(struct tracer *tr, struct tracee *t, struct cache *c)
 	if (cache_area_new(tr, t, c, stub_of(t), a))
 		return true;
 	log_debug("thread %d: no data area: block mode for it", t->tid);
-	if (!cache_set_gs(t->tid, c->gs_before))
-		log_debug("thread %d: GS base not restored", t->tid);
+	restore_gs(t, c);
 	return false;
 }
 
@@ -64,8 +69,7 @@ static bool has_area(struct tracer *tr, struct tracee *t, struct cache *c)
 static void give_up(struct tracee *t, struct cache *c)
 {
 	c->off = true;
-	if (!cache_set_gs(t->tid, c->gs_before))
-		log_debug("thread %d: GS base not restored", t->tid);
+	restore_gs(t, c);
 }
 
 /* Stopped in a syscall the kernel will restart (at attach): it moves RIP
@@ -317,7 +321,6 @@ static bool changes_code(long nr)
 
 static void harvest(struct tracer *tr, struct tracee *t, struct cache *c)
 {
-
 	cache_harvest(tr, t, c, area_of(t));
 	c->harvested_ns = now_ns();
 }
@@ -396,8 +399,6 @@ static void cache_syscall_stop(struct tracer *tr, struct tracee *t, struct cache
 static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
 	struct cache *c = cache_of(t);
-	log_debug("thread %d: signal %d at %llx, state %d", t->tid, sig,
-		  (unsigned long long)tracer_read_pc(t), block_thread_of(t)->state);
 	if (!c || !in_cache_state(t)) {
 		block_mode.on_signal(tr, t, sig);
 		return;
@@ -462,8 +463,7 @@ static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 	if (c->off || t->proc->unfollowed || !has_area(tr, t, c)) {
 		if (!leave_cache(tr, t, c, false))
 			return;
-		if (!cache_set_gs(t->tid, c->gs_before))
-			log_debug("thread %d: GS base not restored", t->tid);
+		restore_gs(t, c);
 		if (t->proc->unfollowed && t->proc->as->refs == 1)
 			cache_remove(tr, t, c, stub_of(t), false);
 		block_mode.begin(tr, t, false);
@@ -531,8 +531,7 @@ static void cache_before_detach(struct tracer *tr, struct tracee *t, int status)
 				return;
 			s->state = in_syscall ? B_SYSCALL : B_RUN;
 		}
-		if (!cache_set_gs(t->tid, c->gs_before))
-			log_debug("thread %d: GS base not restored", t->tid);
+		restore_gs(t, c);
 		bool entry_stop = WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
 				  s->state != B_SYSCALL && s->state != B_EXEC_EXIT;
 		/* The last thread out takes the cache: no other can be inside now. */
