@@ -249,11 +249,33 @@ static bool may_keep_flags(unsigned id)
 	}
 }
 
-static void describe_flags(const cs_insn *i, struct insn_info *out)
+/* Instructions that read the carry (or overflow) flag although capstone 4
+ * reports no flag read for them: a table of our own, from the manuals, so
+ * that no single source's gap can make the code cache clobber a flag. */
+static uint8_t known_flag_reads(unsigned id)
+{
+	switch (id) {
+	case X86_INS_ADC: case X86_INS_SBB: case X86_INS_RCL: case X86_INS_RCR:
+	case X86_INS_CMC: case X86_INS_ADCX:
+		return FLAG_CF;
+	case X86_INS_ADOX:
+		return FLAG_OF;
+	default:
+		return 0;
+	}
+}
+
+/* Flags read are the union of what capstone, Zydis and our table say; flags
+ * written only what capstone and Zydis both say is always overwritten.
+ * Where a source is silent the instruction reads everything and writes
+ * nothing, so the code cache saves the flags around its own updates. */
+static void describe_flags(struct classifier *c, const cs_insn *i, const uint8_t *code,
+			   size_t size, struct insn_info *out)
 {
 	uint64_t ef = i->detail->x86.eflags;
 	out->flags_read = flag_bits(ef, X86_EFLAGS_TEST_CF, X86_EFLAGS_TEST_PF, X86_EFLAGS_TEST_AF,
 				    X86_EFLAGS_TEST_ZF, X86_EFLAGS_TEST_SF, X86_EFLAGS_TEST_OF);
+	out->flags_read |= known_flag_reads(i->id);
 	uint64_t cf = X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | X86_EFLAGS_UNDEFINED_CF;
 	uint64_t pf = X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF | X86_EFLAGS_UNDEFINED_PF;
 	uint64_t af = X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF | X86_EFLAGS_UNDEFINED_AF;
@@ -261,6 +283,14 @@ static void describe_flags(const cs_insn *i, struct insn_info *out)
 	uint64_t sf = X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF | X86_EFLAGS_UNDEFINED_SF;
 	uint64_t of = X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF | X86_EFLAGS_UNDEFINED_OF;
 	out->flags_written = may_keep_flags(i->id) ? 0 : flag_bits(ef, cf, pf, af, zf, sf, of);
+	uint8_t zread, zwritten;
+	if (zydis_status_flags(c->fallback, code, size, &zread, &zwritten)) {
+		out->flags_read |= zread;
+		out->flags_written &= zwritten;
+	} else {
+		out->flags_read = FLAGS_STATUS;
+		out->flags_written = 0;
+	}
 	/* Whatever capstone 4 leaves out: these read RFLAGS whole. */
 	if (i->id == X86_INS_PUSHF || i->id == X86_INS_PUSHFQ || i->id == X86_INS_LAHF ||
 	    i->id == X86_INS_INTO || out->cls == CLASS_SYSCALL || out->cls == CLASS_OTHER)
@@ -301,7 +331,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	out->is_pushf = x->opcode[0] == 0x9c && x->opcode[1] == 0;
 	out->is_cpuid = i->id == X86_INS_CPUID;
 	out->is_syscall = i->id == X86_INS_SYSCALL;
-	describe_flags(i, out);
+	describe_flags(c, i, code, size, out);
 	if (out->cls == CLASS_RET && x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
 		out->ret_imm = (uint16_t)x->operands[0].imm;
 	if (br && (out->cls == CLASS_BRANCH || out->cls == CLASS_CALL || out->cls == CLASS_RET))

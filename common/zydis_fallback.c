@@ -81,6 +81,22 @@ bool zydis_fallback_decode(const struct zydis_fallback *z, const uint8_t *code, 
 	return true;
 }
 
+bool zydis_status_flags(const struct zydis_fallback *z, const uint8_t *code, size_t size,
+			uint8_t *read, uint8_t *written)
+{
+	ZydisDecodedInstruction insn;
+	if (!z || !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&z->decoder, NULL, code, size, &insn)))
+		return false;
+	*read = FLAGS_STATUS;
+	*written = 0;
+	if (insn.cpu_flags) {
+		*read = status_flags(insn.cpu_flags->tested);
+		*written = status_flags(insn.cpu_flags->modified | insn.cpu_flags->set_0 |
+					insn.cpu_flags->set_1 | insn.cpu_flags->undefined);
+	}
+	return true;
+}
+
 bool zydis_fallback_encoding(const struct zydis_fallback *z, const uint8_t *code, size_t size,
 			     struct insn_encoding *out)
 {

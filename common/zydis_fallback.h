@@ -22,6 +22,10 @@ bool zydis_fallback_decode(const struct zydis_fallback *z, const uint8_t *code, 
 /* Where the position-dependent fields of such an instruction lie. */
 bool zydis_fallback_encoding(const struct zydis_fallback *z, const uint8_t *code, size_t size,
 			     struct insn_encoding *out);
+/* The status flags (FLAG_*) the instruction may read, and those it always
+ * overwrites, from Zydis's tables; false when Zydis cannot decode it. */
+bool zydis_status_flags(const struct zydis_fallback *z, const uint8_t *code, size_t size,
+			uint8_t *read, uint8_t *written);
 bool zydis_fallback_format(struct zydis_fallback *z, const uint8_t *code, size_t size,
 			   uint64_t addr, bool att, char *buf, size_t buflen);
 
