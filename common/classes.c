@@ -297,6 +297,61 @@ static void describe_flags(struct classifier *c, const cs_insn *i, const uint8_t
 		out->flags_read = FLAGS_STATUS;
 }
 
+static bool writes_rsp(const cs_insn *i)
+{
+	for (uint8_t k = 0; k < i->detail->regs_write_count; k++)
+		if (i->detail->regs_write[k] == X86_REG_RSP)
+			return true;
+	for (int k = 0; k < i->detail->x86.op_count; k++) {
+		const cs_x86_op *op = &i->detail->x86.operands[k];
+		if (op->type == X86_OP_REG && op->reg == X86_REG_RSP && (op->access & CS_AC_WRITE))
+			return true;
+	}
+	return false;
+}
+
+/* RSP's change, for the stack pointer of calls a block runs through. */
+static void describe_stack(const cs_insn *i, const struct insn_info *info, int32_t *delta,
+			   bool *unknown)
+{
+	const cs_x86 *x = &i->detail->x86;
+	const cs_x86_op *op = x->operands;
+	*delta = 0;
+	*unknown = false;
+	bool to_rsp = x->op_count >= 1 && op[0].type == X86_OP_REG && op[0].reg == X86_REG_RSP;
+	switch (i->id) {
+	case X86_INS_PUSH: case X86_INS_PUSHFQ:
+		*delta = x->prefix[2] == 0x66 ? -2 : -8;
+		return;
+	case X86_INS_POP: case X86_INS_POPFQ:
+		*unknown = to_rsp;
+		*delta = x->prefix[2] == 0x66 ? 2 : 8;
+		return;
+	case X86_INS_CALL:
+		*delta = -8;
+		return;
+	case X86_INS_RET:
+		*delta = 8 + info->ret_imm;
+		return;
+	case X86_INS_SUB: case X86_INS_ADD:
+		if (to_rsp && x->op_count == 2 && op[1].type == X86_OP_IMM) {
+			*delta = (int32_t)(i->id == X86_INS_SUB ? -op[1].imm : op[1].imm);
+			return;
+		}
+		break;
+	case X86_INS_LEA:
+		if (to_rsp && op[1].mem.base == X86_REG_RSP && op[1].mem.index == X86_REG_INVALID &&
+		    op[1].mem.segment == X86_REG_INVALID) {
+			*delta = (int32_t)op[1].mem.disp;
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	*unknown = writes_rsp(i);
+}
+
 bool classifier_decode(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, struct insn_info *out)
 {
@@ -334,6 +389,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	describe_flags(c, i, code, size, out);
 	if (out->cls == CLASS_RET && x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
 		out->ret_imm = (uint16_t)x->operands[0].imm;
+	describe_stack(i, out, &out->sp_delta, &out->sp_unknown);
 	if (br && (out->cls == CLASS_BRANCH || out->cls == CLASS_CALL || out->cls == CLASS_RET))
 		branch_describe(i, br);
 	return true;

@@ -159,6 +159,22 @@ static int cmp_edge(const void *a, const void *b)
 	return x->inclusive > y->inclusive ? -1 : x->inclusive < y->inclusive;
 }
 
+/* A function no frame was opened for (a program's _start, entered from
+ * ld.so by an indirect jump): everything it called ran inside it. */
+static void add_frameless(struct profile *p, struct row_index *funcs, const bool *entered)
+{
+	for (size_t i = 0; i < p->nfuncs; i++)
+		if (!entered[i])
+			p->funcs[i].inclusive = p->funcs[i].count;
+	for (size_t i = 0; i < p->nedges; i++) {
+		const struct edge_row *e = &p->edges[i];
+		struct func_row *from = profile_index_find(funcs, e->caller, e->caller_dso);
+		if (from && !entered[from - p->funcs] &&
+		    (strcmp(e->callee, e->caller) != 0 || strcmp(e->callee_dso, e->caller_dso) != 0))
+			from->inclusive += e->inclusive;
+	}
+}
+
 /* Inclusive counts and function-to-function edges from the recorded arcs. */
 static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
@@ -170,6 +186,7 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
 	struct row_index funcs = { .rows = &p->funcs, .n = &p->nfuncs };
 	profile_index_build(&funcs);
+	bool *entered = xcalloc(p->nfuncs + 1, sizeof *entered);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
@@ -179,17 +196,24 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 			symbolizer_resolve(p->symbolizer, proc, caller, &from);
 		symbolizer_resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 2), &to);
 		struct func_row *fr = profile_index_find(&funcs, to.function, to.dso);
-		if (fr)
+		if (fr) {
 			fr->inclusive += (uint64_t)sqlite3_column_int64(st, 5);
+			entered[fr - p->funcs] = true;
+		}
 		struct edge_row *e = caller ? find_edge(p, &from, &to) : find_root(p, &to);
 		e->calls += (uint64_t)sqlite3_column_int64(st, 3);
 		e->inclusive += (uint64_t)sqlite3_column_int64(st, 4);
 		p->has_call_graph = true;
 	}
+	if (p->jump_frames)
+		add_frameless(p, &funcs, entered);
 	profile_index_free(&funcs);
+	free(entered);
 	if (store_loop_end(st, rc) != 0)
 		return -1;
-	if (p->has_call_graph)
+	/* Recordings made before jump frames existed: estimate what functions
+	 * entered by a jump cost from the jumps executed. */
+	if (p->has_call_graph && !p->jump_frames)
 		profile_add_jumps(db, f, p);
 	/* A function entered by a jump this could not follow runs inside its
 	 * caller's frame: its own instructions are still part of its inclusive count. */
@@ -225,6 +249,9 @@ static int load_meta(sqlite3 *db, struct profile *p)
 	p->sample_clock = store_get_meta(db, "sample_clock", &failed);
 	p->collect = store_get_meta(db, "collect", &failed);
 	p->killed_by = store_get_meta(db, "killed_by", &failed);
+	char *jump_frames = store_get_meta(db, "jump_frames", &failed);
+	p->jump_frames = jump_frames && strcmp(jump_frames, "1") == 0;
+	free(jump_frames);
 	return failed ? -1 : 0;
 }
 
@@ -321,6 +348,7 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 	}
 	struct row_index funcs = { .rows = &p->funcs, .n = &p->nfuncs };
 	profile_index_build(&funcs);
+	bool *entered = xcalloc(p->nfuncs + 1, sizeof *entered);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		add_stack(p, &funcs, (uint32_t)sqlite3_column_int64(st, 0), nodes, nn,

@@ -1,6 +1,7 @@
 /* prof record -p PID: PTRACE_SEIZE every thread of a running process, and
  * detaching from it at the end so it runs on unharmed. */
 #include "tracer.h"
+#include "sandbox.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -66,6 +67,40 @@ static void explain_attach_error(pid_t pid, int err)
 			  "or prof lacks CAP_SYS_PTRACE in this container", (int)pid);
 }
 
+/* The leader left by pthread_exit while other threads run on: ptrace
+ * refuses a zombie, so prof attaches to the others only. */
+static bool leader_is_zombie(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	bool zombie = false;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "State:", 6) == 0)
+			zombie = strchr(line, 'Z') != NULL;
+	if (f)
+		fclose(f);
+	return zombie;
+}
+
+/* A live thread of pid other than its leader (0: none). */
+static pid_t live_thread(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	pid_t found = 0;
+	struct dirent *e;
+	while (d && !found && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+		if (tid > 0 && tid != pid)
+			found = tid;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static pid_t read_ppid(pid_t pid)
 {
 	long ppid = read_status_field(pid, "PPid");
@@ -113,18 +148,15 @@ static void wait_first_stops(struct tracer *tr)
 {
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		int status;
-		pid_t tid = tr->threads[i]->tid, got;
-		do
-			got = waitpid(tid, &status, __WALL);
-		while (got < 0 && errno == EINTR);
-		if (got == tid)
+		pid_t tid = tr->threads[i]->tid;
+		if (tracer_wait_thread(tr, tid, &status))
 			tracer_defer_status(tr, tid, status);
 	}
 }
 
 int tracer_attach_seize(pid_t pid, long options)
 {
-	if (pid == getpid()) {
+	if (pid == getpid() || pid == getppid()) {
 		log_error("cannot attach to %d: that is prof itself", (int)pid);
 		return -1;
 	}
@@ -132,11 +164,13 @@ int tracer_attach_seize(pid_t pid, long options)
 		log_error("cannot attach to %d: it is a thread of prof itself", (int)pid);
 		return -1;
 	}
-	if (ptrace(PTRACE_SEIZE, pid, 0, options) != 0) {
-		explain_attach_error(pid, errno);
-		return -1;
-	}
-	return 0;
+	if (ptrace(PTRACE_SEIZE, pid, 0, options) == 0)
+		return 0;
+	int err = errno;
+	if (err == EPERM && leader_is_zombie(pid) && live_thread(pid))
+		return 0; /* tracer_attach seizes the live threads */
+	explain_attach_error(pid, err);
+	return -1;
 }
 
 int tracer_attach_probe(pid_t pid)
@@ -144,6 +178,12 @@ int tracer_attach_probe(pid_t pid)
 	/* No options: the probe must not adopt threads or children it makes. */
 	if (tracer_attach_seize(pid, 0) != 0)
 		return -1;
+	if (leader_is_zombie(pid)) {
+		pid_t other = live_thread(pid);
+		if (!other || tracer_attach_seize(other, 0) != 0)
+			return -1;
+		pid = other;
+	}
 	int status = 0;
 	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0 || waitpid(pid, &status, __WALL) != pid ||
 	    !WIFSTOPPED(status)) {
@@ -164,41 +204,15 @@ void tracer_attach(struct tracer *tr, pid_t pid, long options)
 	tr->attached = true;
 	tr->main_pid = pid;
 	struct proc *p = tracer_proc_new(tr, pid, read_ppid(pid), false);
-	tracer_thread_add(tr, pid, p);
-	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0)
-		log_debug("interrupt %d: %s", pid, strerror(errno));
+	if (!leader_is_zombie(pid)) {
+		tracer_thread_add(tr, pid, p);
+		if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0)
+			log_debug("interrupt %d: %s", pid, strerror(errno));
+	} else {
+		p->mm_tid = live_thread(pid);
+	}
 	while (seize_new_threads(tr, p, options) > 0)
 		;
 	wait_first_stops(tr);
-}
-
-/* A step that ends inside a syscall queues its SIGTRAP before the interrupt
- * stop is reported; detached with it, the program would die of SIGTRAP. */
-static bool step_trap_queued(pid_t tid)
-{
-	struct __ptrace_peeksiginfo_args args = { .off = 0, .flags = 0, .nr = 8 };
-	siginfo_t si[8];
-	int n = (int)ptrace(PTRACE_PEEKSIGINFO, tid, &args, si);
-	for (int i = 0; i < n; i++)
-		if (si[i].si_signo == SIGTRAP)
-			return true;
-	return false;
-}
-
-void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status)
-{
-	int event = status >> 16, sig = WSTOPSIG(status);
-	if (event == PTRACE_EVENT_STOP && !t->draining_trap && step_trap_queued(t->tid)) {
-		/* Let the thread dequeue it: it stops again at once, nothing runs. */
-		t->draining_trap = true;
-		if (ptrace(PTRACE_CONT, t->tid, 0, 0) == 0)
-			return;
-	}
-	/* A signal-delivery stop holds a signal the program must still get;
-	 * SIGTRAP is ours (a step). */
-	int pass = event == 0 && (sig & 0x7f) != SIGTRAP ? sig : 0;
-	tr->opt.mode->before_detach(tr, t, status);
-	if (ptrace(PTRACE_DETACH, t->tid, 0, pass) != 0 && errno != ESRCH)
-		log_warn("cannot detach thread %d: %s", t->tid, strerror(errno));
-	tracer_forget_thread(tr, t);
+	sandbox_read_attached(&p->sandbox, p->mm_tid);
 }

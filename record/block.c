@@ -71,24 +71,24 @@ struct block_builder {
 	size_t cap, calls_cap;
 };
 
-static void append(struct block_builder *bb, uint64_t pc, uint8_t cls)
+static void append(struct block_builder *bb, uint64_t pc, const struct insn_info *info)
 {
 	struct block *b = bb->b;
 	if (b->n == bb->cap) {
 		bb->cap = bb->cap ? 2 * bb->cap : 16;
 		b->insns = xrealloc(b->insns, bb->cap * sizeof *b->insns);
 	}
-	b->insns[b->n++] = (struct block_insn){ pc, cls };
+	b->insns[b->n++] = (struct block_insn){ pc, info->cls, info->sp_unknown, info->sp_delta };
 }
 
-static void append_call(struct block_builder *bb, uint64_t target, uint64_t ret_addr)
+static void append_call(struct block_builder *bb, uint64_t target, uint64_t ret_addr, bool jump)
 {
 	struct block *b = bb->b;
 	if (b->ncalls == bb->calls_cap) {
 		bb->calls_cap = bb->calls_cap ? 2 * bb->calls_cap : 4;
 		b->calls = xrealloc(b->calls, bb->calls_cap * sizeof *b->calls);
 	}
-	b->calls[b->ncalls++] = (struct block_call){ b->n - 1, target, ret_addr };
+	b->calls[b->ncalls++] = (struct block_call){ b->n - 1, jump, target, ret_addr };
 }
 
 static bool block_contains(const struct block *b, uint64_t pc)
@@ -123,14 +123,14 @@ static enum block_end scan_block(struct tracer *tr, struct tracee *t, struct blo
 		if (info.is_rep)
 			return END_REP;
 		if (info.cls == CLASS_SYSCALL) {
-			append(bb, pc, info.cls);
+			append(bb, pc, &info);
 			return completes_with_trap(code) ? END_TRAP : END_SYSCALL;
 		}
 		bool transfer = info.cls == CLASS_BRANCH || info.cls == CLASS_CALL ||
 				info.cls == CLASS_RET;
 		if (transfer && br.kind == BR_NONE)
 			return END_STEP; /* far jumps, iret: not emulated */
-		append(bb, pc, info.cls);
+		append(bb, pc, &info);
 		if (!transfer)
 			continue;
 		bool follow = (br.kind == BR_JMP || br.kind == BR_CALL) && br.to.direct &&
@@ -141,7 +141,9 @@ static enum block_end scan_block(struct tracer *tr, struct tracee *t, struct blo
 			return END_BRANCH;
 		}
 		if (br.kind == BR_CALL)
-			append_call(bb, br.to.target, pc + info.len);
+			append_call(bb, br.to.target, pc + info.len, false);
+		else if (tracer_jump_exit(tr, t->proc, pc, &br) == JUMP_ENTERS)
+			append_call(bb, br.to.target, 0, true);
 		extensions++;
 		info.len = 0;
 		pc = br.to.target;
@@ -207,22 +209,57 @@ static struct block *get_block(struct tracer *tr, struct tracee *t, uint64_t sta
 
 /* ---- counting ---- */
 
-/* Counts instructions [from, to) of the thread's block. */
-static void count_range(struct tracer *tr, struct tracee *t, uint32_t from, uint32_t to)
+/* The stack pointer right after the call at insns[call] ran, from rsp as
+ * it was after insns[at - 1] (before insns[at]); 0 when an instruction
+ * between changed RSP in a way not known. */
+static uint64_t sp_after_call(const struct block *b, uint32_t call, uint32_t at, uint64_t rsp)
+{
+	if (!rsp)
+		return 0;
+	for (uint32_t i = call + 1; i < at; i++) { /* back from a later point */
+		if (b->insns[i].sp_unknown)
+			return 0;
+		rsp -= (uint64_t)(int64_t)b->insns[i].sp_delta;
+	}
+	for (uint32_t i = at; i <= call; i++) { /* on from an earlier one */
+		if (b->insns[i].sp_unknown)
+			return 0;
+		rsp += (uint64_t)(int64_t)b->insns[i].sp_delta;
+	}
+	return rsp;
+}
+
+/* Counts instructions [from, to) of the thread's block; rsp is the stack
+ * pointer after insns[rsp_at - 1] ran (0: read it now, after insns[to - 1]). */
+static void count_range_sp(struct tracer *tr, struct tracee *t, uint32_t from, uint32_t to,
+			   uint64_t rsp, uint32_t rsp_at)
 {
 	struct block_thread *s = bt(t);
 	const struct block *b = s->block;
 	uint32_t c = 0;
 	while (c < b->ncalls && b->calls[c].index < from)
 		c++;
+	if (!rsp && c < b->ncalls && b->calls[c].index < to) {
+		rsp = tracer_read_reg(t, offsetof(struct user_regs_struct, rsp));
+		rsp_at = to;
+	}
 	for (uint32_t i = from; i < to; i++) {
 		tracer_count_insn(tr, t, b->insns[i].pc, b->insns[i].cls);
-		if (c < b->ncalls && b->calls[c].index == i) {
-			callstack_push(tr, t, b->insns[i].pc, b->calls[c].target, b->calls[c].ret_addr, 0);
-			c++;
+		for (; c < b->ncalls && b->calls[c].index == i; c++) {
+			const struct block_call *bc = &b->calls[c];
+			if (bc->jump)
+				callstack_jump(tr, t, b->insns[i].pc, bc->target);
+			else
+				callstack_push(tr, t, b->insns[i].pc, bc->target, bc->ret_addr,
+					       sp_after_call(b, i, rsp_at, rsp));
 		}
 	}
 	s->pos = to;
+}
+
+static void count_range(struct tracer *tr, struct tracee *t, uint32_t from, uint32_t to)
+{
+	count_range_sp(tr, t, from, to, 0, 0);
 }
 
 /* The position of pc in the thread's block at or after its counted part. */
@@ -279,6 +316,12 @@ static bool read_word(void *ctx, uint64_t addr, uint64_t *value)
 	return tracer_read_word(ctx, addr, value);
 }
 
+static void took_jump(struct tracer *tr, struct tracee *t, const struct block *b, uint64_t to)
+{
+	if (tracer_jump_exit(tr, t->proc, b->end_pc, &b->br) != JUMP_STAYS)
+		tracer_jump_taken(tr, t, b->end_pc, to);
+}
+
 /* Emulates the control transfer that ends the block (not executed yet): the
  * registers are set to its effect. Returns false if it cannot be emulated. */
 static bool emulate_end(struct tracer *tr, struct tracee *t, uint64_t *next)
@@ -291,18 +334,20 @@ static bool emulate_end(struct tracer *tr, struct tracee *t, uint64_t *next)
 		return false;
 	if (e.push && ptrace(PTRACE_POKEDATA, t->tid, e.rsp, e.push_value) != 0)
 		return false;
-	uint64_t sp_at_ret = r.rsp;
+	uint64_t sp_before = r.rsp;
 	r.rip = e.rip;
 	r.rsp = e.rsp;
 	if (e.set_rcx)
 		r.rcx = e.rcx;
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
 		return false;
-	count_range(tr, t, bt(t)->pos, b->n);
+	count_range_sp(tr, t, bt(t)->pos, b->n, sp_before, b->n - 1);
 	if (b->br.kind == BR_CALL)
 		callstack_push(tr, t, b->end_pc, e.rip, e.push_value, e.rsp);
 	else if (b->br.kind == BR_RET)
-		callstack_ret(tr, t, e.rip, sp_at_ret);
+		callstack_ret(tr, t, e.rip, sp_before);
+	else if (b->br.kind == BR_JMP || b->br.kind == BR_JCC)
+		took_jump(tr, t, b, e.rip);
 	*next = e.rip;
 	return true;
 }
@@ -319,8 +364,12 @@ static uint64_t next_in_block(const struct block *b, uint32_t idx)
 static uint64_t follow_through(struct tracer *tr, struct tracee *t, uint32_t idx)
 {
 	const struct block *b = bt(t)->block;
-	count_range(tr, t, bt(t)->pos, idx + 1);
+	/* The thread stands on insns[idx]: RSP is as before it. */
+	count_range_sp(tr, t, bt(t)->pos, idx + 1,
+		       tracer_read_reg(t, offsetof(struct user_regs_struct, rsp)), idx);
 	for (uint32_t c = 0; c < b->ncalls; c++) {
+		if (b->calls[c].jump)
+			continue;
 		if (b->calls[c].index != idx)
 			continue;
 		struct user_regs_struct r;
@@ -756,26 +805,65 @@ static void block_new_process(struct tracer *tr, struct proc *parent, struct pro
 	}
 }
 
-static void block_before_detach(struct tracer *tr, struct tracee *t, int status)
+/* The program's own signal in a signal-delivery stop, or SIGTRAP when the
+ * trap is not prof's doing (0 when it is: an int3 of ours, a step, a slot's end). */
+static int program_signal(struct tracee *t, int status, uint64_t pc, bool *at_breakpoint)
 {
 	struct block_thread *s = bt(t);
-	struct aspace *as = t->proc->as;
+	int sig = WSTOPSIG(status);
 	uint8_t orig;
+	*at_breakpoint = false;
+	if (status >> 16 != 0 || sig == (SIGTRAP | 0x80))
+		return 0;
+	if (sig != SIGTRAP)
+		return sig;
+	siginfo_t si;
+	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
+		return 0;
+	if (si.si_code == SI_KERNEL && s->state == B_RUN && aspace_bp_orig(t->proc->as, pc - 1, &orig)) {
+		*at_breakpoint = true;
+		return 0;
+	}
+	bool ours = s->state == B_STEP || s->state == B_WALK || s->state == B_HANDLER ||
+		    (s->state == B_SLOT && pc == s->slot + s->insn.len + 1);
+	return ours ? 0 : SIGTRAP;
+}
+
+int block_settle(struct tracer *tr, struct tracee *t, int status)
+{
+	struct block_thread *s = bt(t);
 	uint64_t pc = tracer_read_pc(t);
-	if (!as)
+	bool at_breakpoint;
+	int pass = program_signal(t, status, pc, &at_breakpoint);
+	if (!t->proc->as)
+		return pass;
+	if (at_breakpoint) {
+		/* Stopped by an int3 of ours: the thread stands on the instruction
+		 * under it, which has not run. Only a trap says so: a thread
+		 * stopped at a jump target that follows an int3 stays put. */
+		block_set_pc(t, --pc);
+	}
+	if (s->state == B_SLOT && pc == s->slot + s->insn.len + 1) {
+		count_rep(tr, t, read_rcx(t));
+		block_set_pc(t, s->pc + s->insn.len);
+	} else {
+		count_until_signal(tr, t, pc);
+	}
+	s->state = B_RUN;
+	s->block = NULL;
+	return pass;
+}
+
+void block_clean_process(struct tracer *tr, struct proc *p, struct tracee *injector, bool entry)
+{
+	struct aspace *as = p->as;
+	if (!as || !injector)
 		return;
-	/* Stopped just past one of our int3s: back to the real instruction. */
-	if (s->state == B_RUN && aspace_bp_orig(as, pc - 1, &orig))
-		block_set_pc(t, pc - 1);
-	if (s->state == B_SLOT)
-		leave_slot(tr, t, pc);
 	if (as->bps.n && !as->removed)
-		aspace_remove_breakpoints(as, t->tid);
-	/* The last thread out takes the page: no other can be inside it now. */
-	bool entry_stop = WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
-			  s->state != B_SYSCALL && s->state != B_EXEC_EXIT;
-	if (as->scratch.base && as->refs == 1 && t->proc->live_threads == 1)
-		scratch_unmap(tr, t, &as->scratch, entry_stop);
+		aspace_remove_breakpoints(as, injector->tid);
+	/* A vfork child and its parent share one space: cleaned once. */
+	if (as->scratch.base)
+		scratch_unmap(tr, injector, &as->scratch, entry);
 }
 
 static void block_thread_gone(struct tracer *tr, struct tracee *t)
@@ -794,6 +882,7 @@ const struct mode_ops block_mode = {
 	.on_exit_event = block_on_exit_event,
 	.on_exec = block_on_exec,
 	.on_new_process = block_new_process,
-	.before_detach = block_before_detach,
+	.settle = block_settle,
+	.clean_process = block_clean_process,
 	.thread_gone = block_thread_gone,
 };

@@ -25,11 +25,15 @@ enum block_end {
 struct block_insn {
 	uint64_t pc;
 	uint8_t cls;
+	bool sp_unknown;        /* what it does to RSP is not known */
+	int32_t sp_delta;       /* else: what it adds to RSP */
 };
 
-/* A direct call the block runs through (a superblock): known to the call graph. */
+/* A direct call the block runs through (a superblock), or a direct jump
+ * into another function's entry: known to the call graph. */
 struct block_call {
-	uint32_t index;         /* position of the call in insns */
+	uint32_t index;         /* position of the call or jump in insns */
+	bool jump;              /* a tail jump (ret_addr unused) */
 	uint64_t target, ret_addr;
 };
 
@@ -98,6 +102,10 @@ void block_run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig);
 void block_resume_thread(struct tracee *t, int sig);
 void block_single_step(struct tracee *t, int sig);
 void block_set_pc(struct tracee *t, uint64_t pc);
+/* Detaching (mode_ops.settle, .clean_process), for cache mode. */
+int block_settle(struct tracer *tr, struct tracee *t, int status);
+struct proc;
+void block_clean_process(struct tracer *tr, struct proc *p, struct tracee *injector, bool entry);
 /* cache_mode.c: true when t now runs from the cache at pc's translation. */
 bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc);
 

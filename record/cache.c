@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -97,6 +98,8 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	}
 	c->areas = xmalloc((parent->nareas + 1) * sizeof *c->areas);
 	memcpy(c->areas, parent->areas, parent->nareas * sizeof *c->areas);
+	c->area_counters = xmalloc((parent->nareas + 1) * sizeof *c->area_counters);
+	memcpy(c->area_counters, parent->area_counters, parent->nareas * sizeof *c->area_counters);
 	memset(&c->forked, 0, sizeof c->forked);
 	u64_table_copy(&c->by_orig, &parent->by_orig);
 	u64_table_copy(&c->exits, &parent->exits);
@@ -143,6 +146,7 @@ void cache_put(struct cache *c)
 	free(c->exitv);
 	free_region_buffers(c);
 	free(c->areas);
+	free(c->area_counters);
 	cache_area_free(&c->forked);
 	free(c->window);
 	maps_free(&c->code_maps);
@@ -257,29 +261,76 @@ void cache_area_copy(struct cache_area *dst, const struct cache_area *src)
 	memcpy(dst->seen, src->seen, src->nseen * sizeof *dst->seen);
 }
 
-/* Areas go below the program's files, one under the other. */
-static uint64_t area_address(const struct cache *c, const struct map_list *maps)
+/* The lowest start of a file mapped at or above floor (UINT64_MAX: none). */
+static uint64_t lowest_file_from(const struct map_list *m, uint64_t floor)
 {
-	uint64_t low, high;
-	code_span(maps, &low, &high);
+	uint64_t low = UINT64_MAX;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct map_entry *e = &m->v[i];
+		if (e->path[0] == '/' && e->pgoff <= e->start && e->start - e->pgoff >= floor &&
+		    e->start - e->pgoff < low)
+			low = e->start - e->pgoff;
+	}
+	return low;
+}
+
+#define AREAS_BELOW_LIBRARIES (1ull << 40)
+
+/* Areas go below the program's files, one under the other (the k-th
+ * place; each with room to grow into); 0: no such place. A non-PIE
+ * executable leaves no room below it: then a terabyte below its libraries,
+ * where the program's own mmaps (top-down from above the libraries) and its
+ * heap (up from the executable) do not reach. */
+static uint64_t area_address(const struct map_list *maps, size_t k)
+{
 	uint64_t step = CD_SIZE + DATA_GAP;
-	uint64_t below = low - SCRATCH_SIZE - DATA_GAP;
-	if (low == UINT64_MAX || below < (c->nareas + 2) * step)
+	uint64_t low = lowest_file_from(maps, 0);
+	if (low == UINT64_MAX)
 		return 0;
-	return (below - (c->nareas + 1) * step + DATA_GAP) & ~0xfffffull;
+	uint64_t below = low - SCRATCH_SIZE - DATA_GAP;
+	if (low < SCRATCH_SIZE + DATA_GAP || below < (k + 2) * step + (1ull << 30)) {
+		uint64_t libs = lowest_file_from(maps, 1ull << 32);
+		if (libs == UINT64_MAX || libs < 2 * AREAS_BELOW_LIBRARIES)
+			return 0;
+		below = libs - AREAS_BELOW_LIBRARIES;
+	}
+	return (below - (k + 1) * step + DATA_GAP) & ~0xfffffull;
+}
+
+/* What area i maps: its header, log and guard, and its counters (the rest
+ * of CD_SIZE stays free for them to grow into). */
+static uint64_t area_mapped(const struct cache *c, size_t i)
+{
+	return CD_COUNTERS + 8ull * c->area_counters[i];
 }
 
 bool cache_area_new(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 		    struct cache_area *a)
 {
-	uint64_t want = area_address(c, &t->proc->maps), base = 0;
-	if (want)
-		base = map_at(tr, t, stub, want, CD_SIZE, PROT_READ | PROT_WRITE);
-	if (!base)
-		base = map_at(tr, t, stub, 0, CD_SIZE, PROT_READ | PROT_WRITE);
+	uint64_t base = 0;
+	uint32_t counters = c->counters ? c->counters : CD_CHUNK;
+	/* Where the places below the files are taken (another area, the
+	 * program's own), the next; where there are none, all of it at once. */
+	for (size_t k = c->nareas; k < c->nareas + 8 && !base; k++) {
+		uint64_t want = area_address(&t->proc->maps, k);
+		if (!want)
+			break;
+		base = map_at(tr, t, stub, want, CD_COUNTERS + 8ull * counters, PROT_READ | PROT_WRITE);
+	}
+	if (!base) {
+		/* Where the kernel chooses, the area cannot grow in place: all of
+		 * it at once, unless the program's address space is limited. */
+		if (!c->as_limited)
+			counters = CD_MAX_COUNTERS;
+		base = map_at(tr, t, stub, 0, CD_COUNTERS + 8ull * counters, PROT_READ | PROT_WRITE);
+	}
 	if (!base)
 		return false;
+	if (!c->counters)
+		c->counters = counters;
 	c->areas = xrealloc(c->areas, (c->nareas + 1) * sizeof *c->areas);
+	c->area_counters = xrealloc(c->area_counters, (c->nareas + 1) * sizeof *c->area_counters);
+	c->area_counters[c->nareas] = counters;
 	c->areas[c->nareas++] = base;
 	uint64_t guard[6] = { base + CD_GUARD, 4096, PROT_NONE, 0, 0, 0 };
 	uint64_t log_ptr = base + CD_LOG;
@@ -295,7 +346,9 @@ bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t 
 		 struct cache_area *a)
 {
 	if (c->mem_fd < 0)
-		open_mem(c, t->proc->pid);
+		open_mem(c, t->tid);
+	struct rlimit as;
+	c->as_limited = prlimit(t->proc->pid, RLIMIT_AS, NULL, &as) == 0 && as.rlim_cur != RLIM_INFINITY;
 	c->gs_before = tracer_read_reg(t, offsetof(struct user_regs_struct, gs_base));
 	if (c->gs_before) {
 		log_warn("process %d uses the GS segment: block mode instead of the code cache",
@@ -304,13 +357,44 @@ bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t 
 		return false;
 	}
 	if (!cache_area_new(tr, t, c, stub, a)) {
-		log_warn("process %d: no room for the code cache: block mode instead", t->proc->pid);
+		if (!t->proc->as_limit.cannot && !t->proc->refused_syscalls) /* said so already */
+			log_warn("process %d: no room for the code cache: block mode instead", t->proc->pid);
 		c->off = true;
 		return false;
 	}
 	c->started = true;
 	remember_code(c, &t->proc->maps);
 	return true;
+}
+
+/* Room for counter id in every area: each grows in place (the space after
+ * it was left free for that). false when one cannot. */
+static bool grow_counters(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+			  uint32_t id)
+{
+	if (id < c->counters)
+		return true;
+	if (c->full)
+		return false;
+	uint64_t want = (uint64_t)c->counters * 2;
+	while (want <= id)
+		want *= 2;
+	if (want > CD_MAX_COUNTERS)
+		want = CD_MAX_COUNTERS;
+	for (size_t i = 0; i < c->nareas; i++) {
+		if (c->area_counters[i] >= want)
+			continue;
+		uint64_t end = c->areas[i] + area_mapped(c, i), more = 8 * (want - c->area_counters[i]);
+		if (map_at(tr, t, stub, end, more, PROT_READ | PROT_WRITE) != end) {
+			log_warn("process %d: no room for more code cache counters: code not translated "
+				 "yet runs in block mode (exact, slower)", t->proc->pid);
+			c->full = true;
+			return false;
+		}
+		c->area_counters[i] = (uint32_t)want;
+	}
+	c->counters = (uint32_t)want;
+	return id < c->counters;
 }
 
 static bool reaches(uint64_t a, uint64_t b)
@@ -334,7 +418,7 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 	for (uint64_t k = 1; k <= 3 && low != UINT64_MAX; k++)
 		if (below > (k + 1) * CACHE_REGION_SIZE + DATA_GAP)
 			cand[n++] = (below - DATA_GAP - k * CACHE_REGION_SIZE) & ~0xfffffull;
-	uint64_t stack = stack_low(t->proc->pid);
+	uint64_t stack = stack_low(t->tid);
 	uint64_t above = ((high + (32ull << 20)) & ~0x1fffffull) + (uint64_t)c->nregions * CACHE_REGION_SIZE;
 	if (high && (!stack || above + CACHE_REGION_SIZE + (16ull << 20) < stack))
 		cand[n++] = above;
@@ -347,12 +431,14 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 	for (int i = 0; i < n; i++) {
 		if (!reaches(cand[i], pc))
 			continue;
-		uint64_t base = map_at(tr, t, stub, cand[i], CACHE_REGION_SIZE, PROT_READ | PROT_EXEC);
+		uint64_t base = map_at(tr, t, stub, cand[i], CR_CODE + CACHE_REGION_STEP,
+				       PROT_READ | PROT_EXEC);
 		if (!base)
 			continue;
 		struct cache_region *r = &c->regions[c->nregions++];
 		memset(r, 0, sizeof *r);
 		r->base = base;
+		r->mapped = CR_CODE + CACHE_REGION_STEP;
 		struct emit e;
 		emit_init(&e, base);
 		emit_lookup(&e, base + CR_TABLE, &r->probe, &r->miss);
@@ -367,12 +453,25 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 	return NULL;
 }
 
+/* More of the region mapped, in place, up to CACHE_REGION_SIZE. */
+static bool grow_region(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+			struct cache_region *r, size_t size)
+{
+	uint64_t end = r->base + r->mapped;
+	if (r->used + size > CACHE_REGION_SIZE ||
+	    map_at(tr, t, stub, end, CACHE_REGION_STEP, PROT_READ | PROT_EXEC) != end)
+		return false;
+	r->mapped += CACHE_REGION_STEP;
+	return r->used + size <= r->mapped || grow_region(tr, t, c, stub, r, size);
+}
+
 static struct cache_region *region_for(struct tracer *tr, struct tracee *t, struct cache *c,
 				       uint64_t stub, uint64_t pc, size_t size)
 {
 	for (int i = 0; i < c->nregions; i++) {
 		struct cache_region *r = &c->regions[i];
-		if (reaches(r->base, pc) && r->used + size <= CACHE_REGION_SIZE)
+		if (reaches(r->base, pc) &&
+		    (r->used + size <= r->mapped || grow_region(tr, t, c, stub, r, size)))
 			return r;
 	}
 	return new_region(tr, t, c, stub, pc);
@@ -569,6 +668,7 @@ struct builder {
 	struct pending_exit ex[2];
 	int nex;
 	uint64_t lookup;        /* the region's lookup routine */
+	enum jump_exit jump;    /* the terminator jumps into another function */
 };
 
 static void exit_to(struct builder *b, uint64_t target)
@@ -599,6 +699,27 @@ static void jump_to_lookup(struct builder *b)
 	emit_jmp(&b->e, b->lookup);
 }
 
+/* A jump into another function is logged as such: the call graph gives
+ * the function an activation of its own (funcmap.h). */
+static void log_jump(struct emit *e, uint64_t site, uint64_t target, bool target_in_tmp)
+{
+	emit_gs_store(e, R_RAX, CD_TMP_RAX);
+	emit_log_call(e, site | CACHE_LOG_JUMP, target, target_in_tmp);
+	emit_gs_load(e, R_RAX, CD_TMP_RAX);
+}
+
+/* jcc to a function's entry: only the taken way logs the jump. */
+static void jcc_into_function(struct builder *b, const struct scanned *s)
+{
+	struct emit *e = &b->e;
+	uint64_t field = emit_jcc(e, s->br.cond, 0);
+	exit_to(b, s->pc + s->info.len);
+	uint32_t rel = (uint32_t)(int32_t)(int64_t)(emit_here(e) - (field + 4));
+	memcpy(e->b + (field - e->base), &rel, 4);
+	log_jump(e, s->pc, s->br.to.target, false);
+	exit_to(b, s->br.to.target);
+}
+
 /* The block's control transfer; false when it cannot be written. */
 static bool terminator(struct builder *b, struct trans *x, const struct scanned *s, uint32_t id)
 {
@@ -611,9 +732,15 @@ static bool terminator(struct builder *b, struct trans *x, const struct scanned 
 		exit_to(b, next);
 		return true;
 	case TE_JMP:
+		if (b->jump == JUMP_ENTERS)
+			log_jump(e, s->pc, s->br.to.target, false);
 		exit_to(b, s->br.to.target);
 		return true;
 	case TE_JCC:
+		if (b->jump == JUMP_ENTERS) {
+			jcc_into_function(b, s);
+			return true;
+		}
 		b->ex[b->nex].target = s->br.to.target;
 		b->ex[b->nex++].field = emit_jcc(e, s->br.cond, 0);
 		exit_to(b, next);
@@ -638,6 +765,10 @@ static bool terminator(struct builder *b, struct trans *x, const struct scanned 
 			emit_gs_store(e, R_RAX, CD_TMP_T);
 			emit_push_return(e, next);
 			emit_log_call(e, s->pc, 0, true);
+			emit_gs_load(e, R_RAX, CD_TMP_T);
+		} else if (b->jump == JUMP_ENTERS_ANY) {
+			emit_gs_store(e, R_RAX, CD_TMP_T);
+			emit_log_call(e, s->pc | CACHE_LOG_JUMP, 0, true);
 			emit_gs_load(e, R_RAX, CD_TMP_T);
 		}
 		jump_to_lookup(b);
@@ -798,7 +929,7 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 {
 	grow_ids(c);
 	uint32_t id = c->ntrans;
-	if (id >= CD_MAX_COUNTERS)
+	if (id >= CD_MAX_COUNTERS || !grow_counters(tr, t, c, stub, id))
 		return NULL;
 	size_t bound = 24ul * n + 256;
 	struct cache_region *r = region_for(tr, t, c, stub, s[0].pc, bound);
@@ -806,6 +937,8 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 		return NULL;
 	struct trans *x = trans_alloc(s, n, kind, id);
 	struct builder b = { .lookup = r->lookup };
+	if (kind == TE_JMP || kind == TE_JCC || kind == TE_IJMP)
+		b.jump = tracer_jump_exit(tr, t->proc, s[n - 1].pc, &s[n - 1].br);
 	emit_init(&b.e, r->base + r->used);
 	bool ok = true;
 	if (kind == TE_REP) {
@@ -1046,7 +1179,9 @@ static void replay(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 {
 	for (size_t i = 0; i < n; i++) {
 		t->icount = clk->tracer + (v[i].icount - clk->tracee);
-		if (v[i].site)
+		if (v[i].site & CACHE_LOG_JUMP)
+			tracer_jump_taken(tr, t, v[i].site & ~CACHE_LOG_JUMP, v[i].target);
+		else if (v[i].site)
 			callstack_push(tr, t, v[i].site, v[i].target,
 				       return_address(tr, t, c, v[i].site), v[i].sp);
 		else
@@ -1158,7 +1293,7 @@ void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t
 	for (size_t i = 0; i < (size_t)c->nregions + c->nareas; i++) {
 		bool region = i < (size_t)c->nregions;
 		uint64_t addr = region ? c->regions[i].base : c->areas[i - c->nregions];
-		uint64_t size = region ? CACHE_REGION_SIZE : CD_SIZE;
+		uint64_t size = region ? c->regions[i].mapped : area_mapped(c, i - c->nregions);
 		const uint64_t args[6] = { addr, size, 0, 0, 0, 0 };
 		if (!addr)
 			continue;

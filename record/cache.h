@@ -34,7 +34,8 @@ struct tracee;
 #define CD_GUARD       (CD_LOG + CD_LOG_SIZE)
 #define CD_COUNTERS    (CD_GUARD + 4096)
 #define CD_MAX_COUNTERS (4ul << 20)
-#define CD_SIZE        (CD_COUNTERS + 8 * CD_MAX_COUNTERS)
+#define CD_SIZE        (CD_COUNTERS + 8 * CD_MAX_COUNTERS)  /* the most an area grows to */
+#define CD_CHUNK       (32ul << 10)  /* counters are mapped this many at a time */
 #define CD_HASH_MUL    0x5bd1e995u
 #define CD_HASH_SHIFT  24
 
@@ -45,12 +46,14 @@ struct tracee;
 #define CR_TABLE_SLACK 1024   /* probes run past the last bucket, never wrap */
 #define CR_TABLE_SLOTS ((1ul << CR_TABLE_BITS) + CR_TABLE_SLACK)
 #define CR_CODE        (CR_TABLE + CR_TABLE_SLOTS * 16)
-#define CACHE_REGION_SIZE (8ul << 20)
+#define CACHE_REGION_SIZE (8ul << 20)  /* the most a region grows to */
+#define CACHE_REGION_STEP (1ul << 20)  /* regions are mapped this much code at a time */
 #define CACHE_MAX_REGIONS 64
 
 /* One entry of the call log, as the translations write it. */
+#define CACHE_LOG_JUMP (1ull << 63)  /* in site: a jump into another function */
 struct cache_log_entry {
-	uint64_t site;          /* the call instruction; 0: a return */
+	uint64_t site;          /* the call (or | CACHE_LOG_JUMP: the jump) instruction; 0: a return */
 	uint64_t target;        /* the callee, or where the return goes */
 	uint64_t sp;            /* rsp pointing at the return address */
 	uint64_t icount;        /* CD_ICOUNT after the call or return */
@@ -88,6 +91,7 @@ struct cache_exit {
 
 struct cache_region {
 	uint64_t base, used;
+	uint64_t mapped;        /* bytes mapped from base (it grows in place) */
 	uint64_t lookup;        /* its copy of the indirect-target lookup */
 	uint64_t probe, miss;   /* inside it: where a miss resumes, its int3 */
 	uint64_t *keys;         /* its table's keys, as written into the program */
@@ -111,7 +115,11 @@ struct cache {
 	bool started;           /* cache_start succeeded */
 	uint64_t gs_before;     /* the GS base the program had */
 	uint64_t *areas;        /* every data area mapped (unmapped at detach) */
+	uint32_t *area_counters; /* the counters mapped in each */
 	size_t nareas;
+	uint32_t counters;      /* counters mapped in every area (they grow together) */
+	bool full;              /* no room to grow: code not translated yet runs in block mode */
+	bool as_limited;        /* the program has an address-space limit (ulimit -v) */
 	struct cache_area forked; /* a fork child's first thread starts with this one */
 	int mem_fd;             /* /proc/PID/mem, to write code and read counters */
 	pid_t pid;

@@ -224,8 +224,12 @@ static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 			return true;
 		int status;
 		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) != 0 ||
-		    waitpid(t->tid, &status, __WALL) != t->tid)
+		    !tracer_wait_thread(tr, t->tid, &status))
 			return false;
+		if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP) {
+			i--; /* an interrupt asked for earlier: nothing ran */
+			continue;
+		}
 		if (!WIFSTOPPED(status) || status >> 16) {
 			tracer_defer_status(tr, t->tid, status);
 			return false;
@@ -519,26 +523,52 @@ static void cache_on_exit_event(struct tracer *tr, struct tracee *t)
 	block_mode.on_exit_event(tr, t);
 }
 
-static void cache_before_detach(struct tracer *tr, struct tracee *t, int status)
+/* Detaching, no thread running: t leaves the cache. At an exit's or the
+ * lookup's int3 it stands at the original target; at the call log's guard
+ * fault the fault is prof's (never the program's). */
+static int cache_settle(struct tracer *tr, struct tracee *t, int status)
 {
 	struct cache *c = cache_of(t);
 	struct block_thread *s = block_thread_of(t);
-	if (c && c->started) {
+	if (!c || !c->started)
+		return block_settle(tr, t, status);
+	if (in_cache_state(t)) {
 		bool in_syscall = s->state == B_CSYS;
-		if (in_cache_state(t)) {
-			harvest(tr, t, c);
-			if (!leave_cache(tr, t, c, false))
-				return;
-			s->state = in_syscall ? B_SYSCALL : B_RUN;
+		int sig = status >> 16 == 0 ? WSTOPSIG(status) : 0;
+		uint64_t orig, resume;
+		siginfo_t si;
+		harvest(tr, t, c);
+		if (sig != SIGSEGV || ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
+			memset(&si, 0, sizeof si);
+		if (sig == SIGTRAP && stepped_onto_trap(tr, t, c, &orig)) {
+			block_set_pc(t, orig);
+			sig = 0;
+		} else if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), &s->clk,
+							    (uint64_t)si.si_addr, tracer_read_pc(t), &resume)) {
+			block_set_pc(t, resume);
+			sig = 0;
 		}
+		bool fault = si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
+		if (!leave_cache(tr, t, c, fault))
+			log_warn("thread %d: left in prof's code cache at detach", t->tid);
+		s->state = in_syscall ? B_SYSCALL : B_RUN;
 		restore_gs(t, c);
-		bool entry_stop = WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
-				  s->state != B_SYSCALL && s->state != B_EXEC_EXIT;
-		/* The last thread out takes the cache: no other can be inside now. */
-		if (t->proc->as->refs == 1 && t->proc->live_threads == 1)
-			cache_remove(tr, t, c, stub_of(t), entry_stop);
+		return sig == (SIGTRAP | 0x80) || sig == SIGTRAP ? 0 : sig;
 	}
-	block_mode.before_detach(tr, t, status);
+	if (area_of(t)->base)
+		restore_gs(t, c);
+	return block_settle(tr, t, status);
+}
+
+static void cache_clean_process(struct tracer *tr, struct proc *p, struct tracee *injector,
+				bool entry)
+{
+	struct cache *c = p->as ? p->as->cache : NULL;
+	if (c && c->started && injector) {
+		cache_remove(tr, injector, c, stub_of(injector), entry);
+		entry = false; /* the injection ran the program's syscall's entry again */
+	}
+	block_clean_process(tr, p, injector, entry);
 }
 
 /* The program is about to be killed: the counters are still readable. */
@@ -578,7 +608,8 @@ const struct mode_ops cache_mode = {
 	.on_exit_event = cache_on_exit_event,
 	.on_exec = cache_on_exec,
 	.on_new_process = cache_new_process,
-	.before_detach = cache_before_detach,
+	.settle = cache_settle,
+	.clean_process = cache_clean_process,
 	.thread_gone = cache_thread_gone,
 	.before_kill = cache_before_kill,
 };

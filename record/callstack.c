@@ -1,5 +1,11 @@
 /* Frames are matched by return address and stack pointer, so longjmp,
- * exceptions and tail calls resynchronize instead of corrupting the stack. */
+ * exceptions and tail calls resynchronize instead of corrupting the stack.
+ * Every operation costs the same whatever the depth: a frame whose return
+ * address slot lies at or below the stack pointer of a new call or return
+ * is dead (longjmp, exceptions, swapcontext back down) and is closed at
+ * once, so the shadow stack never holds more frames than the real one; and
+ * the count of a callee's open frames says in one lookup whether a closing
+ * frame is its outermost activation. */
 #include "callstack.h"
 #include "tracer.h"
 #include "prof/util.h"
@@ -8,21 +14,11 @@
 
 #define RET_SEARCH_DEPTH 16
 
-void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uint64_t callee,
-		    uint64_t ret_addr, uint64_t sp)
+static struct callstack *stack_of(struct tracee *t)
 {
 	if (!t->stack)
 		t->stack = xcalloc(1, sizeof *t->stack);
-	struct callstack *cs = t->stack;
-	if (cs->n == cs->cap) {
-		cs->cap = cs->cap ? 2 * cs->cap : 64;
-		cs->v = xrealloc(cs->v, cs->cap * sizeof *cs->v);
-	}
-	/* --collect: a call made while not collecting leaves no arc. */
-	bool collect = tr->opt.collect && collect_is_entry(&t->proc->collect, callee);
-	bool recorded = !tr->opt.collect || t->collect_depth > 0;
-	t->collect_depth += collect;
-	cs->v[cs->n++] = (struct frame){ call_site, callee, ret_addr, sp, t->icount, collect, recorded };
+	return t->stack;
 }
 
 /* Closes the top frame. Its instructions count towards the callee's own
@@ -33,12 +29,13 @@ static void pop(struct tracer *tr, struct tracee *t)
 	struct callstack *cs = t->stack;
 	struct frame *f = &cs->v[--cs->n];
 	t->collect_depth -= f->collect;
+	uint64_t *open = u64_table_find(&cs->open, f->callee);
+	bool outermost = !open || *open <= 1;
+	if (open && --*open == 0)
+		u64_table_remove(&cs->open, f->callee);
 	if (!f->recorded)
 		return;
 	uint64_t inclusive = t->icount - f->entry_icount;
-	bool outermost = true;
-	for (size_t i = 0; i < cs->n && outermost; i++)
-		outermost = cs->v[i].callee != f->callee;
 	struct prof_event ev = { .kind = EV_ARC, .thread = t->id };
 	ev.arc.caller_pc = f->call_site;
 	ev.arc.callee_pc = f->callee;
@@ -47,20 +44,86 @@ static void pop(struct tracer *tr, struct tracee *t)
 	tracer_emit(tr, &ev);
 }
 
+/* Whether the frame's return address slot is certainly at or below sp
+ * (below it when strict): the program has left that frame. */
+static bool frame_dead(const struct frame *f, uint64_t sp, bool strict)
+{
+	if (f->sp)
+		return strict ? f->sp < sp : f->sp <= sp;
+	/* An unknown sp lies below the bound: dead when the bound is. */
+	return f->sp_bound && f->sp_bound <= sp;
+}
+
+static void close_dead(struct tracer *tr, struct tracee *t, uint64_t sp, bool strict)
+{
+	struct callstack *cs = t->stack;
+	while (cs->n && frame_dead(&cs->v[cs->n - 1], sp, strict))
+		pop(tr, t);
+}
+
+static void push_frame(struct tracer *tr, struct tracee *t, const struct frame *f)
+{
+	struct callstack *cs = stack_of(t);
+	if (cs->n == cs->cap) {
+		cs->cap = cs->cap ? 2 * cs->cap : 64;
+		cs->v = xrealloc(cs->v, cs->cap * sizeof *cs->v);
+	}
+	struct frame *g = &cs->v[cs->n++];
+	*g = *f;
+	if (cs->n > tr->deepest_stack)
+		tr->deepest_stack = cs->n;
+	/* --collect: a call made while not collecting leaves no arc, but for
+	 * the call of the function collected itself. */
+	g->collect = tr->opt.collect && collect_is_entry(&t->proc->collect, f->callee);
+	g->recorded = !tr->opt.collect || t->collect_depth > 0 || g->collect;
+	t->collect_depth += g->collect;
+	g->entry_icount = t->icount;
+	bool added;
+	(*u64_table_slot(&cs->open, f->callee, &added))++;
+}
+
+void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uint64_t callee,
+		    uint64_t ret_addr, uint64_t sp)
+{
+	struct callstack *cs = stack_of(t);
+	/* The new return address goes at sp: whatever frame had its own there
+	 * or lower was left without a return. */
+	if (sp)
+		close_dead(tr, t, sp, false);
+	struct frame f = { call_site, callee, ret_addr, sp, sp, 0, false, false, false };
+	if (!sp && cs->n)
+		f.sp_bound = cs->v[cs->n - 1].sp_bound;
+	push_frame(tr, t, &f);
+}
+
+void callstack_jump(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t callee)
+{
+	struct callstack *cs = stack_of(t);
+	if (!cs->n)
+		return; /* no frame to run in: nothing the call graph can show */
+	const struct frame *below = &cs->v[cs->n - 1];
+	struct frame f = { site, callee, below->ret_addr, below->sp, below->sp_bound, 0, false,
+			   false, true };
+	push_frame(tr, t, &f);
+}
+
 void callstack_ret(struct tracer *tr, struct tracee *t, uint64_t target, uint64_t sp)
 {
 	struct callstack *cs = t->stack;
 	if (!cs)
 		return;
 	/* Frames below the stack pointer were abandoned (longjmp, exceptions). */
-	while (cs->n && cs->v[cs->n - 1].sp && cs->v[cs->n - 1].sp < sp)
-		pop(tr, t);
+	close_dead(tr, t, sp, true);
 	for (size_t i = cs->n; i-- > 0 && cs->n - i <= RET_SEARCH_DEPTH;) {
-		if (cs->v[i].ret_addr == target && (!cs->v[i].sp || cs->v[i].sp == sp)) {
-			while (cs->n > i)
-				pop(tr, t);
-			return;
-		}
+		const struct frame *f = &cs->v[i];
+		if (f->ret_addr != target || (f->sp && f->sp != sp))
+			continue;
+		/* Tail frames leave with the frame whose call they continue. */
+		while (i > 0 && cs->v[i].tail)
+			i--;
+		while (cs->n > i)
+			pop(tr, t);
+		return;
 	}
 	/* A return no call matched (a push+ret trampoline): nothing to close. */
 }
@@ -72,6 +135,7 @@ void callstack_unwind(struct tracer *tr, struct tracee *t)
 	while (t->stack->n)
 		pop(tr, t);
 	free(t->stack->v);
+	u64_table_clear(&t->stack->open);
 	free(t->stack);
 	t->stack = NULL;
 }

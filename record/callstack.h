@@ -1,8 +1,10 @@
-/* A shadow call stack per thread, fed by the calls and returns block mode
- * sees; each finished call becomes an arc (caller site -> callee) with the
- * instructions executed inside it. */
+/* A shadow call stack per thread, fed by the calls, returns and tail jumps
+ * the recording modes see; each finished call becomes an arc (caller site
+ * -> callee) with the instructions executed inside it. */
 #ifndef PROF_CALLSTACK_H
 #define PROF_CALLSTACK_H
+
+#include "prof/u64_table.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,18 +16,25 @@ struct tracee;
 struct frame {
 	uint64_t call_site, callee, ret_addr;
 	uint64_t sp;             /* rsp pointing at the return address; 0 = unknown */
+	uint64_t sp_bound;       /* sp, or for an unknown one an address it lies below (0: none) */
 	uint64_t entry_icount;
 	bool collect;            /* --collect: a call of the function collected */
 	bool recorded;           /* its arc is recorded (with --collect: called while collecting) */
+	bool tail;               /* entered by a jump out of the frame below: returns with it */
 };
 
 struct callstack {
 	struct frame *v;
 	size_t n, cap;
+	struct u64_table open;   /* callee -> its frames on the stack (recursion counted once) */
 };
 
 void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uint64_t callee,
 		    uint64_t ret_addr, uint64_t sp);
+/* A jump at site into another function's code (a tail call, a PLT stub's
+ * jump to its target): the callee runs in the jumper's frame and returns
+ * with it, but has an activation of its own in the call graph. */
+void callstack_jump(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t callee);
 /* A return to target with rsp at sp (pointing at the return address). */
 void callstack_ret(struct tracer *tr, struct tracee *t, uint64_t target, uint64_t sp);
 /* The thread ends: every open frame is closed. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 
@@ -19,11 +20,8 @@ static enum wait_outcome wait_for_stub(struct tracer *tr, struct tracee *t, uint
 {
 	for (;;) {
 		int status;
-		if (waitpid(t->tid, &status, __WALL) != t->tid) {
-			if (errno == EINTR)
-				continue;
+		if (!tracer_wait_thread(tr, t->tid, &status))
 			return STUB_FAILED;
-		}
 		int event = status >> 16, sig = WIFSTOPPED(status) ? WSTOPSIG(status) : 0;
 		if (!WIFSTOPPED(status) || event == PTRACE_EVENT_EXIT) {
 			tracer_defer_status(tr, t->tid, status);
@@ -52,6 +50,15 @@ bool inject_syscall(struct tracer *tr, struct tracee *t, uint64_t stub, long nr,
 {
 	memset(out, 0, sizeof *out);
 	out->ret = -ENOSYS;
+	if (!tracer_may_inject(t->proc, nr, args)) {
+		out->ret = -EPERM;
+		return false;
+	}
+	/* prof's memory must not take the program's room under its ulimit -v. */
+	if (nr == SYS_mmap && !aslimit_reserve(&t->proc->as_limit, t->proc->pid, args[1])) {
+		out->ret = -ENOMEM;
+		return false;
+	}
 	struct user_regs_struct saved, r;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &saved) != 0)
 		return false;
@@ -91,6 +98,9 @@ bool inject_syscall(struct tracer *tr, struct tracee *t, uint64_t stub, long nr,
 	}
 	if (w == STUB_DONE && ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0)
 		out->ret = (int64_t)r.rax;
+	bool mapped = w == STUB_DONE && (out->ret >= 0 || out->ret < -4095);
+	if ((nr == SYS_mmap && !mapped) || (nr == SYS_munmap && w == STUB_DONE && out->ret == 0))
+		aslimit_release(&t->proc->as_limit, t->proc->pid, args[1]);
 	if (own_stub && !tracer_write_code(t->tid, stub, orig, sizeof orig))
 		log_warn("thread %d: cannot restore the code at %llx", t->tid, (unsigned long long)stub);
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &saved) != 0)

@@ -4,6 +4,7 @@
 #include "affinity.h"
 #include "progress.h"
 #include "sample.h"
+#include "supervise.h"
 #include "tracer.h"
 #include "verify.h"
 #include "writer.h"
@@ -41,6 +42,7 @@ struct record_args {
 };
 
 static volatile sig_atomic_t interrupted_by;
+static volatile sig_atomic_t interrupts;
 static volatile sig_atomic_t time_up;
 static volatile sig_atomic_t tick;
 
@@ -62,10 +64,12 @@ static void on_interrupt(int sig)
 		tick = 1; /* the next tick interrupts a wait that missed this one */
 		return;
 	}
-	if (sig == SIGALRM)
+	if (sig == SIGALRM) {
 		time_up = 1;
-	else
+	} else {
 		interrupted_by = sig;
+		interrupts++;
+	}
 	wake_tracer();
 }
 
@@ -525,6 +529,10 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 	send_meta(w, "mode", xstrdup(a->mode));
 	if (a->topt.collect)
 		send_meta(w, "collect", xstrdup(a->topt.collect));
+	/* Tail calls and PLT stubs' jumps open frames of their own (funcmap.c):
+	 * the report need not guess what functions entered by a jump cost. */
+	if (a->topt.mode != &sample_mode)
+		send_meta(w, "jump_frames", xstrdup("1"));
 	send_meta(w, "state", xstrdup("recording"));
 	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
 	send_meta(w, "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())));
@@ -602,7 +610,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	struct writer w;
 	struct progress progress;
 	struct tracer tr = { .opt = a->topt, .writer = &w, .progress = &progress,
-			     .interrupted = &interrupted_by, .time_up = &time_up, .tick = &tick,
+			     .interrupted = &interrupted_by, .interrupts = &interrupts, .time_up = &time_up, .tick = &tick,
 			     .attached = a->attach_pid != 0, .affinity = &a->affinity };
 	int code;
 	pid_t pid = begin_target(&tr, a, (char *)path, &code);
@@ -615,10 +623,13 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		return 1;
 	}
 	tr.classifier = classifier_new();
+	if (a->topt.mode != &sample_mode)
+		tr.funcmap = funcmap_new();
 	if (!tr.classifier || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
 		abandon_target(a, pid);
 		classifier_free(tr.classifier);
+		funcmap_free(tr.funcmap);
 		sqlite3_close(db);
 		return 1;
 	}
@@ -653,6 +664,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	if (pid > 0 && !a->topt.quiet)
 		print_summary(&tr, output, (double)wall / 1e9);
 	classifier_free(tr.classifier);
+	funcmap_free(tr.funcmap);
 	return code;
 }
 
@@ -696,7 +708,14 @@ int cmd_record(int argc, char **argv)
 	char *path = check_target(&a, &code);
 	if (!path)
 		return code;
+	/* Handlers first: the supervisor's death may be signalled at once. */
 	install_interrupt_handlers();
+	pid_t supervisor = 0;
+	int supervised = supervise_fork(&supervisor);
+	if (supervised > 0 || (supervised == 0 && !supervisor)) {
+		free(path);
+		return supervised; /* the supervisor, with the tracer's exit status */
+	}
 	if (a.topt.pin_cpu && !a.attach_pid)
 		affinity_pin(&a.affinity);
 	code = record_once(&a, path, a.output);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_DEPTH 128
@@ -213,10 +214,18 @@ static void sample_drain(struct tracer *tr, struct tracee *t)
 	drain(tr, t);
 }
 
-static void sample_before_detach(struct tracer *tr, struct tracee *t, int status)
+static int sample_settle(struct tracer *tr, struct tracee *t, int status)
 {
 	drain(tr, t);
 	stream_close(t);
+	int sig = WSTOPSIG(status);
+	return status >> 16 == 0 && (sig & 0x7f) != SIGTRAP ? sig : 0;
+}
+
+static void sample_clean_process(struct tracer *tr, struct proc *p, struct tracee *injector,
+				 bool entry)
+{
+	/* Nothing of prof's in the program. */
 }
 
 static void sample_before_kill(struct tracer *tr)
@@ -247,7 +256,8 @@ const struct mode_ops sample_mode = {
 	.on_exit_event = sample_drain,
 	.on_exec = sample_drain,
 	.on_new_process = sample_new_process,
-	.before_detach = sample_before_detach,
+	.settle = sample_settle,
+	.clean_process = sample_clean_process,
 	.thread_gone = sample_thread_gone,
 	.before_kill = sample_before_kill,
 	.on_tick = sample_on_tick,

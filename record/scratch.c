@@ -47,6 +47,8 @@ bool scratch_map(struct tracer *tr, struct tracee *t, struct scratch *s, struct 
 		return false; /* t died meanwhile */
 	if (!ran || (ret < 0 && ret > -4096)) {
 		s->refused = true;
+		if (t->proc->as_limit.cannot || t->proc->refused_syscalls)
+			return false; /* prof said why already */
 		log_warn("process %d refuses an executable scratch page (mmap: %s): "
 			 "its REP string instructions are single-stepped",
 			 t->proc->pid, strerror(ran ? (int)-ret : EIO));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define X86_TF 0x100ull
 
@@ -81,6 +82,8 @@ static void complete_step(struct tracer *tr, struct tracee *t, uint64_t new_pc)
 	struct insn_info in = t->insn;
 	tracer_count_insn(tr, t, t->pc, in.cls);
 	track_call_or_ret(tr, t, &in, new_pc);
+	if (in.cls == CLASS_BRANCH)
+		tracer_jump_taken(tr, t, t->pc, new_pc);
 	if (t->in_syscall)
 		after_syscall(tr, t);
 	else if (in.is_pushf)
@@ -183,9 +186,27 @@ static void step_on_exec(struct tracer *tr, struct tracee *t)
 		tracer_count_insn(tr, t, t->pc, t->insn.cls);
 }
 
-static void step_before_detach(struct tracer *tr, struct tracee *t, int status)
+/* The program's own signal in a signal-delivery stop (not the traps of
+ * prof's single steps): delivered as the thread is detached. */
+static int program_signal(int status)
 {
-	/* The kernel clears the trap flag on detach. */
+	int sig = WSTOPSIG(status);
+	return status >> 16 == 0 && (sig & 0x7f) != SIGTRAP ? sig : 0;
+}
+
+static int step_settle(struct tracer *tr, struct tracee *t, int status)
+{
+	/* A completed step: count it. The kernel clears the trap flag on detach. */
+	uint64_t pc = tracer_read_pc(t);
+	if (status >> 16 == 0 && WSTOPSIG(status) == SIGTRAP && t->pc && pc != t->pc)
+		complete_step(tr, t, pc);
+	return program_signal(status);
+}
+
+static void step_clean_process(struct tracer *tr, struct proc *p, struct tracee *injector,
+			       bool entry)
+{
+	/* Nothing of prof's in the program. */
 }
 
 static void step_thread_gone(struct tracer *tr, struct tracee *t)
@@ -207,6 +228,7 @@ const struct mode_ops step_mode = {
 	.on_exit_event = step_on_exit_event,
 	.on_exec = step_on_exec,
 	.on_new_process = step_new_process,
-	.before_detach = step_before_detach,
+	.settle = step_settle,
+	.clean_process = step_clean_process,
 	.thread_gone = step_thread_gone,
 };

@@ -6,7 +6,9 @@
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
+#include "callstack.h"
 #include "early_stops.h"
+#include "sandbox.h"
 #include "unwind.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,6 +152,46 @@ void tracer_defer_status(struct tracer *tr, pid_t tid, int status)
 	tr->deferred[tr->ndeferred++] = (struct deferred_status){ tid, status };
 }
 
+/* A deferred status of tid, taken out of the queue. */
+static bool take_deferred_of(struct tracer *tr, pid_t tid, int *status)
+{
+	for (size_t i = tr->deferred_head; i < tr->ndeferred; i++) {
+		if (tr->deferred[i].tid != tid)
+			continue;
+		*status = tr->deferred[i].status;
+		memmove(&tr->deferred[i], &tr->deferred[i + 1],
+			(tr->ndeferred - i - 1) * sizeof *tr->deferred);
+		tr->ndeferred--;
+		return true;
+	}
+	return false;
+}
+
+bool tracer_wait_thread(struct tracer *tr, pid_t tid, int *status)
+{
+	if (take_deferred_of(tr, tid, status))
+		return true;
+	for (;;) {
+		int st;
+		pid_t got = waitpid(-1, &st, __WALL);
+		if (got < 0) {
+			if (errno == EINTR && !tracer_giving_up(tr))
+				continue;
+			return false;
+		}
+		if (got == tid) {
+			*status = st;
+			return true;
+		}
+		tracer_defer_status(tr, got, st);
+	}
+}
+
+bool tracer_giving_up(const struct tracer *tr)
+{
+	return tr->interrupts && *tr->interrupts >= 2;
+}
+
 /* The next deferred status, oldest first; false when none is left. */
 static bool take_deferred(struct tracer *tr, pid_t *tid, int *status)
 {
@@ -221,6 +264,31 @@ const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint6
 	return decode_cache_get(cache, pc);
 }
 
+enum jump_exit tracer_jump_exit(struct tracer *tr, struct proc *p, uint64_t site, const struct branch *br)
+{
+	return funcmap_jump(tr->funcmap, &p->jumps, &p->maps, site, br);
+}
+
+void tracer_jump_taken(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t to)
+{
+	struct proc *p = t->proc;
+	enum jump_exit how;
+	uint64_t direct;
+	if (!funcmap_cached(&p->jumps, site, &how, &direct)) {
+		uint8_t code[16];
+		struct insn_info info;
+		struct branch br;
+		size_t n = tracer_read_code(t->tid, site, code);
+		if (!n || !classifier_decode_branch(tr->classifier, code, n, site, &info, &br))
+			memset(&br, 0, sizeof br);
+		how = tracer_jump_exit(tr, p, site, &br);
+		direct = br.to.target;
+	}
+	if ((how == JUMP_ENTERS && to == direct) ||
+	    (how == JUMP_ENTERS_ANY && funcmap_lands(tr->funcmap, &p->jumps, &p->maps, to)))
+		callstack_jump(tr, t, site, to);
+}
+
 static void emit_map(struct tracer *tr, struct proc *p, const struct map_entry *m)
 {
 	struct prof_event ev = { .kind = EV_MAP };
@@ -237,7 +305,7 @@ static void emit_map(struct tracer *tr, struct proc *p, const struct map_entry *
 void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 {
 	struct map_list now = { 0 };
-	if (maps_read_exec(p->pid, &now) != 0) {
+	if (maps_read_exec(p->mm_tid, &now) != 0) {
 		maps_free(&now);
 		return;
 	}
@@ -251,6 +319,7 @@ void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 	p->maps = now;
 	/* Code may have been replaced where it was decoded before. */
 	decode_cache_clear(&p->cache);
+	funcmap_cache_clear(&p->jumps);
 	if (p->as)
 		aspace_code_changed(p->as, &p->maps);
 	if (tr->opt.collect) {
@@ -290,6 +359,7 @@ struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid, bool unfo
 {
 	struct proc *p = xcalloc(1, sizeof *p);
 	p->pid = pid;
+	p->mm_tid = pid;
 	p->ppid = ppid;
 	p->unfollowed = unfollowed;
 	p->next = tr->procs;
@@ -319,6 +389,8 @@ static void proc_release(struct tracer *tr, struct proc *p)
 	decode_cache_clear(&p->cache);
 	maps_free(&p->maps);
 	collect_free(&p->collect);
+	funcmap_cache_clear(&p->jumps);
+	sandbox_free(p->sandbox);
 	aspace_put(p->as);
 	unwinder_free(p->unwinder);
 	free(p);
@@ -372,8 +444,24 @@ static void remember_name(struct tracee *t)
 	}
 }
 
+/* t leaves: its process's memory is seen through another live thread. */
+static void move_mm_tid(struct tracer *tr, struct tracee *t)
+{
+	struct proc *p = t->proc;
+	if (p->mm_tid != t->tid)
+		return;
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		struct tracee *o = tr->threads[i];
+		if (o != t && o->proc == p && !o->exiting) {
+			p->mm_tid = o->tid;
+			return;
+		}
+	}
+}
+
 static void thread_remove(struct tracer *tr, struct tracee *t)
 {
+	move_mm_tid(tr, t);
 	tr->opt.mode->thread_gone(tr, t);
 	struct prof_event ev = { .kind = EV_THREAD_EXIT, .thread = t->id };
 	ev.thread_exit.ns = now_ns();
@@ -392,9 +480,16 @@ static void thread_remove(struct tracer *tr, struct tracee *t)
 	free(t);
 }
 
+/* Detaching: a thread that would begin stands still at this made-up stop. */
+#define FIRST_STOP_STATUS ((PTRACE_EVENT_STOP << 16) | (SIGTRAP << 8) | 0x7f)
+
 static void thread_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
 	t->pc = tracer_read_pc(t);
+	if (tr->detaching) {
+		tracer_park(tr, t, FIRST_STOP_STATUS);
+		return;
+	}
 	t->insn_valid = false;
 	tr->opt.mode->begin(tr, t, after_exec);
 }
@@ -425,6 +520,8 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 	 * reported as VFORK). */
 	if (event != PTRACE_EVENT_CLONE || !same_thread_group(child, p->pid)) {
 		p = tracer_proc_new(tr, child, parent->proc->pid, !tr->opt.follow_fork);
+		p->sandbox = sandbox_copy(parent->proc->sandbox); /* filters are inherited */
+		p->as_limit = parent->proc->as_limit; /* and the raised limit, with a copy of prof's memory */
 		tr->opt.mode->on_new_process(tr, parent->proc, p, event == PTRACE_EVENT_VFORK);
 	}
 	struct tracee *t = tracer_thread_add(tr, child, p);
@@ -437,8 +534,23 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 		t->pc = 0; /* waits for its first stop */
 }
 
+bool tracer_may_inject(struct proc *p, long nr, const uint64_t args[6])
+{
+	if (sandbox_allows(p->sandbox, nr, args))
+		return true;
+	if (nr >= 0 && nr < 64 && !(p->refused_syscalls & (1ull << nr))) {
+		p->refused_syscalls |= 1ull << nr;
+		log_warn("process %d: its seccomp filter would refuse prof's %s: prof does without "
+			 "(see README, Sandboxes)", p->pid,
+			 nr == SYS_mmap ? "mmap" : nr == SYS_munmap ? "munmap" : nr == SYS_mprotect
+			 ? "mprotect" : "syscall");
+	}
+	return false;
+}
+
 void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const uint64_t args[6])
 {
+	sandbox_note_syscall(&t->proc->sandbox, t->tid, nr, args);
 	t->holds_terminal = progress_syscall_entry(tr->progress, t->proc->pid, nr, args);
 	affinity_before_syscall(tr->affinity, t->tid, t->proc->pid, t->own_affinity, nr, args);
 }
@@ -448,8 +560,8 @@ void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const ui
 static void on_syscall_stop_entry(struct tracer *tr, struct tracee *t)
 {
 	struct __ptrace_syscall_info info;
-	if ((!progress_watches_syscalls(tr->progress) && !affinity_watches_reads(tr->affinity)) ||
-	    ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof info, &info) <= 0 ||
+	/* Always: a seccomp filter being installed must be seen. */
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof info, &info) <= 0 ||
 	    info.op != PTRACE_SYSCALL_INFO_ENTRY)
 		return;
 	tracer_syscall_entry(tr, t, (long)info.entry.nr, info.entry.args);
@@ -464,9 +576,11 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 	if (t->holds_terminal)
 		progress_syscall_exit(tr->progress, t->proc->pid, (long)t->sys_nr, args, returned, ret);
 	t->holds_terminal = false;
-	if (returned)
+	if (returned) {
 		affinity_after_syscall(tr->affinity, t->tid, t->proc->pid, &t->own_affinity,
 				       (long)t->sys_nr, args, ret);
+		aslimit_after_syscall(&t->proc->as_limit, t->tid, t->proc->pid, (long)t->sys_nr, args, ret);
+	}
 	memcpy(ev.sys.args, args, sizeof args);
 	ev.sys.returned = returned;
 	ev.sys.ret = ret;
@@ -505,6 +619,10 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 	if (t->in_syscall)
 		tracer_finish_syscall(tr, t, true, 0);
 	bool unfollowed = old->unfollowed;
+	struct sandbox *filters = old->sandbox; /* they survive exec */
+	old->sandbox = NULL;
+	/* prof's memory went with the image; the limit it raised stays: lower it. */
+	aslimit_release(&old->as_limit, pid, old->as_limit.extra);
 	struct prof_event pe = { .kind = EV_PROCESS_EXIT };
 	pe.process_exit.id = old->id;
 	pe.process_exit.ns = now_ns();
@@ -513,6 +631,7 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 	thread_remove(tr, t);
 	proc_release(tr, old);
 	struct proc *p = tracer_proc_new(tr, pid, ppid, unfollowed);
+	p->sandbox = filters;
 	struct tracee *nt = tracer_thread_add(tr, pid, p);
 	if (unfollowed) {
 		/* A --no-follow-fork vfork child, traced until its exec only. */
@@ -563,7 +682,7 @@ static void on_signal_stop(struct tracer *tr, struct tracee *t, int sig)
 	tr->opt.mode->on_signal(tr, t, sig);
 }
 
-static void on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es)
+void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es)
 {
 	int sig = WSTOPSIG(status), event = status >> 16;
 	if (t->pc == 0 && (event == PTRACE_EVENT_STOP || (event == 0 && sig == SIGSTOP))) {
@@ -575,7 +694,10 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK:
 		on_new_task(tr, t, event, es);
-		tr->opt.mode->resume(tr, t);
+		if (tr->detaching)
+			tracer_park(tr, t, status);
+		else
+			tr->opt.mode->resume(tr, t);
 		return;
 	case PTRACE_EVENT_EXEC:
 		on_exec(tr, t);
@@ -584,6 +706,7 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		remember_name(t);
 		tr->opt.mode->on_exit_event(tr, t);
 		t->exiting = true;
+		move_mm_tid(tr, t);
 		if (ptrace(PTRACE_CONT, t->tid, 0, 0) != 0 && errno != ESRCH)
 			log_warn("cannot resume exiting thread %d: %s", t->tid, strerror(errno));
 		return;
@@ -643,8 +766,7 @@ static void begin_stopping(struct tracer *tr)
 		kill_all(tr);
 		return;
 	}
-	for (size_t i = 0; i < tr->nthreads; i++)
-		ptrace(PTRACE_INTERRUPT, tr->threads[i]->tid, 0, 0);
+	tracer_begin_detach(tr);
 }
 
 int tracer_run(struct tracer *tr)
@@ -655,6 +777,14 @@ int tracer_run(struct tracer *tr)
 		if (!stopping && (*tr->interrupted || *tr->time_up)) {
 			stopping = true;
 			begin_stopping(tr);
+		}
+		/* Detach once every thread stands still, or at once when asked
+		 * twice: the threads that did stop leave cleanly. */
+		if (tr->detaching && (tracer_detach_ready(tr) || tracer_giving_up(tr))) {
+			if (!tracer_detach_ready(tr))
+				log_warn("stopping at once: threads that did not stop yet are left as they are");
+			tracer_detach_all(tr);
+			continue;
 		}
 		if (tr->tick && *tr->tick && !stopping) {
 			*tr->tick = 0;
@@ -678,17 +808,18 @@ int tracer_run(struct tracer *tr)
 		else if (WIFEXITED(status) || WIFSIGNALED(status))
 			on_thread_gone(tr, t, status);
 		else if (stopping && tr->attached)
-			tracer_detach_thread(tr, t, status);
+			tracer_detach_stop(tr, t, status, &es);
 		else if (stopping)
 			/* A killed thread still stops at PTRACE_EVENT_EXIT: let it go. */
 			ptrace(PTRACE_CONT, tid, 0, 0);
 		else
-			on_stop(tr, t, status, &es);
+			tracer_on_stop(tr, t, status, &es);
 		progress_tick(tr->progress, tr->insns);
 	}
 	early_stops_free(&es);
 	log_debug("%llu stops for %llu instructions", (unsigned long long)tr->stops,
 		  (unsigned long long)tr->insns);
+	log_debug("deepest call stack: %zu frames", tr->deepest_stack);
 	free(tr->deferred);
 	tr->deferred = NULL;
 	tr->ndeferred = tr->deferred_head = tr->deferred_cap = 0;

@@ -4,6 +4,8 @@
 #define PROF_TRACER_H
 
 #include "collect.h"
+#include "aslimit.h"
+#include "funcmap.h"
 #include "prof/classes.h"
 #include "prof/events.h"
 #include "prof/maps.h"
@@ -43,8 +45,14 @@ struct mode_ops {
 	/* A new process: its memory is a copy of parent's, or shared (vfork). */
 	void (*on_new_process)(struct tracer *tr, struct proc *parent, struct proc *child,
 			       bool shares_memory);
-	/* t, stopped with status, is about to be detached: leave nothing of ours in it. */
-	void (*before_detach)(struct tracer *tr, struct tracee *t, int status);
+	/* Detaching, with no thread running: t, parked at a stop with status,
+	 * goes back to the program's own code and registers, what it ran
+	 * counted. Returns the signal to deliver as it is detached (0: none). */
+	int (*settle)(struct tracer *tr, struct tracee *t, int status);
+	/* Detaching, every thread settled: takes out of p's memory what the
+	 * mode put there, running syscalls in injector (a parked thread, at a
+	 * syscall's entry when entry; NULL: none can run them). */
+	void (*clean_process)(struct tracer *tr, struct proc *p, struct tracee *injector, bool entry);
 	/* t is gone: release what the mode kept for it. */
 	void (*thread_gone)(struct tracer *tr, struct tracee *t);
 	/* parent made child, a thread of its own process (NULL: nothing to do). */
@@ -69,6 +77,7 @@ struct decode_cache {
 struct proc {
 	uint32_t id;               /* process row id; 0 = left out of the recording */
 	pid_t pid, ppid;
+	pid_t mm_tid;              /* a live thread: /proc/mm_tid shows the memory (a zombie leader's shows none) */
 	int live_threads;
 	struct decode_cache cache;
 	struct map_list maps;      /* executable mappings as last stored */
@@ -76,6 +85,10 @@ struct proc {
 	struct unwinder *unwinder; /* sample mode: stacks */
 	bool unfollowed;           /* --no-follow-fork child traced only to clean up */
 	struct collect_targets collect;  /* --collect: where FUNC starts */
+	struct funcmap_cache jumps; /* which jumps enter another function */
+	struct sandbox *sandbox;   /* its seccomp filters (NULL: none) */
+	struct as_limit as_limit;  /* its RLIMIT_AS, raised by what prof maps */
+	uint64_t refused_syscalls; /* bit nr: prof said once that its filter refuses it */
 	struct proc *next;
 };
 
@@ -95,6 +108,8 @@ struct tracee {
 	bool exec_trap_pending;    /* a step trap may follow the exec event */
 	char *final_name;          /* comm at PTRACE_EVENT_EXIT; handed to the writer */
 	bool draining_trap;        /* detaching: a queued step SIGTRAP is being consumed */
+	bool parked;               /* detaching: stopped and left so until all are */
+	int park_status;           /* the stop it is parked at */
 	int64_t sys_nr;            /* the syscall being made, while in_syscall */
 	bool holds_terminal;       /* the syscall reads or writes prof's terminal */
 	bool own_affinity;         /* set its own CPU mask: prof no longer hides its pin */
@@ -124,6 +139,7 @@ struct tracer {
 	struct tracer_options opt;
 	struct writer *writer;
 	struct classifier *classifier;
+	struct funcmap *funcmap;   /* function entries of mapped files (tail calls, PLT stubs) */
 	struct progress *progress;
 	const struct affinity *affinity;
 	struct tracee **threads;
@@ -136,13 +152,16 @@ struct tracer {
 	bool main_ended;
 	uint64_t insns, syscalls, threads_seen, signals;
 	uint64_t stops;             /* statuses the loop handled (PROF_DEBUG prints them) */
+	size_t deepest_stack;       /* the most frames a shadow call stack held (PROF_DEBUG) */
 	bool attached;             /* -p: detach at the end instead of killing */
+	bool detaching;            /* threads are being stopped to be detached */
 	/* Statuses reaped outside the loop (during a syscall injection, at
 	 * attach), handed to it before it waits again; in arrival order. */
 	struct deferred_status *deferred;
 	size_t ndeferred, deferred_head, deferred_cap;
 	bool collect_found;        /* --collect: the function was found in some image */
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
+	const volatile sig_atomic_t *interrupts;   /* how many such signals came */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
 	volatile sig_atomic_t *tick;               /* sample timer fired */
 };
@@ -171,14 +190,31 @@ int tracer_attach_probe(pid_t pid);
 void tracer_attach(struct tracer *tr, pid_t pid, long ptrace_options);
 /* Drops a thread no longer traced (detached); its process goes with its last thread. */
 void tracer_forget_thread(struct tracer *tr, struct tracee *t);
-/* Ends tracing of a thread stopped with status, passing on a pending signal. */
-void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status);
+
+/* detach.c: ending an attached recording (see there). */
+struct early_stops;
+void tracer_begin_detach(struct tracer *tr);
+/* A status of t while detaching. */
+void tracer_detach_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es);
+/* t stays stopped where it is until every thread is. */
+void tracer_park(struct tracer *tr, struct tracee *t, int status);
+bool tracer_detach_ready(const struct tracer *tr);
+/* Settles, cleans and detaches every parked thread; forgets every thread. */
+void tracer_detach_all(struct tracer *tr);
+/* tracer.c: the loop's handling of one stop (events, signals, traps). */
+void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es);
 /* Decodes (through the cache) the instruction at pc in t's process. */
 const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint64_t pc);
 void tracer_emit(struct tracer *tr, const struct prof_event *ev);
 void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls);
 /* The instruction at pc ran n times (a REP string instruction's iterations). */
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n);
+/* How the jump at site, decoded as br, leaves its function when taken
+ * (JUMP_STAYS for anything but BR_JMP and BR_JCC). */
+enum jump_exit tracer_jump_exit(struct tracer *tr, struct proc *p, uint64_t site, const struct branch *br);
+/* t ran the jump at site (a jmp or jcc, decoded or not) and went on at to:
+ * a jump into another function gives it an activation on t's call stack. */
+void tracer_jump_taken(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t to);
 /* Stores executable mappings that changed since the last look. */
 void tracer_refresh_maps(struct tracer *tr, struct proc *p);
 /* A register of the stopped thread (offsetof(struct user_regs_struct, ...)); 0 when unreadable. */
@@ -187,6 +223,13 @@ uint64_t tracer_read_pc(struct tracee *t);
 
 /* Reads the process's memory through t (false when unreadable). */
 bool tracer_read_word(struct tracee *t, uint64_t addr, uint64_t *value);
+/* The one place prof waits for a traced thread outside the loop: the next
+ * status of tid, with every other status met meanwhile kept for the loop
+ * (so waiting on a zombie leader never blocks another thread's exit).
+ * false when there is none to wait for, or prof is being ended by force. */
+bool tracer_wait_thread(struct tracer *tr, pid_t tid, int *status);
+/* A second Ctrl-C (or SIGTERM...) came while prof was ending: stop waiting. */
+bool tracer_giving_up(const struct tracer *tr);
 /* Keeps a status reaped outside the loop for the loop to handle next. */
 void tracer_defer_status(struct tracer *tr, pid_t tid, int status);
 /* Writes n bytes into the tracee's memory, code pages included (PTRACE_POKEDATA). */
@@ -197,6 +240,9 @@ void tracer_clear_pushed_tf(struct tracee *t);
 size_t tracer_read_code(pid_t tid, uint64_t pc, uint8_t buf[16]);
 /* Records a delivered signal. */
 void tracer_record_signal(struct tracer *tr, struct tracee *t, int sig, uint64_t pc);
+/* Whether prof may run syscall nr(args) in p without its seccomp filters
+ * punishing the program; says so once per syscall when not. */
+bool tracer_may_inject(struct proc *p, long nr, const uint64_t args[6]);
 /* t is about to make syscall nr (hooks that must act before it runs). */
 void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const uint64_t args[6]);
 /* Records the syscall t is stepping, with ret when it returned. */

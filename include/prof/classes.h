@@ -36,6 +36,10 @@ struct insn_info {
 	 * it always overwrites: where the code cache may put a flag-changing
 	 * counter update. Unknown: reads all, writes none. */
 	uint8_t flags_read, flags_written;
+	/* What it does to RSP: adds sp_delta, unless sp_unknown (mov rsp, and rsp,
+	 * leave, pop rsp...). Calls and pushes -8, pops and rets up. */
+	int32_t sp_delta;
+	bool sp_unknown;
 };
 
 enum {

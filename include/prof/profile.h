@@ -69,6 +69,7 @@ struct profile {
 	struct syscall_row *sys; size_t nsys;     /* sorted by calls, descending */
 	struct thread_row *threads; size_t nthreads;
 	bool has_call_graph;                      /* arcs were recorded, or stacks sampled */
+	bool jump_frames;                         /* tail calls and PLT jumps opened frames when recorded */
 	bool sampled;                             /* sample mode: counts are samples */
 	unsigned sample_freq;
 	char *sample_clock;                       /* "cpu" or "wall" */

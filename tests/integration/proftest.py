@@ -46,6 +46,21 @@ def report_json(db, *extra):
     return json.loads(r.stdout)
 
 
+def traced_program(prof_pid):
+    """(tracer pid, program pid) of a prof record launched as prof_pid: prof's
+    process supervises the tracer, whose child is the program. Waits for the
+    program to be started (never for a time)."""
+    import time
+    for _ in range(20000):
+        kids = subprocess.run(["pgrep", "-P", str(prof_pid)], capture_output=True, text=True).stdout.split()
+        grandkids = subprocess.run(["pgrep", "-P", kids[0]], capture_output=True,
+                                   text=True).stdout.split() if kids else []
+        if grandkids:
+            return int(kids[0]), int(grandkids[0])
+        time.sleep(0.005)
+    raise AssertionError("prof %d never started its program" % prof_pid)
+
+
 def fixed_env():
     """An environment that makes two runs of a program execute the same code."""
     return {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}

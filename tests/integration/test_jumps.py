@@ -1,6 +1,7 @@
 """Functions entered by a jump (a tail call, a PLT stub) count as called from
-the function that jumped: their inclusive counts hold what they did, and the
-folded stacks agree with the inclusive counts."""
+the function that jumped: the recorder opens a frame for them (jump frames),
+so their inclusive counts hold what they did, in every exact mode alike, and
+the folded stacks agree with the inclusive counts."""
 import os
 import re
 import subprocess
@@ -8,7 +9,7 @@ import unittest
 
 from proftest import ProfTestCase, program, record, report_json, run
 
-MODES = ("step", "block")
+MODES = ("step", "block", "cache")
 
 
 def folded(db):
@@ -66,22 +67,27 @@ class Jumps(ProfTestCase):
 
     def test_lazy_binding_through_the_resolver(self):
         """cfuncs calls printf through a lazily bound PLT stub: the stub jumps
-        to ld.so's resolver, which jumps on to printf."""
-        db, rep = self.recorded("cfuncs", "block")
-        funcs = {(f["name"], f["dso"]): f for f in rep["functions"]}
-        out = {}
-        for c in rep["calls"]:
-            out.setdefault((c["caller"], c["caller_dso"]), []).append(c)
-        printf = funcs[("printf", "libc.so.6")]
-        self.assertEqual(printf["inclusive"],
-                         printf["count"] + sum(c["inclusive"] for c in out[("printf", "libc.so.6")]))
-        stub = funcs[("printf@plt", "cfuncs")]
-        targets = {c["callee"]: c for c in out[("printf@plt", "cfuncs")]}
-        self.assertIn("printf", targets)
-        self.assertTrue(any(t.startswith("_dl_runtime_resolve") for t in targets), targets)
-        self.assertEqual(targets["printf"]["inclusive"], printf["inclusive"])
-        # What the stub's call executed is all accounted for below it.
-        self.assertEqual(stub["inclusive"], stub["count"] + sum(c["inclusive"] for c in targets.values()))
+        to the lazy-binding entry .plt, which jumps to ld.so's resolver,
+        which jumps on to printf: each is entered in turn."""
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                db, rep = self.recorded("cfuncs", mode)
+                funcs = {(f["name"], f["dso"]): f for f in rep["functions"]}
+                out = {}
+                for c in rep["calls"]:
+                    out.setdefault((c["caller"], c["caller_dso"]), {})[c["callee"]] = c
+                printf = funcs[("printf", "libc.so.6")]
+                self.assertEqual(printf["inclusive"],
+                                 printf["count"] + sum(c["inclusive"] for c in out[("printf", "libc.so.6")].values()))
+                stub = funcs[("printf@plt", "cfuncs")]
+                self.assertIn(".plt", out[("printf@plt", "cfuncs")])
+                resolver = [n for n in out[(".plt", "cfuncs")] if n.startswith("_dl_runtime_resolve")]
+                self.assertEqual(len(resolver), 1, out[(".plt", "cfuncs")])
+                resolved = out[(resolver[0], "ld-linux-x86-64.so.2")]
+                self.assertEqual(resolved["printf"]["inclusive"], printf["inclusive"])
+                # What the stub's call executed is all accounted for below it.
+                self.assertEqual(stub["inclusive"],
+                                 stub["count"] + sum(c["inclusive"] for c in out[("printf@plt", "cfuncs")].values()))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import subprocess
 import time
 import unittest
 
-from proftest import MODE, PROF, ProfTestCase, functions, program, query, record, report_json, run
+from proftest import traced_program, MODE, PROF, ProfTestCase, functions, program, query, record, report_json, run
 
 
 def code_snapshot(pid):
@@ -200,16 +200,9 @@ class Attach(ProfTestCase):
     def test_already_traced(self):
         first = subprocess.Popen([PROF, "record", "-q", "-o", self.db("first.db"), "--", program("spin")])
         try:
-            pid = None
-            for _ in range(100):
-                kids = subprocess.run(["pgrep", "-P", str(first.pid)], capture_output=True, text=True).stdout.split()
-                if kids:
-                    pid = kids[0]
-                    break
-                time.sleep(0.05)
-            self.assertIsNotNone(pid)
-            r = run(["record", "-o", self.db(), "-p", pid])
-            self.assertOneErrorLine(r, "already traced by process %d" % first.pid)
+            tracer, pid = traced_program(first.pid)
+            r = run(["record", "-o", self.db(), "-p", str(pid)])
+            self.assertOneErrorLine(r, "already traced by process %d" % tracer)
         finally:
             first.send_signal(signal.SIGINT)
             first.wait(timeout=30)

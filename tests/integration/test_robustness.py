@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from proftest import PROF, ProfTestCase, program, query, record, report_json, run
+from proftest import traced_program, PROF, ProfTestCase, program, query, record, report_json, run
 
 
 def slurp(path, mode="r"):
@@ -136,10 +136,8 @@ class OutputSafety(ProfTestCase):
         other = subprocess.Popen([PROF, "record", "-q", "-o", self.db("other.db"), "--",
                                   program("attachee"), "30"])
         try:
-            time.sleep(1.0)
-            kids = subprocess.run(["pgrep", "-P", str(other.pid)], capture_output=True, text=True)
-            traced = kids.stdout.split()[0]
-            r = run(["record", "-q", "-o", db, "-p", traced], timeout=30)
+            _, traced = traced_program(other.pid)
+            r = run(["record", "-q", "-o", db, "-p", str(traced)], timeout=30)
             self.assertOneErrorLine(r, "cannot attach")
             self.assertNotEqual(r.returncode, 0)
         finally:

@@ -138,12 +138,71 @@ static void test_longjmp_closes_abandoned_frames(void **state)
 	expect_arc(f, 0x1000, 0x2000, 1, 8, 8);
 }
 
+
+static void test_tail_jump_gets_a_frame(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	callstack_push(&f->tr, &f->t, 0x1000, 0x2000, 0x1005, 0x7ff8);  /* main -> f@plt */
+	run(f, 0x2000, 1);
+	callstack_jump(&f->tr, &f->t, 0x2000, 0x3000);                   /* the stub's jmp -> f */
+	run(f, 0x3000, 6);
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7ff8);                    /* f returns to main */
+	run(f, 0x1005, 2);
+	finish(f);
+	expect_arc(f, 0x1000, 0x2000, 1, 7, 7);
+	expect_arc(f, 0x2000, 0x3000, 1, 6, 6);
+}
+
+static void test_call_over_abandoned_frames_closes_them(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	callstack_push(&f->tr, &f->t, 0x1000, 0x2000, 0x1005, 0x7f00);
+	run(f, 0x2000, 3);
+	callstack_push(&f->tr, &f->t, 0x2003, 0x3000, 0x2008, 0x7e00);
+	run(f, 0x3000, 4);
+	/* longjmp back into 0x2000's frame, which calls again: the new return
+	 * address goes where 0x3000's was, so that frame is gone. */
+	callstack_push(&f->tr, &f->t, 0x2010, 0x4000, 0x2015, 0x7e00);
+	run(f, 0x4000, 5);
+	callstack_ret(&f->tr, &f->t, 0x2015, 0x7e00);
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7f00);
+	finish(f);
+	expect_arc(f, 0x2003, 0x3000, 1, 4, 4);
+	expect_arc(f, 0x2010, 0x4000, 1, 5, 5);
+	expect_arc(f, 0x1000, 0x2000, 1, 12, 12);
+	assert_int_equal(f->tr.deepest_stack, 3);
+}
+
+static void test_deep_recursion_counted_once(void **state)
+{
+	struct fixture *f = *state;
+	enum { DEPTH = 10000 };
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	callstack_push(&f->tr, &f->t, 0x1000, 0x4000, 0x1005, 0x7ffff000);
+	for (uint64_t d = 1; d < DEPTH; d++) {
+		run(f, 0x4000, 1);
+		callstack_push(&f->tr, &f->t, 0x4001, 0x4000, 0x4006, 0x7ffff000 - 16 * d);
+	}
+	for (uint64_t d = DEPTH - 1; d >= 1; d--)
+		callstack_ret(&f->tr, &f->t, 0x4006, 0x7ffff000 - 16 * d);
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7ffff000);
+	finish(f);
+	expect_arc(f, 0x1000, 0x4000, 1, DEPTH - 1, DEPTH - 1);
+	/* Nested activations: 1 + 2 + ... + (DEPTH - 2) instructions, none outermost. */
+	expect_arc(f, 0x4001, 0x4000, DEPTH - 1, (int64_t)(DEPTH - 2) * (DEPTH - 1) / 2, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_nested_calls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recursion_counted_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_longjmp_closes_abandoned_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tail_jump_gets_a_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_over_abandoned_frames_closes_them, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deep_recursion_counted_once, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,268 @@
+"""Attaching never harms the program: attach/detach cycles on busy programs
+(every thread computing, the leader blocked, the leader a zombie, threads
+starting and ending all along, handlers for the signals prof uses), a
+server under requests, a stopped program, a process that exits as prof
+attaches. The programs check their own results and exit 0; any harm makes
+them fail or die."""
+import http.server
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.request
+
+from proftest import PROF, ProfTestCase, program, report_json
+
+CYCLES = {"cache": 20, "block": 10, "sample": 5, "step": 5}
+
+
+def tracer_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_until(check, what):
+    """Waits for an event the test causes (never for an amount of time)."""
+    for _ in range(60000):
+        if check():
+            return
+        time.sleep(0.005)
+    raise AssertionError("never happened: " + what)
+
+
+def code_snapshot(pid):
+    """The executable mappings and their bytes, and the whole address map."""
+    with open("/proc/%d/maps" % pid) as f:
+        lines = [l.rstrip() for l in f]
+    maps = [l for l in lines if "x" in l.split()[1] and not l.endswith("[vsyscall]")]
+    code = []
+    with open("/proc/%d/mem" % pid, "rb") as mem:
+        for line in maps:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            mem.seek(start)
+            code.append(mem.read(end - start))
+    return lines, code
+
+
+class Busy:
+    """busy THREADS OPTIONS..., started and waited for its first round."""
+
+    def __init__(self, *options, threads=4):
+        self.p = subprocess.Popen([program("busy"), str(threads), *options], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        if line != "ready\n":
+            raise AssertionError("busy did not start: %r %s" % (line, self.p.stderr.read()))
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def finish(self):
+        if self.alive():
+            self.p.send_signal(signal.SIGUSR1)
+        out, err = self.p.communicate(timeout=120)
+        return self.p.returncode, out, err
+
+
+class AttachCycles(ProfTestCase):
+    def cycle(self, pid, mode, duration="0.3"):
+        return subprocess.run([PROF, "record", "-q", "--mode", mode, "-p", str(pid), "--duration",
+                               duration, "-o", self.db(mode + ".db")], capture_output=True, text=True,
+                              timeout=120)
+
+    def cycles(self, mode, *options, n=None):
+        busy = Busy(*options)
+        try:
+            for i in range(n or CYCLES[mode]):
+                r = self.cycle(busy.p.pid, mode)
+                self.assertEqual(r.returncode, 0, "cycle %d: %s" % (i, r.stderr))
+                self.assertTrue(busy.alive(), "the program died after cycle %d" % i)
+        finally:
+            code, out, err = busy.finish()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, "ok 1\n")
+
+    def test_every_thread_busy(self):
+        for mode in CYCLES:
+            with self.subTest(mode=mode):
+                self.cycles(mode)
+
+    def test_leader_blocked(self):
+        for mode in ("cache", "block"):
+            with self.subTest(mode=mode):
+                self.cycles(mode, "blocked", n=20 if mode == "cache" else 5)
+
+    def test_zombie_leader_threads_coming_and_going(self):
+        """The leader has left by pthread_exit, a thread keeps starting and
+        joining others, and SIGSEGV and SIGTRAP have handlers that exit 3
+        (SIGTRAP blocked): nothing of prof's may reach them."""
+        for mode in ("cache", "block", "step"):
+            with self.subTest(mode=mode):
+                self.cycles(mode, "zombie", "churn", "handlers", n=5)
+
+    def test_stopped_program_stays_stopped(self):
+        for mode in ("cache", "block"):
+            with self.subTest(mode=mode):
+                busy = Busy()
+                try:
+                    os.kill(busy.p.pid, signal.SIGSTOP)
+                    r = self.cycle(busy.p.pid, mode)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    with open("/proc/%d/stat" % busy.p.pid) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                    self.assertEqual(state, "T", "the program must still be stopped")
+                    os.kill(busy.p.pid, signal.SIGCONT)
+                    r = self.cycle(busy.p.pid, mode)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                finally:
+                    os.kill(busy.p.pid, signal.SIGCONT)
+                    code, out, err = busy.finish()
+                self.assertEqual((code, out), (0, "ok 1\n"), err)
+
+    def test_process_exits_as_prof_attaches(self):
+        """A program that ends at once: prof attaches or says it could not,
+        in one line, and never hangs."""
+        for i in range(10):
+            p = subprocess.Popen([program("busy"), "2"], stdout=subprocess.PIPE, text=True)
+            p.stdout.readline()
+            p.send_signal(signal.SIGUSR1)
+            r = self.cycle(p.pid, "cache")
+            p.wait(timeout=60)
+            self.assertEqual(p.returncode, 0)
+            if r.returncode != 0:
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+class ProfKilled(ProfTestCase):
+    def test_sigkill_to_prof_leaves_the_program_unharmed(self):
+        """kill -9 of prof's pid (what timeout -s KILL and the OOM killer do):
+        the tracer detaches as on Ctrl-C, the program runs on unchanged."""
+        for mode in ("cache", "block"):
+            with self.subTest(mode=mode):
+                busy = Busy()
+                try:
+                    before = code_snapshot(busy.p.pid)
+                    rec = subprocess.Popen([PROF, "record", "-q", "--mode", mode, "-p", str(busy.p.pid),
+                                            "-o", self.db(mode + ".db")], stderr=subprocess.PIPE)
+                    wait_until(lambda: tracer_of(busy.p.pid) != 0, "prof attached")
+                    tracer = tracer_of(busy.p.pid)
+                    self.assertNotEqual(tracer, rec.pid, "the tracer is a child of prof's process")
+                    rec.kill()
+                    rec.wait(timeout=60)
+                    wait_until(lambda: not os.path.exists("/proc/%d" % tracer), "the tracer ended")
+                    self.assertEqual(tracer_of(busy.p.pid), 0)
+                    self.assertTrue(busy.alive())
+                    after = code_snapshot(busy.p.pid)
+                    self.assertEqual(before[0], after[0], "prof's memory left in the program")
+                    self.assertTrue(before[1] == after[1], "the program's code changed under prof")
+                finally:
+                    code, out, err = busy.finish()
+                self.assertEqual((code, out), (0, "ok 1\n"), err)
+
+
+class Sandboxes(ProfTestCase):
+    def test_seccomp_filter_that_kills_on_mmap(self):
+        """The program forbids mmap and mprotect (the process is killed for
+        one), then starts a thread: prof must never make them for it."""
+        alone = subprocess.run([program("sandboxed")], capture_output=True, text=True)
+        self.assertEqual(alone.returncode, 0)
+        own = {}
+        for mode in ("step", "block", "cache"):
+            with self.subTest(mode=mode):
+                db = self.db(mode + ".db")
+                r = subprocess.run([PROF, "record", "-q", "--mode", mode, "-o", db, "--",
+                                    program("sandboxed")], capture_output=True, text=True, timeout=300)
+                self.assertEqual((r.returncode, r.stdout), (0, alone.stdout), r.stderr)
+                self.assertLessEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                funcs = {f["name"]: f["count"] for f in report_json(db)["functions"]
+                         if f["dso"] == "sandboxed"}
+                own[mode] = funcs
+        self.assertEqual(own["block"], own["step"])
+        self.assertEqual(own["cache"], own["step"])
+
+    def test_address_space_limit(self):
+        """ulimit -v at what python3 needs alone: prof raises the limit by
+        what it maps (the program keeps its room and sees its own limit), or,
+        where it may not, maps nothing and says so in one line."""
+        script = "import resource; print(sum(range(1000)), resource.getrlimit(resource.RLIMIT_AS))"
+        argv = ["/usr/bin/python3", "-c", script]
+
+        def limited(kib, which="-Sv"):
+            return ["/bin/sh", "-c", 'ulimit %s %d && exec "$@"' % (which, kib), "sh", *argv]
+
+        lo, hi = 1000, 1 << 20
+        while hi - lo > 256:
+            mid = (lo + hi) // 2
+            ok = subprocess.run(limited(mid), capture_output=True).returncode == 0
+            lo, hi = (lo, mid) if ok else (mid, hi)
+        hi += 256  # a little room, as the program's own needs vary a little
+        for which in ("-Sv", "-v"):
+            with self.subTest(limit=which):
+                alone = subprocess.run(limited(hi, which), capture_output=True, text=True)
+                self.assertEqual(alone.returncode, 0, alone.stderr)
+                r = subprocess.run([PROF, "record", "-q", "-o", self.db(), "--", *limited(hi, which)],
+                                   capture_output=True, text=True, timeout=600)
+                self.assertEqual((r.returncode, r.stdout), (0, alone.stdout), r.stderr)
+                if which == "-Sv":
+                    # The soft limit can always be raised up to the hard one.
+                    self.assertEqual(r.stderr, "")
+                else:
+                    self.assertLessEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+class ServerUnderRequests(ProfTestCase):
+    def test_no_request_fails(self):
+        """python3's threading HTTP server on 127.0.0.1 answers a bounded
+        loop of requests while prof attaches and detaches again and again."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with open(os.path.join(self.dir, "index.html"), "w") as f:
+            f.write("hello\n" * 100)
+        server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+                                  cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = "http://127.0.0.1:%d/index.html" % port
+        try:
+            for _ in range(600):
+                try:
+                    urllib.request.urlopen(url, timeout=5).read()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            failures, done = [], threading.Event()
+
+            def requests():
+                for i in range(150):
+                    try:
+                        body = urllib.request.urlopen(url, timeout=60).read()
+                        if body != b"hello\n" * 100:
+                            failures.append((i, body[:40]))
+                    except OSError as e:
+                        failures.append((i, str(e)))
+                done.set()
+
+            client = threading.Thread(target=requests)
+            client.start()
+            cycles = 0
+            while not done.is_set() or cycles < 3:
+                r = subprocess.run([PROF, "record", "-q", "-p", str(server.pid), "--duration", "0.3",
+                                    "-o", self.db()], capture_output=True, text=True, timeout=120)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                cycles += 1
+            client.join()
+            self.assertEqual(failures, [])
+            self.assertIsNone(server.poll(), "the server died")
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0]] + sys.argv[1:], verbosity=2)
