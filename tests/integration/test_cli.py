@@ -6,10 +6,10 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 import unittest
 
-from proftest import PROF, ProfTestCase, functions, program, query, record, report_json, run
+from proftest import (PROF, ProfTestCase, functions, program, query, record, report_json, run, spin_ran,
+                      traced_child)
 
 
 class BadInput(ProfTestCase):
@@ -147,7 +147,7 @@ class Recording(ProfTestCase):
             db = self.db("int%d.db" % sig)
             p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(1.0)
+            spin_ran(traced_child(p.pid))
             p.send_signal(sig)
             out, err = p.communicate(timeout=30)
             self.assertEqual(p.returncode, 128 + sig, err)
@@ -160,7 +160,7 @@ class Recording(ProfTestCase):
 
     def test_report_warns_about_incomplete(self):
         p = subprocess.Popen([PROF, "record", "-q", "-o", self.db(), "--", program("spin")])
-        time.sleep(0.5)
+        traced_child(p.pid)  # prof's handlers are in place
         p.send_signal(signal.SIGINT)
         p.wait(timeout=30)
         r = run(["report", "-i", self.db()])

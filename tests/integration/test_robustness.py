@@ -13,7 +13,8 @@ import subprocess
 import time
 import unittest
 
-from proftest import PROF, ProfTestCase, program, query, record, report_json, run
+from proftest import (PROF, ProfTestCase, program, query, record, report_json, run, traced_child,
+                      wait_recording)
 
 
 def slurp(path, mode="r"):
@@ -85,7 +86,7 @@ class OutputSafety(ProfTestCase):
         db = self.db()
         p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")])
         try:
-            time.sleep(1.0)
+            wait_recording(db)
             r = record(db, [program("loop")])
             self.assertOneErrorLine(r, "being written")
             self.assertEqual(r.returncode, 2)
@@ -136,9 +137,7 @@ class OutputSafety(ProfTestCase):
         other = subprocess.Popen([PROF, "record", "-q", "-o", self.db("other.db"), "--",
                                   program("attachee"), "30"])
         try:
-            time.sleep(1.0)
-            kids = subprocess.run(["pgrep", "-P", str(other.pid)], capture_output=True, text=True)
-            traced = kids.stdout.split()[0]
+            traced = str(traced_child(other.pid))
             r = run(["record", "-q", "-o", db, "-p", traced], timeout=30)
             self.assertOneErrorLine(r, "cannot attach")
             self.assertNotEqual(r.returncode, 0)

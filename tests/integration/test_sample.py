@@ -5,7 +5,7 @@ import subprocess
 import time
 import unittest
 
-from proftest import PROF, ProfTestCase, functions, program, query, record, report_json, run
+from proftest import PROF, Attachee, ProfTestCase, functions, program, query, record, report_json, run
 
 
 def shares(rep):
@@ -68,15 +68,14 @@ class Sample(ProfTestCase):
         self.assertEqual(query(self.db("h.db"), "SELECT signo FROM signals"), [(10,)])
 
     def test_attach_and_detach(self):
-        native = subprocess.run([program("attachee"), "1.5"], capture_output=True, text=True).stdout
-        p = subprocess.Popen([program("attachee"), "1.5"], stdout=subprocess.PIPE, text=True)
-        self.assertEqual(p.stdout.readline(), "ready\n")
+        # The program lives until the test ends it, however slow prof's start.
+        p = Attachee()
+        self.addCleanup(p.kill)
         r = run(["record", "-q", "--mode", "sample", "--clock", "wall", "-o", self.db(),
                  "-p", str(p.pid), "--duration", "0.5"])
         self.assertEqual(r.returncode, 0, r.stderr)
-        rest, _ = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0)
-        self.assertEqual("ready\n" + rest, native)
+        p.ping()
+        p.finish(self)
         rep = report_json(self.db())
         self.assertEqual(len(rep["threads"]), 2)
         self.assertGreater(rep["total"], 100)
