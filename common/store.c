@@ -69,13 +69,16 @@ static int keep_as_old(const char *path, const char *old)
 	return rc;
 }
 
+/* SQLite's files beside a database, and the space a recorder holds for a
+ * full disk (left behind only by a recorder that was killed). */
 static void remove_sidecars(const char *path)
 {
-	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
-	unlink(wal);
-	unlink(shm);
-	free(wal);
-	free(shm);
+	static const char *const sidecars[] = { "-wal", "-shm", "-reserve" };
+	for (size_t i = 0; i < sizeof sidecars / sizeof *sidecars; i++) {
+		char *p = xasprintf("%s%s", path, sidecars[i]);
+		unlink(p);
+		free(p);
+	}
 }
 
 static int pragma_int(sqlite3 *db, const char *pragma, int *value)
@@ -376,6 +379,28 @@ enum store_state store_state(sqlite3 *db)
 	return st;
 }
 
+/* Why a recording is incomplete: a full disk ("KEPT TOTAL" in meta
+ * disk_full: the counts that reached the file, of all counted), else an
+ * interruption (Ctrl-C, --duration, the program's recorder stopped). */
+static void warn_incomplete(sqlite3 *db, const char *path)
+{
+	bool failed = false;
+	char *full = store_get_meta(db, "disk_full", &failed);
+	char *mode = store_get_meta(db, "mode", &failed);
+	unsigned long long kept, total;
+	char k[32], t[32];
+	if (full && sscanf(full, "%llu %llu", &kept, &total) == 2)
+		log_warn("%s: the disk filled up while recording: the counts of %s of %s %s were "
+			 "kept (%.1f%%); the rest is lost", path, fmt_count(kept, k, sizeof k),
+			 fmt_count(total, t, sizeof t),
+			 mode && strcmp(mode, "sample") == 0 ? "samples" : "instructions",
+			 total ? 100.0 * (double)kept / (double)total : 100.0);
+	else
+		log_warn("%s: recording was interrupted; counts are incomplete", path);
+	free(full);
+	free(mode);
+}
+
 int store_check_state(sqlite3 *db, const char *path)
 {
 	switch (store_state(db)) {
@@ -393,7 +418,7 @@ int store_check_state(sqlite3 *db, const char *path)
 		log_warn("%s: the recorder stopped before finishing; counts are incomplete", path);
 		break;
 	case STATE_INCOMPLETE:
-		log_warn("%s: recording was interrupted; counts are incomplete", path);
+		warn_incomplete(db, path);
 		break;
 	case STATE_COMPLETE:
 		break;

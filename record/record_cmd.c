@@ -511,27 +511,37 @@ static char *attached_command(pid_t pid)
 	return xasprintf("-p %d (%s)", (int)pid, buf);
 }
 
-static void write_start_meta(struct writer *w, const struct record_args *a)
+/* Written to the file before the program runs (the writer has not started):
+ * whatever happens later, a full disk included, the recording says what it is. */
+static int write_start_meta(sqlite3 *db, const struct record_args *a)
 {
 	struct utsname u;
 	uname(&u);
-	send_meta(w, "command", a->attach_pid ? attached_command(a->attach_pid) : join_argv(a->argv));
-	if (a->attach_pid)
-		send_meta(w, "attached_pid", xasprintf("%d", (int)a->attach_pid));
-	if (a->topt.mode == &sample_mode) {
-		send_meta(w, "sample_freq", xasprintf("%u", a->topt.freq));
-		send_meta(w, "sample_clock", xstrdup(a->topt.clock_wall ? "wall" : "cpu"));
+	char *rows[][2] = {
+		{ "command", a->attach_pid ? attached_command(a->attach_pid) : join_argv(a->argv) },
+		{ "attached_pid", a->attach_pid ? xasprintf("%d", (int)a->attach_pid) : NULL },
+		{ "sample_freq", a->topt.mode == &sample_mode ? xasprintf("%u", a->topt.freq) : NULL },
+		{ "sample_clock", a->topt.mode == &sample_mode
+		  ? xstrdup(a->topt.clock_wall ? "wall" : "cpu") : NULL },
+		{ "mode", xstrdup(a->mode) },
+		{ "collect", a->topt.collect ? xstrdup(a->topt.collect) : NULL },
+		{ "state", xstrdup("recording") },
+		{ "recorder_pid", xasprintf("%d", (int)getpid()) },
+		{ "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())) },
+		{ "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()) },
+		{ "host", xstrdup(u.nodename) },
+		{ "kernel", xasprintf("%s %s", u.sysname, u.release) },
+		{ "prof_version", xstrdup(PROF_VERSION) },
+	};
+	int rc = store_exec(db, "BEGIN");
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		if (rc == 0 && rows[i][1])
+			rc = store_set_meta(db, rows[i][0], rows[i][1]);
+		free(rows[i][1]);
 	}
-	send_meta(w, "mode", xstrdup(a->mode));
-	if (a->topt.collect)
-		send_meta(w, "collect", xstrdup(a->topt.collect));
-	send_meta(w, "state", xstrdup("recording"));
-	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
-	send_meta(w, "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())));
-	send_meta(w, "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()));
-	send_meta(w, "host", xstrdup(u.nodename));
-	send_meta(w, "kernel", xasprintf("%s %s", u.sysname, u.release));
-	send_meta(w, "prof_version", xstrdup(PROF_VERSION));
+	if (rc == 0)
+		rc = store_exec(db, "COMMIT");
+	return rc;
 }
 
 static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t wall_ns)
@@ -544,6 +554,19 @@ static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t w
 	char *killer = killed_by(tr);
 	if (killer)
 		send_meta(w, "killed_by", killer);
+}
+
+/* The disk filled up: what the recording kept. Its WAL is not folded into the
+ * file (that would need the space again): the two files are the recording. */
+static void report_disk_full(const struct writer *w, const struct tracer *tr, const char *output)
+{
+	char kept[32], total[32];
+	uint64_t all = w->kept + w->dropped;
+	log_error("%s: the disk is full: kept the counts of %s of %s %s (%.1f%%), the rest is "
+		  "lost; the recording is marked incomplete", output,
+		  fmt_count(w->kept, kept, sizeof kept), fmt_count(all, total, sizeof total),
+		  tr->opt.mode == &sample_mode ? "samples" : "instructions",
+		  all ? 100.0 * (double)w->kept / (double)all : 100.0);
 }
 
 /* Starts the program, stopped before its first instruction, or checks that
@@ -615,14 +638,13 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		return 1;
 	}
 	tr.classifier = classifier_new();
-	if (!tr.classifier || writer_start(&w, db) != 0) {
+	if (!tr.classifier || write_start_meta(db, a) != 0 || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
 		abandon_target(a, pid);
 		classifier_free(tr.classifier);
 		sqlite3_close(db);
 		return 1;
 	}
-	write_start_meta(&w, a);
 	uint64_t t0 = now_ns();
 	code = 1;
 	if (adopt_target(&tr, a, pid) != 0 ||
@@ -648,6 +670,8 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		code = code ? code : 1;
 	else
 		store_seal(db);
+	if (w.disk_full)
+		report_disk_full(&w, &tr, output);
 	if (sqlite3_close(db) != SQLITE_OK)
 		log_error("closing %s: %s", output, sqlite3_errmsg(db));
 	if (pid > 0 && !a->topt.quiet)

@@ -60,6 +60,15 @@ def query(db, sql, *params):
         con.close()
 
 
+def query_ro(db, sql, *params):
+    """query() without creating db or its WAL's index: for a recording being written."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
 def functions(report):
     """{function name: count} of a JSON report (names assumed unique in tests)."""
     return {f["name"]: f["count"] for f in report["functions"]}
@@ -105,11 +114,7 @@ def wait_recording(db):
     """Waits until a running prof record has written db's meta (state recording)."""
     def state():
         try:  # read-only: connecting must not create the file prof is about to create
-            con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-            try:
-                return con.execute("SELECT value FROM meta WHERE key = 'state'").fetchall()
-            finally:
-                con.close()
+            return query_ro(db, "SELECT value FROM meta WHERE key = 'state'")
         except sqlite3.Error:  # not created yet, or its schema not committed
             return []
     wait_until(db + " to be recording", lambda: state() == [("recording",)])

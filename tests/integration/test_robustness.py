@@ -5,6 +5,7 @@ damaged databases, write errors, signals. Each case gets one error line
 and a non-zero exit, and loses no data."""
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -13,8 +14,8 @@ import subprocess
 import time
 import unittest
 
-from proftest import (PROF, ProfTestCase, program, query, record, report_json, run, traced_child,
-                      wait_recording)
+from proftest import (PROF, ProfTestCase, program, query, query_ro, record, report_json, run, traced_child,
+                      wait_recording, wait_until)
 
 
 def slurp(path, mode="r"):
@@ -262,6 +263,77 @@ class Recording(ProfTestCase):
         for value in ("nan", "inf", "-101", "x"):
             self.assertOneErrorLine(run(["diff", "a.db", "b.db", "--fail-above", value]),
                                     "--fail-above")
+
+
+class FullDisk(ProfTestCase):
+    """A disk that fills up while prof records: what was committed before
+    survives, the report reads it with a warning, and both say how much."""
+
+    def setUp(self):
+        super().setUp()
+        self.mnt = os.path.join(self.dir, "small")
+        os.mkdir(self.mnt)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "proftest", self.mnt],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root): " + r.stderr.strip())
+
+    def tearDown(self):
+        if os.path.ismount(self.mnt):
+            subprocess.run(["umount", "-l", self.mnt], check=True)
+        super().tearDown()
+
+    def committed(self, db):
+        try:
+            return query_ro(db, "SELECT TOTAL(count) FROM insns")[0][0]
+        except sqlite3.Error:
+            return 0
+
+    def fill(self):
+        with open(os.path.join(self.mnt, "filler"), "wb") as f:
+            with self.assertRaises(OSError) as full:
+                while True:
+                    f.write(bytes(65536))
+                    f.flush()
+        self.assertEqual(full.exception.errno, 28)  # ENOSPC
+
+    def test_counts_committed_before_survive(self):
+        db = os.path.join(self.mnt, "full.db")
+        p = subprocess.Popen([PROF, "record", "-o", db, "--", program("attachee"), "-"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        self.assertEqual(p.stdout.readline(), "ready\n")
+        wait_until("counts in " + db, lambda: self.committed(db) > 0)
+        before = self.committed(db)
+        self.fill()
+        p.stdin.write("p")  # the program runs on, counted, on a full disk
+        p.stdin.flush()
+        self.assertEqual(p.stdout.readline(), "pong\n")
+        out, err = p.communicate("", timeout=120)
+        self.assertIn("checksum", out)
+        self.assertEqual(p.returncode, 1, err)
+        lines = err.splitlines()
+        m = re.match(r"^prof: (.*): the disk is full: kept the counts of ([\d,]+) of ([\d,]+) instructions "
+                     r"\([\d.]+%\), the rest is lost; the recording is marked incomplete$", lines[0])
+        self.assertIsNotNone(m, err)
+        kept, total = (int(x.replace(",", "")) for x in m.groups()[1:])
+        self.assertEqual(m.group(1), db)
+        self.assertRegex(lines[1], r"^prof: %s instructions, " % m.group(3))
+        self.assertEqual(len(lines), 2, err)
+        self.assertGreaterEqual(kept, before)
+        self.assertLess(kept, total)
+        # The report: what was kept, with one warning saying how much.
+        r = run(["report", "-i", db, "--format", "json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertEqual(rep["total"], kept)
+        self.assertFalse(rep["complete"])
+        self.assertEqual(rep["command"], program("attachee") + " -")
+        self.assertEqual(r.stderr, "prof: warning: %s: the disk filled up while recording: the counts of %s of "
+                         "%s instructions were kept (%.1f%%); the rest is lost\n"
+                         % (db, m.group(2), m.group(3), 100.0 * kept / total))
+        self.assertEqual(meta(db)["exit_status"], "0")  # the program's, kept after the disk filled
+        self.assertFalse(os.path.exists(db + "-reserve"))
 
 
 def blind_wait_env():
