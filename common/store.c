@@ -101,7 +101,7 @@ static int pragma_int(sqlite3 *db, const char *pragma, int *value)
 /* What is at an output path, as far as replacing it goes. */
 enum output_kind { OUTPUT_OTHER, OUTPUT_RECORDING, OUTPUT_BEING_WRITTEN, OUTPUT_UNREADABLE };
 
-static enum output_kind output_kind(const char *path)
+static enum output_kind output_kind(const char *path, long *recorder)
 {
 	struct stat st;
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -113,9 +113,14 @@ static enum output_kind output_kind(const char *path)
 	    pragma_int(db, "PRAGMA application_id", &app_id) == SQLITE_OK &&
 	    app_id == PROF_APPLICATION_ID)
 		switch (store_state(db)) {
-		case STATE_BEING_WRITTEN:
+		case STATE_BEING_WRITTEN: {
+			bool failed = false;
+			char *pid = store_get_meta(db, "recorder_pid", &failed);
+			*recorder = pid ? atol(pid) : 0;
+			free(pid);
 			kind = OUTPUT_BEING_WRITTEN;
 			break;
+		}
 		case STATE_UNREADABLE:
 			kind = OUTPUT_UNREADABLE; /* maybe a live recorder's: keep it */
 			break;
@@ -131,11 +136,15 @@ static int check_replaceable(const char *path, char *err, size_t errlen)
 	struct stat st;
 	if (lstat(path, &st) != 0)
 		return 0;
-	enum output_kind kind = output_kind(path);
+	long recorder = 0;
+	enum output_kind kind = output_kind(path, &recorder);
 	if (kind == OUTPUT_RECORDING)
 		return 0;
-	const char *what = kind == OUTPUT_BEING_WRITTEN ? "being written by a running prof record"
-		: kind == OUTPUT_UNREADABLE ? "a prof database that cannot be read"
+	if (kind == OUTPUT_BEING_WRITTEN) {
+		snprintf(err, errlen, "%s: being recorded by prof (pid %ld)", path, recorder);
+		return -1;
+	}
+	const char *what = kind == OUTPUT_UNREADABLE ? "a prof database that cannot be read"
 		: S_ISDIR(st.st_mode) ? "a directory"
 		: S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? "not a prof database"
 		: "not a regular file";
@@ -258,6 +267,55 @@ static int check_values(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* The totals a finished recording is checked against: rows, sums of the
+ * counts and of their keys (terms kept small where a sum could overflow),
+ * so that damage SQLite's quick_check cannot see (a page copied over
+ * another) or an edited count is an error, not a plausible report. About a
+ * sixth of a report's time on a 1.5M-row recording. */
+static const char totals_sql[] =
+	"SELECT (SELECT COUNT(*) || ' ' || IFNULL(SUM(count), 0) || ' ' ||"
+	"  IFNULL(SUM(pc % 1000003 + thread * 8 + class), 0) FROM insns) || ' ' ||"
+	" (SELECT COUNT(*) || ' ' || IFNULL(SUM(calls), 0) || ' ' || IFNULL(SUM(inclusive % 1000003"
+	"  + outer_inclusive % 1000003 + caller_pc % 1000003 + callee_pc % 1000003 + thread), 0)"
+	"  FROM arcs) || ' ' ||"
+	" (SELECT COUNT(*) || ' ' || IFNULL(SUM(count), 0) || ' ' ||"
+	"  IFNULL(SUM(stack % 1000003 + thread), 0) FROM samples)"
+	" || ' ' || (SELECT COUNT(*) FROM stacks) || ' ' || (SELECT COUNT(*) FROM syscalls)"
+	" || ' ' || (SELECT COUNT(*) FROM threads) || ' ' || (SELECT COUNT(*) FROM processes)";
+
+/* The totals of db as text (caller frees), or NULL after a failed query. */
+static char *totals(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	char *text = NULL;
+	if (sqlite3_prepare_v2(db, totals_sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		text = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return text;
+}
+
+/* A recording sealed with its totals must still have them. */
+static int check_totals(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	bool failed = false;
+	char *want = store_get_meta(db, "totals", &failed);
+	char *got = want ? totals(db) : NULL;
+	int rc = 0;
+	if (failed || (want && !got)) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		rc = -1;
+	} else if (want && strcmp(want, got) != 0) {
+		snprintf(err, errlen, "%s: corrupt recording: its rows no longer add up to the totals "
+			 "written when it was finished (a damaged or edited file)", path);
+		rc = -1;
+	}
+	free(want);
+	free(got);
+	return rc;
+}
+
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 {
 	if (access(path, F_OK) != 0) {
@@ -296,7 +354,8 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 		sqlite3_close(db);
 		return NULL;
 	}
-	if (check_integrity(db, path, err, errlen) != 0 || check_values(db, path, err, errlen) != 0) {
+	if (check_integrity(db, path, err, errlen) != 0 || check_values(db, path, err, errlen) != 0 ||
+	    check_totals(db, path, err, errlen) != 0) {
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -455,6 +514,10 @@ int store_loop_end(sqlite3_stmt *st, int rc)
 
 int store_seal(sqlite3 *db)
 {
+	char *sums = totals(db);
+	if (!sums || store_set_meta(db, "totals", sums) != 0)
+		log_warn("the recording's totals could not be written: it will be read unchecked");
+	free(sums);
 	char *msg = NULL;
 	if (sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;",
 			 NULL, NULL, &msg) != SQLITE_OK) {

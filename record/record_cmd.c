@@ -712,20 +712,32 @@ int cmd_record(int argc, char **argv)
 	if (parse_record_args(argc, argv, &a) != 0)
 		return 2;
 	char err[512];
-	if (store_check_output(a.output, err, sizeof err) != 0) {
-		log_error("record: %s", err);
+	/* Checked under the lock, where it cannot change (another recorder may
+	 * be creating it); what no recorder creates (a directory, a device
+	 * named by mistake) is refused before, with no lock file beside it. */
+	int lock = -1;
+	struct stat st;
+	bool regular = lstat(a.output, &st) != 0 || S_ISREG(st.st_mode);
+	if ((!regular && store_check_output(a.output, err, sizeof err) != 0) ||
+	    (lock = store_lock_output(a.output, err, sizeof err)) < 0 ||
+	    store_check_output(a.output, err, sizeof err) != 0) {
+		log_error("%s%s", strstr(err, ": being recorded by") ? "" : "record: ", err);
+		store_unlock_output(lock, a.output);
 		return 2;
 	}
 	int code = 1;
 	char *path = check_target(&a, &code);
-	if (!path)
+	if (!path) {
+		store_unlock_output(lock, a.output);
 		return code;
+	}
 	install_interrupt_handlers();
 	if (a.topt.pin_cpu && !a.attach_pid)
 		affinity_pin(&a.affinity);
 	code = record_once(&a, path, a.output);
 	if (a.verify)
 		code = verify_with_step(&a, path, code);
+	store_unlock_output(lock, a.output);
 	free(path);
 	return code;
 }

@@ -89,13 +89,37 @@ class OutputSafety(ProfTestCase):
         try:
             wait_recording(db)
             r = record(db, [program("loop")])
-            self.assertOneErrorLine(r, "being written")
+            self.assertOneErrorLine(r, "%s: being recorded by prof (pid %d)" % (db, p.pid))
             self.assertEqual(r.returncode, 2)
         finally:
             p.send_signal(signal.SIGINT)
             p.wait(timeout=30)
         self.assertFalse(os.path.exists(db + ".old"))
         self.assertEqual(meta(db)["state"], "incomplete")
+
+    def test_one_recorder_per_output(self):
+        # Recorders started together: each one either records (and a
+        # recording it finds becomes .old) or is refused, naming the one
+        # that records; never a file that is not a prof database, a missing
+        # table or a recording moved under its recorder (once all three).
+        db = self.db()
+        for n in range(8):
+            runs = [subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("loop")],
+                                     stderr=subprocess.PIPE, text=True) for _ in range(3)]
+            results = [(p.pid, p.wait(timeout=120), p.stderr.read()) for p in runs]
+            for p in runs:
+                p.stderr.close()
+            for pid, code, err in results:
+                if code != 0:
+                    self.assertEqual(code, 2, err)
+                    self.assertRegex(err, r"^prof: %s: being recorded by prof \(pid (%s)\)\n$"
+                                     % (re.escape(db), "|".join(str(p) for p, _, _ in results)))
+            self.assertIn(0, [code for _, code, _ in results], results)
+            for path in (db, db + ".old"):
+                if os.path.exists(path):
+                    self.assertEqual(report_json(path)["total"], 5006, (n, path))
+                    self.assertTrue(report_json(path)["complete"])
+            self.assertFalse(os.path.exists(db + "-lock"))
 
     def test_recording_is_rotated(self):
         db = self.db()
@@ -227,6 +251,27 @@ class DamagedRecordings(ProfTestCase):
 
     def test_negative_arc(self):
         self.impossible("UPDATE arcs SET calls = -1")
+
+    def test_page_copied_over_another(self):
+        # SQLite's quick_check passes this one (integrity_check does not):
+        # the totals written when the recording was finished catch it.
+        good = self.db("cfuncs.db")
+        self.assertEqual(record(good, [program("cfuncs")]).returncode, 0)
+        self.good = good
+        bad = self.damaged()
+        leaves = [n for n, in query(bad, "SELECT pageno FROM dbstat WHERE name = 'insns'"
+                                         " AND pagetype = 'leaf' ORDER BY pageno")]
+        self.assertGreater(len(leaves), 3)
+        size = page_size(bad)
+        with open(bad, "rb") as f:
+            f.seek((leaves[1] - 1) * size)
+            page = f.read(size)
+        overwrite_page(bad, leaves[2], page)
+        self.assertEqual(query(bad, "PRAGMA quick_check"), [("ok",)])
+        self.assertRefused(bad, "corrupt recording: its rows no longer add up to the totals")
+
+    def test_count_edited(self):
+        self.impossible("UPDATE insns SET count = count + 1 WHERE pc = (SELECT MIN(pc) FROM insns)")
 
 
 class WriteErrors(ProfTestCase):
@@ -449,6 +494,14 @@ class DiffGate(ProfTestCase):
         con = sqlite3.connect(new)
         con.execute("DELETE FROM insns")
         con.execute("DELETE FROM arcs")
+        con.commit()
+        con.close()
+        r = run(["diff", self.base, new, "--fail-above", "5"])
+        self.assertOneErrorLine(r, "no longer add up to the totals")
+        self.assertEqual(r.returncode, 2)
+        # Without its totals (a recording of an older prof): still refused.
+        con = sqlite3.connect(new)
+        con.execute("DELETE FROM meta WHERE key = 'totals'")
         con.commit()
         con.close()
         r = run(["diff", self.base, new, "--fail-above", "5"])
