@@ -464,9 +464,11 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 	if (t->holds_terminal)
 		progress_syscall_exit(tr->progress, t->proc->pid, (long)t->sys_nr, args, returned, ret);
 	t->holds_terminal = false;
-	if (returned)
+	if (returned) {
 		affinity_after_syscall(tr->affinity, t->tid, t->proc->pid, &t->own_affinity,
 				       (long)t->sys_nr, args, ret);
+		privilege_check_syscall(tr, t, ret);
+	}
 	memcpy(ev.sys.args, args, sizeof args);
 	ev.sys.returned = returned;
 	ev.sys.ret = ret;
@@ -521,6 +523,7 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 		tracer_forget_thread(tr, nt);
 		return;
 	}
+	privilege_check_exec(tr, pid);
 	thread_begin(tr, nt, true);
 }
 
@@ -609,6 +612,7 @@ static void on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 void tracer_adopt_first(struct tracer *tr, pid_t pid)
 {
 	tr->main_pid = pid;
+	privilege_check_exec(tr, pid);
 	struct proc *p = tracer_proc_new(tr, pid, getpid(), false);
 	thread_begin(tr, tracer_thread_add(tr, pid, p), false);
 }

@@ -142,6 +142,7 @@ struct tracer {
 	struct deferred_status *deferred;
 	size_t ndeferred, deferred_head, deferred_cap;
 	bool collect_found;        /* --collect: the function was found in some image */
+	bool privilege_warned, ptrace_warned;  /* privilege.c said so once */
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
 	volatile sig_atomic_t *tick;               /* sample timer fired */
@@ -151,6 +152,13 @@ struct tracer {
 void decode_cache_clear(struct decode_cache *c);
 const struct insn_info *decode_cache_get(const struct decode_cache *c, uint64_t pc);
 void decode_cache_put(struct decode_cache *c, uint64_t pc, const struct insn_info *info);
+
+/* privilege.c: a warning, once, when pid's new image would have gained
+ * privileges prof cannot give it (setuid, setgid, file capabilities). */
+void privilege_check_exec(struct tracer *tr, pid_t pid);
+/* At t's syscall exit (ret): a warning, once, when t's ptrace was refused
+ * because prof traces it. */
+void privilege_check_syscall(struct tracer *tr, struct tracee *t, int64_t ret);
 
 /* tracer.c: the event loop and the thread/process bookkeeping modes rely on. */
 int tracer_run(struct tracer *tr);

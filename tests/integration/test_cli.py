@@ -3,13 +3,15 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
 import unittest
 
-from proftest import (PROF, ProfTestCase, functions, program, query, record, report_json, run, spin_ran,
-                      traced_child)
+from proftest import (DEFAULT_MODE, PROF, ProfTestCase, functions, program, query, record, report_json, run,
+                      spin_ran, traced_child)
 
 
 class BadInput(ProfTestCase):
@@ -167,6 +169,71 @@ class Recording(ProfTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertIn("INCOMPLETE", r.stdout)
         self.assertIn("interrupted", r.stderr)
+
+
+class WhatTracingTakes(ProfTestCase):
+    """A traced program cannot be traced again, and a tracer without
+    CAP_SYS_PTRACE does not pass on setuid, setgid or file capabilities:
+    one warning says so, rather than a silent difference."""
+
+    def test_ptrace_refused(self):
+        native = subprocess.run([program("selftrace")], capture_output=True, text=True)
+        self.assertEqual(native.stdout, "traceme: ok\n")
+        r = record(self.db(), [program("selftrace")], mode=DEFAULT_MODE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "traceme: Operation not permitted\n")
+        self.assertOneWarning(r.stderr, "%s (pid " % os.path.realpath(program("selftrace")),
+                              "called ptrace and was refused: prof is already its tracer")
+
+    def assertOneWarning(self, stderr, *fragments):
+        lines = stderr.splitlines()
+        self.assertEqual(len(lines), 1, stderr)
+        self.assertTrue(lines[0].startswith("prof: warning: "), stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+
+    def as_nobody(self, argv):
+        """prof record ARGV run as user nobody, who has no capabilities."""
+        out = os.path.join(self.dir, "out")
+        os.makedirs(out, exist_ok=True)
+        os.chown(out, 65534, -1)
+        return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                               PROF, "record", "-q", "-o", os.path.join(out, "n.db"), "--", *argv],
+                              capture_output=True, text=True, timeout=300)
+
+    def privileged_copy(self, name, setuid=False, caps=False):
+        if os.geteuid() != 0 or not shutil.which("setpriv"):
+            self.skipTest("needs root and setpriv (util-linux)")
+        os.chmod(self.dir, 0o755)
+        path = os.path.join(self.dir, name)
+        shutil.copy("/usr/bin/id", path)
+        os.chmod(path, 0o4755 if setuid else 0o755)
+        if caps:  # cap_net_raw=ep, as setcap writes it (struct vfs_cap_data, revision 2)
+            os.setxattr(path, "security.capability", struct.pack("<5I", 0x02000001, 1 << 13, 0, 0, 0))
+        return path
+
+    def test_setuid_program(self):
+        idroot = self.privileged_copy("idroot", setuid=True)
+        native = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                 idroot, "-u"], capture_output=True, text=True)
+        if native.stdout != "0\n":
+            self.skipTest("set-id bits are ignored here (nosuid): " + native.stdout)
+        r = self.as_nobody([idroot, "-u"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "65534\n")  # not root: the kernel dropped it
+        self.assertOneWarning(r.stderr, idroot + " is setuid root, which the kernel does not grant",
+                              "CAP_SYS_PTRACE")
+        # prof as root keeps it (the program may set its ids): no warning.
+        r = record(self.db(), [idroot, "-u"], mode=DEFAULT_MODE)
+        self.assertEqual((r.stdout, r.stderr), ("0\n", ""))
+
+    def test_file_capabilities(self):
+        idcap = self.privileged_copy("idcap", caps=True)
+        r = self.as_nobody([idcap, "-u"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertOneWarning(r.stderr, idcap + " is given file capabilities prof does not have")
+        r = record(self.db(), [idcap, "-u"], mode=DEFAULT_MODE)
+        self.assertEqual(r.stderr, "")
 
 
 class ReportFormats(ProfTestCase):
