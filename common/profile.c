@@ -76,7 +76,7 @@ static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct pro
 	sqlite3_stmt *st = profile_query(db,
 		"SELECT x.nr, COUNT(*), SUM(x.ret < 0 AND x.ret >= -4095),"
 		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" PROFILE_FILTER_JOIN
-		" GROUP BY x.nr ORDER BY 2 DESC, 4 DESC, 1", f);
+		" GROUP BY x.nr ORDER BY 4 DESC, 2 DESC, 1", f);
 	if (!st)
 		return -1;
 	int rc;

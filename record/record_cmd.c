@@ -78,15 +78,16 @@ static const char record_usage[] =
 	"\n"
 	"  -o, --output FILE     database to write (default prof.db; an existing\n"
 	"                        recording is kept as FILE.old once the program\n"
-	"                        runs; any other file is never replaced)\n"
+	"                        runs; any other file is never replaced; not '-':\n"
+	"                        a database needs a file)\n"
 	"  -m, --mode MODE       cache (default: exact, runs the program from a code\n"
 	"                        cache prof writes into it: stops only at new code,\n"
 	"                        syscalls and signals), block (exact, one stop per\n"
 	"                        basic block),\n"
 	"                        step (exact, single-steps every instruction) or\n"
 	"                        sample (statistical, full speed, with call stacks)\n"
-	"  -F, --freq HZ         sample mode: samples per second (default 999, max 10000)\n"
-	"      --clock cpu|wall  sample mode: threads on CPU, weighted by CPU time\n"
+	"  -F, --freq HZ         sample mode only: samples per second (default 999, max 10000)\n"
+	"      --clock cpu|wall  sample mode only: threads on CPU, weighted by CPU time\n"
 	"                        (default), or every thread, blocked ones too\n"
 	"  -p, --pid PID         attach to a running process (all its threads);\n"
 	"                        detach at the end and leave it running\n"
@@ -94,8 +95,9 @@ static const char record_usage[] =
 	"  -q, --quiet           no progress line and no summary\n"
 	"      --no-follow-fork  trace only the first process; children run untraced\n"
 	"      --no-pin          do not pin tracer and program to one CPU\n"
-	"      --no-scratch      block mode: map no scratch page; single-step what it would\n"
-	"                        run out of line (as where the kernel refuses the page)\n"
+	"      --no-scratch      block and cache mode only: map no scratch page (so no code\n"
+	"                        cache either); single-step what block mode would run out\n"
+	"                        of line (as where the kernel refuses the page)\n"
 	"      --collect FUNC    count only while FUNC (a symbol name) is on the call\n"
 	"                        stack of a thread, as callgrind's --toggle-collect:\n"
 	"                        what it and its callees execute (block, step)\n"
@@ -107,8 +109,37 @@ static const char record_usage[] =
 	"prof record exits with the program's exit status (128+N if killed by signal N),\n"
 	"126 or 127 when it cannot be run, 2 for bad options.\n";
 
+/* Options that only some modes honour: given to another, they are refused
+ * (one line), never silently ignored. */
+struct given_options {
+	bool freq, clock, no_scratch;
+};
+
+static int check_mode_options(const struct record_args *a, const struct given_options *given)
+{
+	const struct mode_ops *mode = a->topt.mode;
+	const char *opt = given->freq && mode != &sample_mode ? "-F/--freq"
+		: given->clock && mode != &sample_mode ? "--clock" : NULL;
+	if (opt) {
+		log_error("record: %s applies to sample mode only (this is %s mode)", opt, a->mode);
+		return -1;
+	}
+	if (given->no_scratch && mode != &block_mode && mode != &cache_mode) {
+		log_error("record: --no-scratch applies to block and cache mode only (this is %s mode)",
+			  a->mode);
+		return -1;
+	}
+	if (strcmp(a->output, "-") == 0) {
+		log_error("record: -o -: a recording is an SQLite database, which needs a file it can "
+			  "seek in, not a pipe; name a file (prof report then reads it)");
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_record_args(int argc, char **argv, struct record_args *a)
 {
+	struct given_options given_store = { 0 }, *given = &given_store;
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -151,7 +182,10 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		case 'q': a->topt.quiet = true; break;
 		case 'N': a->topt.follow_fork = false; break;
 		case 'P': a->topt.pin_cpu = false; break;
-		case 'S': a->topt.no_scratch = true; break;
+		case 'S':
+			a->topt.no_scratch = true;
+			given->no_scratch = true;
+			break;
 		case 'V': a->verify = a->topt.no_aslr = true; break;
 		case 'F':
 			if ((n = parse_count(optarg)) < 1 || n > 10000) {
@@ -159,6 +193,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 				return -1;
 			}
 			a->topt.freq = (unsigned)n;
+			given->freq = true;
 			break;
 		case 'c':
 			if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "wall") != 0) {
@@ -166,6 +201,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 				return -1;
 			}
 			a->topt.clock_wall = strcmp(optarg, "wall") == 0;
+			given->clock = true;
 			break;
 		case 'C':
 			if (!*optarg) {
@@ -181,19 +217,17 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			return -1;
 		}
 	}
-	if (strcmp(a->mode, "step") == 0) {
-		a->topt.mode = &step_mode;
-	} else if (strcmp(a->mode, "block") == 0) {
-		a->topt.mode = &block_mode;
-	} else if (strcmp(a->mode, "cache") == 0) {
-		a->topt.mode = &cache_mode;
-	} else if (strcmp(a->mode, "sample") == 0) {
-		a->topt.mode = &sample_mode;
-		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
-	} else {
-		log_error("record: unknown mode '%s' (available: block, cache, step, sample)", a->mode);
+	static const char *const modes[] = { "cache", "block", "step", "sample" };
+	static const struct mode_ops *const mode_of[] = { &cache_mode, &block_mode, &step_mode,
+							  &sample_mode };
+	int m = parse_choice("record", "mode", a->mode, modes, 4);
+	if (m < 0)
 		return -1;
-	}
+	a->topt.mode = mode_of[m];
+	if (a->topt.mode == &sample_mode)
+		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
+	if (check_mode_options(a, given) != 0)
+		return -1;
 	if (a->topt.collect && (a->topt.mode == &sample_mode || a->topt.mode == &cache_mode)) {
 		log_error("record: --collect counts exactly in block or step mode");
 		return -1;
@@ -485,7 +519,8 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 	bool sampled = tr->opt.mode == &sample_mode;
 	char syscalls[48] = ""; /* sample mode does not see them */
 	if (!sampled)
-		snprintf(syscalls, sizeof syscalls, "%llu syscalls, ", (unsigned long long)tr->syscalls);
+		snprintf(syscalls, sizeof syscalls, "%llu syscall%s, ", (unsigned long long)tr->syscalls,
+			 tr->syscalls == 1 ? "" : "s");
 	char *killer = killed_by(tr);
 	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s\n",
 		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",

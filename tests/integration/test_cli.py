@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -29,6 +30,54 @@ class BadInput(ProfTestCase):
 
     def test_unknown_command(self):
         self.assertOneErrorLine(run(["frobnicate"]), "unknown command")
+
+    def test_typo_names_the_command_meant(self):
+        for typo, meant in (("recod", "record"), ("reprot", "report"), ("anotate", "annotate"), ("dif", "diff")):
+            r = run([typo])
+            self.assertOneErrorLine(r, "unknown command '%s': did you mean '%s'?" % (typo, meant))
+            self.assertEqual(r.returncode, 2)
+        self.assertNotIn("did you mean", run(["frobnicate"]).stderr)
+
+    def test_help_command(self):
+        for cmd in ("record", "report", "annotate", "diff"):
+            r = run(["help", cmd])
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            self.assertEqual(r.stdout, run([cmd, "--help"]).stdout)
+            self.assertTrue(r.stdout.startswith("usage: prof " + cmd), r.stdout[:80])
+        self.assertIn("commands:", run(["help"]).stdout)
+        self.assertOneErrorLine(run(["help", "recod"]), "did you mean 'record'?")
+
+    def test_bad_values_list_the_valid_ones(self):
+        cases = ((["report", "--sort", "foo"], "unknown --sort key 'foo' (one of: count, inclusive, name)"),
+                 (["report", "--by", "func"], "unknown --by key 'func' (one of: function, dso, class, thread,"
+                                              " line; did you mean 'function'?)"),
+                 (["report", "--format", "xml"], "unknown format 'xml' (one of: text, json, csv, callgrind,"
+                                                 " folded)"),
+                 (["diff", "a.db", "b.db", "--sort", "size"], "(one of: delta, base, new)"),
+                 (["record", "--mode", "blok", "--", "/bin/true"], "(one of: cache, block, step, sample;"
+                                                                   " did you mean 'block'?)"))
+        for args, fragment in cases:
+            with self.subTest(args=args):
+                r = run(args)
+                self.assertOneErrorLine(r, fragment)
+                self.assertEqual(r.returncode, 2)
+
+    def test_options_of_other_modes_are_refused(self):
+        for args, fragment in ((["-F", "99"], "-F/--freq applies to sample mode only (this is cache mode)"),
+                               (["--mode", "block", "--clock", "wall"], "--clock applies to sample mode only"),
+                               (["--mode", "step", "--no-scratch"], "--no-scratch applies to block and cache"),
+                               (["--mode", "sample", "--no-scratch"], "--no-scratch applies to block and cache")):
+            with self.subTest(args=args):
+                r = run(["record", "-o", self.db(), *args, "--", program("loop")])
+                self.assertOneErrorLine(r, fragment)
+                self.assertEqual(r.returncode, 2)
+                self.assertFalse(os.path.exists(self.db()))
+
+    def test_output_dash_is_refused(self):
+        r = run(["record", "-o", "-", "--", program("loop")], cwd=self.dir)
+        self.assertOneErrorLine(r, "-o -: a recording is an SQLite database")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(os.listdir(self.dir), [])
 
     def test_missing_program(self):
         r = run(["record", "-o", self.db(), "--", os.path.join(self.dir, "nope")])
@@ -108,7 +157,7 @@ class Recording(ProfTestCase):
     def test_summary_line(self):
         r = run(["record", "-o", self.db(), "--", program("loop")])
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stderr, r"prof: 5,006 instructions, 1 thread, 1 syscalls, [\d.]+ s -> ")
+        self.assertRegex(r.stderr, r"prof: 5,006 instructions, 1 thread, 1 syscall, [\d.]+ s -> ")
         self.assertEqual(r.stderr.count("\n"), 1, "one summary line, no progress when not a terminal")
 
     def test_quiet_prints_nothing(self):
@@ -339,6 +388,21 @@ class ReportFormats(ProfTestCase):
         self.assertEqual(rows["close"][3:5], ["1", "1"])      # calls, errors
         self.assertEqual(rows["write"][3], "1")
         self.assertEqual(rows["total"][3:5], ["4", "1"])
+
+    def test_syscalls_sorted_by_time_and_file_as_argument(self):
+        # As strace -c sorts them: the most time first (then the most calls).
+        db = os.path.join(self.shared.name, "cfuncs.db")
+        self.assertEqual(record(db, [program("cfuncs")], mode=DEFAULT_MODE).returncode, 0)
+        out = run(["report", db, "--syscalls"]).stdout   # FILE, as -i FILE
+        self.assertEqual(out, run(["report", "-i", db, "--syscalls"]).stdout)
+        rows = [l.split() for l in out.splitlines() if re.match(r"^\s*\d+\.\d+ ", l)][:-1]
+        self.assertGreater(len(rows), 10)
+        keys = [(float(r[1]), int(r[3])) for r in rows]
+        self.assertEqual(keys, sorted(keys, reverse=True), out)
+        self.assertEqual(json.loads(run(["report", db, "--format", "json"]).stdout)["syscalls"][0]["name"],
+                         rows[0][-1])
+        self.assertOneErrorLine(run(["report", db, db]), "unexpected argument")
+        self.assertOneErrorLine(run(["report", "-i", db, db]), "unexpected argument")
 
 
 if __name__ == "__main__":
