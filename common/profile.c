@@ -225,6 +225,16 @@ static int load_meta(sqlite3 *db, struct profile *p)
 	p->sample_clock = store_get_meta(db, "sample_clock", &failed);
 	p->collect = store_get_meta(db, "collect", &failed);
 	p->killed_by = store_get_meta(db, "killed_by", &failed);
+	p->lost = store_get_meta(db, "lost", &failed);
+	for (const char *s = p->lost; s && *s;) { /* "KIND N, KIND N" */
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		const char *num = s + len;
+		while (num > s && num[-1] >= '0' && num[-1] <= '9')
+			num--;
+		p->nlost += strtoull(num, NULL, 10);
+		s = end ? end + 2 : s + len;
+	}
 	return failed ? -1 : 0;
 }
 
@@ -359,6 +369,7 @@ void profile_free(struct profile *p)
 	free(p->sample_clock);
 	free(p->collect);
 	free(p->killed_by);
+	free(p->lost);
 	free(p->command);
 	free(p->state);
 	free(p->funcs);

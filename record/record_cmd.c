@@ -521,14 +521,19 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 	if (!sampled)
 		snprintf(syscalls, sizeof syscalls, "%llu syscall%s, ", (unsigned long long)tr->syscalls,
 			 tr->syscalls == 1 ? "" : "s");
-	char *killer = killed_by(tr);
-	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s\n",
+	char *killer = killed_by(tr), *lost, inexact[64] = "";
+	uint64_t nlost = tracer_lost_list(tr, &lost);
+	if (nlost)
+		snprintf(inexact, sizeof inexact, "; %llu event%s cost exactness: ",
+			 (unsigned long long)nlost, nlost == 1 ? "" : "s");
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s%s%s\n",
 		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
 		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
 		seconds, output, interrupted_by ? " (interrupted: incomplete)"
 		: time_up && !tr->attached ? " (--duration elapsed, program killed: incomplete)" : "",
-		killer ? ", program killed by " : "", killer ? killer : "");
+		killer ? ", program killed by " : "", killer ? killer : "", inexact, lost ? lost : "");
 	free(killer);
+	free(lost);
 }
 
 static char *attached_command(pid_t pid)
@@ -589,6 +594,9 @@ static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t w
 	char *killer = killed_by(tr);
 	if (killer)
 		send_meta(w, "killed_by", killer);
+	char *lost;
+	if (tracer_lost_list(tr, &lost))
+		send_meta(w, "lost", lost);
 }
 
 /* The disk filled up: what the recording kept. Its WAL is not folded into the

@@ -26,6 +26,9 @@ static void print_header(FILE *out, const struct profile *p)
 	if (p->collect)
 		fprintf(out, "# collect:  only while %s is on the call stack (record --collect)\n",
 			p->collect);
+	if (p->lost)
+		fprintf(out, "# lost:     %llu event%s cost exactness while recording: %s\n",
+			(unsigned long long)p->nlost, p->nlost == 1 ? "" : "s", p->lost);
 	fprintf(out, "# total:    %s %s in %zu thread%s, %.2f s wall%s\n",
 		fmt_count(p->total, n, sizeof n), unit_of(p), p->nthreads, p->nthreads == 1 ? "" : "s",
 		p->wall_seconds, p->complete ? "" : "  [INCOMPLETE]");

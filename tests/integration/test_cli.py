@@ -389,6 +389,23 @@ class ReportFormats(ProfTestCase):
         self.assertEqual(rows["write"][3], "1")
         self.assertEqual(rows["total"][3:5], ["4", "1"])
 
+    def test_exactness_losses_in_header_and_json(self):
+        # A normal recording lost nothing and says nothing about it.
+        self.assertNotIn("# lost:", self.report())
+        self.assertEqual(json.loads(self.report("--format", "json"))["lost"], {})
+        # What the recorder counted with tracer_lost (its meta "lost"):
+        db = os.path.join(self.shared.name, "lost.db")
+        shutil.copy(self.sdb, db)
+        con = sqlite3.connect(db)
+        con.execute("INSERT INTO meta(key, value) VALUES('lost', 'counters unreadable 2, a signal lost 1')")
+        con.commit()
+        con.close()
+        out = run(["report", db]).stdout
+        self.assertIn("\n# lost:     3 events cost exactness while recording: counters unreadable 2,"
+                      " a signal lost 1\n", out)
+        self.assertEqual(json.loads(run(["report", db, "--format", "json"]).stdout)["lost"],
+                         {"counters unreadable": 2, "a signal lost": 1})
+
     def test_syscalls_sorted_by_time_and_file_as_argument(self):
         # As strace -c sorts them: the most time first (then the most calls).
         db = os.path.join(self.shared.name, "cfuncs.db")
