@@ -312,20 +312,15 @@ class Recording(ProfTestCase):
 
 class FullDisk(ProfTestCase):
     """A disk that fills up while prof records: what was committed before
-    survives, the report reads it with a warning, and both say how much."""
-
-    def setUp(self):
-        super().setUp()
-        self.mnt = os.path.join(self.dir, "small")
-        os.mkdir(self.mnt)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "proftest", self.mnt],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            self.skipTest("cannot mount a small tmpfs here (needs root): " + r.stderr.strip())
+    survives, the report reads it with a warning, and both say how much.
+    Twice: on a 4 MiB tmpfs filled by a file (where one can be mounted), and
+    with tests/programs/libdiskfull.so preloaded, which fills a directory's
+    "disk" on demand (everywhere)."""
 
     def tearDown(self):
-        if os.path.ismount(self.mnt):
-            subprocess.run(["umount", "-l", self.mnt], check=True)
+        mnt = os.path.join(self.dir, "small")
+        if os.path.ismount(mnt):
+            subprocess.run(["umount", "-l", mnt], check=True)
         super().tearDown()
 
     def committed(self, db):
@@ -334,23 +329,41 @@ class FullDisk(ProfTestCase):
         except sqlite3.Error:
             return 0
 
-    def fill(self):
-        with open(os.path.join(self.mnt, "filler"), "wb") as f:
+    def fill_tmpfs(self, mnt):
+        with open(os.path.join(mnt, "filler"), "wb") as f:
             with self.assertRaises(OSError) as full:
                 while True:
                     f.write(bytes(65536))
                     f.flush()
         self.assertEqual(full.exception.errno, 28)  # ENOSPC
 
-    def test_counts_committed_before_survive(self):
-        db = os.path.join(self.mnt, "full.db")
-        p = subprocess.Popen([PROF, "record", "-o", db, "--", program("attachee"), "-"],
+    def test_tmpfs(self):
+        mnt = os.path.join(self.dir, "small")
+        os.mkdir(mnt)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "proftest", mnt],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root); test_preload covers it: "
+                          + r.stderr.strip())
+        self.counts_committed_before_survive(mnt, lambda: self.fill_tmpfs(mnt), None)
+
+    def test_preload(self):
+        full = os.path.realpath(os.path.join(self.dir, "full"))
+        os.mkdir(full)
+        flag = os.path.join(self.dir, "disk-is-full")
+        env = dict(os.environ, LD_PRELOAD=os.path.abspath(program("libdiskfull.so")),
+                   PROF_TEST_FULL_DIR=full, PROF_TEST_FULL_FLAG=flag)
+        self.counts_committed_before_survive(full, lambda: open(flag, "w").close(), env)
+
+    def counts_committed_before_survive(self, where, fill, env):
+        db = os.path.join(where, "full.db")
+        p = subprocess.Popen([PROF, "record", "-o", db, "--", program("attachee"), "-"], env=env,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: p.poll() is None and p.kill())
         self.assertEqual(p.stdout.readline(), "ready\n")
         wait_until("counts in " + db, lambda: self.committed(db) > 0)
         before = self.committed(db)
-        self.fill()
+        fill()
         p.stdin.write("p")  # the program runs on, counted, on a full disk
         p.stdin.flush()
         self.assertEqual(p.stdout.readline(), "pong\n")
