@@ -52,13 +52,17 @@ class Sample(ProfTestCase):
         counts = self.thread_counts("cpu")
         self.assertGreater(counts["busy-1"], 200)
         self.assertGreater(counts["busy-2"], 200)
-        # Only its start (before nanosleep) can be on CPU at a tick.
+        # Only its start (before it blocks) can be on CPU at a tick.
         self.assertLess(counts["sleeper"], 0.03 * counts["busy-1"])
 
     def test_wall_clock_sees_the_sleeper(self):
+        # The sleeper is blocked for as long as busy-1 runs: a wall clock
+        # samples it at about every tick it samples busy-1, however many
+        # ticks a loaded machine lets prof take (a count of samples in a
+        # fixed second of sleep fell to 105 with the other CPU busy).
         counts = self.thread_counts("wall")
-        self.assertGreater(counts["busy-1"], 200)
-        self.assertGreater(counts["sleeper"], 200)
+        self.assertGreater(counts["busy-1"], 50)
+        self.assertGreater(counts["sleeper"], 0.9 * counts["busy-1"])
 
     def test_signals_and_exit_status_pass_through(self):
         r = record(self.db(), [program("segv")], mode="sample")
