@@ -1,6 +1,7 @@
 /* prof: one binary, subcommands dispatched from one table. */
 #include "prof/commands.h"
 #include "prof/log.h"
+#include "prof/util.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -43,14 +44,33 @@ static int check_stdout(int rc)
 	return rc ? rc : 1;
 }
 
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* The command named name; NULL after one error line naming the likely one. */
+static const struct command *find_command(const char *name)
+{
+	const char *names[NCOMMANDS];
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+		names[i] = commands[i].name;
+	}
+	const char *meant = closest_name(name, names, (int)NCOMMANDS);
+	if (meant)
+		log_error("unknown command '%s': did you mean '%s'? (see 'prof --help')", name, meant);
+	else
+		log_error("unknown command '%s' (see 'prof --help')", name);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	bool help = strcmp(argv[1], "help") == 0;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || (help && argc == 2)) {
 		usage(stdout);
 		return check_stdout(0);
 	}
@@ -58,9 +78,12 @@ int main(int argc, char **argv)
 		printf("prof %s\n", PROF_VERSION);
 		return check_stdout(0);
 	}
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return check_stdout(commands[i].run(argc - 1, argv + 1));
-	log_error("unknown command '%s' (see 'prof --help')", argv[1]);
-	return 2;
+	const struct command *cmd = find_command(argv[help ? 2 : 1]);
+	if (!cmd)
+		return 2;
+	if (help) { /* prof help record = prof record --help, as git help does */
+		char *args[] = { argv[2], "--help", NULL };
+		return check_stdout(cmd->run(2, args));
+	}
+	return check_stdout(cmd->run(argc - 1, argv + 1));
 }

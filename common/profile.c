@@ -76,7 +76,7 @@ static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct pro
 	sqlite3_stmt *st = profile_query(db,
 		"SELECT x.nr, COUNT(*), SUM(x.ret < 0 AND x.ret >= -4095),"
 		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" PROFILE_FILTER_JOIN
-		" GROUP BY x.nr ORDER BY 2 DESC, 4 DESC, 1", f);
+		" GROUP BY x.nr ORDER BY 4 DESC, 2 DESC, 1", f);
 	if (!st)
 		return -1;
 	int rc;
@@ -252,6 +252,16 @@ static int load_meta(sqlite3 *db, struct profile *p)
 	char *jump_frames = store_get_meta(db, "jump_frames", &failed);
 	p->jump_frames = jump_frames && strcmp(jump_frames, "1") == 0;
 	free(jump_frames);
+	p->lost = store_get_meta(db, "lost", &failed);
+	for (const char *s = p->lost; s && *s;) { /* "KIND N, KIND N" */
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		const char *num = s + len;
+		while (num > s && num[-1] >= '0' && num[-1] <= '9')
+			num--;
+		p->nlost += strtoull(num, NULL, 10);
+		s = end ? end + 2 : s + len;
+	}
 	return failed ? -1 : 0;
 }
 
@@ -387,6 +397,7 @@ void profile_free(struct profile *p)
 	free(p->sample_clock);
 	free(p->collect);
 	free(p->killed_by);
+	free(p->lost);
 	free(p->command);
 	free(p->state);
 	free(p->funcs);

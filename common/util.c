@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -143,13 +144,64 @@ uint64_t hash_two_strings(const char *a, const char *b)
 	return h;
 }
 
+size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 200 || lb > 200)
+		return SIZE_MAX;
+	size_t row[201];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *closest_name(const char *word, const char *const *names, int n)
+{
+	const char *best = NULL, *prefixed = NULL;
+	size_t best_d = SIZE_MAX, len = strlen(word);
+	int prefixes = 0;
+	for (int i = 0; i < n; i++) {
+		if (len && strncmp(names[i], word, len) == 0) {
+			prefixed = names[i];
+			prefixes++;
+		}
+		size_t d = edit_distance(word, names[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	if (prefixes == 1)
+		return prefixed;
+	return best_d <= 2 && best_d < len ? best : NULL;
+}
+
 int parse_choice(const char *cmd, const char *what, const char *value,
 		 const char *const *names, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (strcmp(value, names[i]) == 0)
 			return i;
-	log_error("%s: unknown %s '%s'", cmd, what, value);
+	char list[256] = "";
+	for (int i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+	const char *meant = closest_name(value, names, n);
+	log_error("%s: unknown %s '%s' (one of: %s%s%s%s)", cmd, what, value, list,
+		  meant ? "; did you mean '" : "", meant ? meant : "", meant ? "'?" : "");
 	return -1;
 }
 

@@ -30,7 +30,7 @@ static bool about_itself(uint64_t target, pid_t tid, pid_t pid)
 
 /* sched_getaffinity returned len bytes of mask at addr: prof's pin becomes
  * the program's own mask. */
-static void hide_pin(const struct affinity *a, pid_t tid, uint64_t addr, size_t len)
+static bool hide_pin(const struct affinity *a, pid_t tid, uint64_t addr, size_t len)
 {
 	uint8_t seen[sizeof(cpu_set_t)];
 	if (len > sizeof seen)
@@ -38,10 +38,9 @@ static void hide_pin(const struct affinity *a, pid_t tid, uint64_t addr, size_t 
 	struct iovec local = { seen, len }, remote = { (void *)addr, len };
 	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != (ssize_t)len ||
 	    memcmp(seen, &a->pin, len) != 0)
-		return;
+		return true;
 	local.iov_base = (void *)&a->own;
-	if (process_vm_writev(tid, &local, 1, &remote, 1, 0) != (ssize_t)len)
-		log_debug("cannot rewrite the affinity mask of %d: %s", tid, strerror(errno));
+	return process_vm_writev(tid, &local, 1, &remote, 1, 0) == (ssize_t)len;
 }
 
 bool affinity_watches_reads(const struct affinity *a)
@@ -52,19 +51,20 @@ bool affinity_watches_reads(const struct affinity *a)
 static long read_fd(long nr, const uint64_t args[6]);
 static void repin_after_status(const struct affinity *a, pid_t tid, pid_t pid, long fd);
 
-void affinity_after_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool *own_mask,
+bool affinity_after_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool *own_mask,
 			    long nr, const uint64_t args[6], int64_t ret)
 {
 	if (!a || !a->pinned || *own_mask)
-		return;
+		return true;
 	if (read_fd(nr, args) >= 0)
 		repin_after_status(a, tid, pid, read_fd(nr, args));
 	else if (!about_itself(args[0], tid, pid))
-		return;
+		return true;
 	else if (nr == SYS_sched_setaffinity && ret == 0)
 		*own_mask = true;
 	else if (nr == SYS_sched_getaffinity && ret > 0)
-		hide_pin(a, tid, args[2], (size_t)ret);
+		return hide_pin(a, tid, args[2], (size_t)ret);
+	return true;
 }
 
 /* The file descriptor a read-like call reads from, or -1. */
@@ -107,15 +107,15 @@ static bool mask_is(pid_t task, const cpu_set_t *want)
 	return sched_getaffinity(task, sizeof now, &now) == 0 && CPU_EQUAL(&now, want);
 }
 
-void affinity_before_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool own_mask,
+bool affinity_before_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool own_mask,
 			     long nr, const uint64_t args[6])
 {
 	long fd = read_fd(nr, args);
 	if (!a || !a->pinned || own_mask || fd < 0)
-		return;
+		return true;
 	pid_t task = status_task(tid, pid, fd);
-	if (task && mask_is(task, &a->pin) && sched_setaffinity(task, sizeof a->own, &a->own) != 0)
-		log_debug("cannot unpin %d for its status: %s", task, strerror(errno));
+	return !task || !mask_is(task, &a->pin) ||
+	       sched_setaffinity(task, sizeof a->own, &a->own) == 0;
 }
 
 /* The read of a status file is over: back on prof's CPU. */

@@ -25,14 +25,16 @@ bool affinity_watches_reads(const struct affinity *a);
  * file (/proc/self/status and the like) runs with the program's own mask,
  * so that Cpus_allowed and Cpus_allowed_list show it (the kernel writes the
  * file at the read: rewriting the list afterwards would change its length);
- * the thread is pinned again when the call returns. */
-void affinity_before_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool own_mask,
+ * the thread is pinned again when the call returns. False when the
+ * program may see prof's pin (the mask could not be changed). */
+bool affinity_before_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool own_mask,
 			     long nr, const uint64_t args[6]);
 /* Thread tid's syscall nr returned ret. A sched_getaffinity of itself that
  * found prof's pin gets its own mask written over the result; a successful
  * sched_setaffinity of itself sets *own_mask: the thread runs where it asked
- * and its later queries are left alone. */
-void affinity_after_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool *own_mask,
+ * and its later queries are left alone. False when the program sees prof's
+ * pin (its result could not be rewritten). */
+bool affinity_after_syscall(const struct affinity *a, pid_t tid, pid_t pid, bool *own_mask,
 			    long nr, const uint64_t args[6], int64_t ret);
 
 #endif

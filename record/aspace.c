@@ -103,17 +103,24 @@ void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps)
 	as->bps = kept;
 }
 
+struct restore_ctx {
+	struct tracer *tr;
+	pid_t pid;
+};
+
 static void restore_byte(uint64_t addr, uint64_t orig, void *ctx)
 {
-	pid_t pid = *(const pid_t *)ctx;
+	const struct restore_ctx *r = ctx;
 	uint8_t byte = (uint8_t)orig;
-	if (!tracer_write_code(pid, addr, &byte, 1))
-		log_debug("cannot restore byte at %llx in %d", (unsigned long long)addr, pid);
+	if (!tracer_write_code(r->pid, addr, &byte, 1))
+		tracer_lost(r->tr, "a byte of code not restored", "process %d at %llx", r->pid,
+			    (unsigned long long)addr);
 }
 
-void aspace_remove_breakpoints(struct aspace *as, pid_t pid)
+void aspace_remove_breakpoints(struct tracer *tr, struct aspace *as, pid_t pid)
 {
-	u64_table_each(&as->bps, restore_byte, &pid);
+	struct restore_ctx r = { tr, pid };
+	u64_table_each(&as->bps, restore_byte, &r);
 	/* The table stays: threads stopped past an int3 are still recognized. */
 	as->removed = true;
 	u64_table_clear(&as->blocks);

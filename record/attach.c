@@ -41,11 +41,43 @@ static int read_int_file(const char *path)
 	return v;
 }
 
-/* EPERM has several causes; say which one applies, as strace does. */
+/* The one-letter state of /proc/PID/stat ('Z' zombie...), or 0 when pid is gone. */
+static char process_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	const char *close = strrchr(buf, ')'); /* the command name may hold anything */
+	return close && close[1] == ' ' ? close[2] : 0;
+}
+
+/* Bit CAP_SYS_PTRACE (19) of prof's effective capabilities. */
+static bool may_ptrace_anyone(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long caps = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "CapEff:", 7) == 0)
+			caps = strtoull(line + 7, NULL, 16);
+	if (f)
+		fclose(f);
+	return caps & (1ull << 19);
+}
+
+/* EPERM has several causes; say which one applies, as strace does. Each is
+ * checked after the refusal, so a cause that came and went (a tracer that
+ * detached meanwhile) is named among the possible ones, never denied. */
 static void explain_attach_error(pid_t pid, int err)
 {
-	if (err == ESRCH) {
-		log_error("cannot attach to %d: no such process", (int)pid);
+	char state = process_state(pid);
+	if (err == ESRCH || (err == EPERM && !state)) {
+		log_error("cannot attach to %d: %s", (int)pid,
+			  err == ESRCH ? "no such process" : "it exited while prof was attaching");
 		return;
 	}
 	if (err != EPERM) {
@@ -53,18 +85,31 @@ static void explain_attach_error(pid_t pid, int err)
 		return;
 	}
 	long tracer = read_status_field(pid, "TracerPid");
+	long uid = read_status_field(pid, "Uid");
 	int scope = read_int_file("/proc/sys/kernel/yama/ptrace_scope");
-	if (tracer > 0)
+	bool privileged = may_ptrace_anyone();
+	if (state == 'Z' || state == 'X')
+		log_error("cannot attach to %d: it has exited (a zombie its parent has not "
+			  "reaped yet): there is nothing left to trace", (int)pid);
+	else if (tracer > 0)
 		log_error("cannot attach to %d: it is already traced by process %ld "
 			  "(a debugger, strace or another prof)", (int)pid, tracer);
-	else if (scope >= 1 && geteuid() != 0)
-		log_error("cannot attach to %d: ptrace refused by kernel.yama.ptrace_scope=%d "
-			  "(run as root, or sysctl kernel.yama.ptrace_scope=0)", (int)pid, scope);
 	else if (scope == 3)
 		log_error("cannot attach to %d: kernel.yama.ptrace_scope=3 forbids attaching", (int)pid);
+	else if (scope >= 1 && !privileged)
+		log_error("cannot attach to %d: ptrace refused by kernel.yama.ptrace_scope=%d "
+			  "(run as root, or sysctl kernel.yama.ptrace_scope=0)", (int)pid, scope);
+	else if (!privileged && uid >= 0 && uid != (long)geteuid())
+		log_error("cannot attach to %d: it runs as another user (uid %ld) and prof lacks "
+			  "CAP_SYS_PTRACE", (int)pid, uid);
+	else if (!privileged)
+		log_error("cannot attach to %d: it is not dumpable (a setuid or setgid program, or "
+			  "one that called prctl(PR_SET_DUMPABLE, 0)) and prof lacks CAP_SYS_PTRACE",
+			  (int)pid);
 	else
-		log_error("cannot attach to %d: ptrace refused (EPERM): another user's process, "
-			  "or prof lacks CAP_SYS_PTRACE in this container", (int)pid);
+		log_error("cannot attach to %d: ptrace refused (EPERM) although prof may trace any "
+			  "process: a security module (SELinux, AppArmor) forbids it, or it was being "
+			  "traced or exiting at that moment", (int)pid);
 }
 
 /* The leader left by pthread_exit while other threads run on: ptrace

@@ -308,7 +308,7 @@ void block_single_step(struct tracee *t, int sig)
 void block_set_pc(struct tracee *t, uint64_t pc)
 {
 	if (ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rip), pc) != 0)
-		log_debug("cannot set rip of %d: %s", t->tid, strerror(errno));
+		tracer_lost(t->tracer, "a register not set", "thread %d: rip: %s", t->tid, strerror(errno));
 }
 
 static bool read_word(void *ctx, uint64_t addr, uint64_t *value)
@@ -377,7 +377,7 @@ static uint64_t follow_through(struct tracer *tr, struct tracee *t, uint32_t idx
 			r.rsp -= 8;
 			if (ptrace(PTRACE_POKEDATA, t->tid, r.rsp, b->calls[c].ret_addr) != 0 ||
 			    ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
-				log_debug("thread %d: cannot push a return address", t->tid);
+				tracer_lost(tr, "a return address not pushed", "thread %d", t->tid);
 		}
 	}
 	uint64_t next = next_in_block(b, idx);
@@ -395,8 +395,8 @@ static void fail_emulation(struct tracer *tr, struct tracee *t)
 	uint8_t orig;
 	if (aspace_bp_orig(t->proc->as, b->end_pc, &orig) &&
 	    !tracer_write_code(t->tid, b->end_pc, &orig, 1))
-		log_debug("thread %d: cannot restore the byte at %llx", t->tid,
-			  (unsigned long long)b->end_pc);
+		tracer_lost(tr, "a byte of code not restored", "thread %d at %llx", t->tid,
+			    (unsigned long long)b->end_pc);
 	log_debug("thread %d: cannot emulate the branch at %llx; stepping it", t->tid,
 		  (unsigned long long)b->end_pc);
 	count_range(tr, t, s->pos, b->n - 1);
@@ -532,7 +532,7 @@ static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 	if (inj.held_sig) {
 		/* A signal arrived during the injection: deliver it as it came. */
 		if (ptrace(PTRACE_SETSIGINFO, t->tid, 0, &inj.held_si) != 0)
-			log_debug("thread %d: siginfo of signal %d lost", t->tid, inj.held_sig);
+			tracer_lost(tr, "a siginfo lost", "thread %d, signal %d", t->tid, inj.held_sig);
 		block_mode.on_signal(tr, t, inj.held_sig);
 		return;
 	}
@@ -755,7 +755,7 @@ static void block_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 		p->as = aspace_new();
 	if (p->unfollowed && p->as->refs == 1) {
 		/* --no-follow-fork: a forked copy leaves without our int3s and page. */
-		aspace_remove_breakpoints(p->as, t->tid);
+		aspace_remove_breakpoints(tr, p->as, t->tid);
 		scratch_unmap(tr, t, &p->as->scratch, false);
 		if (ptrace(PTRACE_DETACH, t->tid, 0, 0) != 0)
 			log_debug("detach %d: %s", t->tid, strerror(errno));
@@ -860,7 +860,7 @@ void block_clean_process(struct tracer *tr, struct proc *p, struct tracee *injec
 	if (!as || !injector)
 		return;
 	if (as->bps.n && !as->removed)
-		aspace_remove_breakpoints(as, injector->tid);
+		aspace_remove_breakpoints(tr, as, injector->tid);
 	/* A vfork child and its parent share one space: cleaned once. */
 	if (as->scratch.base)
 		scratch_unmap(tr, injector, &as->scratch, entry);

@@ -120,6 +120,6 @@ void aspace_bp_add(struct aspace *as, uint64_t addr, uint8_t orig);
 /* Executable mappings changed: forget blocks, and breakpoints no longer in code. */
 void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps);
 /* Writes every original byte back into pid's memory (before letting it run free). */
-void aspace_remove_breakpoints(struct aspace *as, pid_t pid);
+void aspace_remove_breakpoints(struct tracer *tr, struct aspace *as, pid_t pid);
 
 #endif

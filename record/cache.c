@@ -192,7 +192,7 @@ static int64_t inject(struct tracer *tr, struct tracee *t, uint64_t stub, long n
 	if (inj.held_sig &&
 	    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, inj.held_sig, &inj.held_si) != 0 &&
 	    syscall(SYS_tgkill, t->proc->pid, t->tid, inj.held_sig) != 0)
-		log_debug("thread %d: signal %d lost", t->tid, inj.held_sig);
+		tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, inj.held_sig);
 	return inj.ret;
 }
 
@@ -1144,7 +1144,7 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	}
 	uint64_t *now = xmalloc(n * sizeof *now);
 	if (!cache_read(c, a->base + CD_COUNTERS, now, n * sizeof *now)) {
-		log_debug("process %d: counters unreadable", c->pid);
+		tracer_lost(tr, "counters unreadable", "process %d", c->pid);
 		free(now);
 		return;
 	}
@@ -1206,7 +1206,7 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 			replay(tr, t, c, clk, v, n);
 		free(v);
 		if (!cache_write(c, a->base + CD_LOG_PTR, &start, 8))
-			log_debug("process %d: call log not reset", c->pid);
+			tracer_lost(tr, "a call log not reset", "process %d", c->pid);
 	}
 	t->icount = clk->tracer + (hdr[0] - clk->tracee);
 	clk->tracer = t->icount;
@@ -1240,7 +1240,7 @@ void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	if (cache_read(c, addr, &v, 8) && v > seen) {
 		v--;
 		if (!cache_write(c, addr, &v, 8))
-			log_debug("process %d: counter %u not corrected", c->pid, x->id);
+			tracer_lost(tr, "a counter not corrected", "process %d, counter %u", c->pid, x->id);
 	}
 	t->icount -= x->n;
 	for (uint32_t i = 0; i < k; i++)
@@ -1268,14 +1268,14 @@ bool cache_code_gone(struct cache *c, const struct map_list *exec_maps)
 	return gone;
 }
 
-void cache_flush(struct cache *c)
+void cache_flush(struct tracer *tr, struct cache *c)
 {
 	forget_translations(c);
 	void *zero = xcalloc(CR_TABLE_SLOTS, 16);
 	for (int i = 0; i < c->nregions; i++) {
 		struct cache_region *r = &c->regions[i];
 		if (r->keys && !cache_write(c, r->base + CR_TABLE, zero, CR_TABLE_SLOTS * 16))
-			log_debug("process %d: lookup table not cleared", c->pid);
+			tracer_lost(tr, "a lookup table not cleared", "process %d", c->pid);
 		if (r->keys)
 			memset(r->keys, 0, CR_TABLE_SLOTS * sizeof *r->keys);
 	}
@@ -1300,8 +1300,8 @@ void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t
 		bool ran = inject_syscall(tr, t, stub, SYS_munmap, args, entry, &inj);
 		entry = false;
 		if (!ran || inj.ret != 0)
-			log_debug("process %d: cache memory at %llx not unmapped", t->proc->pid,
-				  (unsigned long long)addr);
+			tracer_lost(tr, "code cache memory left mapped", "process %d at %llx", t->proc->pid,
+				    (unsigned long long)addr);
 	}
 	cache_set_gs(t->tid, c->gs_before);
 	free_region_buffers(c);

@@ -200,7 +200,7 @@ void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 /* Code maps changed: true when translated code may be gone (flush). */
 bool cache_code_gone(struct cache *c, const struct map_list *exec_maps);
 /* Forgets every translation (no thread may be in the cache). */
-void cache_flush(struct cache *c);
+void cache_flush(struct tracer *tr, struct cache *c);
 /* Takes the cache out of the process (no thread inside); t is stopped. */
 void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 		  bool at_syscall_entry);

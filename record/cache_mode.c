@@ -48,7 +48,7 @@ static struct cache_area *area_of(struct tracee *t)
 static void restore_gs(struct tracee *t, const struct cache *c)
 {
 	if (!cache_set_gs(t->tid, c->gs_before))
-		log_debug("thread %d: GS base not restored", t->tid);
+		tracer_lost(t->tracer, "a GS base not restored", "thread %d", t->tid);
 }
 
 /* The thread's data area, made on its first entry into the cache (a new
@@ -129,7 +129,7 @@ static void restore_rax(struct tracee *t, struct cache *c)
 	uint64_t rax;
 	if (!cache_read(c, area_of(t)->base + CD_TMP_RAX, &rax, 8) ||
 	    ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rax), rax) != 0)
-		log_debug("thread %d: rax not restored", t->tid);
+		tracer_lost(t->tracer, "a register not restored", "thread %d: rax", t->tid);
 }
 
 /* The program's address for a thread stopped at rip in a translation, once
@@ -193,7 +193,7 @@ static uint64_t undo_lookup(struct tracee *t, struct cache *c)
 	r.rcx = saved[1];
 	r.rdx = saved[2];
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
-		log_debug("thread %d: registers not restored", t->tid);
+		tracer_lost(t->tracer, "a register not restored", "thread %d", t->tid);
 	return target;
 }
 
@@ -249,9 +249,9 @@ static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 		if (sig != SIGTRAP &&
 		    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, sig, &si) != 0 &&
 		    syscall(SYS_tgkill, t->proc->pid, t->tid, sig) != 0)
-			log_debug("thread %d: signal %d lost", t->tid, sig);
+			tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, sig);
 	}
-	log_debug("thread %d: stuck in the code cache", t->tid);
+	tracer_lost(tr, "a thread stuck in the code cache", "thread %d", t->tid);
 	return false;
 }
 
@@ -362,7 +362,7 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 	if (!leave_cache(tr, t, c, false))
 		return;
 	if (flush)
-		cache_flush(c);
+		cache_flush(tr, c);
 	block_run_from(tr, t, t->pc, 0);
 }
 
@@ -423,7 +423,7 @@ static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
 		return;
 	/* Stepping out may have replaced the stop: the signal keeps its details. */
 	if (ptrace(PTRACE_SETSIGINFO, t->tid, 0, &si) != 0)
-		log_debug("thread %d: siginfo of signal %d lost", t->tid, sig);
+		tracer_lost(tr, "a siginfo lost", "thread %d, signal %d", t->tid, sig);
 	block_mode.on_signal(tr, t, sig);
 }
 
@@ -510,7 +510,7 @@ static void cache_new_process(struct tracer *tr, struct proc *parent, struct pro
 	cache_area_copy(&cc->forked, area_of(pt));
 	uint64_t log_start = cc->forked.base + CD_LOG;
 	if (!cache_write(cc, cc->forked.base + CD_LOG_PTR, &log_start, 8))
-		log_debug("process %d: call log not reset", child->pid);
+		tracer_lost(tr, "a call log not reset", "process %d", child->pid);
 }
 
 static void cache_on_exit_event(struct tracer *tr, struct tracee *t)

@@ -82,15 +82,16 @@ static const char record_usage[] =
 	"\n"
 	"  -o, --output FILE     database to write (default prof.db; an existing\n"
 	"                        recording is kept as FILE.old once the program\n"
-	"                        runs; any other file is never replaced)\n"
+	"                        runs; any other file is never replaced; not '-':\n"
+	"                        a database needs a file)\n"
 	"  -m, --mode MODE       cache (default: exact, runs the program from a code\n"
 	"                        cache prof writes into it: stops only at new code,\n"
 	"                        syscalls and signals), block (exact, one stop per\n"
 	"                        basic block),\n"
 	"                        step (exact, single-steps every instruction) or\n"
 	"                        sample (statistical, full speed, with call stacks)\n"
-	"  -F, --freq HZ         sample mode: samples per second (default 999, max 10000)\n"
-	"      --clock cpu|wall  sample mode: threads on CPU, weighted by CPU time\n"
+	"  -F, --freq HZ         sample mode only: samples per second (default 999, max 10000)\n"
+	"      --clock cpu|wall  sample mode only: threads on CPU, weighted by CPU time\n"
 	"                        (default), or every thread, blocked ones too\n"
 	"  -p, --pid PID         attach to a running process (all its threads);\n"
 	"                        detach at the end and leave it running\n"
@@ -98,8 +99,9 @@ static const char record_usage[] =
 	"  -q, --quiet           no progress line and no summary\n"
 	"      --no-follow-fork  trace only the first process; children run untraced\n"
 	"      --no-pin          do not pin tracer and program to one CPU\n"
-	"      --no-scratch      block mode: map no scratch page; single-step what it would\n"
-	"                        run out of line (as where the kernel refuses the page)\n"
+	"      --no-scratch      block and cache mode only: map no scratch page (so no code\n"
+	"                        cache either); single-step what block mode would run out\n"
+	"                        of line (as where the kernel refuses the page)\n"
 	"      --collect FUNC    count only while FUNC (a symbol name) is on the call\n"
 	"                        stack of a thread, as callgrind's --toggle-collect:\n"
 	"                        what it and its callees execute (block, step)\n"
@@ -111,8 +113,37 @@ static const char record_usage[] =
 	"prof record exits with the program's exit status (128+N if killed by signal N),\n"
 	"126 or 127 when it cannot be run, 2 for bad options.\n";
 
+/* Options that only some modes honour: given to another, they are refused
+ * (one line), never silently ignored. */
+struct given_options {
+	bool freq, clock, no_scratch;
+};
+
+static int check_mode_options(const struct record_args *a, const struct given_options *given)
+{
+	const struct mode_ops *mode = a->topt.mode;
+	const char *opt = given->freq && mode != &sample_mode ? "-F/--freq"
+		: given->clock && mode != &sample_mode ? "--clock" : NULL;
+	if (opt) {
+		log_error("record: %s applies to sample mode only (this is %s mode)", opt, a->mode);
+		return -1;
+	}
+	if (given->no_scratch && mode != &block_mode && mode != &cache_mode) {
+		log_error("record: --no-scratch applies to block and cache mode only (this is %s mode)",
+			  a->mode);
+		return -1;
+	}
+	if (strcmp(a->output, "-") == 0) {
+		log_error("record: -o -: a recording is an SQLite database, which needs a file it can "
+			  "seek in, not a pipe; name a file (prof report then reads it)");
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_record_args(int argc, char **argv, struct record_args *a)
 {
+	struct given_options given_store = { 0 }, *given = &given_store;
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -155,7 +186,10 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		case 'q': a->topt.quiet = true; break;
 		case 'N': a->topt.follow_fork = false; break;
 		case 'P': a->topt.pin_cpu = false; break;
-		case 'S': a->topt.no_scratch = true; break;
+		case 'S':
+			a->topt.no_scratch = true;
+			given->no_scratch = true;
+			break;
 		case 'V': a->verify = a->topt.no_aslr = true; break;
 		case 'F':
 			if ((n = parse_count(optarg)) < 1 || n > 10000) {
@@ -163,6 +197,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 				return -1;
 			}
 			a->topt.freq = (unsigned)n;
+			given->freq = true;
 			break;
 		case 'c':
 			if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "wall") != 0) {
@@ -170,6 +205,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 				return -1;
 			}
 			a->topt.clock_wall = strcmp(optarg, "wall") == 0;
+			given->clock = true;
 			break;
 		case 'C':
 			if (!*optarg) {
@@ -185,19 +221,17 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			return -1;
 		}
 	}
-	if (strcmp(a->mode, "step") == 0) {
-		a->topt.mode = &step_mode;
-	} else if (strcmp(a->mode, "block") == 0) {
-		a->topt.mode = &block_mode;
-	} else if (strcmp(a->mode, "cache") == 0) {
-		a->topt.mode = &cache_mode;
-	} else if (strcmp(a->mode, "sample") == 0) {
-		a->topt.mode = &sample_mode;
-		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
-	} else {
-		log_error("record: unknown mode '%s' (available: block, cache, step, sample)", a->mode);
+	static const char *const modes[] = { "cache", "block", "step", "sample" };
+	static const struct mode_ops *const mode_of[] = { &cache_mode, &block_mode, &step_mode,
+							  &sample_mode };
+	int m = parse_choice("record", "mode", a->mode, modes, 4);
+	if (m < 0)
 		return -1;
-	}
+	a->topt.mode = mode_of[m];
+	if (a->topt.mode == &sample_mode)
+		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
+	if (check_mode_options(a, given) != 0)
+		return -1;
 	if (a->topt.collect && (a->topt.mode == &sample_mode || a->topt.mode == &cache_mode)) {
 		log_error("record: --collect counts exactly in block or step mode");
 		return -1;
@@ -489,15 +523,21 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 	bool sampled = tr->opt.mode == &sample_mode;
 	char syscalls[48] = ""; /* sample mode does not see them */
 	if (!sampled)
-		snprintf(syscalls, sizeof syscalls, "%llu syscalls, ", (unsigned long long)tr->syscalls);
-	char *killer = killed_by(tr);
-	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s\n",
+		snprintf(syscalls, sizeof syscalls, "%llu syscall%s, ", (unsigned long long)tr->syscalls,
+			 tr->syscalls == 1 ? "" : "s");
+	char *killer = killed_by(tr), *lost, inexact[64] = "";
+	uint64_t nlost = tracer_lost_list(tr, &lost);
+	if (nlost)
+		snprintf(inexact, sizeof inexact, "; %llu event%s cost exactness: ",
+			 (unsigned long long)nlost, nlost == 1 ? "" : "s");
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s%s%s\n",
 		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
 		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
 		seconds, output, interrupted_by ? " (interrupted: incomplete)"
 		: time_up && !tr->attached ? " (--duration elapsed, program killed: incomplete)" : "",
-		killer ? ", program killed by " : "", killer ? killer : "");
+		killer ? ", program killed by " : "", killer ? killer : "", inexact, lost ? lost : "");
 	free(killer);
+	free(lost);
 }
 
 static char *attached_command(pid_t pid)
@@ -515,31 +555,40 @@ static char *attached_command(pid_t pid)
 	return xasprintf("-p %d (%s)", (int)pid, buf);
 }
 
-static void write_start_meta(struct writer *w, const struct record_args *a)
+/* Written to the file before the program runs (the writer has not started):
+ * whatever happens later, a full disk included, the recording says what it is. */
+static int write_start_meta(sqlite3 *db, const struct record_args *a)
 {
 	struct utsname u;
 	uname(&u);
-	send_meta(w, "command", a->attach_pid ? attached_command(a->attach_pid) : join_argv(a->argv));
-	if (a->attach_pid)
-		send_meta(w, "attached_pid", xasprintf("%d", (int)a->attach_pid));
-	if (a->topt.mode == &sample_mode) {
-		send_meta(w, "sample_freq", xasprintf("%u", a->topt.freq));
-		send_meta(w, "sample_clock", xstrdup(a->topt.clock_wall ? "wall" : "cpu"));
+	char *rows[][2] = {
+		{ "command", a->attach_pid ? attached_command(a->attach_pid) : join_argv(a->argv) },
+		{ "attached_pid", a->attach_pid ? xasprintf("%d", (int)a->attach_pid) : NULL },
+		{ "sample_freq", a->topt.mode == &sample_mode ? xasprintf("%u", a->topt.freq) : NULL },
+		{ "sample_clock", a->topt.mode == &sample_mode
+		  ? xstrdup(a->topt.clock_wall ? "wall" : "cpu") : NULL },
+		{ "mode", xstrdup(a->mode) },
+		{ "collect", a->topt.collect ? xstrdup(a->topt.collect) : NULL },
+		/* Tail calls and PLT stubs' jumps open frames of their own
+		 * (funcmap.c): the report need not guess what they cost. */
+		{ "jump_frames", a->topt.mode != &sample_mode ? xstrdup("1") : NULL },
+		{ "state", xstrdup("recording") },
+		{ "recorder_pid", xasprintf("%d", (int)getpid()) },
+		{ "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())) },
+		{ "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()) },
+		{ "host", xstrdup(u.nodename) },
+		{ "kernel", xasprintf("%s %s", u.sysname, u.release) },
+		{ "prof_version", xstrdup(PROF_VERSION) },
+	};
+	int rc = store_exec(db, "BEGIN");
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		if (rc == 0 && rows[i][1])
+			rc = store_set_meta(db, rows[i][0], rows[i][1]);
+		free(rows[i][1]);
 	}
-	send_meta(w, "mode", xstrdup(a->mode));
-	if (a->topt.collect)
-		send_meta(w, "collect", xstrdup(a->topt.collect));
-	/* Tail calls and PLT stubs' jumps open frames of their own (funcmap.c):
-	 * the report need not guess what functions entered by a jump cost. */
-	if (a->topt.mode != &sample_mode)
-		send_meta(w, "jump_frames", xstrdup("1"));
-	send_meta(w, "state", xstrdup("recording"));
-	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
-	send_meta(w, "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())));
-	send_meta(w, "start_time_ns", xasprintf("%llu", (unsigned long long)realtime_ns()));
-	send_meta(w, "host", xstrdup(u.nodename));
-	send_meta(w, "kernel", xasprintf("%s %s", u.sysname, u.release));
-	send_meta(w, "prof_version", xstrdup(PROF_VERSION));
+	if (rc == 0)
+		rc = store_exec(db, "COMMIT");
+	return rc;
 }
 
 static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t wall_ns)
@@ -552,6 +601,22 @@ static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t w
 	char *killer = killed_by(tr);
 	if (killer)
 		send_meta(w, "killed_by", killer);
+	char *lost;
+	if (tracer_lost_list(tr, &lost))
+		send_meta(w, "lost", lost);
+}
+
+/* The disk filled up: what the recording kept. Its WAL is not folded into the
+ * file (that would need the space again): the two files are the recording. */
+static void report_disk_full(const struct writer *w, const struct tracer *tr, const char *output)
+{
+	char kept[32], total[32];
+	uint64_t all = w->kept + w->dropped;
+	log_error("%s: the disk is full: kept the counts of %s of %s %s (%.1f%%), the rest is "
+		  "lost; the recording is marked incomplete", output,
+		  fmt_count(w->kept, kept, sizeof kept), fmt_count(all, total, sizeof total),
+		  tr->opt.mode == &sample_mode ? "samples" : "instructions",
+		  all ? 100.0 * (double)w->kept / (double)all : 100.0);
 }
 
 /* Starts the program, stopped before its first instruction, or checks that
@@ -625,7 +690,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	tr.classifier = classifier_new();
 	if (a->topt.mode != &sample_mode)
 		tr.funcmap = funcmap_new();
-	if (!tr.classifier || writer_start(&w, db) != 0) {
+	if (!tr.classifier || write_start_meta(db, a) != 0 || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
 		abandon_target(a, pid);
 		classifier_free(tr.classifier);
@@ -633,7 +698,6 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		sqlite3_close(db);
 		return 1;
 	}
-	write_start_meta(&w, a);
 	uint64_t t0 = now_ns();
 	code = 1;
 	if (adopt_target(&tr, a, pid) != 0 ||
@@ -659,6 +723,8 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		code = code ? code : 1;
 	else
 		store_seal(db);
+	if (w.disk_full)
+		report_disk_full(&w, &tr, output);
 	if (sqlite3_close(db) != SQLITE_OK)
 		log_error("closing %s: %s", output, sqlite3_errmsg(db));
 	if (pid > 0 && !a->topt.quiet)
@@ -700,27 +766,41 @@ int cmd_record(int argc, char **argv)
 	if (parse_record_args(argc, argv, &a) != 0)
 		return 2;
 	char err[512];
-	if (store_check_output(a.output, err, sizeof err) != 0) {
-		log_error("record: %s", err);
+	/* Checked under the lock, where it cannot change (another recorder may
+	 * be creating it); what no recorder creates (a directory, a device
+	 * named by mistake) is refused before, with no lock file beside it. */
+	int lock = -1;
+	struct stat st;
+	bool regular = lstat(a.output, &st) != 0 || S_ISREG(st.st_mode);
+	if ((!regular && store_check_output(a.output, err, sizeof err) != 0) ||
+	    (lock = store_lock_output(a.output, err, sizeof err)) < 0 ||
+	    store_check_output(a.output, err, sizeof err) != 0) {
+		log_error("%s%s", strstr(err, ": being recorded by") ? "" : "record: ", err);
+		store_unlock_output(lock, a.output);
 		return 2;
 	}
 	int code = 1;
 	char *path = check_target(&a, &code);
-	if (!path)
+	if (!path) {
+		store_unlock_output(lock, a.output);
 		return code;
+	}
 	/* Handlers first: the supervisor's death may be signalled at once. */
 	install_interrupt_handlers();
 	pid_t supervisor = 0;
 	int supervised = supervise_fork(&supervisor);
 	if (supervised > 0 || (supervised == 0 && !supervisor)) {
+		/* The supervisor, with the tracer's exit status; the tracer, which
+		 * shares the lock, unlocks the output. */
 		free(path);
-		return supervised; /* the supervisor, with the tracer's exit status */
+		return supervised;
 	}
 	if (a.topt.pin_cpu && !a.attach_pid)
 		affinity_pin(&a.affinity);
 	code = record_once(&a, path, a.output);
 	if (a.verify)
 		code = verify_with_step(&a, path, code);
+	store_unlock_output(lock, a.output);
 	free(path);
 	return code;
 }

@@ -184,8 +184,8 @@ static void stream_close(struct tracee *t)
 		return;
 	uint64_t lost = sample_stream_lost(t->mode_state);
 	if (lost)
-		log_debug("thread %d: the kernel dropped %llu samples (buffer full)", t->tid,
-			  (unsigned long long)lost);
+		tracer_lost(t->tracer, "samples dropped by the kernel", "thread %d: %llu samples, "
+			    "its buffer full", t->tid, (unsigned long long)lost);
 	sample_stream_close(t->mode_state);
 	t->mode_state = NULL;
 }

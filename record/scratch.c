@@ -72,10 +72,10 @@ void scratch_unmap(struct tracer *tr, struct tracee *t, struct scratch *s, bool 
 	struct injection inj;
 	/* The stub's int3 is gone with the page: the fetch fault ends it. */
 	if (!inject_syscall(tr, t, s->base, SYS_munmap, args, at_syscall_entry, &inj) || inj.ret != 0)
-		log_debug("process %d: scratch page not unmapped (%lld)", t->proc->pid,
-			  (long long)inj.ret);
+		tracer_lost(tr, "the scratch page left mapped", "process %d: %lld", t->proc->pid,
+			    (long long)inj.ret);
 	if (inj.held_sig)
-		log_debug("thread %d: signal %d lost while unmapping", t->tid, inj.held_sig);
+		tracer_lost(tr, "a signal lost", "thread %d, signal %d, unmapping", t->tid, inj.held_sig);
 	s->base = 0;
 	s->used = 0;
 	u64_table_clear(&s->slots);

@@ -52,7 +52,7 @@ static void after_syscall(struct tracer *tr, struct tracee *t)
 	if (r.r11 & X86_TF) {
 		r.r11 &= ~X86_TF;
 		if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
-			log_debug("cannot clear TF from r11 of %d", t->tid);
+			tracer_lost(tr, "the trap flag left in r11", "thread %d", t->tid);
 	}
 	long nr = (long)t->sys_nr;
 	tracer_finish_syscall(tr, t, true, (int64_t)r.rax);

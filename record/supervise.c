@@ -22,14 +22,16 @@ static void forward(int sig, siginfo_t *si, void *ctx)
 		kill(tracer_pid, sig);
 }
 
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE };
+
 static void install_forwarding(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE };
+	const int *sigs = forwarded;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = forward;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
 }
 
@@ -60,20 +62,31 @@ static int wait_tracer(pid_t pid)
 int supervise_fork(pid_t *supervisor)
 {
 	pid_t parent = getpid();
+	/* Signals wait until each side has its handlers: one sent to prof's
+	 * pid meanwhile is then forwarded, not lost. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
+	}
 	if (pid == 0) {
 		*supervisor = parent;
 		/* The supervisor's death reaches the tracer as a SIGTERM, which ends
 		 * the recording as Ctrl-C does; it may have died already. */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 			kill(getpid(), SIGTERM);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return 0;
 	}
 	tracer_pid = pid;
 	install_forwarding();
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	prefer_as_oom_victim();
 	return wait_tracer(pid);
 }

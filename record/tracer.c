@@ -14,6 +14,7 @@
 #include "prof/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,47 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 	} else if (ev->kind == EV_SAMPLE) {
 		free(ev->sample.pcs);
 	}
+}
+
+void tracer_lost(struct tracer *tr, const char *what, const char *detail, ...)
+{
+	char where[256];
+	va_list ap;
+	va_start(ap, detail);
+	vsnprintf(where, sizeof where, detail, ap);
+	va_end(ap);
+	log_debug("%s: %s", where, what);
+	int k = 0;
+	while (k < tr->nlost && strcmp(tr->lost[k].what, what) != 0)
+		k++;
+	if (k == tr->nlost) {
+		if (k == (int)(sizeof tr->lost / sizeof tr->lost[0]))
+			k--; /* more kinds than slots: the last one counts the rest */
+		else
+			tr->lost[tr->nlost++] = (struct lost_kind){ what, 0 };
+		log_warn("%s (%s): the recording is not exact from here (each such event is "
+			 "counted in the summary and the report)", what, where);
+	}
+	tr->lost[k].n++;
+}
+
+uint64_t tracer_lost_list(const struct tracer *tr, char **list)
+{
+	uint64_t total = 0;
+	size_t len = 1;
+	for (int k = 0; k < tr->nlost; k++) {
+		total += tr->lost[k].n;
+		len += strlen(tr->lost[k].what) + 24;
+	}
+	*list = NULL;
+	if (!total)
+		return 0;
+	char *s = xcalloc(len, 1);
+	for (int k = 0; k < tr->nlost; k++)
+		snprintf(s + strlen(s), len - strlen(s), "%s%s %llu", k ? ", " : "", tr->lost[k].what,
+			 (unsigned long long)tr->lost[k].n);
+	*list = s;
+	return total;
 }
 
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n)
@@ -135,7 +177,7 @@ void tracer_clear_pushed_tf(struct tracee *t)
 	if (errno || !(word & (long)X86_TF))
 		return;
 	if (ptrace(PTRACE_POKEDATA, t->tid, rsp, word & ~(long)X86_TF) != 0)
-		log_debug("cannot clear pushed TF in %d", t->tid);
+		tracer_lost(t->tracer, "the trap flag left on the stack", "thread %d", t->tid);
 }
 
 struct deferred_status {
@@ -409,6 +451,7 @@ static struct tracee *thread_find(struct tracer *tr, pid_t tid)
 struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p)
 {
 	struct tracee *t = xcalloc(1, sizeof *t);
+	t->tracer = tr;
 	t->cpu_fd = -1;
 	t->tid = tid;
 	t->id = p->id ? ++tr->next_thread_id : 0;
@@ -552,7 +595,8 @@ void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const ui
 {
 	sandbox_note_syscall(&t->proc->sandbox, t->tid, nr, args);
 	t->holds_terminal = progress_syscall_entry(tr->progress, t->proc->pid, nr, args);
-	affinity_before_syscall(tr->affinity, t->tid, t->proc->pid, t->own_affinity, nr, args);
+	if (!affinity_before_syscall(tr->affinity, t->tid, t->proc->pid, t->own_affinity, nr, args))
+		tracer_lost(tr, "prof's CPU pin shown to the program", "thread %d: its status", t->tid);
 }
 
 /* Block mode's syscall-entry stops, seen before the mode resumes the thread
@@ -577,9 +621,12 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 		progress_syscall_exit(tr->progress, t->proc->pid, (long)t->sys_nr, args, returned, ret);
 	t->holds_terminal = false;
 	if (returned) {
-		affinity_after_syscall(tr->affinity, t->tid, t->proc->pid, &t->own_affinity,
-				       (long)t->sys_nr, args, ret);
+		if (!affinity_after_syscall(tr->affinity, t->tid, t->proc->pid, &t->own_affinity,
+					    (long)t->sys_nr, args, ret))
+			tracer_lost(tr, "prof's CPU pin shown to the program", "thread %d: "
+				    "sched_getaffinity", t->tid);
 		aslimit_after_syscall(&t->proc->as_limit, t->tid, t->proc->pid, (long)t->sys_nr, args, ret);
+		privilege_check_syscall(tr, t, ret);
 	}
 	memcpy(ev.sys.args, args, sizeof args);
 	ev.sys.returned = returned;
@@ -640,6 +687,7 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 		tracer_forget_thread(tr, nt);
 		return;
 	}
+	privilege_check_exec(tr, pid);
 	thread_begin(tr, nt, true);
 }
 
@@ -732,6 +780,7 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 void tracer_adopt_first(struct tracer *tr, pid_t pid)
 {
 	tr->main_pid = pid;
+	privilege_check_exec(tr, pid);
 	struct proc *p = tracer_proc_new(tr, pid, getpid(), false);
 	thread_begin(tr, tracer_thread_add(tr, pid, p), false);
 }

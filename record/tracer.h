@@ -93,6 +93,7 @@ struct proc {
 };
 
 struct tracee {
+	struct tracer *tracer;     /* the tracer that owns it */
 	pid_t tid;
 	uint32_t id;               /* thread row id; 0 = left out of the recording */
 	struct proc *proc;
@@ -160,6 +161,13 @@ struct tracer {
 	struct deferred_status *deferred;
 	size_t ndeferred, deferred_head, deferred_cap;
 	bool collect_found;        /* --collect: the function was found in some image */
+	bool privilege_warned, ptrace_warned;  /* privilege.c said so once */
+	/* What cost the recording its exactness (tracer_lost), per kind. */
+	struct lost_kind {
+		const char *what;      /* a string literal: the kind */
+		uint64_t n;
+	} lost[16];
+	int nlost;
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *interrupts;   /* how many such signals came */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
@@ -170,6 +178,26 @@ struct tracer {
 void decode_cache_clear(struct decode_cache *c);
 const struct insn_info *decode_cache_get(const struct decode_cache *c, uint64_t pc);
 void decode_cache_put(struct decode_cache *c, uint64_t pc, const struct insn_info *info);
+
+/* privilege.c: a warning, once, when pid's new image would have gained
+ * privileges prof cannot give it (setuid, setgid, file capabilities). */
+void privilege_check_exec(struct tracer *tr, pid_t pid);
+/* At t's syscall exit (ret): a warning, once, when t's ptrace was refused
+ * because prof traces it. */
+void privilege_check_syscall(struct tracer *tr, struct tracee *t, int64_t ret);
+
+/* Something cost the recording its exactness (counts, or what the program
+ * sees): a counter unreadable, a register or a byte of code not restored, a
+ * signal or its siginfo lost, memory of prof's left in the program. Counted
+ * per kind (what: a string literal) for the summary line and the
+ * recording's meta (the report's header), a warning the first time per
+ * kind; detail (printf-like: which thread, where) under PROF_DEBUG. Never
+ * silent. */
+void tracer_lost(struct tracer *tr, const char *what, const char *detail, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Events tracer_lost counted: "N events" and "KIND N, KIND N" (caller frees
+ * the latter), or 0 and NULL when none. */
+uint64_t tracer_lost_list(const struct tracer *tr, char **list);
 
 /* tracer.c: the event loop and the thread/process bookkeeping modes rely on. */
 int tracer_run(struct tracer *tr);

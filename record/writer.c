@@ -3,10 +3,14 @@
 #include "prof/log.h"
 #include "prof/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RING_CAPACITY 65536
 /* Bounded memory: each kind of count is flushed when it has this many rows. */
@@ -14,6 +18,13 @@
 #define MAX_ARCS (1u << 13)
 #define MAX_SAMPLES (1u << 13)
 #define COMMIT_INTERVAL_NS 250000000ull
+/* A busy stream of events looks at the clock once per this many events. */
+#define COMMIT_CHECK_EVENTS 4096
+/* Space held next to the database until the disk is full, for the meta rows
+ * that end the recording (a few pages, and a WAL frame each); a quarter of
+ * the free space where there is less. */
+#define RESERVE_BYTES (256u << 10)
+#define RESERVE_MIN_BYTES (16u << 10)
 
 static const char *const statements_sql[] = {
 	"INSERT INTO insns(thread, pc, class, count) VALUES(?, ?, ?, ?)"
@@ -38,8 +49,59 @@ static const char *const statements_sql[] = {
 	" weight_ns = weight_ns + excluded.weight_ns",
 };
 
-static void db_fail(struct writer *w)
+static void reserve_take(struct writer *w, const char *db_path)
 {
+	w->reserve_fd = -1;
+	if (!db_path || !*db_path)
+		return;
+	struct statvfs fs;
+	uint64_t want = RESERVE_BYTES;
+	if (statvfs(db_path, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize / 4 < want)
+		want = (uint64_t)fs.f_bavail * fs.f_frsize / 4;
+	if (want < RESERVE_MIN_BYTES)
+		return; /* the disk is all but full already: nothing to hold back */
+	w->reserve_path = xasprintf("%s-reserve", db_path);
+	w->reserve_fd = open(w->reserve_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->reserve_fd >= 0 && posix_fallocate(w->reserve_fd, 0, (off_t)want) == 0)
+		return;
+	if (w->reserve_fd >= 0)
+		close(w->reserve_fd);
+	w->reserve_fd = -1;
+	unlink(w->reserve_path);
+}
+
+static void reserve_give_back(struct writer *w)
+{
+	if (w->reserve_fd >= 0) {
+		close(w->reserve_fd);
+		w->reserve_fd = -1;
+	}
+	if (w->reserve_path)
+		unlink(w->reserve_path);
+	free(w->reserve_path);
+	w->reserve_path = NULL;
+}
+
+static void forget_pending_rows(struct writer *w);
+
+/* A statement or commit failed with rc. On a full disk (SQLite rolls a
+ * transaction back when its COMMIT cannot write), the transaction is rolled
+ * back whole (a partial one would keep counts no total could say), its
+ * counts and all later ones are dropped, and the reserve is given back for
+ * the meta rows, which are still written. */
+static void db_fail(struct writer *w, int rc)
+{
+	if (rc == SQLITE_FULL || w->disk_full) {
+		w->disk_full = true;
+		reserve_give_back(w);
+		if (!sqlite3_get_autocommit(w->db))
+			sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+		w->in_txn = false;
+		w->dropped += w->pending;
+		w->pending = 0;
+		forget_pending_rows(w);
+		return;
+	}
 	if (!w->failed)
 		log_error("database write failed: %s", sqlite3_errmsg(w->db));
 	w->failed = 1;
@@ -47,19 +109,22 @@ static void db_fail(struct writer *w)
 
 static void run(struct writer *w, sqlite3_stmt *st)
 {
-	if (sqlite3_step(st) != SQLITE_DONE)
-		db_fail(w);
+	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		db_fail(w, rc);
 }
 
 static void begin(struct writer *w)
 {
 	if (w->in_txn)
 		return;
-	if (sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		db_fail(w);
-	w->in_txn = true;
+	int rc = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		db_fail(w, rc);
+	else
+		w->in_txn = true;
 }
 
 /* Two numbers into one hash: the table's own mixing ignores the high bits
@@ -112,7 +177,7 @@ static void flush_insns(struct writer *w)
 	if (!w->ninsns)
 		return;
 	begin(w);
-	for (size_t i = 0; i < w->ninsns; i++) {
+	for (size_t i = 0; i < w->ninsns && !w->disk_full; i++) {
 		const struct insn_count *c = &w->insns[i];
 		sqlite3_bind_int64(w->st_insn, 1, c->thread);
 		sqlite3_bind_int64(w->st_insn, 2, (sqlite3_int64)c->pc);
@@ -129,7 +194,7 @@ static void flush_arcs(struct writer *w)
 	if (!w->narcs)
 		return;
 	begin(w);
-	for (size_t i = 0; i < w->narcs; i++) {
+	for (size_t i = 0; i < w->narcs && !w->disk_full; i++) {
 		const struct arc_count *a = &w->arcs[i];
 		sqlite3_bind_int64(w->st_arc, 1, a->thread);
 		sqlite3_bind_int64(w->st_arc, 2, (sqlite3_int64)a->caller_pc);
@@ -188,7 +253,7 @@ static void flush_samples(struct writer *w)
 	if (!w->nsamples)
 		return;
 	begin(w);
-	for (size_t i = 0; i < w->nsamples; i++) {
+	for (size_t i = 0; i < w->nsamples && !w->disk_full; i++) {
 		const struct sample_count *s = &w->samples[i];
 		sqlite3_bind_int64(w->st_sample, 1, s->thread);
 		sqlite3_bind_int64(w->st_sample, 2, (sqlite3_int64)s->stack);
@@ -206,6 +271,7 @@ static void add_sample(struct writer *w, const struct prof_event *ev)
 	for (uint32_t i = ev->sample.depth; i-- > 0;) /* outermost frame first */
 		stack = intern_frame(w, stack, ev->sample.pcs[i]);
 	free(ev->sample.pcs);
+	w->pending++;
 	struct sample_count want = { stack, ev->thread, 1, ev->sample.weight_ns };
 	struct row_find f = { w->samples, &want };
 	uint64_t hash = hash_pair(stack, ev->thread), i;
@@ -225,14 +291,22 @@ static void commit(struct writer *w)
 	flush_insns(w);
 	flush_arcs(w);
 	flush_samples(w);
-	if (w->in_txn && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		db_fail(w);
-	w->in_txn = false;
+	if (w->in_txn) {
+		int rc = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			db_fail(w, rc);
+		w->in_txn = false;
+	}
+	if (!w->in_txn && sqlite3_get_autocommit(w->db)) {
+		w->kept += w->pending;
+		w->pending = 0;
+	}
 	w->last_commit_ns = now_ns();
 }
 
 static void add_insn(struct writer *w, const struct prof_event *ev)
 {
+	w->pending += ev->insn.count;
 	struct insn_count want = { ev->insn.pc, ev->thread, ev->insn.cls, ev->insn.count };
 	struct row_find f = { w->insns, &want };
 	uint64_t hash = hash_pair(want.pc, want.thread), i;
@@ -291,9 +365,63 @@ static void write_map(struct writer *w, const struct prof_event *ev)
 	free(ev->map.path);
 }
 
+static void put_meta(struct writer *w, const char *key, const char *value)
+{
+	sqlite3_bind_text(w->st_meta, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(w->st_meta, 2, value, -1, SQLITE_TRANSIENT);
+	run(w, w->st_meta);
+}
+
+/* Meta rows are few: each is kept (the last value of each key) in case a
+ * full disk rolls back the transaction that wrote it. Takes key and value. */
+static void keep_meta(struct writer *w, char *key, char *value)
+{
+	for (size_t i = 0; i < w->nmetas; i++) {
+		if (strcmp(w->metas[i].key, key) == 0) {
+			free(key);
+			free(w->metas[i].value);
+			w->metas[i].value = value;
+			return;
+		}
+	}
+	w->metas = xrealloc(w->metas, (w->nmetas + 1) * sizeof *w->metas);
+	w->metas[w->nmetas++] = (struct meta_row){ key, value };
+}
+
+static void forget_pending_rows(struct writer *w)
+{
+	w->ninsns = w->narcs = w->nsamples = 0;
+	u64_table_reset(&w->insn_index);
+	u64_table_reset(&w->arc_index);
+	u64_table_reset(&w->sample_index);
+}
+
+/* After a full disk only meta rows are written; the rest is dropped (its
+ * counts counted as lost) and freed. */
+static bool drop_on_full_disk(struct writer *w, const struct prof_event *ev)
+{
+	if (!w->disk_full || ev->kind == EV_META)
+		return false;
+	if (ev->kind == EV_INSN)
+		w->dropped += ev->insn.count;
+	else if (ev->kind == EV_SAMPLE)
+		w->dropped++;
+	switch (ev->kind) {
+	case EV_SAMPLE: free(ev->sample.pcs); break;
+	case EV_PROCESS: free(ev->process.exe); free(ev->process.argv); break;
+	case EV_THREAD: free(ev->thread_start.name); break;
+	case EV_THREAD_EXIT: free(ev->thread_exit.name); break;
+	case EV_MAP: free(ev->map.path); break;
+	default: break;
+	}
+	return true;
+}
+
 static void write_event(struct writer *w, const struct prof_event *ev)
 {
 	sqlite3_stmt *st;
+	if (drop_on_full_disk(w, ev))
+		return;
 	begin(w);
 	switch (ev->kind) {
 	case EV_INSN:
@@ -358,14 +486,27 @@ static void write_event(struct writer *w, const struct prof_event *ev)
 		run(w, st);
 		break;
 	case EV_META:
-		st = w->st_meta;
-		sqlite3_bind_text(st, 1, ev->meta.key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, ev->meta.value, -1, SQLITE_TRANSIENT);
-		run(w, st);
-		free(ev->meta.key);
-		free(ev->meta.value);
+		put_meta(w, ev->meta.key, ev->meta.value);
+		keep_meta(w, ev->meta.key, ev->meta.value);
 		break;
 	}
+}
+
+/* The recording lost counts to a full disk: say so in its meta (the state
+ * is incomplete whatever the recorder concluded), and write again the meta
+ * rows a rolled back transaction took with it. */
+static void write_disk_full_meta(struct writer *w)
+{
+	char kept[64];
+	snprintf(kept, sizeof kept, "%llu %llu", (unsigned long long)w->kept,
+		 (unsigned long long)(w->kept + w->dropped));
+	begin(w);
+	for (size_t i = 0; i < w->nmetas; i++)
+		if (strcmp(w->metas[i].key, "state") != 0)
+			put_meta(w, w->metas[i].key, w->metas[i].value);
+	put_meta(w, "disk_full", kept);
+	put_meta(w, "state", "incomplete");
+	commit(w);
 }
 
 static void *writer_main(void *arg)
@@ -386,8 +527,17 @@ static void *writer_main(void *arg)
 				continue;
 		}
 		write_event(w, &ev);
+		/* Busy: commit as often, so a full disk or a killed recorder
+		 * costs at most that much. */
+		if (++w->events_since_check == COMMIT_CHECK_EVENTS) {
+			w->events_since_check = 0;
+			if (w->in_txn && now_ns() - w->last_commit_ns > COMMIT_INTERVAL_NS)
+				commit(w);
+		}
 	}
 	commit(w);
+	if (w->disk_full)
+		write_disk_full_meta(w);
 	return NULL;
 }
 
@@ -395,6 +545,7 @@ int writer_start(struct writer *w, sqlite3 *db)
 {
 	memset(w, 0, sizeof *w);
 	w->db = db;
+	w->reserve_fd = -1;
 	sqlite3_stmt **stmts[] = { &w->st_insn, &w->st_syscall, &w->st_process,
 				   &w->st_process_exit, &w->st_thread, &w->st_thread_exit,
 				   &w->st_map, &w->st_signal, &w->st_meta, &w->st_arc,
@@ -416,6 +567,7 @@ int writer_start(struct writer *w, sqlite3 *db)
 	w->last_commit_ns = now_ns();
 	if (ring_init(&w->ring, RING_CAPACITY, sizeof(struct prof_event)) != 0)
 		return -1;
+	reserve_take(w, sqlite3_db_filename(db, "main"));
 	/* Signals (Ctrl-C, timers) must interrupt the tracer's waitpid, never
 	 * land in this thread. */
 	sigset_t all, old;
@@ -425,6 +577,7 @@ int writer_start(struct writer *w, sqlite3 *db)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		log_error("cannot start the writer thread");
+		reserve_give_back(w);
 		return -1;
 	}
 	return 0;
@@ -453,5 +606,11 @@ int writer_finish(struct writer *w)
 	u64_table_clear(&w->sample_index);
 	free(w->frames);
 	u64_table_clear(&w->frame_index);
-	return w->failed ? -1 : 0;
+	reserve_give_back(w);
+	for (size_t i = 0; i < w->nmetas; i++) {
+		free(w->metas[i].key);
+		free(w->metas[i].value);
+	}
+	free(w->metas);
+	return w->failed || w->disk_full ? -1 : 0;
 }

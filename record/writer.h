@@ -38,6 +38,10 @@ struct sample_count {
 	uint64_t count, weight_ns;
 };
 
+struct meta_row {
+	char *key, *value;
+};
+
 struct writer {
 	sqlite3 *db;
 	struct ring ring;
@@ -58,13 +62,30 @@ struct writer {
 	struct u64_table sample_index;
 	bool in_txn;
 	uint64_t last_commit_ns;
+	unsigned events_since_check;  /* events since the clock was last looked at */
 	int failed;          /* a database error happened: reported once */
+	/* A full disk: the transaction open then is rolled back, its counts and
+	 * all later ones are dropped; meta rows are still written, into the
+	 * space reserved at the start (a file next to the database) and given
+	 * back then. Counts are instructions, or samples. */
+	int reserve_fd;      /* the reserve, open; -1: none (given back or never had) */
+	char *reserve_path;
+	bool disk_full;
+	uint64_t pending;    /* counted since the last commit */
+	uint64_t kept;       /* committed */
+	uint64_t dropped;    /* lost to the full disk */
+	struct meta_row *metas;  /* every meta row written, its last value */
+	size_t nmetas;
 };
 
+/* db is a database store_create made; the writer thread owns it until
+ * writer_finish. Reserves RESERVE space next to it for a full disk. */
 int writer_start(struct writer *w, sqlite3 *db);
 /* Blocks while the ring is full. */
 void writer_send(struct writer *w, const struct prof_event *ev);
-/* Drains the ring, flushes everything and stops the thread. Returns 0 or -1. */
+/* Drains the ring, flushes everything and stops the thread. Returns 0 or -1
+ * (a database error, reported; or a full disk: w->disk_full, w->kept and
+ * w->dropped say what survived, for the caller to report). */
 int writer_finish(struct writer *w);
 
 #endif

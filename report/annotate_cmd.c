@@ -241,31 +241,6 @@ static void scan_symbol_tables(struct annotate_state *st)
 
 /* ---- suggestions when nothing matches ---- */
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 200 || lb > 200)
-		return (size_t)-1;
-	size_t row[201];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 static int cmp_seen_name(const void *a, const void *b)
 {
 	return strcmp(((const struct seen_name *)a)->name, ((const struct seen_name *)b)->name);

@@ -4,7 +4,7 @@
  * objdump prints it, DWARF source line):
  *
  *   ob=(1) /path/of/dso          object file
- *   fl=(1) /path/of/source.c     the function's source file (its DSO without DWARF)
+ *   fl=(1) /path/of/source.c     the function's source file (??? without DWARF)
  *   fn=(2) outer                 a function, then one cost line per instruction:
  *   0x1139 12 240                address, line, instructions executed there
  *   fi=(3) /usr/include/x.h      the next lines come from an inlined file,
@@ -114,8 +114,8 @@ static const struct pc_row *first_row(const struct profile *p, const char *dso_p
 }
 
 /* A function's own file: that of its lowest address with line information,
- * else its DSO (so that callgrind_annotate, which tells functions apart by
- * file and name, keeps apart those of two DSOs without DWARF). */
+ * else "???", as valgrind writes it (callgrind_annotate then does not try to
+ * annotate a DSO as if it were source code). */
 static const char *function_file(const struct profile *p, const char *dso_path, const char *fn)
 {
 	const struct pc_row *r = first_row(p, dso_path, fn);
@@ -123,7 +123,7 @@ static const char *function_file(const struct profile *p, const char *dso_path, 
 	       strcmp(r->at.function, fn) == 0; r++)
 		if (r->at.file)
 			return r->at.file;
-	return dso_path;
+	return "???";
 }
 
 /* Switches the cost lines to the file of at: fi= into an inlined file, fe=

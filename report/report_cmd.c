@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 static const char report_usage[] =
-	"usage: prof report [options]\n"
+	"usage: prof report [options] [FILE]\n"
 	"\n"
 	"Prints what a recording counted, hottest first.\n"
 	"\n"
-	"  -i, --input FILE      database to read (default prof.db)\n"
+	"  -i, --input FILE      database to read (default prof.db; or FILE alone)\n"
 	"  -n, --top N           rows to print (default 20; 0 = all)\n"
 	"      --by KEY          function (default), dso, class, thread or line (source\n"
 	"                        lines, from DWARF)\n"
@@ -55,7 +55,7 @@ static const char *const by_names[] = { "function", "dso", "class", "thread", "l
 
 /* The options a user gave that some outputs cannot honour. */
 struct given_options {
-	bool by, format, top;
+	bool by, format, top, input;
 };
 
 static int parse_report_args(int argc, char **argv, struct report_options *o,
@@ -96,7 +96,10 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 	const char *sym = NULL;
 	while ((c = getopt_long(argc, argv, "i:n:f:gh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': o->input = optarg; break;
+		case 'i':
+			o->input = optarg;
+			given->input = true;
+			break;
 		case 'W': wide = true; break;
 		case 'E': o->sym_exact = optarg; break;
 		case 'n':
@@ -151,8 +154,12 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 			return -1;
 		}
 	}
+	/* prof report FILE, as prof diff and perf report take them. */
+	if (optind < argc && !given->input && optind + 1 == argc)
+		o->input = argv[optind++];
 	if (optind < argc) {
-		log_error("report: unexpected argument '%s'", argv[optind]);
+		log_error("report: unexpected argument '%s' (one database: -i FILE or FILE)",
+			  argv[optind]);
 		return -1;
 	}
 	if ((v = parse_color("report", color)) < 0)

@@ -2,6 +2,9 @@
 #include "report.h"
 #include "prof/util.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static void json_classes(FILE *out, const uint64_t *classes)
 {
 	fputc('{', out);
@@ -38,6 +41,24 @@ static void json_rows(FILE *out, const struct profile *p, const struct func_row 
 	fputs(n ? "\n  ]" : "]", out);
 }
 
+/* What cost exactness while recording ("KIND N, KIND N"), as "KIND": N pairs. */
+static void json_lost(FILE *out, const char *lost)
+{
+	for (const char *s = lost; s && *s;) {
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		const char *num = s + len;
+		while (num > s && num[-1] != ' ')
+			num--;
+		char kind[128];
+		snprintf(kind, sizeof kind, "%.*s", num > s ? (int)(num - s - 1) : 0, s);
+		fputs(s == lost ? "" : ", ", out);
+		json_string(out, kind);
+		fprintf(out, ": %llu", strtoull(num, NULL, 10));
+		s = end ? end + 2 : s + len;
+	}
+}
+
 void report_json(FILE *out, const struct profile *p, const struct report_options *o)
 {
 	fputs("{\n  \"mode\": ", out);
@@ -56,7 +77,9 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 		json_string(out, p->killed_by);
 	else
 		fputs("null", out);
-	fputs(",\n", out);
+	fputs(",\n  \"lost\": {", out);
+	json_lost(out, p->lost);
+	fputs("},\n", out);
 	fputs("  \"classes\": ", out);
 	json_classes(out, p->classes);
 	fputs(",\n  \"functions\": [", out);

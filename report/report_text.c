@@ -26,6 +26,9 @@ static void print_header(FILE *out, const struct profile *p)
 	if (p->collect)
 		fprintf(out, "# collect:  only while %s is on the call stack (record --collect)\n",
 			p->collect);
+	if (p->lost)
+		fprintf(out, "# lost:     %llu event%s cost exactness while recording: %s\n",
+			(unsigned long long)p->nlost, p->nlost == 1 ? "" : "s", p->lost);
 	fprintf(out, "# total:    %s %s in %zu thread%s, %.2f s wall%s\n",
 		fmt_count(p->total, n, sizeof n), unit_of(p), p->nthreads, p->nthreads == 1 ? "" : "s",
 		p->wall_seconds, p->complete ? "" : "  [INCOMPLETE]");
@@ -59,13 +62,13 @@ static size_t prefix_bytes(const char *s, size_t chars)
 /* s in w columns, left-aligned; when longer, shortened with "…" in the
  * middle (function names: both the start, namespace and class, and the end,
  * method and parameters, stay visible) or at the end (DSO names). */
-enum shorten { SHORTEN_MIDDLE, SHORTEN_END };
+enum shorten { SHORTEN_MIDDLE, SHORTEN_END, OVERFLOW };
 
 static void put_cell(FILE *out, const char *s, size_t w, enum shorten how)
 {
 	size_t n = text_width(s);
-	if (n <= w) {
-		fprintf(out, "%s%*s", s, (int)(w - n), "");
+	if (n <= w || how == OVERFLOW) {
+		fprintf(out, "%s%*s", s, (int)(n < w ? w - n : 0), "");
 		return;
 	}
 	if (w == 0)
@@ -110,11 +113,22 @@ static int least_used_column(const struct profile *p, const struct row_layout *l
 	return least;
 }
 
-/* Names and DSOs as long as the longest on a pipe (or --wide); on a terminal,
- * the table fits its width: names shrink to NAME_MIN and DSOs to DSO_MIN,
- * then the least used class columns go, then names share what is left. */
+/* On a pipe (or --wide) names and DSOs are whole, their columns as wide as
+ * the longest up to PIPE_NAME_W and PIPE_DSO_W: a longer one pushes the rest
+ * of its own line to the right, not every line (C++ names run to thousands
+ * of columns). On a terminal the table fits its width: names shrink to
+ * NAME_MIN and DSOs to DSO_MIN, then the least used class columns go, then
+ * names share what is left. */
 #define NAME_MIN 20
 #define DSO_MIN 10
+#define PIPE_NAME_W 48
+#define PIPE_DSO_W 24
+
+/* How a cell wider than its column is written. */
+static enum shorten fit(const struct report_options *o, enum shorten on_terminal)
+{
+	return o->width ? on_terminal : OVERFLOW;
+}
 
 static void layout_rows(const struct profile *p, const struct report_options *o,
 			const struct func_row *rows, size_t n, bool with_dso, bool incl,
@@ -135,8 +149,8 @@ static void layout_rows(const struct profile *p, const struct report_options *o,
 	for (int c = 0; c < CLASS_COUNT; c++)
 		if (p->classes[c])
 			l->cols[l->ncols++] = c;
-	l->name_w = name_nat;
-	l->dso_w = with_dso ? dso_nat : 0;
+	l->name_w = min_size(name_nat, PIPE_NAME_W);
+	l->dso_w = with_dso ? min_size(dso_nat, PIPE_DSO_W) : 0;
 	if (!o->width)
 		return;
 	/* "%" column, counts, the two spaces before each name column, " |" */
@@ -169,10 +183,10 @@ static void print_rows(FILE *out, const struct profile *p, const struct report_o
 	if (incl)
 		fprintf(out, " %*s", (int)l.incl_w, "inclusive");
 	fputs("  ", out);
-	put_cell(out, what, l.name_w, SHORTEN_MIDDLE);
+	put_cell(out, what, l.name_w, fit(o, SHORTEN_MIDDLE));
 	if (with_dso) {
 		fputs("  ", out);
-		put_cell(out, "dso", l.dso_w, SHORTEN_END);
+		put_cell(out, "dso", l.dso_w, fit(o, SHORTEN_END));
 	}
 	fputs("  |", out);
 	for (int k = 0; k < l.ncols; k++)
@@ -189,10 +203,10 @@ static void print_rows(FILE *out, const struct profile *p, const struct report_o
 		if (incl)
 			fprintf(out, " %*s", (int)l.incl_w, fmt_count(r->inclusive, cnt, sizeof cnt));
 		fputs("  ", out);
-		put_cell(out, r->name, l.name_w, SHORTEN_MIDDLE);
+		put_cell(out, r->name, l.name_w, fit(o, SHORTEN_MIDDLE));
 		if (with_dso) {
 			fputs("  ", out);
-			put_cell(out, r->dso, l.dso_w, SHORTEN_END);
+			put_cell(out, r->dso, l.dso_w, fit(o, SHORTEN_END));
 		}
 		fputs("  |", out);
 		for (int k = 0; k < l.ncols; k++) {
@@ -274,8 +288,10 @@ static void print_lines(FILE *out, const struct profile *p, const struct report_
 	size_t fixed = 7 + 1 + 15 + 2 + sw + 2 + 2 + dw;
 	if (o->width)
 		fw = min_size(fw, max_size(NAME_MIN, o->width > fixed ? o->width - fixed : 0));
+	else
+		fw = min_size(fw, PIPE_NAME_W);
 	fprintf(out, "%7s %15s  %-*s  ", "%", unit_of(p), (int)sw, "source");
-	put_cell(out, "function", fw, SHORTEN_MIDDLE);
+	put_cell(out, "function", fw, fit(o, SHORTEN_MIDDLE));
 	fputs("  dso\n", out);
 	for (size_t i = 0; i < n; i++) {
 		const struct line_row *r = &p->lines[i];
@@ -284,7 +300,7 @@ static void print_lines(FILE *out, const struct profile *p, const struct report_
 			snprintf(where, sizeof where, "%s:%d", short_path(r->file, cwd, 64), r->line);
 		fprintf(out, "%6.2f%% %15s  %-*s  ", percent(r->count, p->total),
 			fmt_count(r->count, cnt, sizeof cnt), (int)sw, r->file ? where : "??");
-		put_cell(out, r->function, fw, SHORTEN_MIDDLE);
+		put_cell(out, r->function, fw, fit(o, SHORTEN_MIDDLE));
 		fprintf(out, "  %s\n", r->dso);
 	}
 }
@@ -364,7 +380,8 @@ static void print_edges(FILE *out, const struct profile *p, const struct report_
 			   callers ? e->caller : e->callee, callers ? e->caller_dso : e->callee_dso);
 	}
 	if (more)
-		fprintf(out, "    (+%zu more %s)\n", more, callers ? "callers" : "callees");
+		fprintf(out, "    (+%zu more %s%s)\n", more, callers ? "caller" : "callee",
+			more == 1 ? "" : "s");
 }
 
 /* For each top function: who calls it and what it calls, with call counts and

@@ -60,6 +60,8 @@ struct profile {
 	char *mode, *command, *state;   /* state: complete, incomplete, recording */
 	char *killed_by;                /* the signal that killed the program ("SIGSEGV"), or NULL */
 	char *collect;                  /* record --collect FUNC, or NULL */
+	char *lost;                     /* what cost exactness: "KIND N, KIND N", or NULL */
+	uint64_t nlost;                 /* how many such events */
 	bool complete;
 	double wall_seconds;
 	uint64_t total;

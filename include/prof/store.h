@@ -10,6 +10,11 @@
 #define PROF_SCHEMA_VERSION 2
 #define PROF_APPLICATION_ID 0x50524f46 /* "PROF" */
 
+/* Makes this process the only recorder of path: an flock on path-lock,
+ * held until store_unlock_output. Returns its descriptor, or -1 with
+ * "PATH: being recorded by prof (pid N)" (or another reason) in err. */
+int store_lock_output(const char *path, char *err, size_t errlen);
+void store_unlock_output(int fd, const char *path);
 /* Refuses (-1, message in err) an output path that holds anything but a
  * prof database, or whose path.old does: only recordings are replaced. */
 int store_check_output(const char *path, char *err, size_t errlen);

@@ -23,9 +23,16 @@ const char *basename_of(const char *path);
 
 /* Option helpers shared by the subcommands; each prints one error line
  * ("prof: CMD: ...") and returns -1 on a bad value. */
-/* The index of value in names[0..n). */
+/* The index of value in names[0..n); a bad value's error line lists them
+ * (and names the one meant, when a close one is). */
 int parse_choice(const char *cmd, const char *what, const char *value,
 		 const char *const *names, int n);
+/* Levenshtein distance (insertions, deletions, substitutions); SIZE_MAX
+ * for strings over 200 bytes. */
+size_t edit_distance(const char *a, const char *b);
+/* The one of names[0..n) a user most likely meant by word (a prefix of it,
+ * or a typo: at most 2 edits, fewer than word's length), or NULL. */
+const char *closest_name(const char *word, const char *const *names, int n);
 /* A process or thread id for --pid / --tid (opt is the option's name). */
 int parse_id(const char *cmd, const char *opt, const char *value);
 /* --color auto|always|never: 1 to color stdout, 0 not, -1 for a bad value.

@@ -3,13 +3,16 @@ import csv
 import io
 import json
 import os
+import re
+import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
-import time
 import unittest
 
-from proftest import PROF, ProfTestCase, functions, program, query, record, report_json, run
+from proftest import (DEFAULT_MODE, PROF, ProfTestCase, functions, program, query, record, report_json, run,
+                      spin_ran, traced_child)
 
 
 class BadInput(ProfTestCase):
@@ -27,6 +30,54 @@ class BadInput(ProfTestCase):
 
     def test_unknown_command(self):
         self.assertOneErrorLine(run(["frobnicate"]), "unknown command")
+
+    def test_typo_names_the_command_meant(self):
+        for typo, meant in (("recod", "record"), ("reprot", "report"), ("anotate", "annotate"), ("dif", "diff")):
+            r = run([typo])
+            self.assertOneErrorLine(r, "unknown command '%s': did you mean '%s'?" % (typo, meant))
+            self.assertEqual(r.returncode, 2)
+        self.assertNotIn("did you mean", run(["frobnicate"]).stderr)
+
+    def test_help_command(self):
+        for cmd in ("record", "report", "annotate", "diff"):
+            r = run(["help", cmd])
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            self.assertEqual(r.stdout, run([cmd, "--help"]).stdout)
+            self.assertTrue(r.stdout.startswith("usage: prof " + cmd), r.stdout[:80])
+        self.assertIn("commands:", run(["help"]).stdout)
+        self.assertOneErrorLine(run(["help", "recod"]), "did you mean 'record'?")
+
+    def test_bad_values_list_the_valid_ones(self):
+        cases = ((["report", "--sort", "foo"], "unknown --sort key 'foo' (one of: count, inclusive, name)"),
+                 (["report", "--by", "func"], "unknown --by key 'func' (one of: function, dso, class, thread,"
+                                              " line; did you mean 'function'?)"),
+                 (["report", "--format", "xml"], "unknown format 'xml' (one of: text, json, csv, callgrind,"
+                                                 " folded)"),
+                 (["diff", "a.db", "b.db", "--sort", "size"], "(one of: delta, base, new)"),
+                 (["record", "--mode", "blok", "--", "/bin/true"], "(one of: cache, block, step, sample;"
+                                                                   " did you mean 'block'?)"))
+        for args, fragment in cases:
+            with self.subTest(args=args):
+                r = run(args)
+                self.assertOneErrorLine(r, fragment)
+                self.assertEqual(r.returncode, 2)
+
+    def test_options_of_other_modes_are_refused(self):
+        for args, fragment in ((["-F", "99"], "-F/--freq applies to sample mode only (this is cache mode)"),
+                               (["--mode", "block", "--clock", "wall"], "--clock applies to sample mode only"),
+                               (["--mode", "step", "--no-scratch"], "--no-scratch applies to block and cache"),
+                               (["--mode", "sample", "--no-scratch"], "--no-scratch applies to block and cache")):
+            with self.subTest(args=args):
+                r = run(["record", "-o", self.db(), *args, "--", program("loop")])
+                self.assertOneErrorLine(r, fragment)
+                self.assertEqual(r.returncode, 2)
+                self.assertFalse(os.path.exists(self.db()))
+
+    def test_output_dash_is_refused(self):
+        r = run(["record", "-o", "-", "--", program("loop")], cwd=self.dir)
+        self.assertOneErrorLine(r, "-o -: a recording is an SQLite database")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(os.listdir(self.dir), [])
 
     def test_missing_program(self):
         r = run(["record", "-o", self.db(), "--", os.path.join(self.dir, "nope")])
@@ -106,7 +157,7 @@ class Recording(ProfTestCase):
     def test_summary_line(self):
         r = run(["record", "-o", self.db(), "--", program("loop")])
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stderr, r"prof: 5,006 instructions, 1 thread, 1 syscalls, [\d.]+ s -> ")
+        self.assertRegex(r.stderr, r"prof: 5,006 instructions, 1 thread, 1 syscall, [\d.]+ s -> ")
         self.assertEqual(r.stderr.count("\n"), 1, "one summary line, no progress when not a terminal")
 
     def test_quiet_prints_nothing(self):
@@ -147,7 +198,7 @@ class Recording(ProfTestCase):
             db = self.db("int%d.db" % sig)
             p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(1.0)
+            spin_ran(traced_child(p.pid))
             p.send_signal(sig)
             out, err = p.communicate(timeout=30)
             self.assertEqual(p.returncode, 128 + sig, err)
@@ -160,13 +211,78 @@ class Recording(ProfTestCase):
 
     def test_report_warns_about_incomplete(self):
         p = subprocess.Popen([PROF, "record", "-q", "-o", self.db(), "--", program("spin")])
-        time.sleep(0.5)
+        traced_child(p.pid)  # prof's handlers are in place
         p.send_signal(signal.SIGINT)
         p.wait(timeout=30)
         r = run(["report", "-i", self.db()])
         self.assertEqual(r.returncode, 0)
         self.assertIn("INCOMPLETE", r.stdout)
         self.assertIn("interrupted", r.stderr)
+
+
+class WhatTracingTakes(ProfTestCase):
+    """A traced program cannot be traced again, and a tracer without
+    CAP_SYS_PTRACE does not pass on setuid, setgid or file capabilities:
+    one warning says so, rather than a silent difference."""
+
+    def test_ptrace_refused(self):
+        native = subprocess.run([program("selftrace")], capture_output=True, text=True)
+        self.assertEqual(native.stdout, "traceme: ok\n")
+        r = record(self.db(), [program("selftrace")], mode=DEFAULT_MODE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "traceme: Operation not permitted\n")
+        self.assertOneWarning(r.stderr, "%s (pid " % os.path.realpath(program("selftrace")),
+                              "called ptrace and was refused: prof is already its tracer")
+
+    def assertOneWarning(self, stderr, *fragments):
+        lines = stderr.splitlines()
+        self.assertEqual(len(lines), 1, stderr)
+        self.assertTrue(lines[0].startswith("prof: warning: "), stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+
+    def as_nobody(self, argv):
+        """prof record ARGV run as user nobody, who has no capabilities."""
+        out = os.path.join(self.dir, "out")
+        os.makedirs(out, exist_ok=True)
+        os.chown(out, 65534, -1)
+        return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                               PROF, "record", "-q", "-o", os.path.join(out, "n.db"), "--", *argv],
+                              capture_output=True, text=True, timeout=300)
+
+    def privileged_copy(self, name, setuid=False, caps=False):
+        if os.geteuid() != 0 or not shutil.which("setpriv"):
+            self.skipTest("needs root and setpriv (util-linux)")
+        os.chmod(self.dir, 0o755)
+        path = os.path.join(self.dir, name)
+        shutil.copy("/usr/bin/id", path)
+        os.chmod(path, 0o4755 if setuid else 0o755)
+        if caps:  # cap_net_raw=ep, as setcap writes it (struct vfs_cap_data, revision 2)
+            os.setxattr(path, "security.capability", struct.pack("<5I", 0x02000001, 1 << 13, 0, 0, 0))
+        return path
+
+    def test_setuid_program(self):
+        idroot = self.privileged_copy("idroot", setuid=True)
+        native = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                 idroot, "-u"], capture_output=True, text=True)
+        if native.stdout != "0\n":
+            self.skipTest("set-id bits are ignored here (nosuid): " + native.stdout)
+        r = self.as_nobody([idroot, "-u"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "65534\n")  # not root: the kernel dropped it
+        self.assertOneWarning(r.stderr, idroot + " is setuid root, which the kernel does not grant",
+                              "CAP_SYS_PTRACE")
+        # prof as root keeps it (the program may set its ids): no warning.
+        r = record(self.db(), [idroot, "-u"], mode=DEFAULT_MODE)
+        self.assertEqual((r.stdout, r.stderr), ("0\n", ""))
+
+    def test_file_capabilities(self):
+        idcap = self.privileged_copy("idcap", caps=True)
+        r = self.as_nobody([idcap, "-u"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertOneWarning(r.stderr, idcap + " is given file capabilities prof does not have")
+        r = record(self.db(), [idcap, "-u"], mode=DEFAULT_MODE)
+        self.assertEqual(r.stderr, "")
 
 
 class ReportFormats(ProfTestCase):
@@ -272,6 +388,38 @@ class ReportFormats(ProfTestCase):
         self.assertEqual(rows["close"][3:5], ["1", "1"])      # calls, errors
         self.assertEqual(rows["write"][3], "1")
         self.assertEqual(rows["total"][3:5], ["4", "1"])
+
+    def test_exactness_losses_in_header_and_json(self):
+        # A normal recording lost nothing and says nothing about it.
+        self.assertNotIn("# lost:", self.report())
+        self.assertEqual(json.loads(self.report("--format", "json"))["lost"], {})
+        # What the recorder counted with tracer_lost (its meta "lost"):
+        db = os.path.join(self.shared.name, "lost.db")
+        shutil.copy(self.sdb, db)
+        con = sqlite3.connect(db)
+        con.execute("INSERT INTO meta(key, value) VALUES('lost', 'counters unreadable 2, a signal lost 1')")
+        con.commit()
+        con.close()
+        out = run(["report", db]).stdout
+        self.assertIn("\n# lost:     3 events cost exactness while recording: counters unreadable 2,"
+                      " a signal lost 1\n", out)
+        self.assertEqual(json.loads(run(["report", db, "--format", "json"]).stdout)["lost"],
+                         {"counters unreadable": 2, "a signal lost": 1})
+
+    def test_syscalls_sorted_by_time_and_file_as_argument(self):
+        # As strace -c sorts them: the most time first (then the most calls).
+        db = os.path.join(self.shared.name, "cfuncs.db")
+        self.assertEqual(record(db, [program("cfuncs")], mode=DEFAULT_MODE).returncode, 0)
+        out = run(["report", db, "--syscalls"]).stdout   # FILE, as -i FILE
+        self.assertEqual(out, run(["report", "-i", db, "--syscalls"]).stdout)
+        rows = [l.split() for l in out.splitlines() if re.match(r"^\s*\d+\.\d+ ", l)][:-1]
+        self.assertGreater(len(rows), 10)
+        keys = [(float(r[1]), int(r[3])) for r in rows]
+        self.assertEqual(keys, sorted(keys, reverse=True), out)
+        self.assertEqual(json.loads(run(["report", db, "--format", "json"]).stdout)["syscalls"][0]["name"],
+                         rows[0][-1])
+        self.assertOneErrorLine(run(["report", db, db]), "unexpected argument")
+        self.assertOneErrorLine(run(["report", "-i", db, db]), "unexpected argument")
 
 
 if __name__ == "__main__":

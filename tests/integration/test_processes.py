@@ -6,7 +6,8 @@ import subprocess
 import time
 import unittest
 
-from proftest import traced_program, MODE, PROF, ProfTestCase, functions, program, query, record, report_json, run
+from proftest import (MODE, PROF, Attachee, ProfTestCase, functions, program, query, record, report_json, run,
+                      traced_child, tracer_of, wait_until)
 
 
 def code_snapshot(pid):
@@ -137,19 +138,23 @@ class Signals(ProfTestCase):
 
 
 class Attach(ProfTestCase):
-    def native_output(self, seconds="1.5"):
-        return subprocess.run([program("attachee"), seconds], capture_output=True, text=True).stdout
+    """The attached program (attachee -) lives until the test ends it, and
+    each step waits for an event (prof traces every thread, the program
+    answers a ping): nothing depends on how fast prof starts or the machine
+    runs (once, a fixed 1.5 s program exited before a loaded machine's prof
+    had attached, and the attach failed)."""
 
-    def start_attachee(self, seconds="1.5"):
-        p = subprocess.Popen([program("attachee"), seconds], stdout=subprocess.PIPE, text=True)
-        self.assertEqual(p.stdout.readline(), "ready\n")
-        return p
+    def attach(self, *extra):
+        p = Attachee()
+        self.addCleanup(p.kill)
+        rec = subprocess.Popen([PROF, "record", "-q", "--mode", MODE, "-o", self.db(), *extra,
+                                "-p", str(p.pid)], stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: rec.poll() is None and rec.kill())
+        return p, rec
 
     def test_attach_duration_and_detach(self):
-        # Long enough to outlive prof's detach on a loaded machine: its code
-        # is read again once prof has gone.
-        expected = self.native_output("4")
-        p = self.start_attachee("4")
+        p = Attachee()
+        self.addCleanup(p.kill)
         before = code_snapshot(p.pid)
         r = run(["record", "-q", "--mode", MODE, "-o", self.db(), "-p", str(p.pid), "--duration", "0.5"],
                 timeout=60)
@@ -158,35 +163,43 @@ class Attach(ProfTestCase):
         # No int3 left behind, no scratch page, nothing moved.
         self.assertEqual(before[0], after[0])
         self.assertTrue(before[1] == after[1], "the program's code changed under prof")
-        rest, _ = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0, "the program must survive prof")
-        self.assertEqual("ready\n" + rest, expected)
+        p.ping()
+        p.finish(self)
         rep = report_json(self.db())
         self.assertGreater(functions(rep).get("work", 0), 0)
         self.assertEqual(len(rep["threads"]), 2, "both threads seized")
         self.assertEqual(query(self.db(), "SELECT value FROM meta WHERE key = 'attached_pid'"), [(str(p.pid),)])
 
     def test_ctrl_c_detaches(self):
-        expected = self.native_output()
-        p = self.start_attachee()
-        rec = subprocess.Popen([PROF, "record", "-q", "--mode", MODE, "-o", self.db(), "-p", str(p.pid)],
-                               stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)
+        p, rec = self.attach()
+        p.wait_traced_by(rec.pid)
+        p.ping()  # it ran under prof: there is something to count
         rec.send_signal(signal.SIGINT)
         _, err = rec.communicate(timeout=60)
         self.assertEqual(rec.returncode, 0, err)
-        rest, _ = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0)
-        self.assertEqual("ready\n" + rest, expected)
-        self.assertGreater(report_json(self.db())["total"], 0)
+        self.assertEqual(tracer_of(p.pid), 0, "detached")
+        p.ping()
+        p.finish(self)
+        self.assertGreater(functions(report_json(self.db())).get("work", 0), 0)
 
     def test_process_exits_while_attached(self):
-        p = subprocess.Popen([program("attachee"), "0.3"], stdout=subprocess.PIPE, text=True)
-        p.stdout.readline()
-        r = run(["record", "-q", "--mode", MODE, "-o", self.db(), "-p", str(p.pid)], timeout=60)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        p.wait(timeout=30)
+        p, rec = self.attach()
+        p.wait_traced_by(rec.pid)
+        p.finish(self)  # it ends while prof traces it
+        _, err = rec.communicate(timeout=60)
+        self.assertEqual(rec.returncode, 0, err)
         self.assertEqual(query(self.db(), "SELECT exit_status FROM processes"), [(0,)])
+
+    def test_exited_process_named(self):
+        # A zombie (exited, not yet reaped by its parent) refuses ptrace with
+        # EPERM, as another user's process does: prof names the real cause.
+        p = subprocess.Popen([program("loop")])
+        self.addCleanup(p.wait)
+        state = lambda: open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()[0]
+        wait_until("loop to exit", lambda: state() == "Z")
+        r = run(["record", "-o", self.db(), "-p", str(p.pid)])
+        self.assertOneErrorLine(r, "cannot attach to %d: it has exited" % p.pid)
+        self.assertFalse(os.path.exists(self.db()))
 
     def test_no_such_pid(self):
         self.assertOneErrorLine(run(["record", "-o", self.db(), "-p", "999999999"]), "no such process")
@@ -200,7 +213,7 @@ class Attach(ProfTestCase):
     def test_already_traced(self):
         first = subprocess.Popen([PROF, "record", "-q", "-o", self.db("first.db"), "--", program("spin")])
         try:
-            tracer, pid = traced_program(first.pid)
+            pid, tracer = traced_child(first.pid, with_tracer=True)
             r = run(["record", "-o", self.db(), "-p", str(pid)])
             self.assertOneErrorLine(r, "already traced by process %d" % tracer)
         finally:

@@ -104,6 +104,20 @@ class Width(Recorded):
         self.assertNotIn("\u2026", out)
         self.assertNotIn("hidden", out)
 
+    def test_pipe_does_not_pad_to_the_longest_name(self):
+        # C++ names run to thousands of columns: a long one pushes its own
+        # line to the right, the other lines keep a column at most 48 wide.
+        for args in ([], ["--by", "line", "--top", "0"]):
+            with self.subTest(args=args):
+                out = run(["report", "-i", self.long_db, "--top", "0", *args]).stdout
+                rows = table_rows(out)
+                longest = max(rows, key=len)
+                short = [l for l in rows if " main " in l][0]
+                self.assertGreater(len(longest), len(short) + 20, out)
+                # main's column: 48 wide, then two spaces and the DSO.
+                self.assertEqual(short.index(" longnames", short.index(" main ")) - short.index(" main "),
+                                 1 + 48 + 1, short)
+
     def test_command_with_newline_keeps_header_one_line(self):
         db = self.db()
         self.assertIn(record(db, [program("longnames"), "one\ntwo"], mode="block").returncode, (0, 1))

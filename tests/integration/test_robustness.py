@@ -5,6 +5,7 @@ damaged databases, write errors, signals. Each case gets one error line
 and a non-zero exit, and loses no data."""
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -13,7 +14,8 @@ import subprocess
 import time
 import unittest
 
-from proftest import traced_program, PROF, ProfTestCase, program, query, record, report_json, run
+from proftest import (PROF, ProfTestCase, program, query, query_ro, record, report_json, run, traced_child,
+                      wait_recording, wait_until)
 
 
 def slurp(path, mode="r"):
@@ -85,15 +87,39 @@ class OutputSafety(ProfTestCase):
         db = self.db()
         p = subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("spin")])
         try:
-            time.sleep(1.0)
+            wait_recording(db)
             r = record(db, [program("loop")])
-            self.assertOneErrorLine(r, "being written")
+            self.assertOneErrorLine(r, "%s: being recorded by prof (pid %d)" % (db, p.pid))
             self.assertEqual(r.returncode, 2)
         finally:
             p.send_signal(signal.SIGINT)
             p.wait(timeout=30)
         self.assertFalse(os.path.exists(db + ".old"))
         self.assertEqual(meta(db)["state"], "incomplete")
+
+    def test_one_recorder_per_output(self):
+        # Recorders started together: each one either records (and a
+        # recording it finds becomes .old) or is refused, naming the one
+        # that records; never a file that is not a prof database, a missing
+        # table or a recording moved under its recorder (once all three).
+        db = self.db()
+        for n in range(8):
+            runs = [subprocess.Popen([PROF, "record", "-q", "-o", db, "--", program("loop")],
+                                     stderr=subprocess.PIPE, text=True) for _ in range(3)]
+            results = [(p.pid, p.wait(timeout=120), p.stderr.read()) for p in runs]
+            for p in runs:
+                p.stderr.close()
+            for pid, code, err in results:
+                if code != 0:
+                    self.assertEqual(code, 2, err)
+                    self.assertRegex(err, r"^prof: %s: being recorded by prof \(pid (%s)\)\n$"
+                                     % (re.escape(db), "|".join(str(p) for p, _, _ in results)))
+            self.assertIn(0, [code for _, code, _ in results], results)
+            for path in (db, db + ".old"):
+                if os.path.exists(path):
+                    self.assertEqual(report_json(path)["total"], 5006, (n, path))
+                    self.assertTrue(report_json(path)["complete"])
+            self.assertFalse(os.path.exists(db + "-lock"))
 
     def test_recording_is_rotated(self):
         db = self.db()
@@ -136,8 +162,8 @@ class OutputSafety(ProfTestCase):
         other = subprocess.Popen([PROF, "record", "-q", "-o", self.db("other.db"), "--",
                                   program("attachee"), "30"])
         try:
-            _, traced = traced_program(other.pid)
-            r = run(["record", "-q", "-o", db, "-p", str(traced)], timeout=30)
+            traced = str(traced_child(other.pid))
+            r = run(["record", "-q", "-o", db, "-p", traced], timeout=30)
             self.assertOneErrorLine(r, "cannot attach")
             self.assertNotEqual(r.returncode, 0)
         finally:
@@ -226,6 +252,27 @@ class DamagedRecordings(ProfTestCase):
     def test_negative_arc(self):
         self.impossible("UPDATE arcs SET calls = -1")
 
+    def test_page_copied_over_another(self):
+        # SQLite's quick_check passes this one (integrity_check does not):
+        # the totals written when the recording was finished catch it.
+        good = self.db("cfuncs.db")
+        self.assertEqual(record(good, [program("cfuncs")]).returncode, 0)
+        self.good = good
+        bad = self.damaged()
+        leaves = [n for n, in query(bad, "SELECT pageno FROM dbstat WHERE name = 'insns'"
+                                         " AND pagetype = 'leaf' ORDER BY pageno")]
+        self.assertGreater(len(leaves), 3)
+        size = page_size(bad)
+        with open(bad, "rb") as f:
+            f.seek((leaves[1] - 1) * size)
+            page = f.read(size)
+        overwrite_page(bad, leaves[2], page)
+        self.assertEqual(query(bad, "PRAGMA quick_check"), [("ok",)])
+        self.assertRefused(bad, "corrupt recording: its rows no longer add up to the totals")
+
+    def test_count_edited(self):
+        self.impossible("UPDATE insns SET count = count + 1 WHERE pc = (SELECT MIN(pc) FROM insns)")
+
 
 class WriteErrors(ProfTestCase):
     def test_stdout_is_dev_full(self):
@@ -261,6 +308,90 @@ class Recording(ProfTestCase):
         for value in ("nan", "inf", "-101", "x"):
             self.assertOneErrorLine(run(["diff", "a.db", "b.db", "--fail-above", value]),
                                     "--fail-above")
+
+
+class FullDisk(ProfTestCase):
+    """A disk that fills up while prof records: what was committed before
+    survives, the report reads it with a warning, and both say how much.
+    Twice: on a 4 MiB tmpfs filled by a file (where one can be mounted), and
+    with tests/programs/libdiskfull.so preloaded, which fills a directory's
+    "disk" on demand (everywhere)."""
+
+    def tearDown(self):
+        mnt = os.path.join(self.dir, "small")
+        if os.path.ismount(mnt):
+            subprocess.run(["umount", "-l", mnt], check=True)
+        super().tearDown()
+
+    def committed(self, db):
+        try:
+            return query_ro(db, "SELECT TOTAL(count) FROM insns")[0][0]
+        except sqlite3.Error:
+            return 0
+
+    def fill_tmpfs(self, mnt):
+        with open(os.path.join(mnt, "filler"), "wb") as f:
+            with self.assertRaises(OSError) as full:
+                while True:
+                    f.write(bytes(65536))
+                    f.flush()
+        self.assertEqual(full.exception.errno, 28)  # ENOSPC
+
+    def test_tmpfs(self):
+        mnt = os.path.join(self.dir, "small")
+        os.mkdir(mnt)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "proftest", mnt],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root); test_preload covers it: "
+                          + r.stderr.strip())
+        self.counts_committed_before_survive(mnt, lambda: self.fill_tmpfs(mnt), None)
+
+    def test_preload(self):
+        full = os.path.realpath(os.path.join(self.dir, "full"))
+        os.mkdir(full)
+        flag = os.path.join(self.dir, "disk-is-full")
+        env = dict(os.environ, LD_PRELOAD=os.path.abspath(program("libdiskfull.so")),
+                   PROF_TEST_FULL_DIR=full, PROF_TEST_FULL_FLAG=flag)
+        self.counts_committed_before_survive(full, lambda: open(flag, "w").close(), env)
+
+    def counts_committed_before_survive(self, where, fill, env):
+        db = os.path.join(where, "full.db")
+        p = subprocess.Popen([PROF, "record", "-o", db, "--", program("attachee"), "-"], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        self.assertEqual(p.stdout.readline(), "ready\n")
+        wait_until("counts in " + db, lambda: self.committed(db) > 0)
+        before = self.committed(db)
+        fill()
+        p.stdin.write("p")  # the program runs on, counted, on a full disk
+        p.stdin.flush()
+        self.assertEqual(p.stdout.readline(), "pong\n")
+        out, err = p.communicate("", timeout=120)
+        self.assertIn("checksum", out)
+        self.assertEqual(p.returncode, 1, err)
+        lines = err.splitlines()
+        m = re.match(r"^prof: (.*): the disk is full: kept the counts of ([\d,]+) of ([\d,]+) instructions "
+                     r"\([\d.]+%\), the rest is lost; the recording is marked incomplete$", lines[0])
+        self.assertIsNotNone(m, err)
+        kept, total = (int(x.replace(",", "")) for x in m.groups()[1:])
+        self.assertEqual(m.group(1), db)
+        self.assertRegex(lines[1], r"^prof: %s instructions, " % m.group(3))
+        self.assertEqual(len(lines), 2, err)
+        self.assertGreaterEqual(kept, before)
+        self.assertLess(kept, total)
+        # The report: what was kept, with one warning saying how much.
+        r = run(["report", "-i", db, "--format", "json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertEqual(rep["total"], kept)
+        self.assertFalse(rep["complete"])
+        self.assertEqual(rep["command"], program("attachee") + " -")
+        self.assertEqual(r.stderr, "prof: warning: %s: the disk filled up while recording: the counts of %s of "
+                         "%s instructions were kept (%.1f%%); the rest is lost\n"
+                         % (db, m.group(2), m.group(3), 100.0 * kept / total))
+        self.assertEqual(meta(db)["exit_status"], "0")  # the program's, kept after the disk filled
+        self.assertFalse(os.path.exists(db + "-reserve"))
 
 
 def blind_wait_env():
@@ -376,6 +507,14 @@ class DiffGate(ProfTestCase):
         con = sqlite3.connect(new)
         con.execute("DELETE FROM insns")
         con.execute("DELETE FROM arcs")
+        con.commit()
+        con.close()
+        r = run(["diff", self.base, new, "--fail-above", "5"])
+        self.assertOneErrorLine(r, "no longer add up to the totals")
+        self.assertEqual(r.returncode, 2)
+        # Without its totals (a recording of an older prof): still refused.
+        con = sqlite3.connect(new)
+        con.execute("DELETE FROM meta WHERE key = 'totals'")
         con.commit()
         con.close()
         r = run(["diff", self.base, new, "--fail-above", "5"])

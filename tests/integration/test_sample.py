@@ -5,7 +5,7 @@ import subprocess
 import time
 import unittest
 
-from proftest import PROF, ProfTestCase, functions, program, query, record, report_json, run
+from proftest import PROF, Attachee, ProfTestCase, functions, program, query, record, report_json, run
 
 
 def shares(rep):
@@ -52,13 +52,17 @@ class Sample(ProfTestCase):
         counts = self.thread_counts("cpu")
         self.assertGreater(counts["busy-1"], 200)
         self.assertGreater(counts["busy-2"], 200)
-        # Only its start (before nanosleep) can be on CPU at a tick.
+        # Only its start (before it blocks) can be on CPU at a tick.
         self.assertLess(counts["sleeper"], 0.03 * counts["busy-1"])
 
     def test_wall_clock_sees_the_sleeper(self):
+        # The sleeper is blocked for as long as busy-1 runs: a wall clock
+        # samples it at about every tick it samples busy-1, however many
+        # ticks a loaded machine lets prof take (a count of samples in a
+        # fixed second of sleep fell to 105 with the other CPU busy).
         counts = self.thread_counts("wall")
-        self.assertGreater(counts["busy-1"], 200)
-        self.assertGreater(counts["sleeper"], 200)
+        self.assertGreater(counts["busy-1"], 50)
+        self.assertGreater(counts["sleeper"], 0.9 * counts["busy-1"])
 
     def test_signals_and_exit_status_pass_through(self):
         r = record(self.db(), [program("segv")], mode="sample")
@@ -68,15 +72,14 @@ class Sample(ProfTestCase):
         self.assertEqual(query(self.db("h.db"), "SELECT signo FROM signals"), [(10,)])
 
     def test_attach_and_detach(self):
-        native = subprocess.run([program("attachee"), "1.5"], capture_output=True, text=True).stdout
-        p = subprocess.Popen([program("attachee"), "1.5"], stdout=subprocess.PIPE, text=True)
-        self.assertEqual(p.stdout.readline(), "ready\n")
+        # The program lives until the test ends it, however slow prof's start.
+        p = Attachee()
+        self.addCleanup(p.kill)
         r = run(["record", "-q", "--mode", "sample", "--clock", "wall", "-o", self.db(),
                  "-p", str(p.pid), "--duration", "0.5"])
         self.assertEqual(r.returncode, 0, r.stderr)
-        rest, _ = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0)
-        self.assertEqual("ready\n" + rest, native)
+        p.ping()
+        p.finish(self)
         rep = report_json(self.db())
         self.assertEqual(len(rep["threads"]), 2)
         self.assertGreater(rep["total"], 100)
