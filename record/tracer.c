@@ -6,6 +6,7 @@
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
+#include "cpu_intercept.h"
 #include "early_stops.h"
 #include "unwind.h"
 #include "prof/log.h"
@@ -478,6 +479,13 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 	t->syscall_interrupted = false;
 }
 
+/* --cpu where the kernel traps cpuid: each new image turns it on (forked
+ * children and threads inherit it). */
+static bool wants_faulting(const struct tracer *tr)
+{
+	return tr->opt.cpu && tr->opt.cpu->level != CPU_HOST && tr->opt.cpu->faulting;
+}
+
 /* exec replaces the process image: a new process row, new mappings, a new
  * thread row for the execing thread, which now has the leader's tid. */
 static void on_exec(struct tracer *tr, struct tracee *t)
@@ -513,6 +521,7 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 	thread_remove(tr, t);
 	proc_release(tr, old);
 	struct proc *p = tracer_proc_new(tr, pid, ppid, unfollowed);
+	p->arm_cpuid = wants_faulting(tr); /* exec turned it off */
 	struct tracee *nt = tracer_thread_add(tr, pid, p);
 	if (unfollowed) {
 		/* A --no-follow-fork vfork child, traced until its exec only. */
@@ -530,6 +539,14 @@ void tracer_forget_thread(struct tracer *tr, struct tracee *t)
 	thread_remove(tr, t);
 	if (p->live_threads <= 0)
 		proc_release(tr, p);
+}
+
+void tracer_let_go(struct tracer *tr, struct tracee *t)
+{
+	cpu_disarm(tr, t, 0);
+	if (ptrace(PTRACE_DETACH, t->tid, 0, 0) != 0)
+		log_debug("detach %d: %s", t->tid, strerror(errno));
+	tracer_forget_thread(tr, t);
 }
 
 static void on_thread_gone(struct tracer *tr, struct tracee *t, int status)
@@ -610,6 +627,7 @@ void tracer_adopt_first(struct tracer *tr, pid_t pid)
 {
 	tr->main_pid = pid;
 	struct proc *p = tracer_proc_new(tr, pid, getpid(), false);
+	p->arm_cpuid = wants_faulting(tr);
 	thread_begin(tr, tracer_thread_add(tr, pid, p), false);
 }
 

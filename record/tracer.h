@@ -23,6 +23,7 @@ struct proc;
 struct block;
 struct tracer;
 struct tracee;
+struct cpu_view;
 
 /* How a recording mode advances threads between stops. The tracer loop owns
  * the threads and processes and calls these at each kind of stop. */
@@ -76,6 +77,7 @@ struct proc {
 	struct unwinder *unwinder; /* sample mode: stacks */
 	bool unfollowed;           /* --no-follow-fork child traced only to clean up */
 	struct collect_targets collect;  /* --collect: where FUNC starts */
+	bool arm_cpuid;            /* --cpu: CPUID faulting still to be turned on in this image */
 	struct proc *next;
 };
 
@@ -118,6 +120,7 @@ struct tracer_options {
 	bool clock_wall;           /* sample: every thread, on CPU or not */
 	unsigned freq;             /* sample: ticks per second */
 	const char *collect;       /* count only while this function is on the stack */
+	const struct cpu_view *cpu; /* --cpu: the CPU the program is shown; NULL: the host */
 };
 
 struct tracer {
@@ -171,6 +174,9 @@ int tracer_attach_probe(pid_t pid);
 void tracer_attach(struct tracer *tr, pid_t pid, long ptrace_options);
 /* Drops a thread no longer traced (detached); its process goes with its last thread. */
 void tracer_forget_thread(struct tracer *tr, struct tracee *t);
+/* Lets a --no-follow-fork child go at its first stop, as it was before
+ * prof (CPUID faulting off). */
+void tracer_let_go(struct tracer *tr, struct tracee *t);
 /* Ends tracing of a thread stopped with status, passing on a pending signal. */
 void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status);
 /* Decodes (through the cache) the instruction at pc in t's process. */
