@@ -6,10 +6,11 @@
  * hosts would get different tunings, non-temporal thresholds and memcpy
  * variants) and, for an unknown vendor, does not even read leaf 1, so one
  * fixed Intel identity is what makes its choices the same everywhere (as
- * valgrind, which shows an Intel CPU on every host). Only the XSAVE area
- * sizes are the host's: XSAVE stores every state component the kernel
+ * valgrind, which shows an Intel CPU on every host). Only the XSAVE area's
+ * layout is the host's: XSAVE stores every state component the kernel
  * enabled in the real XCR0, whatever the program was told, so a smaller
- * size would let it overflow its buffer. */
+ * size would let it overflow its buffer, and the CPU puts each component
+ * where it does (AMD's AVX-512 state sits lower than Intel's). */
 #include "cpu_model.h"
 #include "prof/util.h"
 
@@ -34,7 +35,9 @@ struct cpu_feature {
 };
 
 /* The psABI levels (x86-64 psABI 1.0, section 3.1.1), plus what every
- * x86-64 CPU has that user code checks (tsc, clflush, nx). */
+ * x86-64 CPU has that user code checks (tsc, clflush, nx). In each level,
+ * the feature a host is most likely to lack comes first: it is the one the
+ * error line names. */
 static const struct cpu_feature features[] = {
 	{ "fpu",      1, 0, CPUID_EDX, 0,  CPU_X86_64, 0 },
 	{ "tsc",      1, 0, CPUID_EDX, 4,  CPU_X86_64, 0 },
@@ -55,16 +58,16 @@ static const struct cpu_feature features[] = {
 	{ "sse4_2",   1, 0, CPUID_ECX, 20, CPU_X86_64_V2, 0 },
 	{ "popcnt",   1, 0, CPUID_ECX, 23, CPU_X86_64_V2, 0 },
 	{ "lahf_lm",  0x80000001, 0, CPUID_ECX, 0, CPU_X86_64_V2, 0 },
+	{ "avx",      1, 0, CPUID_ECX, 28, CPU_X86_64_V3, XS_SSE | XS_AVX },
+	{ "avx2",     7, 0, CPUID_EBX, 5,  CPU_X86_64_V3, XS_SSE | XS_AVX },
+	{ "bmi1",     7, 0, CPUID_EBX, 3,  CPU_X86_64_V3, 0 },
+	{ "bmi2",     7, 0, CPUID_EBX, 8,  CPU_X86_64_V3, 0 },
+	{ "f16c",     1, 0, CPUID_ECX, 29, CPU_X86_64_V3, XS_AVX },
 	{ "fma",      1, 0, CPUID_ECX, 12, CPU_X86_64_V3, XS_AVX },
+	{ "lzcnt",    0x80000001, 0, CPUID_ECX, 5, CPU_X86_64_V3, 0 },
 	{ "movbe",    1, 0, CPUID_ECX, 22, CPU_X86_64_V3, 0 },
 	{ "xsave",    1, 0, CPUID_ECX, 26, CPU_X86_64_V3, 0 },
 	{ "osxsave",  1, 0, CPUID_ECX, 27, CPU_X86_64_V3, 0 },
-	{ "avx",      1, 0, CPUID_ECX, 28, CPU_X86_64_V3, XS_SSE | XS_AVX },
-	{ "f16c",     1, 0, CPUID_ECX, 29, CPU_X86_64_V3, XS_AVX },
-	{ "bmi1",     7, 0, CPUID_EBX, 3,  CPU_X86_64_V3, 0 },
-	{ "avx2",     7, 0, CPUID_EBX, 5,  CPU_X86_64_V3, XS_SSE | XS_AVX },
-	{ "bmi2",     7, 0, CPUID_EBX, 8,  CPU_X86_64_V3, 0 },
-	{ "lzcnt",    0x80000001, 0, CPUID_ECX, 5, CPU_X86_64_V3, 0 },
 	{ "avx512f",  7, 0, CPUID_EBX, 16, CPU_X86_64_V4, XS_SSE | XS_AVX | XS_AVX512 },
 	{ "avx512dq", 7, 0, CPUID_EBX, 17, CPU_X86_64_V4, XS_SSE | XS_AVX | XS_AVX512 },
 	{ "avx512cd", 7, 0, CPUID_EBX, 28, CPU_X86_64_V4, XS_SSE | XS_AVX | XS_AVX512 },
@@ -263,7 +266,8 @@ static void cache_leaf(uint32_t subleaf, uint32_t out[4])
 /* Leaf 0xd: the components of the model's XCR0, at the host's sizes and
  * offsets. Subleaf 0's EBX and ECX (the area XSAVE fills for the real XCR0,
  * and its largest size) stay the host's: see the top of this file. XSAVEOPT,
- * XSAVEC, XGETBV with ECX=1 and XSAVES (subleaf 1) are not shown. */
+ * XSAVEC, XGETBV with ECX=1 and XSAVES (subleaf 1) are not shown: glibc
+ * then saves registers with XSAVE, the same code on every host. */
 static void xsave_leaf(const struct cpu_host *h, int level, uint32_t subleaf, uint32_t out[4])
 {
 	if (level < CPU_X86_64_V3 || subleaf >= 32 || subleaf == 1)
