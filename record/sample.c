@@ -112,10 +112,9 @@ uint64_t sample_tick_ns(const struct tracer_options *opt)
 
 static void sample_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
-	if (t->proc->unfollowed) {
-		tracer_let_go(tr, t); /* --no-follow-fork with --cpu: a child traced to be released */
+	/* --no-follow-fork with --cpu: a child traced to be released */
+	if (t->proc->unfollowed && tracer_let_go(tr, t))
 		return;
-	}
 	if (!tr->opt.clock_wall && t->id && !t->mode_state)
 		t->mode_state = sample_stream_open(t->tid, period_ns(&tr->opt));
 	/* A thread the kernel does not sample (no room for its buffer) is

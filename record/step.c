@@ -198,10 +198,9 @@ static void step_on_exit_event(struct tracer *tr, struct tracee *t)
 
 static void step_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
-	if (t->proc->unfollowed) {
-		tracer_let_go(tr, t); /* --no-follow-fork: a child traced to be released */
+	/* --no-follow-fork: a child traced to be released */
+	if (t->proc->unfollowed && tracer_let_go(tr, t))
 		return;
-	}
 	/* After exec, the trap of the execve step itself may still come (the
 	 * exec event stop cannot inject: the first trap turns faulting on). */
 	if (!after_exec && !cpu_arm(tr, t, 0))

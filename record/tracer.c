@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -541,12 +543,25 @@ void tracer_forget_thread(struct tracer *tr, struct tracee *t)
 		proc_release(tr, p);
 }
 
-void tracer_let_go(struct tracer *tr, struct tracee *t)
+/* Whether t's process shares its parent's memory (vfork, CLONE_VM); when
+ * unsure, it does. */
+static bool shares_parent_memory(const struct tracee *t)
 {
+	long order = syscall(SYS_kcmp, t->proc->pid, t->proc->ppid, KCMP_VM, 0, 0);
+	return order != 1 && order != 2; /* 0: the same memory; -1: cannot tell */
+}
+
+bool tracer_let_go(struct tracer *tr, struct tracee *t)
+{
+	/* Turning CPUID faulting off writes a stub over the child's code: not
+	 * where the parent's threads may run it. */
+	if (shares_parent_memory(t))
+		return false;
 	cpu_disarm(tr, t, 0);
 	if (ptrace(PTRACE_DETACH, t->tid, 0, 0) != 0)
 		log_debug("detach %d: %s", t->tid, strerror(errno));
 	tracer_forget_thread(tr, t);
+	return true;
 }
 
 static void on_thread_gone(struct tracer *tr, struct tracee *t, int status)

@@ -175,8 +175,9 @@ void tracer_attach(struct tracer *tr, pid_t pid, long ptrace_options);
 /* Drops a thread no longer traced (detached); its process goes with its last thread. */
 void tracer_forget_thread(struct tracer *tr, struct tracee *t);
 /* Lets a --no-follow-fork child go at its first stop, as it was before
- * prof (CPUID faulting off). */
-void tracer_let_go(struct tracer *tr, struct tracee *t);
+ * prof (CPUID faulting off), and returns true; false for one that shares
+ * its parent's memory (vfork): it stays traced, unrecorded, until its exec. */
+bool tracer_let_go(struct tracer *tr, struct tracee *t);
 /* Ends tracing of a thread stopped with status, passing on a pending signal. */
 void tracer_detach_thread(struct tracer *tr, struct tracee *t, int status);
 /* Decodes (through the cache) the instruction at pc in t's process. */

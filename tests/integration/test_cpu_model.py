@@ -148,6 +148,21 @@ class CpuModels(CpuCase):
                 self.assertEqual(query(self.db(), "SELECT COUNT(*) FROM signals WHERE signo = 11"),
                                  [(0,)], "a fault prof answered is no signal of the program's")
 
+    def test_children_not_followed_see_the_host(self):
+        # --no-follow-fork: the child prof lets go runs as without prof (it
+        # inherited CPUID faulting, which would kill it at its cpuid); the
+        # program's own exec is followed again.
+        self.need("x86-64-v2")
+        native = subprocess.run([program("cpufeatures")], capture_output=True, text=True).stdout
+        host_child = next(l for l in native.splitlines() if l.startswith("child: "))
+        for mode in ("cache", "sample") if FAULTING else ("cache",):
+            with self.subTest(mode=mode):
+                r = self.record_cpu("x86-64-v2", [program("cpufeatures")], mode=mode,
+                                    extra=("--no-follow-fork",))
+                lines = r.stdout.splitlines()
+                self.assertIn(host_child, lines)
+                self.assertIn("exec: " + RAW["x86-64-v2"], lines)
+
     def test_step_mode(self):
         self.need("x86-64-v3")
         r = self.record_cpu("x86-64-v3", [program("cpufeatures")], mode="step")
