@@ -168,6 +168,10 @@ static void step_on_signal(struct tracer *tr, struct tracee *t, int sig)
 	uint64_t pc = tracer_read_pc(t);
 	if (pc == t->pc && !t->in_syscall && cpu_cpuid_faulted(tr, t, sig)) {
 		/* A cpuid faulting stopped: answered as if the step had run it. */
+		if (!t->insn_valid) {
+			t->insn = *tracer_decode(tr, t, pc);
+			t->insn_valid = true;
+		}
 		if (tracer_emulate(tr, t, pc, &t->insn) == EMU_DONE)
 			complete_step(tr, t, pc + t->insn.len);
 		step_resume(tr, t, 0);
