@@ -219,6 +219,20 @@ class Exactness(CpuCase):
         self.assertEqual(dbs["step"], dbs["block"])
         self.assertEqual(dbs["step"], dbs["cache"])
 
+    def test_xgetbv_that_faults(self):
+        # An XCR no CPU has: #GP, SIGSEGV to the program's handler, in every
+        # mode, and the same count everywhere (the faulting xgetbv counts nothing).
+        self.need("x86-64-v3")
+        native = subprocess.run([program("cpufeatures"), "badxcr"], capture_output=True, text=True)
+        self.assertEqual(native.stdout, "xgetbv 7: faulted\n")
+        counts = set()
+        for mode in ("step", "block", "cache"):
+            r = self.record_cpu("x86-64-v3", [program("cpufeatures"), "badxcr"], mode=mode,
+                                extra=("--no-aslr",), db=mode + ".db")
+            self.assertEqual(r.stdout, native.stdout, mode)
+            counts.add(tuple(self.per_pc(self.db(mode + ".db"))))
+        self.assertEqual(len(counts), 1)
+
     def test_avx512_program(self):
         # Compiled for AVX-512 and for the rest: under v4 its AVX-512 code
         # runs on the real CPU and counts exactly; under v3 it is told none.

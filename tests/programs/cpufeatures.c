@@ -7,9 +7,13 @@
  *   cpufeatures          main, thread, child, then exec'd: exec
  *   cpufeatures libc     also calls memcpy, strlen and strchr (glibc picks
  *                        their variants by CPUID: the report names them)
- *   cpufeatures addr     prints where its stack, heap and code are instead */
+ *   cpufeatures addr     prints where its stack, heap and code are instead
+ *   cpufeatures badxcr   runs xgetbv with an ECX no CPU knows: the CPU
+ *                        faults (SIGSEGV), and so must prof's answer */
 #include <cpuid.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +68,25 @@ static void use_libc(void)
 	printf("libc: %zu\n", total);
 }
 
+static sigjmp_buf fault_jump;
+
+static void on_fault(int sig)
+{
+	siglongjmp(fault_jump, sig);
+}
+
+static void bad_xcr(void)
+{
+	signal(SIGSEGV, on_fault);
+	unsigned lo, hi;
+	if (sigsetjmp(fault_jump, 1) == 0) {
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(7));
+		printf("xgetbv 7: no fault\n");
+	} else {
+		printf("xgetbv 7: faulted\n");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -72,6 +95,10 @@ int main(int argc, char **argv)
 		void *heap = malloc(16);
 		printf("stack=%p heap=%p code=%p\n", (void *)&local, heap, (void *)main);
 		free(heap);
+		return 0;
+	}
+	if (strcmp(what, "badxcr") == 0) {
+		bad_xcr();
 		return 0;
 	}
 	if (strcmp(what, "exec") == 0) {
