@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/cache.sh [-m MODE] [-n REPS] [-b BIG] [-s SMALL] BUILD_DIR
+# bench/cache.sh [-m MODE] [-n REPS] [-b BIG] [-s SMALL] [-c CPU] BUILD_DIR
 #
 # Speed of an exact prof mode (default: cache, the code-cache mode of
 # issue 10) against the program alone and against callgrind, side by side
@@ -28,6 +28,11 @@
 #             and gzip in MB, or in KB with a k suffix (e.g. gzip:16k).
 #   -s SMALL  small workloads, as bench/run.sh names them (default: all of
 #             run.sh's, with its arguments); "" skips table 2.
+#   -c CPU    table 1 also runs prof record --mode MODE --cpu CPU in each
+#             repetition: what answering the program's cpuid and xgetbv
+#             costs (columns "--cpu CPU" instructions and seconds, and
+#             --cpu/prof). Its counts differ where the program, glibc
+#             first, chooses other code for that CPU.
 #
 # Every tool runs under the same minimal environment (env -i PATH HOME
 # LC_ALL) and, when the kernel allows it, with ASLR off (setarch -R), as in
@@ -54,19 +59,20 @@ SMALL_DEFAULT="intloop:30000 recursion:21 hashmix:20000 memcpy_heavy:500"
 die() { echo "cache.sh: $*" >&2; exit 2; }
 note() { echo "[cache.sh] $*" >&2; }
 
-MODE=cache REPS=3 BIG="$BIG_DEFAULT" SMALL="$SMALL_DEFAULT"
-while getopts "m:n:b:s:h" opt; do
+MODE=cache REPS=3 BIG="$BIG_DEFAULT" SMALL="$SMALL_DEFAULT" CPU=""
+while getopts "m:n:b:s:c:h" opt; do
     case $opt in
     m) MODE=$OPTARG ;;
     n) REPS=$OPTARG ;;
     b) BIG=$OPTARG ;;
     s) SMALL=$OPTARG ;;
+    c) CPU=$OPTARG ;;
     h) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "usage: bench/cache.sh [-m MODE] [-n REPS] [-b BIG] [-s SMALL] BUILD_DIR" ;;
+    *) die "usage: bench/cache.sh [-m MODE] [-n REPS] [-b BIG] [-s SMALL] [-c CPU] BUILD_DIR" ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || die "usage: bench/cache.sh [-m MODE] [-n REPS] [-b BIG] [-s SMALL] BUILD_DIR"
+[ $# -eq 1 ] || die "usage: bench/cache.sh [-m MODE] [-n REPS] [-b BIG] [-s SMALL] [-c CPU] BUILD_DIR"
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "-n: a positive number, not '$REPS'"
 [ -d "$1" ] || die "$1: no such build directory (build first: make build)"
 BUILD=$(cd "$1" && pwd)
@@ -206,7 +212,7 @@ if [ -n "${BIG//[, ]/}" ]; then
         CG_EXTRA=()
         big_cmd "$name" "$arg"
         note "$LABEL: native, callgrind, prof --mode $MODE, $REPS times..."
-        tn=() tc=() tp=() n="" cgn=""
+        tn=() tc=() tp=() tx=() n="" nx="" cgn=""
         for ((r = 1; r <= REPS; r++)); do
             o="$TMP/big.$name.$r"
             s=$(timed "$o.native" "${CMD[@]}"); [ "$s" = fail ] && NOTES+=("$LABEL: native run failed") || tn+=("$s")
@@ -231,10 +237,26 @@ if [ -n "${BIG//[, ]/}" ]; then
                 fi
             fi
             rm -f "$o.db" "$o.db-wal" "$o.db-shm" "$o.db.json"
+            if [ -n "$CPU" ]; then
+                s=$(timed "$o.cpu" "$PROF" record -q --mode "$MODE" --cpu "$CPU" -o "$o.db" -- "${CMD[@]}")
+                if [ "$s" = fail ]; then
+                    NOTES+=("$LABEL: prof record --cpu $CPU failed: $(head -n 1 "$o.cpu.stderr" | cut -c1-160)")
+                    STATUS=1
+                else
+                    tx+=("$s")
+                    [ $r -eq 1 ] && nx=$(prof_total "$o.db")
+                fi
+                rm -f "$o.db" "$o.db-wal" "$o.db-shm" "$o.db.json"
+            fi
         done
         [ -n "$n" ] || n=${cgn:+$cgn (cg)}
         mn=$(median "${tn[@]}") mc=$(median "${tc[@]}") mp=$(median "${tp[@]}")
-        BIG_ROWS+=("| $LABEL | ${n:-n/a} | $mn | $mc | $mp | $(ratio "$mp" "$mn") | $(ratio "$mp" "$mc") |")
+        row="| $LABEL | ${n:-n/a} | $mn | $mc | $mp | $(ratio "$mp" "$mn") | $(ratio "$mp" "$mc") |"
+        if [ -n "$CPU" ]; then
+            mx=$(median "${tx[@]}")
+            row+=" ${nx:-n/a} | $mx | $(ratio "$mx" "$mp") |"
+        fi
+        BIG_ROWS+=("$row")
     done
 fi
 
@@ -280,8 +302,13 @@ echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), ${cpu:-unknown CPU}, $(npr
 echo "env -i PATH HOME LC_ALL, ASLR $ASLR; median of $REPS interleaved repetitions."
 if [ ${#BIG_ROWS[@]} -gt 0 ]; then
     echo
-    echo "| workload | instructions | native s | callgrind s | prof s | prof/native | prof/callgrind |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    if [ -n "$CPU" ]; then
+        echo "| workload | instructions | native s | callgrind s | prof s | prof/native | prof/callgrind | --cpu $CPU instructions | --cpu $CPU s | --cpu/prof |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    else
+        echo "| workload | instructions | native s | callgrind s | prof s | prof/native | prof/callgrind |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+    fi
     printf '%s\n' "${BIG_ROWS[@]}"
 fi
 if [ ${#SMALL_ROWS[@]} -gt 0 ]; then

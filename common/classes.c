@@ -385,6 +385,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	out->rep_ecx = out->is_rep && x->prefix[3] == X86_PREFIX_ADDRSIZE;
 	out->is_pushf = x->opcode[0] == 0x9c && x->opcode[1] == 0;
 	out->is_cpuid = i->id == X86_INS_CPUID;
+	out->is_xgetbv = i->id == X86_INS_XGETBV;
 	out->is_syscall = i->id == X86_INS_SYSCALL;
 	describe_flags(c, i, code, size, out);
 	if (out->cls == CLASS_RET && x->op_count == 1 && x->operands[0].type == X86_OP_IMM)

@@ -262,7 +262,26 @@ static int load_meta(sqlite3 *db, struct profile *p)
 		p->nlost += strtoull(num, NULL, 10);
 		s = end ? end + 2 : s + len;
 	}
+	struct profile_cpu *c = &p->cpu;
+	c->model = store_get_meta(db, "cpu_model", &failed);
+	c->host_vendor = store_get_meta(db, "cpu_host_vendor", &failed);
+	c->host_name = store_get_meta(db, "cpu_host_name", &failed);
+	c->host_level = store_get_meta(db, "cpu_host_level", &failed);
+	c->host_features = store_get_meta(db, "cpu_host_features", &failed);
+	c->interception = store_get_meta(db, "cpu_interception", &failed);
+	c->aslr = store_get_meta(db, "aslr", &failed);
+	c->environment = store_get_meta(db, "environment", &failed);
 	return failed ? -1 : 0;
+}
+
+char *profile_cpu_seen(const struct profile_cpu *c)
+{
+	if (!c->model)
+		return NULL;
+	if (strcmp(c->model, "host") != 0)
+		return xstrdup(c->model);
+	return xasprintf("the host's %s (%s, %s)", c->host_name && *c->host_name ? c->host_name : "CPU",
+			 c->host_vendor ? c->host_vendor : "?", c->host_level ? c->host_level : "?");
 }
 
 /* Sample mode: a function's inclusive samples are those whose stack holds it
@@ -398,6 +417,15 @@ void profile_free(struct profile *p)
 	free(p->collect);
 	free(p->killed_by);
 	free(p->lost);
+	struct profile_cpu *c = &p->cpu;
+	free(c->model);
+	free(c->host_vendor);
+	free(c->host_name);
+	free(c->host_level);
+	free(c->host_features);
+	free(c->interception);
+	free(c->aslr);
+	free(c->environment);
 	free(p->command);
 	free(p->state);
 	free(p->funcs);

@@ -11,7 +11,9 @@
  * registers: on some machines they are accepted and never fire. */
 #include "block.h"
 #include "callstack.h"
+#include "cpu_intercept.h"
 #include "emulate.h"
+#include "emulated_insn.h"
 #include "inject.h"
 #include "scratch.h"
 #include "tracer.h"
@@ -122,6 +124,8 @@ static enum block_end scan_block(struct tracer *tr, struct tracee *t, struct blo
 			return END_STEP;
 		if (info.is_rep)
 			return END_REP;
+		if (tracer_emulates(tr, t, pc, &info))
+			return END_EMULATE;
 		if (info.cls == CLASS_SYSCALL) {
 			append(bb, pc, &info);
 			return completes_with_trap(code) ? END_TRAP : END_SYSCALL;
@@ -176,6 +180,7 @@ static void place_end(struct tracer *tr, struct tracee *t, struct block *b)
 	struct branch br;
 	switch (b->end) {
 	case END_BRANCH:
+	case END_EMULATE:
 		b->walk = !arm_breakpoint(t, b->end_pc);
 		break;
 	case END_REP:
@@ -439,6 +444,20 @@ static void run_special(struct tracer *tr, struct tracee *t, const struct block 
 	block_single_step(t, sig);
 }
 
+/* The thread stands on an instruction the tracer carries out (END_EMULATE,
+ * all before it counted): run_from does it. A signal goes first: the int3
+ * on the instruction brings the thread back. */
+static void emulated_end(struct tracer *tr, struct tracee *t, const struct block *b, int sig)
+{
+	block_set_pc(t, b->end_pc);
+	if (!sig) {
+		run_from(tr, t, b->end_pc, 0);
+		return;
+	}
+	bt(t)->state = B_RUN;
+	block_resume_thread(t, sig);
+}
+
 /* The thread reached the block's end instruction: what the int3 there would
  * have led to. */
 static void at_block_end(struct tracer *tr, struct tracee *t, int sig)
@@ -450,6 +469,10 @@ static void at_block_end(struct tracer *tr, struct tracee *t, int sig)
 		return;
 	}
 	count_range(tr, t, s->pos, b->n);
+	if (b->end == END_EMULATE) {
+		emulated_end(tr, t, b, sig);
+		return;
+	}
 	run_special(tr, t, b, sig);
 }
 
@@ -478,13 +501,48 @@ static void walk(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 	block_single_step(t, sig);
 }
 
+/* The block b at the thread's pc is only an instruction the tracer carries
+ * out: true when it did (counted; *pc is the next instruction), false when
+ * the CPU would fault there (the signal is queued). */
+static bool emulated_start(struct tracer *tr, struct tracee *t, const struct block *b, uint64_t *pc)
+{
+	if (tracer_emulate(tr, t, b->end_pc, &b->end_info) != EMU_DONE)
+		return false;
+	tracer_count_insn(tr, t, b->end_pc, b->end_info.cls);
+	*pc = b->end_pc + b->end_info.len;
+	return true;
+}
+
+static void run_block(struct tracer *tr, struct tracee *t, uint64_t pc, int sig);
+
 /* The thread stands at pc (nothing there executed yet): run from there. */
 static void run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 {
+	for (;;) {
+		if (!sig && tr->opt.mode == &cache_mode && cache_mode_enter(tr, t, pc))
+			return;
+		struct block *b = get_block(tr, t, pc);
+		if (sig || b->end != END_EMULATE || b->n != 0)
+			break;
+		if (!emulated_start(tr, t, b, &pc)) {
+			/* The queued signal is delivered before the thread runs anything. */
+			struct block_thread *s = bt(t);
+			t->pc = pc;
+			s->block = b;
+			s->pos = 0;
+			s->state = B_RUN;
+			block_resume_thread(t, 0);
+			return;
+		}
+	}
+	run_block(tr, t, pc, sig);
+}
+
+/* run_from once the cache declined and no emulated instruction stands at pc. */
+static void run_block(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
+{
 	struct block_thread *s = bt(t);
 	struct block *b = NULL;
-	if (!sig && tr->opt.mode == &cache_mode && cache_mode_enter(tr, t, pc))
-		return;
 	for (int chain = 0; chain < MAX_CHAINED_EMULATIONS; chain++) {
 		t->pc = pc;
 		s->block = b = get_block(tr, t, pc);
@@ -523,6 +581,8 @@ static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 	sc->refused |= tr->opt.no_scratch;
 	if (!sc->base && !sc->refused && !scratch_map(tr, t, sc, &inj) && inj.ret == -ESRCH)
 		return; /* died meanwhile: the loop hears of it */
+	if (!cpu_arm(tr, t, sc->base))
+		return;
 	struct aspace *as = t->proc->as;
 	if (tr->opt.mode == &cache_mode && !inj.held_sig && !as->cache) {
 		as->cache = cache_new();
@@ -582,7 +642,8 @@ static void on_breakpoint(struct tracer *tr, struct tracee *t, uint64_t addr)
 {
 	struct block_thread *s = bt(t);
 	const struct block *b = s->block;
-	if (b && addr == b->end_pc && (b->end == END_BRANCH || b->end == END_REP)) {
+	if (b && addr == b->end_pc &&
+	    (b->end == END_BRANCH || b->end == END_REP || b->end == END_EMULATE)) {
 		at_block_end(tr, t, 0);
 		return;
 	}
@@ -729,15 +790,33 @@ static uint64_t count_until_signal(struct tracer *tr, struct tracee *t, uint64_t
 		count_range(tr, t, s->pos, (uint32_t)idx);
 	else if (b->end == END_TRAP && pc == b->end_pc + b->end_info.len)
 		count_range(tr, t, s->pos, b->n);
+	else if (pc == b->end_pc && b->end != END_BRANCH && b->end != END_TRAP)
+		count_range(tr, t, s->pos, b->n); /* on its REP, STEP or EMULATE end (not in insns) */
 	return pc;
+}
+
+/* A cpuid no block ended at (code written since it was decoded, say)
+ * faulted: the tracer answers it, as step mode would have. */
+static void faulted_cpuid(struct tracer *tr, struct tracee *t, uint64_t pc)
+{
+	struct insn_info in = *tracer_decode(tr, t, pc);
+	if (tracer_emulate(tr, t, pc, &in) == EMU_DONE) {
+		tracer_count_insn(tr, t, pc, in.cls);
+		pc += in.len;
+	}
+	run_from(tr, t, pc, 0);
 }
 
 static void block_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
 	struct block_thread *s = bt(t);
 	uint64_t pc = count_until_signal(tr, t, tracer_read_pc(t));
-	tracer_record_signal(tr, t, sig, pc);
 	s->block = NULL;
+	if (cpu_cpuid_faulted(tr, t, sig)) {
+		faulted_cpuid(tr, t, pc);
+		return;
+	}
+	tracer_record_signal(tr, t, sig, pc);
 	if (has_handler(t->tid, sig)) {
 		/* Stepping with the signal stops at the handler's first instruction. */
 		t->pc = pc;
@@ -756,6 +835,7 @@ static void block_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 	if (p->unfollowed && p->as->refs == 1) {
 		/* --no-follow-fork: a forked copy leaves without our int3s and page. */
 		aspace_remove_breakpoints(tr, p->as, t->tid);
+		cpu_disarm(tr, t, p->as->scratch.base);
 		scratch_unmap(tr, t, &p->as->scratch, false);
 		if (ptrace(PTRACE_DETACH, t->tid, 0, 0) != 0)
 			log_debug("detach %d: %s", t->tid, strerror(errno));

@@ -20,6 +20,7 @@ enum block_end {
 	END_TRAP,         /* int3, ud2, ...: runs natively; the signal it raises ends it */
 	END_REP,          /* a REP string instruction: run out of line, counted from RCX */
 	END_STEP,         /* undecodable, not emulated, or a block too long: single-stepped */
+	END_EMULATE,      /* an instruction the tracer carries out (emulated_insn.h), at an int3 */
 };
 
 struct block_insn {
@@ -39,7 +40,7 @@ struct block_call {
 
 struct block {
 	uint64_t start;
-	uint32_t n;             /* instructions, terminator included except for REP/STEP */
+	uint32_t n;             /* instructions, terminator included except for REP/STEP/EMULATE */
 	struct block_insn *insns;
 	struct block_call *calls;
 	uint32_t ncalls;
@@ -47,7 +48,7 @@ struct block {
 	/* No int3 at the end (END_STEP, a REP without a slot, unwritable code):
 	 * the thread single-steps its way there. */
 	bool walk;
-	uint64_t end_pc;        /* the terminator (or the REP/STEP instruction) */
+	uint64_t end_pc;        /* the terminator (or the REP/STEP/EMULATE instruction) */
 	uint64_t slot;          /* END_REP: its copy in the scratch page; 0 = none */
 	struct insn_info end_info;
 	struct branch br;       /* END_BRANCH */

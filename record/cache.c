@@ -3,6 +3,7 @@
 #include "block.h"
 #include "cache_emit.h"
 #include "callstack.h"
+#include "emulated_insn.h"
 #include "inject.h"
 #include "relocate.h"
 #include "tracer.h"
@@ -647,6 +648,8 @@ static uint32_t scan(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 			return 0;
 		}
 		int k = end_kind(&s[n]);
+		if (tracer_emulates(tr, t, s[n].pc, &s[n].info))
+			k = -2; /* the tracer carries it out: at a stop, in block mode */
 		if (k == -2 || (k == TE_REP && n > 0))
 			break;
 		pc += s[n].info.len;

@@ -2,6 +2,7 @@
  * meta data and summary. The loop itself is tracer.c. */
 #include "prof/commands.h"
 #include "affinity.h"
+#include "cpu_intercept.h"
 #include "progress.h"
 #include "sample.h"
 #include "supervise.h"
@@ -39,6 +40,15 @@ struct record_args {
 	struct tracer_options topt;
 	char **argv;   /* program and its arguments */
 	struct affinity affinity; /* the pin, hidden from the program */
+	const char *cpu_name;  /* --cpu; NULL: host (or x86-64-v3 with --reproducible) */
+	bool reproducible;     /* --reproducible: and a fixed environment */
+	struct cpu_view cpu;   /* what topt.cpu points to */
+};
+
+/* --reproducible's environment for the program: nothing of the caller's,
+ * so two runs on two machines read the same strings (README). */
+static char *const fixed_environment[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LC_ALL=C", "TZ=UTC0", NULL,
 };
 
 static volatile sig_atomic_t interrupted_by;
@@ -108,6 +118,15 @@ static const char record_usage[] =
 	"      --verify          record in block (or cache) mode, run again in step mode with\n"
 	"                        address randomization off for both, and compare every\n"
 	"                        instruction count (exit 3 when they differ)\n"
+	"      --cpu MODEL       the CPU the program sees: host (default) or a virtual one,\n"
+	"                        x86-64, x86-64-v2, x86-64-v3 or x86-64-v4 (the psABI\n"
+	"                        levels): its cpuid and xgetbv are answered by prof, so\n"
+	"                        glibc and the program choose the same code on any host\n"
+	"                        that has the level's features\n"
+	"      --no-aslr         launch the program with address randomization off\n"
+	"                        (as setarch -R)\n"
+	"      --reproducible    --cpu x86-64-v3 --no-aslr and a fixed environment (PATH,\n"
+	"                        HOME, LC_ALL, TZ only): the same counts on every machine\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"prof record exits with the program's exit status (128+N if killed by signal N),\n"
@@ -141,6 +160,46 @@ static int check_mode_options(const struct record_args *a, const struct given_op
 	return 0;
 }
 
+/* What a launched program is shown (record --cpu, --no-aslr, --reproducible);
+ * 0, or -1 after one error line. */
+static int choose_cpu(struct record_args *a)
+{
+	if (a->attach_pid && (a->reproducible || a->topt.no_aslr ||
+			      (a->cpu_name && strcmp(a->cpu_name, "host") != 0))) {
+		log_error("record: %s applies to a program prof launches, not to -p: the running "
+			  "process already asked its CPU and has its address layout",
+			  a->reproducible ? "--reproducible" : a->topt.no_aslr ? "--no-aslr" : "--cpu");
+		return -1;
+	}
+	const char *name = a->cpu_name ? a->cpu_name : a->reproducible ? "x86-64-v3" : "host";
+	int level = cpu_level_parse(name);
+	if (level < 0) {
+		log_error("record: unknown CPU model '%s' (known: %s)", name, cpu_level_list());
+		return -1;
+	}
+	struct cpu_view *v = &a->cpu;
+	cpu_host_read(&v->host);
+	v->level = level;
+	a->topt.cpu = v;
+	if (level == CPU_HOST)
+		return 0;
+	const char *lacks = cpu_host_lacks(&v->host, level);
+	if (lacks) {
+		log_error("record: the host lacks %s for --cpu %s", lacks, name);
+		return -1;
+	}
+	v->faulting = cpu_faulting_offered();
+	const char *fault_only = getenv("PROF_CPUID_FAULT_ONLY");
+	v->fault_only = v->faulting && fault_only && *fault_only && strcmp(fault_only, "0") != 0;
+	if (a->topt.mode == &sample_mode && !v->faulting) {
+		log_error("record: --cpu in sample mode needs CPUID faulting, which this kernel or CPU "
+			  "does not offer (the program runs freely: nothing else stops its cpuid); "
+			  "record in an exact mode");
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_record_args(int argc, char **argv, struct record_args *a)
 {
 	struct given_options given_store = { 0 }, *given = &given_store;
@@ -157,6 +216,9 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "freq", required_argument, NULL, 'F' },
 		{ "clock", required_argument, NULL, 'c' },
 		{ "collect", required_argument, NULL, 'C' },
+		{ "cpu", required_argument, NULL, 'U' },
+		{ "no-aslr", no_argument, NULL, 'A' },
+		{ "reproducible", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -214,6 +276,9 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			}
 			a->topt.collect = optarg;
 			break;
+		case 'U': a->cpu_name = optarg; break;
+		case 'A': a->topt.no_aslr = true; break;
+		case 'R': a->reproducible = a->topt.no_aslr = true; break;
 		case 'h': fputs(record_usage, stdout); exit(0);
 		default:
 			log_error("record: unknown or incomplete option '%s' (see 'prof record --help')",
@@ -250,7 +315,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		return -1;
 	}
 	a->argv = argv + optind;
-	return 0;
+	return choose_cpu(a);
 }
 
 /* Finds the program as execvp would, so a missing or non-executable file is
@@ -367,7 +432,8 @@ static int report_launch_error(const char *name, int child_errno)
 
 /* Returns the child stopped after its exec, before its first instruction, or
  * -1 with the exit code in *code. */
-static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options, int *code)
+static pid_t launch(char *path, char **argv, char *const *envp, bool no_aslr, long seize_options,
+		    int *code)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -392,7 +458,7 @@ static pid_t launch(char *path, char **argv, bool no_aslr, long seize_options, i
 			(void)w;
 			_exit(127);
 		}
-		execv(path, argv);
+		execve(path, argv, envp ? envp : environ);
 		int e = errno;
 		ssize_t w = write(pfd[1], &e, sizeof e);
 		(void)w;
@@ -435,8 +501,12 @@ static long ptrace_options(const struct tracer *tr)
 	if (!tr->attached)
 		opts |= PTRACE_O_EXITKILL; /* an attached process must survive us */
 	/* Block mode traces even children it does not follow: they inherit
-	 * its breakpoints, which must come out before they run free. */
-	if (tr->opt.follow_fork || tr->opt.mode == &block_mode || tr->opt.mode == &cache_mode)
+	 * its breakpoints, which must come out before they run free; with
+	 * --cpu, their CPUID faulting too. */
+	const struct cpu_view *cpu = tr->opt.cpu;
+	bool faulting = cpu && cpu->level != CPU_HOST && cpu->faulting;
+	if (tr->opt.follow_fork || tr->opt.mode == &block_mode || tr->opt.mode == &cache_mode ||
+	    faulting)
 		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	return opts;
 }
@@ -555,6 +625,58 @@ static char *attached_command(pid_t pid)
 	return xasprintf("-p %d (%s)", (int)pid, buf);
 }
 
+/* How prof answers the program's cpuid and xgetbv. */
+static const char *interception(const struct record_args *a)
+{
+	const struct cpu_view *v = &a->cpu;
+	if (v->level == CPU_HOST)
+		return "none";
+	if (a->topt.mode == &sample_mode)
+		return "cpuid faulting (xgetbv not intercepted)";
+	if (v->fault_only)
+		return "cpuid faulting, xgetbv at block ends";
+	return v->faulting ? "block ends, and cpuid faulting for the rest" : "block ends";
+}
+
+/* "off" when the program's addresses are not randomized. */
+static const char *aslr_state(const struct record_args *a)
+{
+	char buf[32] = "";
+	FILE *f = fopen("/proc/sys/kernel/randomize_va_space", "re");
+	bool global_off = f && fgets(buf, sizeof buf, f) && buf[0] == '0';
+	if (f)
+		fclose(f);
+	bool off = global_off || a->topt.no_aslr;
+	if (a->attach_pid) {
+		char path[64];
+		unsigned long persona = 0;
+		snprintf(path, sizeof path, "/proc/%d/personality", (int)a->attach_pid);
+		f = fopen(path, "re");
+		if (f && fscanf(f, "%lx", &persona) == 1 && (persona & ADDR_NO_RANDOMIZE))
+			off = true;
+		if (f)
+			fclose(f);
+	}
+	return off ? "off" : "on";
+}
+
+/* What the program saw: the host's CPU, the model shown, its address layout. */
+static void cpu_meta(const struct record_args *a, char *rows[][2])
+{
+	const struct cpu_host *h = &a->cpu.host;
+	int host_level = cpu_host_level(h);
+	rows[0][0] = "cpu_model", rows[0][1] = xstrdup(cpu_level_name(a->cpu.level));
+	rows[1][0] = "cpu_host_vendor", rows[1][1] = xstrdup(h->vendor);
+	rows[2][0] = "cpu_host_name", rows[2][1] = xstrdup(h->name);
+	rows[3][0] = "cpu_host_level", rows[3][1] = xstrdup(host_level == CPU_HOST ? "below x86-64"
+							   : cpu_level_name(host_level));
+	rows[4][0] = "cpu_host_features", rows[4][1] = cpu_host_features(h);
+	rows[5][0] = "cpu_interception", rows[5][1] = xstrdup(interception(a));
+	rows[6][0] = "aslr", rows[6][1] = xstrdup(aslr_state(a));
+	rows[7][0] = "environment", rows[7][1] = xstrdup(a->reproducible ? "fixed" : "inherited");
+}
+#define CPU_META_ROWS 8
+
 /* Written to the file before the program runs (the writer has not started):
  * whatever happens later, a full disk included, the recording says what it is. */
 static int write_start_meta(sqlite3 *db, const struct record_args *a)
@@ -585,6 +707,13 @@ static int write_start_meta(sqlite3 *db, const struct record_args *a)
 		if (rc == 0 && rows[i][1])
 			rc = store_set_meta(db, rows[i][0], rows[i][1]);
 		free(rows[i][1]);
+	}
+	char *cpu[CPU_META_ROWS][2];
+	cpu_meta(a, cpu);
+	for (size_t i = 0; i < CPU_META_ROWS; i++) {
+		if (rc == 0)
+			rc = store_set_meta(db, cpu[i][0], cpu[i][1]);
+		free(cpu[i][1]);
 	}
 	if (rc == 0)
 		rc = store_exec(db, "COMMIT");
@@ -628,7 +757,8 @@ static pid_t begin_target(struct tracer *tr, const struct record_args *a, char *
 	if (a->attach_pid)
 		return tracer_attach_probe(a->attach_pid) == 0 ? a->attach_pid : -1;
 	bool seize = a->topt.mode == &sample_mode;
-	return launch(path, a->argv, a->topt.no_aslr, seize ? ptrace_options(tr) : 0, code);
+	return launch(path, a->argv, a->reproducible ? fixed_environment : NULL, a->topt.no_aslr,
+		      seize ? ptrace_options(tr) : 0, code);
 }
 
 /* The recording could not start: a launched program must not run untraced

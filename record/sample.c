@@ -12,6 +12,7 @@
  * blocked in a syscall shows too. Each sample stands for one period (a
  * ptrace sample taken at a slower tick, for the periods of that tick). */
 #include "tracer.h"
+#include "cpu_intercept.h"
 #include "sample.h"
 #include "sample_stream.h"
 #include "unwind.h"
@@ -29,9 +30,12 @@
 
 #define MAX_DEPTH 128
 
+/* Until CPUID faulting is on in a new image, the thread stops at syscalls
+ * (the exec's own exit is the first), where prof can turn it on. */
 static void cont(struct tracee *t, int sig)
 {
-	if (ptrace(PTRACE_CONT, t->tid, 0, sig) != 0 && errno != ESRCH)
+	int req = t->proc->arm_cpuid ? PTRACE_SYSCALL : PTRACE_CONT;
+	if (ptrace(req, t->tid, 0, sig) != 0 && errno != ESRCH)
 		log_warn("cannot resume thread %d: %s", t->tid, strerror(errno));
 }
 
@@ -109,6 +113,9 @@ uint64_t sample_tick_ns(const struct tracer_options *opt)
 
 static void sample_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
+	/* --no-follow-fork with --cpu: a child traced to be released */
+	if (t->proc->unfollowed && tracer_let_go(tr, t))
+		return;
 	if (!tr->opt.clock_wall && t->id && !t->mode_state)
 		t->mode_state = sample_stream_open(t->tid, period_ns(&tr->opt));
 	/* A thread the kernel does not sample (no room for its buffer) is
@@ -143,14 +150,53 @@ static void sample_resume(struct tracer *tr, struct tracee *t)
 		record_sample(tr, t, r.rip);
 }
 
+/* Turns CPUID faulting on at a signal stop: the injection must not cost the
+ * signal its details. False: t died. */
+static bool arm_at_signal(struct tracer *tr, struct tracee *t)
+{
+	siginfo_t si;
+	if (!t->proc->arm_cpuid)
+		return true;
+	bool known = ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) == 0;
+	if (!cpu_arm(tr, t, 0))
+		return false;
+	if (known && ptrace(PTRACE_SETSIGINFO, t->tid, 0, &si) != 0)
+		log_debug("thread %d: siginfo of signal %d lost", t->tid, si.si_signo);
+	return true;
+}
+
 static void sample_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
+	if (!arm_at_signal(tr, t))
+		return;
+	if (cpu_cpuid_faulted(tr, t, sig)) {
+		/* Answered from --cpu's model; a cpuid is no sample. */
+		uint64_t pc = tracer_read_pc(t);
+		struct insn_info in = *tracer_decode(tr, t, pc);
+		tracer_emulate(tr, t, pc, &in);
+		cont(t, 0);
+		return;
+	}
 	tracer_record_signal(tr, t, sig, tracer_read_pc(t));
 	cont(t, sig); /* the program gets every signal, as without prof */
 }
 
+/* A syscall stop, while CPUID faulting waits to be turned on: at an exit. */
+static void syscall_stop(struct tracer *tr, struct tracee *t)
+{
+	struct __ptrace_syscall_info info;
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof info, &info) > 0 &&
+	    info.op == PTRACE_SYSCALL_INFO_EXIT && !cpu_arm(tr, t, 0))
+		return;
+	cont(t, 0);
+}
+
 static void sample_on_trap(struct tracer *tr, struct tracee *t, int sig)
 {
+	if (sig == (SIGTRAP | 0x80)) {
+		syscall_stop(tr, t);
+		return;
+	}
 	sample_on_signal(tr, t, sig & 0x7f); /* the program's own SIGTRAP */
 }
 

@@ -2,6 +2,8 @@
  * that was at the thread's pc has run once. Reading RIP (one PEEKUSER) is all
  * a plain step costs; full registers only around `syscall`. */
 #include "callstack.h"
+#include "cpu_intercept.h"
+#include "emulated_insn.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -20,8 +22,29 @@ static bool is_restart_code(int64_t ret)
 	return ret <= -512 && ret >= -516; /* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK */
 }
 
+static void complete_step(struct tracer *tr, struct tracee *t, uint64_t new_pc);
+
+/* Instructions the tracer carries out itself are not stepped: each counts
+ * once and the thread goes on at the next. One that faults stays (its
+ * signal is queued: the step delivers it). */
+static void emulate_ahead(struct tracer *tr, struct tracee *t)
+{
+	for (;;) {
+		if (!t->insn_valid) {
+			t->insn = *tracer_decode(tr, t, t->pc);
+			t->insn_valid = true;
+		}
+		if (t->exec_trap_pending || !tracer_emulates(tr, t, t->pc, &t->insn) ||
+		    tracer_emulate(tr, t, t->pc, &t->insn) != EMU_DONE)
+			return;
+		complete_step(tr, t, t->pc + t->insn.len);
+	}
+}
+
 static void step_resume(struct tracer *tr, struct tracee *t, int sig)
 {
+	if (!sig)
+		emulate_ahead(tr, t);
 	if (!t->insn_valid) {
 		t->insn = *tracer_decode(tr, t, t->pc);
 		t->insn_valid = true;
@@ -112,6 +135,9 @@ static bool is_handler_entry(struct tracee *t)
 
 static void step_on_trap(struct tracer *tr, struct tracee *t, int sig)
 {
+	/* The first trap in a new image (not its exec event stop) can inject. */
+	if (!cpu_arm(tr, t, 0))
+		return;
 	uint64_t pc = tracer_read_pc(t);
 	if (t->exec_trap_pending) {
 		t->exec_trap_pending = false;
@@ -143,6 +169,17 @@ static void step_on_trap(struct tracer *tr, struct tracee *t, int sig)
 static void step_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
 	uint64_t pc = tracer_read_pc(t);
+	if (pc == t->pc && !t->in_syscall && cpu_cpuid_faulted(tr, t, sig)) {
+		/* A cpuid faulting stopped: answered as if the step had run it. */
+		if (!t->insn_valid) {
+			t->insn = *tracer_decode(tr, t, pc);
+			t->insn_valid = true;
+		}
+		if (tracer_emulate(tr, t, pc, &t->insn) == EMU_DONE)
+			complete_step(tr, t, pc + t->insn.len);
+		step_resume(tr, t, 0);
+		return;
+	}
 	if (t->in_syscall && pc == t->pc + t->insn.len) {
 		struct user_regs_struct r;
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0 && is_restart_code((int64_t)r.rax))
@@ -168,7 +205,13 @@ static void step_on_exit_event(struct tracer *tr, struct tracee *t)
 
 static void step_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 {
-	/* After exec, the trap of the execve step itself may still come. */
+	/* --no-follow-fork: a child traced to be released */
+	if (t->proc->unfollowed && tracer_let_go(tr, t))
+		return;
+	/* After exec, the trap of the execve step itself may still come (the
+	 * exec event stop cannot inject: the first trap turns faulting on). */
+	if (!after_exec && !cpu_arm(tr, t, 0))
+		return;
 	t->exec_trap_pending = after_exec;
 	callstack_push(tr, t, 0, t->pc, 0, 0); /* the thread's root frame */
 	step_resume(tr, t, 0);

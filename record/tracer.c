@@ -7,6 +7,7 @@
 #include "writer.h"
 #include "block.h"
 #include "callstack.h"
+#include "cpu_intercept.h"
 #include "early_stops.h"
 #include "sandbox.h"
 #include "unwind.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -639,6 +641,13 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 	t->syscall_interrupted = false;
 }
 
+/* --cpu where the kernel traps cpuid: each new image turns it on (forked
+ * children and threads inherit it). */
+static bool wants_faulting(const struct tracer *tr)
+{
+	return tr->opt.cpu && tr->opt.cpu->level != CPU_HOST && tr->opt.cpu->faulting;
+}
+
 /* exec replaces the process image: a new process row, new mappings, a new
  * thread row for the execing thread, which now has the leader's tid. */
 static void on_exec(struct tracer *tr, struct tracee *t)
@@ -679,6 +688,7 @@ static void on_exec(struct tracer *tr, struct tracee *t)
 	proc_release(tr, old);
 	struct proc *p = tracer_proc_new(tr, pid, ppid, unfollowed);
 	p->sandbox = filters;
+	p->arm_cpuid = wants_faulting(tr); /* exec turned it off */
 	struct tracee *nt = tracer_thread_add(tr, pid, p);
 	if (unfollowed) {
 		/* A --no-follow-fork vfork child, traced until its exec only. */
@@ -697,6 +707,27 @@ void tracer_forget_thread(struct tracer *tr, struct tracee *t)
 	thread_remove(tr, t);
 	if (p->live_threads <= 0)
 		proc_release(tr, p);
+}
+
+/* Whether t's process shares its parent's memory (vfork, CLONE_VM); when
+ * unsure, it does. */
+static bool shares_parent_memory(const struct tracee *t)
+{
+	long order = syscall(SYS_kcmp, t->proc->pid, t->proc->ppid, KCMP_VM, 0, 0);
+	return order != 1 && order != 2; /* 0: the same memory; -1: cannot tell */
+}
+
+bool tracer_let_go(struct tracer *tr, struct tracee *t)
+{
+	/* Turning CPUID faulting off writes a stub over the child's code: not
+	 * where the parent's threads may run it. */
+	if (shares_parent_memory(t))
+		return false;
+	cpu_disarm(tr, t, 0);
+	if (ptrace(PTRACE_DETACH, t->tid, 0, 0) != 0)
+		log_debug("detach %d: %s", t->tid, strerror(errno));
+	tracer_forget_thread(tr, t);
+	return true;
 }
 
 static void on_thread_gone(struct tracer *tr, struct tracee *t, int status)
@@ -782,6 +813,7 @@ void tracer_adopt_first(struct tracer *tr, pid_t pid)
 	tr->main_pid = pid;
 	privilege_check_exec(tr, pid);
 	struct proc *p = tracer_proc_new(tr, pid, getpid(), false);
+	p->arm_cpuid = wants_faulting(tr);
 	thread_begin(tr, tracer_thread_add(tr, pid, p), false);
 }
 

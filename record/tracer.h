@@ -25,6 +25,7 @@ struct proc;
 struct block;
 struct tracer;
 struct tracee;
+struct cpu_view;
 
 /* How a recording mode advances threads between stops. The tracer loop owns
  * the threads and processes and calls these at each kind of stop. */
@@ -89,6 +90,7 @@ struct proc {
 	struct sandbox *sandbox;   /* its seccomp filters (NULL: none) */
 	struct as_limit as_limit;  /* its RLIMIT_AS, raised by what prof maps */
 	uint64_t refused_syscalls; /* bit nr: prof said once that its filter refuses it */
+	bool arm_cpuid;            /* --cpu: CPUID faulting still to be turned on in this image */
 	struct proc *next;
 };
 
@@ -134,6 +136,7 @@ struct tracer_options {
 	bool clock_wall;           /* sample: every thread, on CPU or not */
 	unsigned freq;             /* sample: ticks per second */
 	const char *collect;       /* count only while this function is on the stack */
+	const struct cpu_view *cpu; /* --cpu: the CPU the program is shown; NULL: the host */
 };
 
 struct tracer {
@@ -231,6 +234,10 @@ bool tracer_detach_ready(const struct tracer *tr);
 void tracer_detach_all(struct tracer *tr);
 /* tracer.c: the loop's handling of one stop (events, signals, traps). */
 void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es);
+/* Lets a --no-follow-fork child go at its first stop, as it was before
+ * prof (CPUID faulting off), and returns true; false for one that shares
+ * its parent's memory (vfork): it stays traced, unrecorded, until its exec. */
+bool tracer_let_go(struct tracer *tr, struct tracee *t);
 /* Decodes (through the cache) the instruction at pc in t's process. */
 const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint64_t pc);
 void tracer_emit(struct tracer *tr, const struct prof_event *ev);

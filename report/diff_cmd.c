@@ -403,6 +403,24 @@ static int check_side(const struct side *s)
 	return 0;
 }
 
+/* The CPU a program is shown decides which code it runs (glibc's memcpy,
+ * the program's own dispatch): counts of two CPUs do not compare. */
+static void check_cpus(const struct side *b, const struct side *n)
+{
+	char *bs = profile_cpu_seen(&b->p.cpu), *ns = profile_cpu_seen(&n->p.cpu);
+	const struct profile_cpu *bc = &b->p.cpu, *nc = &n->p.cpu;
+	/* Two hosts differ when their names or features do. */
+	bool same = !bs || !ns || (strcmp(bs, ns) == 0 &&
+		    (strcmp(bc->model, "host") != 0 ||
+		     strcmp(bc->host_features ? bc->host_features : "",
+			    nc->host_features ? nc->host_features : "") == 0));
+	if (!same)
+		log_warn("diff: the programs saw different CPUs, %s in %s and %s in %s: their counts "
+			 "are not comparable (record both with the same --cpu)", bs, b->path, ns, n->path);
+	free(bs);
+	free(ns);
+}
+
 static int check_comparable(const struct side *b, const struct side *n)
 {
 	if (check_side(b) != 0 || check_side(n) != 0)
@@ -410,6 +428,7 @@ static int check_comparable(const struct side *b, const struct side *n)
 	if (strcmp(b->p.command, n->p.command) != 0)
 		log_warn("diff: the recordings ran different commands: '%s' and '%s'",
 			 b->p.command, n->p.command);
+	check_cpus(b, n);
 	return 0;
 }
 

@@ -59,6 +59,50 @@ static void json_lost(FILE *out, const char *lost)
 	}
 }
 
+static void json_or_null(FILE *out, const char *s)
+{
+	if (s)
+		json_string(out, s);
+	else
+		fputs("null", out);
+}
+
+/* "cpu": what the program saw, null for a recording older than --cpu. */
+static void json_cpu(FILE *out, const struct profile_cpu *c)
+{
+	fputs("  \"cpu\": ", out);
+	if (!c->model) {
+		fputs("null", out);
+	} else {
+		fputs("{\"model\": ", out);
+		json_string(out, c->model);
+		fputs(", \"host\": {\"vendor\": ", out);
+		json_or_null(out, c->host_vendor);
+		fputs(", \"name\": ", out);
+		json_or_null(out, c->host_name);
+		fputs(", \"level\": ", out);
+		json_or_null(out, c->host_level);
+		fputs(", \"features\": [", out);
+		const char *f = c->host_features ? c->host_features : "";
+		for (bool first = true; *f;) {
+			size_t n = strcspn(f, " ");
+			if (n) {
+				fprintf(out, "%s\"%.*s\"", first ? "" : ", ", (int)n, f);
+				first = false;
+			}
+			f += n + (f[n] == ' ');
+		}
+		fputs("]}, \"interception\": ", out);
+		json_or_null(out, c->interception);
+		fputc('}', out);
+	}
+	fputs(",\n  \"aslr\": ", out);
+	json_or_null(out, c->aslr);
+	fputs(",\n  \"environment\": ", out);
+	json_or_null(out, c->environment);
+	fputs(",\n", out);
+}
+
 void report_json(FILE *out, const struct profile *p, const struct report_options *o)
 {
 	fputs("{\n  \"mode\": ", out);
@@ -80,6 +124,7 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 	fputs(",\n  \"lost\": {", out);
 	json_lost(out, p->lost);
 	fputs("},\n", out);
+	json_cpu(out, &p->cpu);
 	fputs("  \"classes\": ", out);
 	json_classes(out, p->classes);
 	fputs(",\n  \"functions\": [", out);

@@ -10,6 +10,23 @@ static const char *unit_of(const struct profile *p)
 	return p->sampled ? "samples" : "instructions";
 }
 
+/* What the program saw: the CPU shown, its address layout, its environment. */
+static void print_cpu(FILE *out, const struct profile_cpu *c)
+{
+	char *seen = profile_cpu_seen(c);
+	if (!seen)
+		return; /* an older recording */
+	if (strcmp(c->model, "host") == 0)
+		fprintf(out, "# cpu:      %s", seen);
+	else
+		fprintf(out, "# cpu:      %s shown to the program (host: %s, %s, %s)", seen,
+			c->host_name ? c->host_name : "?", c->host_vendor ? c->host_vendor : "?",
+			c->host_level ? c->host_level : "?");
+	fprintf(out, "; ASLR %s%s\n", c->aslr ? c->aslr : "?",
+		c->environment && strcmp(c->environment, "fixed") == 0 ? "; fixed environment" : "");
+	free(seen);
+}
+
 static void print_header(FILE *out, const struct profile *p)
 {
 	char n[32];
@@ -21,6 +38,7 @@ static void print_header(FILE *out, const struct profile *p)
 			p->sample_clock ? p->sample_clock : "cpu");
 	else
 		fprintf(out, "# mode:     %s (exact instruction counts)\n", p->mode);
+	print_cpu(out, &p->cpu);
 	if (p->killed_by)
 		fprintf(out, "# program:  killed by %s\n", p->killed_by);
 	if (p->collect)

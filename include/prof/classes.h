@@ -30,6 +30,7 @@ struct insn_info {
 	bool rep_ecx;         /* ... that counts in ECX (address-size prefix 0x67) */
 	bool is_pushf;        /* pushes RFLAGS: the trap flag leaks when stepped */
 	bool is_cpuid;        /* some hypervisors step two instructions over it */
+	bool is_xgetbv;       /* reads XCR0: record --cpu answers it */
 	bool is_syscall;      /* the `syscall` instruction */
 	uint16_t ret_imm;     /* bytes a `ret imm16` pops after the return address */
 	/* Status flags (FLAG_CF ... FLAG_OF) the instruction may read, and those

@@ -56,8 +56,21 @@ struct thread_row {
 	uint64_t count;
 };
 
+/* What the recorded program saw (record --cpu, --no-aslr, --reproducible);
+ * every field NULL in a recording older than these. */
+struct profile_cpu {
+	char *model;                    /* "host", "x86-64-v3", ... */
+	char *host_vendor, *host_name;  /* "AuthenticAMD", "AMD EPYC" */
+	char *host_level;               /* the highest psABI level the host has */
+	char *host_features;            /* space separated */
+	char *interception;             /* how prof answered cpuid and xgetbv */
+	char *aslr;                     /* "on" or "off" */
+	char *environment;              /* "inherited" or "fixed" */
+};
+
 struct profile {
 	char *mode, *command, *state;   /* state: complete, incomplete, recording */
+	struct profile_cpu cpu;
 	char *killed_by;                /* the signal that killed the program ("SIGSEGV"), or NULL */
 	char *collect;                  /* record --collect FUNC, or NULL */
 	char *lost;                     /* what cost exactness: "KIND N, KIND N", or NULL */
@@ -85,6 +98,11 @@ struct profile {
 	struct symbolizer *symbolizer;
 	char **pool; size_t npool;   /* strings the profile owns */
 };
+
+/* How the CPU the program saw reads in one line ("x86-64-v3", or "the
+ * host's AMD EPYC (AuthenticAMD, x86-64-v4)"); NULL for an older recording.
+ * Caller frees. */
+char *profile_cpu_seen(const struct profile_cpu *c);
 
 /* Per instruction and per call site, for exporters that show machine code
  * (profile_load_pcs). Positions are link-time addresses in the DSO (the
