@@ -44,6 +44,7 @@ static void pop(struct tracer *tr, struct tracee *t)
 	ev.arc.callee_pc = f->callee;
 	ev.arc.inclusive = inclusive;
 	ev.arc.outer_inclusive = outermost ? inclusive : 0;
+	ev.arc.calls = 1;
 	tracer_emit(tr, &ev);
 }
 

@@ -57,6 +57,8 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 		free(ev->thread_exit.name);
 	} else if (ev->kind == EV_SAMPLE) {
 		free(ev->sample.pcs);
+	} else if (ev->kind == EV_PART) {
+		free(ev->part.name);
 	}
 }
 
