@@ -301,6 +301,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	out->is_pushf = x->opcode[0] == 0x9c && x->opcode[1] == 0;
 	out->is_cpuid = i->id == X86_INS_CPUID;
 	out->is_syscall = i->id == X86_INS_SYSCALL;
+	out->is_creq_marker = i->size == 3 && code[0] == 0x48 && code[1] == 0x87 && code[2] == 0xdb;
 	describe_flags(i, out);
 	if (out->cls == CLASS_RET && x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
 		out->ret_imm = (uint16_t)x->operands[0].imm;

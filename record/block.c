@@ -11,6 +11,7 @@
  * registers: on some machines they are accepted and never fire. */
 #include "block.h"
 #include "callstack.h"
+#include "client_request.h"
 #include "emulate.h"
 #include "inject.h"
 #include "scratch.h"
@@ -120,6 +121,8 @@ static enum block_end scan_block(struct tracer *tr, struct tracee *t, struct blo
 		b->end_info = info;
 		if (!ok || b->n >= MAX_STRAIGHT_INSNS)
 			return END_STEP;
+		if (info.is_creq_marker && creq_at(tr, t, pc))
+			return END_CLIENT;
 		if (info.is_rep)
 			return END_REP;
 		if (info.cls == CLASS_SYSCALL) {
@@ -186,6 +189,9 @@ static void place_end(struct tracer *tr, struct tracee *t, struct block *b)
 		break;
 	case END_STEP:
 		b->walk = true;
+		break;
+	case END_CLIENT:
+		b->walk = !arm_breakpoint(t, b->end_pc);
 		break;
 	default:
 		break;
@@ -401,6 +407,12 @@ static void at_block_end(struct tracer *tr, struct tracee *t, int sig)
 		return;
 	}
 	count_range(tr, t, s->pos, b->n);
+	if (b->end == END_CLIENT) {
+		uint64_t next = creq_run(tr, t, b->end_pc);
+		block_set_pc(t, next);
+		run_from(tr, t, next, sig);
+		return;
+	}
 	run_special(tr, t, b, sig);
 }
 
@@ -533,7 +545,8 @@ static void on_breakpoint(struct tracer *tr, struct tracee *t, uint64_t addr)
 {
 	struct block_thread *s = bt(t);
 	const struct block *b = s->block;
-	if (b && addr == b->end_pc && (b->end == END_BRANCH || b->end == END_REP)) {
+	if (b && addr == b->end_pc &&
+	    (b->end == END_BRANCH || b->end == END_REP || b->end == END_CLIENT)) {
 		at_block_end(tr, t, 0);
 		return;
 	}
@@ -680,6 +693,8 @@ static uint64_t count_until_signal(struct tracer *tr, struct tracee *t, uint64_t
 		count_range(tr, t, s->pos, (uint32_t)idx);
 	else if (b->end == END_TRAP && pc == b->end_pc + b->end_info.len)
 		count_range(tr, t, s->pos, b->n);
+	else if (b->end == END_CLIENT && pc == b->end_pc)
+		count_range(tr, t, s->pos, b->n); /* stopped before our int3 on the xchg */
 	return pc;
 }
 

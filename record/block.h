@@ -20,6 +20,7 @@ enum block_end {
 	END_TRAP,         /* int3, ud2, ...: runs natively; the signal it raises ends it */
 	END_REP,          /* a REP string instruction: run out of line, counted from RCX */
 	END_STEP,         /* undecodable, not emulated, or a block too long: single-stepped */
+	END_CLIENT,       /* the `xchg` of valgrind's client request: the tracer carries it out */
 };
 
 struct block_insn {
@@ -35,7 +36,7 @@ struct block_call {
 
 struct block {
 	uint64_t start;
-	uint32_t n;             /* instructions, terminator included except for REP/STEP */
+	uint32_t n;             /* instructions, terminator included except for REP/STEP/CLIENT */
 	struct block_insn *insns;
 	struct block_call *calls;
 	uint32_t ncalls;

@@ -18,34 +18,44 @@ void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uin
 		cs->cap = cs->cap ? 2 * cs->cap : 64;
 		cs->v = xrealloc(cs->v, cs->cap * sizeof *cs->v);
 	}
-	/* --collect: a call made while not collecting leaves no arc. */
+	/* A call made while nothing is counted (--collect, client requests)
+	 * leaves no arc. */
 	bool collect = tr->opt.collect && collect_is_entry(&t->proc->collect, callee);
-	bool recorded = !tr->opt.collect || t->collect_depth > 0;
+	bool recorded = tracer_counting(tr, t);
 	t->collect_depth += collect;
+	if (collect && tr->opt.mode->on_collect_call)
+		tr->opt.mode->on_collect_call(tr, t, ret_addr);
 	cs->v[cs->n++] = (struct frame){ call_site, callee, ret_addr, sp, t->icount, collect, recorded };
 }
 
-/* Closes the top frame. Its instructions count towards the callee's own
- * inclusive total only in its outermost activation, so recursion is not
- * counted twice. */
-static void pop(struct tracer *tr, struct tracee *t)
+/* The arc of frame f, the frames below it being v[0..below). Its
+ * instructions count towards the callee's own inclusive total only in its
+ * outermost activation, so recursion is not counted twice. */
+static void emit_arc(struct tracer *tr, struct tracee *t, const struct frame *f, size_t below,
+		     uint32_t calls)
 {
-	struct callstack *cs = t->stack;
-	struct frame *f = &cs->v[--cs->n];
-	t->collect_depth -= f->collect;
-	if (!f->recorded)
-		return;
+	const struct callstack *cs = t->stack;
 	uint64_t inclusive = t->icount - f->entry_icount;
 	bool outermost = true;
-	for (size_t i = 0; i < cs->n && outermost; i++)
+	for (size_t i = 0; i < below && outermost; i++)
 		outermost = cs->v[i].callee != f->callee;
 	struct prof_event ev = { .kind = EV_ARC, .thread = t->id };
 	ev.arc.caller_pc = f->call_site;
 	ev.arc.callee_pc = f->callee;
 	ev.arc.inclusive = inclusive;
 	ev.arc.outer_inclusive = outermost ? inclusive : 0;
-	ev.arc.calls = 1;
+	ev.arc.calls = calls;
 	tracer_emit(tr, &ev);
+}
+
+/* Closes the top frame. */
+static void pop(struct tracer *tr, struct tracee *t)
+{
+	struct callstack *cs = t->stack;
+	struct frame *f = &cs->v[--cs->n];
+	t->collect_depth -= f->collect;
+	if (f->recorded)
+		emit_arc(tr, t, f, cs->n, 1);
 }
 
 void callstack_ret(struct tracer *tr, struct tracee *t, uint64_t target, uint64_t sp)
@@ -75,4 +85,22 @@ void callstack_unwind(struct tracer *tr, struct tracee *t)
 	free(t->stack->v);
 	free(t->stack);
 	t->stack = NULL;
+}
+
+void callstack_end_part(struct tracer *tr, struct tracee *t)
+{
+	struct callstack *cs = t->stack;
+	for (size_t i = 0; cs && i < cs->n; i++) {
+		struct frame *f = &cs->v[i];
+		if (f->recorded && t->icount != f->entry_icount)
+			emit_arc(tr, t, f, i, 0);
+		f->entry_icount = t->icount;
+	}
+}
+
+void callstack_restart(struct tracee *t)
+{
+	struct callstack *cs = t->stack;
+	for (size_t i = 0; cs && i < cs->n; i++)
+		cs->v[i].entry_icount = t->icount;
 }

@@ -98,7 +98,13 @@ static const char record_usage[] =
 	"                        run out of line (as where the kernel refuses the page)\n"
 	"      --collect FUNC    count only while FUNC (a symbol name) is on the call\n"
 	"                        stack of a thread, as callgrind's --toggle-collect:\n"
-	"                        what it and its callees execute (block, step)\n"
+	"                        what it and its callees execute\n"
+	"      --instr-atstart=no  count nothing until the program asks with valgrind's\n"
+	"                        CALLGRIND_START_INSTRUMENTATION (as callgrind's option)\n"
+	"      --collect-atstart=no  each thread counts nothing until it asks with\n"
+	"                        CALLGRIND_TOGGLE_COLLECT (as callgrind's option)\n"
+	"      --pretend-valgrind  RUNNING_ON_VALGRIND answers 1 (by default the program\n"
+	"                        sees its native answer, 0: it runs as without valgrind)\n"
 	"      --verify          record in block (or cache) mode, run again in step mode with\n"
 	"                        address randomization off for both, and compare every\n"
 	"                        instruction count (exit 3 when they differ)\n"
@@ -122,6 +128,9 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "freq", required_argument, NULL, 'F' },
 		{ "clock", required_argument, NULL, 'c' },
 		{ "collect", required_argument, NULL, 'C' },
+		{ "instr-atstart", required_argument, NULL, 'I' },
+		{ "collect-atstart", required_argument, NULL, 'T' },
+		{ "pretend-valgrind", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -131,6 +140,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 	opterr = 0;
 	int c;
 	long long n;
+	bool requests = false; /* an option about client requests */
 	while ((c = getopt_long(argc, argv, "+o:m:qp:d:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -174,6 +184,20 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 			}
 			a->topt.collect = optarg;
 			break;
+		case 'I':
+		case 'T': {
+			static const char *const yes_no[] = { "no", "yes" };
+			int v = parse_choice("record", c == 'I' ? "--instr-atstart value" : "--collect-atstart value",
+					     optarg, yes_no, 2);
+			if (v < 0)
+				return -1;
+			*(c == 'I' ? &a->topt.instr_off_at_start : &a->topt.collect_off_at_start) = v == 0;
+			requests = true;
+			break;
+		}
+		case 'R':
+			a->topt.pretend_valgrind = requests = true;
+			break;
 		case 'h': fputs(record_usage, stdout); exit(0);
 		default:
 			log_error("record: unknown or incomplete option '%s' (see 'prof record --help')",
@@ -194,8 +218,13 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		log_error("record: unknown mode '%s' (available: block, cache, step, sample)", a->mode);
 		return -1;
 	}
-	if (a->topt.collect && (a->topt.mode == &sample_mode || a->topt.mode == &cache_mode)) {
-		log_error("record: --collect counts exactly in block or step mode");
+	if (a->topt.collect && a->topt.mode == &sample_mode) {
+		log_error("record: --collect counts exactly: cache, block or step mode");
+		return -1;
+	}
+	if (requests && a->topt.mode == &sample_mode) {
+		log_error("record: sample mode does not act on valgrind's client requests "
+			  "(--instr-atstart, --collect-atstart, --pretend-valgrind): use an exact mode");
 		return -1;
 	}
 	bool exact_fast = a->topt.mode == &block_mode || a->topt.mode == &cache_mode;
@@ -487,9 +516,12 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 	if (!sampled)
 		snprintf(syscalls, sizeof syscalls, "%llu syscalls, ", (unsigned long long)tr->syscalls);
 	char *killer = killed_by(tr);
-	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s\n",
+	char parts[32] = ""; /* the program dumped parts (client requests) */
+	if (tr->parts_ended)
+		snprintf(parts, sizeof parts, "%u parts, ", tr->parts_ended + 1);
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%s%.2f s -> %s%s%s%s\n",
 		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
-		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
+		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls, parts,
 		seconds, output, interrupted_by ? " (interrupted: incomplete)"
 		: time_up && !tr->attached ? " (--duration elapsed, program killed: incomplete)" : "",
 		killer ? ", program killed by " : "", killer ? killer : "");
@@ -525,6 +557,10 @@ static void write_start_meta(struct writer *w, const struct record_args *a)
 	send_meta(w, "mode", xstrdup(a->mode));
 	if (a->topt.collect)
 		send_meta(w, "collect", xstrdup(a->topt.collect));
+	if (a->topt.instr_off_at_start)
+		send_meta(w, "instr_atstart", xstrdup("no"));
+	if (a->topt.collect_off_at_start)
+		send_meta(w, "collect_atstart", xstrdup("no"));
 	send_meta(w, "state", xstrdup("recording"));
 	send_meta(w, "recorder_pid", xasprintf("%d", (int)getpid()));
 	send_meta(w, "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())));

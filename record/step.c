@@ -2,6 +2,7 @@
  * that was at the thread's pc has run once. Reading RIP (one PEEKUSER) is all
  * a plain step costs; full registers only around `syscall`. */
 #include "callstack.h"
+#include "client_request.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -19,12 +20,28 @@ static bool is_restart_code(int64_t ret)
 	return ret <= -512 && ret >= -516; /* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK */
 }
 
+/* Decodes the instruction at t->pc; a client request there is carried out
+ * by the tracer instead of stepped (a no-op natively but for RDX). */
+static void prepare_step(struct tracer *tr, struct tracee *t, int sig)
+{
+	for (;;) {
+		if (!t->insn_valid) {
+			t->insn = *tracer_decode(tr, t, t->pc);
+			t->insn_valid = true;
+		}
+		if (sig || !t->insn.is_creq_marker || !creq_at(tr, t, t->pc))
+			return;
+		uint64_t next = creq_run(tr, t, t->pc);
+		if (ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rip), next) != 0)
+			log_debug("cannot set rip of %d: %s", t->tid, strerror(errno));
+		t->pc = next;
+		t->insn_valid = false;
+	}
+}
+
 static void step_resume(struct tracer *tr, struct tracee *t, int sig)
 {
-	if (!t->insn_valid) {
-		t->insn = *tracer_decode(tr, t, t->pc);
-		t->insn_valid = true;
-	}
+	prepare_step(tr, t, sig);
 	if (t->insn.is_syscall && !t->in_syscall) {
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->sys_regs) == 0) {
 			t->in_syscall = true;
