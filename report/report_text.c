@@ -10,6 +10,35 @@ static const char *unit_of(const struct profile *p)
 	return p->sampled ? "samples" : "instructions";
 }
 
+/* The parts the program dumped (client requests), or the one chosen. */
+static void print_parts(FILE *out, const struct profile *p)
+{
+	char n[32], num[16];
+	if (p->nparts < 2)
+		return;
+	for (size_t i = 0; i < p->nparts && p->part; i++) {
+		if (p->parts[i].number != p->part)
+			continue;
+		fprintf(out, "# part:     %d of %zu", p->part, p->nparts);
+		if (p->parts[i].name) {
+			fputs(", ", out);
+			print_escaped(out, p->parts[i].name);
+		}
+		fputc('\n', out);
+	}
+	fprintf(out, "# parts:    ");
+	for (size_t i = 0; i < p->nparts; i++) {
+		const struct part_row *r = &p->parts[i];
+		fprintf(out, "%s%d", i ? ", " : "", r->number);
+		if (r->name) {
+			fputc(' ', out);
+			print_escaped(out, profile_part_label(r, num, sizeof num));
+		}
+		fprintf(out, " (%s)", fmt_count(r->count, n, sizeof n));
+	}
+	fputs(p->part ? "\n" : "; the whole run here, --part NAME|N for one\n", out);
+}
+
 static void print_header(FILE *out, const struct profile *p)
 {
 	char n[32];
@@ -26,6 +55,7 @@ static void print_header(FILE *out, const struct profile *p)
 	if (p->collect)
 		fprintf(out, "# collect:  only while %s is on the call stack (record --collect)\n",
 			p->collect);
+	print_parts(out, p);
 	fprintf(out, "# total:    %s %s in %zu thread%s, %.2f s wall%s\n",
 		fmt_count(p->total, n, sizeof n), unit_of(p), p->nthreads, p->nthreads == 1 ? "" : "s",
 		p->wall_seconds, p->complete ? "" : "  [INCOMPLETE]");
@@ -245,6 +275,23 @@ static void print_threads(FILE *out, const struct profile *p, const struct repor
 	}
 }
 
+/* --by part: each part's count, in the recording's order. */
+static void print_part_table(FILE *out, const struct profile *p)
+{
+	uint64_t all = 0;
+	for (size_t i = 0; i < p->nparts; i++)
+		all += p->parts[i].count;
+	fprintf(out, "%7s %15s  %5s  %s\n", "%", unit_of(p), "part", "name");
+	for (size_t i = 0; i < p->nparts; i++) {
+		const struct part_row *r = &p->parts[i];
+		char cnt[32];
+		fprintf(out, "%6.2f%% %15s  %5d  ", percent(r->count, all),
+			fmt_count(r->count, cnt, sizeof cnt), r->number);
+		print_escaped(out, r->name ? r->name : "");
+		fputc('\n', out);
+	}
+}
+
 /* A source path as printed: relative to the current directory when under it,
  * its tail when longer than width. */
 static const char *short_path(const char *path, const char *cwd, size_t width)
@@ -417,6 +464,9 @@ void report_text(FILE *out, const struct profile *p, const struct report_options
 		break;
 	case BY_LINE:
 		print_lines(out, p, o);
+		break;
+	case BY_PART:
+		print_part_table(out, p);
 		break;
 	}
 }
