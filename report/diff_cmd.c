@@ -430,9 +430,10 @@ static int check_side(const struct side *s)
 	return 0;
 }
 
-static int check_comparable(const struct side *b, const struct side *n)
+/* parts: comparing parts, where one may be empty (a gate fails on growth from 0). */
+static int check_comparable(const struct side *b, const struct side *n, bool parts)
 {
-	if (check_side(b) != 0 || check_side(n) != 0)
+	if (!parts && (check_side(b) != 0 || check_side(n) != 0))
 		return -1;
 	if (strcmp(b->p.command, n->p.command) != 0)
 		log_warn("diff: the recordings ran different commands: '%s' and '%s'",
@@ -454,7 +455,8 @@ static bool load_side(struct side *s, int part)
 static int compare(struct side *b, struct side *n, struct diff_options *o,
 		   const struct part_pair *pp, size_t index)
 {
-	if (!load_side(b, pp->base) || !load_side(n, pp->new) || check_comparable(b, n) != 0)
+	if (!load_side(b, pp->base) || !load_side(n, pp->new) ||
+	    check_comparable(b, n, pp->label != NULL) != 0)
 		return 2;
 	if (index == 0) {
 		symbolizer_print_warnings(b->p.symbolizer);
@@ -551,6 +553,10 @@ static int match_parts(struct side *b, struct side *n, const struct diff_options
 				if (strcmp(label, other = part_label(&nparts.parts[k])) == 0)
 					break;
 			free(other);
+			if (k < nparts.nparts && !bparts.parts[i].count && !nparts.parts[k].count) {
+				free(label); /* empty in both (the end after the last dump): nothing to compare */
+				continue;
+			}
 			if (k < nparts.nparts) {
 				(*out)[count++] = (struct part_pair){ bparts.parts[i].number,
 								      nparts.parts[k].number, label };
@@ -562,8 +568,11 @@ static int match_parts(struct side *b, struct side *n, const struct diff_options
 		for (size_t k = 0; k < nparts.nparts; k++) {
 			char *label = part_label(&nparts.parts[k]);
 			bool matched = false;
-			for (int i = 0; i < count && !matched; i++)
-				matched = strcmp((*out)[i].label, label) == 0;
+			for (size_t i = 0; i < bparts.nparts && !matched; i++) {
+				char *other = part_label(&bparts.parts[i]);
+				matched = strcmp(other, label) == 0;
+				free(other);
+			}
 			if (!matched)
 				log_warn("diff: part %s of %s is not in %s: not compared", label, n->path, b->path);
 			free(label);
@@ -595,13 +604,18 @@ int cmd_diff(int argc, char **argv)
 	bool parts = npairs > 1 || o.part;
 	if (parts && o.format == DIFF_JSON)
 		fputs("{\"parts\": [\n", stdout);
-	int worst = 0;
+	int worst = 0, failed = 0;
 	for (int i = 0; i < npairs && worst < 2; i++) {
 		if (parts && o.format == DIFF_JSON && i)
 			fputs(",\n", stdout);
 		int r = compare(&b, &n, &o, &pairs[i], (size_t)i);
 		worst = r > worst ? r : worst;
+		failed += r == 1;
 	}
+	/* Parts in text: the verdict over all of them, last. */
+	if (npairs > 1 && o.format == DIFF_TEXT && worst < 2 && (o.gate || o.gate_function))
+		printf("\ngates: %s in %d of %d parts\n", failed ? "FAILED" : "passed",
+		       failed ? failed : npairs, npairs);
 	if (parts && o.format == DIFF_JSON && worst < 2)
 		fprintf(stdout, "], \"passed\": %s}\n", worst ? "false" : "true");
 	fflush(stdout);

@@ -235,6 +235,20 @@ class ReportsAndDiff(ProfTestCase):
                              check=True).stdout
         self.assertRegex(ann, r"802 .*work")
 
+    def test_harness_in_ci(self):
+        # The README's three lines: record, report the parts, diff with a gate.
+        base, new = self.db("base.db"), self.db("new.db")
+        for db in (base, new):
+            r = run(["record", "-q", "--instr-atstart=no", "-o", db, "--", program("bench_harness")])
+            self.assertEqual(r.returncode, 0, r.stderr)
+        parts = run(["report", "-i", new, "--by", "part"])
+        self.assertIn("fibonacci::long", parts.stdout)
+        r = run(["diff", base, new, "--fail-above", "0"])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Six benchmarks compared; the empty end after the last dump is not.
+        self.assertEqual(r.stdout.count("## part "), 6)
+        self.assertIn("gates: passed in 6 of 6 parts", r.stdout)
+
     def test_diff_part_by_part(self):
         base, new = self.db("base.db"), self.db("new.db")
         for db, mode in ((base, "block"), (new, "cache")):
@@ -254,6 +268,9 @@ class ReportsAndDiff(ProfTestCase):
         r = run(["diff", other, new, "--part", "1", "--fail-above", "1"])
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("gate: FAILED", r.stdout)
+        # Recordings without parts in common cannot be compared part by part.
+        r = run(["diff", base, other, "--part", "toggled"])
+        self.assertOneErrorLine(r, "no part 'toggled'")
 
 
 if __name__ == "__main__":
