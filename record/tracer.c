@@ -62,12 +62,6 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 	}
 }
 
-bool tracer_counting(const struct tracer *tr, const struct tracee *t)
-{
-	return t->id && !t->proc->instr_off && !t->collect_off &&
-	       (!tr->opt.collect || t->collect_depth);
-}
-
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n)
 {
 	if (!n || !tracer_counting(tr, t))

@@ -194,8 +194,12 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev);
 void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls);
 /* Whether what t runs now is counted: its process's instrumentation and its
  * own collection are on (client requests), and with --collect, FUNC is on
- * its call stack. */
-bool tracer_counting(const struct tracer *tr, const struct tracee *t);
+ * its call stack. (Inline: every call and return the code cache logs asks.) */
+static inline bool tracer_counting(const struct tracer *tr, const struct tracee *t)
+{
+	return t->id && !t->proc->instr_off && !t->collect_off &&
+	       (!tr->opt.collect || t->collect_depth);
+}
 /* The instruction at pc ran n times (a REP string instruction's iterations). */
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n);
 /* Stores executable mappings that changed since the last look. */
