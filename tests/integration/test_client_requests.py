@@ -106,6 +106,24 @@ class Scenarios(ProfTestCase):
                 self.assertEqual(own["block"], own["step"], scenario)
                 self.assertEqual(own["cache"], own["step"], scenario)
 
+    def stops(self, *argv):
+        r = run(["record", "-q", "--mode", "cache", "--collect-atstart=no", "-o",
+                 os.path.join(self.dir, "stops.db"), "--", program("client_requests"), *argv],
+                env=dict(os.environ, PROF_DEBUG="1"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return int(r.stderr.split(" stops for ")[0].rsplit(" ", 1)[1])
+
+    def test_one_stop_per_request_in_the_cache(self):
+        # 2,000 requests: 2,000 more stops than none (the margin is for the
+        # loop's own few blocks and address layouts), and work(3) 1,000
+        # times counted exactly.
+        none = self.stops("repeat", "0")
+        extra = self.stops("repeat", "1000") - none
+        self.assertGreaterEqual(extra, 2000)
+        self.assertLessEqual(extra, 2020)
+        db = os.path.join(self.dir, "stops.db")
+        self.assertEqual(part_functions(db, 1, "client_requests")["work"], 8000)
+
     def test_region_counts_nothing_outside(self):
         # --instr-atstart=no and START/STOP around work(1000): nothing of the
         # dynamic loader, of libc or of work(50) and work(70) outside.

@@ -13,6 +13,8 @@
  *   bad      requests prof cannot use: an unmapped argument block, an
  *            unknown code, dump names unterminated, with control
  *            characters, unreadable (each twice)
+ *   repeat N N times: toggle, work(3), toggle (run --collect-atstart=no):
+ *            2N requests, work 8N
  *
  * The work counted is work(n) (work.S: 2n + 2 instructions), so every
  * part's count of work is known by construction; the expected counts are
@@ -176,6 +178,15 @@ static int bad(void)
 	return 0;
 }
 
+static void repeat(long n)
+{
+	for (long i = 0; i < n; i++) {
+		CALLGRIND_TOGGLE_COLLECT;
+		work(3);
+		CALLGRIND_TOGGLE_COLLECT;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -194,6 +205,8 @@ int main(int argc, char **argv)
 		running();
 	else if (strcmp(what, "bad") == 0)
 		rc = bad();
+	else if (strcmp(what, "repeat") == 0 && argc > 2)
+		repeat(atol(argv[2]));
 	else
 		rc = 2;
 	printf("%s: %s\n", what, rc ? "failed" : "done");
