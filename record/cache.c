@@ -1075,12 +1075,11 @@ static uint64_t return_address(struct tracer *tr, struct tracee *t, struct cache
 	return site + len;
 }
 
-/* The thread's clock advances by what ran while it was counted: a call
- * or return may change that (--collect), so each entry's own. */
-static void advance_clock(struct tracer *tr, struct tracee *t, struct cache_clock *clk,
-			  uint64_t tracee_icount)
+/* The thread's clock advances by what ran while it was counted. */
+static void advance_clock(struct tracee *t, struct cache_clock *clk, uint64_t tracee_icount,
+			  bool counting)
 {
-	if (tracer_counting(tr, t))
+	if (counting)
 		t->icount += tracee_icount - clk->tracee;
 	clk->tracee = tracee_icount;
 }
@@ -1088,8 +1087,13 @@ static void advance_clock(struct tracer *tr, struct tracee *t, struct cache_cloc
 static void replay(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk,
 		   const struct cache_log_entry *v, size_t n)
 {
+	/* Only --collect's calls and returns change what is counted during a
+	 * replay: otherwise it is asked once. */
+	bool counting = tracer_counting(tr, t);
 	for (size_t i = 0; i < n; i++) {
-		advance_clock(tr, t, clk, v[i].icount);
+		if (tr->opt.collect)
+			counting = tracer_counting(tr, t);
+		advance_clock(t, clk, v[i].icount, counting);
 		if (v[i].site)
 			callstack_push(tr, t, v[i].site, v[i].target,
 				       return_address(tr, t, c, v[i].site), v[i].sp);
@@ -1117,7 +1121,7 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 		if (!cache_write(c, a->base + CD_LOG_PTR, &start, 8))
 			log_debug("process %d: call log not reset", c->pid);
 	}
-	advance_clock(tr, t, clk, hdr[0]);
+	advance_clock(t, clk, hdr[0], tracer_counting(tr, t));
 	clk->tracer = t->icount;
 }
 

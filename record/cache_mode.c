@@ -286,12 +286,13 @@ static bool leave_cache(struct tracer *tr, struct tracee *t, struct cache *c, bo
 static void exit_reached(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 			 uint64_t target)
 {
-	if (creq_at(tr, t, target)) {
+	const struct trans *x = cache_translate(tr, t, c, stub_of(t), target);
+	if (!x && creq_at(tr, t, target)) {
 		/* A client request: never translated, so each one stops here. */
 		target = creq_run(tr, t, target);
 		stub = 0; /* nothing to link */
+		x = cache_translate(tr, t, c, stub_of(t), target);
 	}
-	const struct trans *x = cache_translate(tr, t, c, stub_of(t), target);
 	if (x) {
 		cache_link(c, stub, x);
 		block_set_pc(t, x->entry);

@@ -31,8 +31,8 @@ void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uin
 /* The arc of frame f, the frames below it being v[0..below). Its
  * instructions count towards the callee's own inclusive total only in its
  * outermost activation, so recursion is not counted twice. */
-static void emit_arc(struct tracer *tr, struct tracee *t, const struct frame *f, size_t below,
-		     uint32_t calls)
+static inline void emit_arc(struct tracer *tr, struct tracee *t, const struct frame *f,
+			    size_t below, uint32_t calls)
 {
 	const struct callstack *cs = t->stack;
 	uint64_t inclusive = t->icount - f->entry_icount;
