@@ -387,6 +387,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	out->is_cpuid = i->id == X86_INS_CPUID;
 	out->is_xgetbv = i->id == X86_INS_XGETBV;
 	out->is_syscall = i->id == X86_INS_SYSCALL;
+	out->is_creq_marker = i->size == 3 && code[0] == 0x48 && code[1] == 0x87 && code[2] == 0xdb;
 	describe_flags(c, i, code, size, out);
 	if (out->cls == CLASS_RET && x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
 		out->ret_imm = (uint16_t)x->operands[0].imm;

@@ -53,6 +53,7 @@ struct jump {
 
 struct jnode {
 	uint64_t calls_in;    /* calls into the function (roots included), not from itself */
+	bool entered;         /* ... or a call under way when the part ended (no call counted) */
 	uint64_t calls_out;   /* inclusive count of its calls to other functions */
 	uint64_t jumps_in;
 	uint64_t jumped;      /* inclusive count of its activations entered by a jump */
@@ -110,7 +111,7 @@ static bool is_plt_stub(const char *name)
 
 static bool is_called(const struct jumps *j, size_t k)
 {
-	return j->nodes[k].calls_in != 0;
+	return j->nodes[k].calls_in != 0 || j->nodes[k].entered;
 }
 
 /* The ld.so resolver functions that ran (lazy binding). */
@@ -191,7 +192,7 @@ static void branch_at(struct jumps *j, uint32_t proc, uint64_t pc, uint64_t coun
 static int find_jumps(sqlite3 *db, const struct profile_filter *f, struct jumps *j)
 {
 	char sql[512];
-	snprintf(sql, sizeof sql, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" PROFILE_FILTER_JOIN
+	snprintf(sql, sizeof sql, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" PROFILE_PART_FILTER_JOIN
 		 " AND x.class = %d GROUP BY t.proc, x.pc", CLASS_BRANCH);
 	sqlite3_stmt *st = profile_query(db, sql, f);
 	if (!st)
@@ -235,15 +236,19 @@ static void count_calls(struct jumps *j)
 		struct func_row *to = profile_index_find(&j->ix, e->callee, e->callee_dso);
 		if (from == to)
 			continue;
-		if (to)
+		if (to) {
 			j->nodes[to - p->funcs].calls_in += e->calls;
+			j->nodes[to - p->funcs].entered |= e->inclusive != 0;
+		}
 		if (from)
 			j->nodes[from - p->funcs].calls_out += e->inclusive;
 	}
 	for (size_t i = 0; i < p->nroots; i++) {
 		struct func_row *to = profile_index_find(&j->ix, p->roots[i].callee, p->roots[i].callee_dso);
-		if (to)
+		if (to) {
 			j->nodes[to - p->funcs].calls_in += p->roots[i].calls;
+			j->nodes[to - p->funcs].entered |= p->roots[i].inclusive != 0;
+		}
 	}
 }
 

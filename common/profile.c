@@ -8,6 +8,7 @@
 #include "prof/util.h"
 #include "profile_index.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,12 +32,14 @@ sqlite3_stmt *profile_query(sqlite3 *db, const char *sql, const struct profile_f
 		sqlite3_bind_int(st, 1, f->pid);
 		sqlite3_bind_int(st, 2, f->tid);
 	}
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int(st, 3, f->part);
 	return st;
 }
 
 static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" PROFILE_FILTER_JOIN, f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" PROFILE_PART_FILTER_JOIN, f);
 	if (!st)
 		return -1;
 	struct row_index funcs = { .rows = &p->funcs, .n = &p->nfuncs };
@@ -75,7 +78,7 @@ static int load_syscalls(sqlite3 *db, const struct profile_filter *f, struct pro
 {
 	sqlite3_stmt *st = profile_query(db,
 		"SELECT x.nr, COUNT(*), SUM(x.ret < 0 AND x.ret >= -4095),"
-		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" PROFILE_FILTER_JOIN
+		" SUM(COALESCE(x.end_ns - x.start_ns, 0)) FROM syscalls x" PROFILE_PART_FILTER_JOIN
 		" GROUP BY x.nr ORDER BY 4 DESC, 2 DESC, 1", f);
 	if (!st)
 		return -1;
@@ -101,7 +104,8 @@ static int load_threads(sqlite3 *db, const struct profile_filter *f, struct prof
 {
 	sqlite3_stmt *st = profile_query(db,
 		"SELECT t.tid, p.pid, t.name, (SELECT COALESCE(SUM(count), 0) FROM insns i"
-		" WHERE i.thread = t.id) FROM threads t JOIN processes p ON p.id = t.proc"
+		" WHERE i.thread = t.id AND (?3 = 0 OR i.part = ?3)) FROM threads t"
+		" JOIN processes p ON p.id = t.proc"
 		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2) ORDER BY 4 DESC, t.id", f);
 	if (!st)
 		return -1;
@@ -180,7 +184,7 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 {
 	sqlite3_stmt *st = profile_query(db,
 		"SELECT t.proc, x.caller_pc, x.callee_pc, x.calls, x.inclusive, x.outer_inclusive"
-		" FROM arcs x" PROFILE_FILTER_JOIN, f);
+		" FROM arcs x" PROFILE_PART_FILTER_JOIN, f);
 	if (!st)
 		return -1;
 	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
@@ -393,10 +397,86 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 	return 0;
 }
 
+/* Every part (parts that hold counts but no row yet: an interrupted
+ * recording's last), with its count under the pid and tid filters. */
+int profile_load_parts(sqlite3 *db, const struct profile_filter *f, struct profile *p)
+{
+	sqlite3_stmt *st = profile_query(db,
+		"WITH n AS (SELECT id AS part FROM parts UNION SELECT DISTINCT part FROM insns),"
+		" c AS (SELECT x.part, SUM(x.count) AS count FROM insns x" PROFILE_FILTER_JOIN
+		" GROUP BY x.part)"
+		" SELECT n.part, (SELECT name FROM parts WHERE id = n.part), COALESCE(c.count, 0)"
+		" FROM n LEFT JOIN c ON c.part = n.part ORDER BY n.part", f);
+	if (!st)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p->parts = xrealloc(p->parts, (p->nparts + 1) * sizeof *p->parts);
+		struct part_row *r = &p->parts[p->nparts++];
+		r->number = sqlite3_column_int(st, 0);
+		r->name = NULL;
+		if (sqlite3_column_text(st, 1)) {
+			p->pool = xrealloc(p->pool, (p->npool + 1) * sizeof *p->pool);
+			r->name = p->pool[p->npool++] = xstrdup((const char *)sqlite3_column_text(st, 1));
+		}
+		r->count = (uint64_t)sqlite3_column_int64(st, 2);
+	}
+	if (store_loop_end(st, rc) != 0)
+		return -1;
+	if (!p->nparts) { /* nothing counted, no part ended: the run is one part */
+		p->parts = xcalloc(1, sizeof *p->parts);
+		p->parts[0].number = p->nparts = 1;
+	}
+	return 0;
+}
+
+const char *profile_part_label(const struct part_row *r, char *buf, size_t len)
+{
+	if (r->name)
+		return r->name;
+	snprintf(buf, len, "%d", r->number);
+	return buf;
+}
+
+int profile_find_part(sqlite3 *db, const char *arg, char *err, size_t errlen)
+{
+	struct profile p = { 0 };
+	struct profile_filter all = { 0 };
+	if (profile_load_parts(db, &all, &p) != 0) {
+		profile_free(&p);
+		return -1;
+	}
+	int found = 0;
+	for (size_t i = 0; i < p.nparts && !found; i++) /* a name first, then a number */
+		if (p.parts[i].name && strcmp(p.parts[i].name, arg) == 0)
+			found = p.parts[i].number;
+	char *end;
+	long n = strtol(arg, &end, 10);
+	for (size_t i = 0; i < p.nparts && !found && *arg && !*end; i++)
+		if (p.parts[i].number == n)
+			found = (int)n;
+	if (!found) {
+		size_t used = (size_t)snprintf(err, errlen, "no part '%s' (parts:", arg);
+		for (size_t i = 0; i < p.nparts && used < errlen; i++) {
+			char num[16];
+			const char *label = profile_part_label(&p.parts[i], num, sizeof num);
+			used += (size_t)snprintf(err + used, errlen - used, p.parts[i].name ? " %d %s" : " %d",
+						 p.parts[i].number, label);
+		}
+		if (used < errlen)
+			snprintf(err + used, errlen - used, ")");
+	}
+	profile_free(&p);
+	return found;
+}
+
 int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profile *p)
 {
 	memset(p, 0, sizeof *p);
 	if (load_meta(db, p) != 0)
+		return -1;
+	p->part = filter->part;
+	if (profile_load_parts(db, filter, p) != 0)
 		return -1;
 	p->symbolizer = symbolizer_new(db);
 	if (!p->symbolizer)
@@ -445,6 +525,7 @@ void profile_free(struct profile *p)
 	for (size_t i = 0; i < p->nthreads; i++)
 		free(p->threads[i].name);
 	free(p->threads);
+	free(p->parts);
 	for (size_t i = 0; i < p->npool; i++)
 		free(p->pool[i]);
 	free(p->pool);
@@ -481,8 +562,8 @@ static int cmp_line_count(const void *a, const void *b)
  * function with file NULL. */
 int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" PROFILE_FILTER_JOIN
-				   " GROUP BY t.proc, x.pc", f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x"
+					 PROFILE_PART_FILTER_JOIN " GROUP BY t.proc, x.pc", f);
 	if (!st)
 		return -1;
 	size_t n = 0, cap = 0;

@@ -60,7 +60,7 @@ static void *push_row(void *v, size_t *n, size_t *cap, size_t size)
 static int load_pc_rows(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
 	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x"
-					 PROFILE_FILTER_JOIN " GROUP BY t.proc, x.pc", f);
+					 PROFILE_PART_FILTER_JOIN " GROUP BY t.proc, x.pc", f);
 	if (!st)
 		return -1;
 	size_t n = 0, cap = 0;
@@ -90,7 +90,7 @@ static int load_pc_rows(sqlite3 *db, const struct profile_filter *f, struct prof
 static int load_site_rows(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
 	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.caller_pc, x.callee_pc, SUM(x.calls),"
-					 " SUM(x.inclusive) FROM arcs x" PROFILE_FILTER_JOIN
+					 " SUM(x.inclusive) FROM arcs x" PROFILE_PART_FILTER_JOIN
 					 " AND x.caller_pc != 0 GROUP BY t.proc, x.caller_pc, x.callee_pc", f);
 	if (!st)
 		return -1;

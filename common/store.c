@@ -26,15 +26,23 @@ static const char schema_sql[] =
 	"  prot INTEGER, path TEXT, build_id TEXT, seen_ns INTEGER,"
 	"  size INTEGER, mtime_ns INTEGER, text_hash TEXT,"
 	"  UNIQUE(proc, start, end, pgoff, path));"
-	"CREATE TABLE insns(thread INTEGER, pc INTEGER, class INTEGER, count INTEGER,"
-	"  PRIMARY KEY(thread, pc)) WITHOUT ROWID;"
+	/* Parts (schema 3): a dump requested by the program (valgrind's
+	 * CALLGRIND_DUMP_STATS[_AT]) ends one, the recording's end the last;
+	 * name NULL: known by its number (id). Counts, arcs and syscalls carry
+	 * the part they belong to. */
+	"CREATE TABLE parts(id INTEGER PRIMARY KEY, name TEXT, trigger TEXT, thread INTEGER,"
+	"  end_ns INTEGER);"
+	/* part comes first as in the key: SQLite 3.40's quick_check misreads a
+	 * WITHOUT ROWID table whose key columns are declared in another order. */
+	"CREATE TABLE insns(part INTEGER NOT NULL DEFAULT 1, thread INTEGER, pc INTEGER,"
+	"  class INTEGER, count INTEGER, PRIMARY KEY(part, thread, pc)) WITHOUT ROWID;"
 	/* One row per call site and callee: inclusive counts every call (as
 	 * callgrind's arcs do); outer_inclusive only calls that were the callee's
 	 * outermost activation, so a function's inclusive total does not count
 	 * recursion twice. caller_pc 0 is a thread's root. */
-	"CREATE TABLE arcs(thread INTEGER, caller_pc INTEGER, callee_pc INTEGER,"
-	"  calls INTEGER, inclusive INTEGER, outer_inclusive INTEGER,"
-	"  PRIMARY KEY(thread, caller_pc, callee_pc)) WITHOUT ROWID;"
+	"CREATE TABLE arcs(part INTEGER NOT NULL DEFAULT 1, thread INTEGER, caller_pc INTEGER,"
+	"  callee_pc INTEGER, calls INTEGER, inclusive INTEGER, outer_inclusive INTEGER,"
+	"  PRIMARY KEY(part, thread, caller_pc, callee_pc)) WITHOUT ROWID;"
 	/* Sample mode: stacks as a tree (each row one frame under its parent;
 	 * parent 0 is the outermost), samples per (thread, leaf row). */
 	"CREATE TABLE stacks(id INTEGER PRIMARY KEY, parent INTEGER, pc INTEGER);"
@@ -42,7 +50,7 @@ static const char schema_sql[] =
 	"  PRIMARY KEY(thread, stack)) WITHOUT ROWID;"
 	"CREATE TABLE syscalls(thread INTEGER, nr INTEGER, arg0 INTEGER, arg1 INTEGER,"
 	"  arg2 INTEGER, arg3 INTEGER, arg4 INTEGER, arg5 INTEGER, ret INTEGER,"
-	"  start_ns INTEGER, end_ns INTEGER);"
+	"  start_ns INTEGER, end_ns INTEGER, part INTEGER NOT NULL DEFAULT 1);"
 	"CREATE TABLE signals(thread INTEGER, signo INTEGER, pc INTEGER, ns INTEGER);";
 
 int store_exec(sqlite3 *db, const char *sql)
@@ -231,16 +239,21 @@ static const struct {
 	  " OR typeof(start) != 'integer' OR typeof(end) != 'integer' OR typeof(pgoff) != 'integer'" },
 	{ "instruction counts", "SELECT COUNT(*) FROM insns WHERE typeof(count) != 'integer'"
 	  " OR count < 1 OR typeof(pc) != 'integer' OR typeof(class) != 'integer'"
+	  " OR typeof(part) != 'integer' OR part < 1"
 	  " OR class < 0 OR class >= ?1 OR thread NOT IN (SELECT id FROM threads)" },
 	{ "call arcs", "SELECT COUNT(*) FROM arcs WHERE typeof(calls) != 'integer' OR calls < 0"
 	  " OR typeof(inclusive) != 'integer' OR inclusive < 0"
 	  " OR typeof(outer_inclusive) != 'integer' OR outer_inclusive < 0"
+	  " OR typeof(part) != 'integer' OR part < 1"
 	  " OR thread NOT IN (SELECT id FROM threads)" },
 	{ "stacks", "SELECT COUNT(*) FROM stacks WHERE id < 1 OR id > (SELECT COUNT(*) FROM stacks)"
 	  " OR typeof(parent) != 'integer' OR (parent != 0 AND parent NOT IN (SELECT id FROM stacks))" },
 	{ "samples", "SELECT COUNT(*) FROM samples WHERE typeof(count) != 'integer' OR count < 1"
 	  " OR stack NOT IN (SELECT id FROM stacks) OR thread NOT IN (SELECT id FROM threads)" },
+	{ "parts", "SELECT COUNT(*) FROM parts WHERE typeof(id) != 'integer' OR id < 1"
+	  " OR (name IS NOT NULL AND typeof(name) != 'text')" },
 	{ "system calls", "SELECT COUNT(*) FROM syscalls WHERE typeof(nr) != 'integer'"
+	  " OR typeof(part) != 'integer' OR part < 1"
 	  " OR thread NOT IN (SELECT id FROM threads)" },
 	{ "signals", "SELECT COUNT(*) FROM signals WHERE thread NOT IN (SELECT id FROM threads)" },
 };
@@ -316,6 +329,23 @@ static int check_totals(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+/* Recordings older than schema 3 have no parts: temporary views (which
+ * SQLite finds before the file's own tables) give their rows part 1, so
+ * every reader reads one schema. */
+static int read_as_current(sqlite3 *db, int version, const char *path, char *err, size_t errlen)
+{
+	static const char views[] =
+		"CREATE TEMP TABLE parts(id INTEGER PRIMARY KEY, name TEXT, trigger TEXT,"
+		"  thread INTEGER, end_ns INTEGER);"
+		"CREATE TEMP VIEW insns AS SELECT *, 1 AS part FROM main.insns;"
+		"CREATE TEMP VIEW arcs AS SELECT *, 1 AS part FROM main.arcs;"
+		"CREATE TEMP VIEW syscalls AS SELECT *, 1 AS part FROM main.syscalls;";
+	if (version >= 3 || sqlite3_exec(db, views, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+	return -1;
+}
+
 sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 {
 	if (access(path, F_OK) != 0) {
@@ -354,8 +384,9 @@ sqlite3 *store_open_read(const char *path, char *err, size_t errlen)
 		sqlite3_close(db);
 		return NULL;
 	}
-	if (check_integrity(db, path, err, errlen) != 0 || check_values(db, path, err, errlen) != 0 ||
-	    check_totals(db, path, err, errlen) != 0) {
+	if (check_integrity(db, path, err, errlen) != 0 ||
+	    read_as_current(db, version, path, err, errlen) != 0 ||
+	    check_values(db, path, err, errlen) != 0 || check_totals(db, path, err, errlen) != 0) {
 		sqlite3_close(db);
 		return NULL;
 	}

@@ -11,6 +11,7 @@
  * registers: on some machines they are accepted and never fire. */
 #include "block.h"
 #include "callstack.h"
+#include "client_request.h"
 #include "cpu_intercept.h"
 #include "emulate.h"
 #include "emulated_insn.h"
@@ -122,6 +123,8 @@ static enum block_end scan_block(struct tracer *tr, struct tracee *t, struct blo
 		b->end_info = info;
 		if (!ok || b->n >= MAX_STRAIGHT_INSNS)
 			return END_STEP;
+		if (info.is_creq_marker && creq_at(tr, t, pc))
+			return END_CLIENT;
 		if (info.is_rep)
 			return END_REP;
 		if (tracer_emulates(tr, t, pc, &info))
@@ -193,6 +196,9 @@ static void place_end(struct tracer *tr, struct tracee *t, struct block *b)
 		break;
 	case END_STEP:
 		b->walk = true;
+		break;
+	case END_CLIENT:
+		b->walk = !arm_breakpoint(t, b->end_pc);
 		break;
 	default:
 		break;
@@ -473,6 +479,12 @@ static void at_block_end(struct tracer *tr, struct tracee *t, int sig)
 		emulated_end(tr, t, b, sig);
 		return;
 	}
+	if (b->end == END_CLIENT) {
+		uint64_t next = creq_run(tr, t, b->end_pc);
+		block_set_pc(t, next);
+		run_from(tr, t, next, sig);
+		return;
+	}
 	run_special(tr, t, b, sig);
 }
 
@@ -643,7 +655,8 @@ static void on_breakpoint(struct tracer *tr, struct tracee *t, uint64_t addr)
 	struct block_thread *s = bt(t);
 	const struct block *b = s->block;
 	if (b && addr == b->end_pc &&
-	    (b->end == END_BRANCH || b->end == END_REP || b->end == END_EMULATE)) {
+	    (b->end == END_BRANCH || b->end == END_REP || b->end == END_EMULATE ||
+	     b->end == END_CLIENT)) {
 		at_block_end(tr, t, 0);
 		return;
 	}
@@ -791,7 +804,7 @@ static uint64_t count_until_signal(struct tracer *tr, struct tracee *t, uint64_t
 	else if (b->end == END_TRAP && pc == b->end_pc + b->end_info.len)
 		count_range(tr, t, s->pos, b->n);
 	else if (pc == b->end_pc && b->end != END_BRANCH && b->end != END_TRAP)
-		count_range(tr, t, s->pos, b->n); /* on its REP, STEP or EMULATE end (not in insns) */
+		count_range(tr, t, s->pos, b->n); /* on its REP, STEP, EMULATE or CLIENT end (not in insns) */
 	return pc;
 }
 

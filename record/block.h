@@ -21,6 +21,7 @@ enum block_end {
 	END_REP,          /* a REP string instruction: run out of line, counted from RCX */
 	END_STEP,         /* undecodable, not emulated, or a block too long: single-stepped */
 	END_EMULATE,      /* an instruction the tracer carries out (emulated_insn.h), at an int3 */
+	END_CLIENT,       /* the `xchg` of valgrind's client request: the tracer carries it out */
 };
 
 struct block_insn {
@@ -40,7 +41,7 @@ struct block_call {
 
 struct block {
 	uint64_t start;
-	uint32_t n;             /* instructions, terminator included except for REP/STEP/EMULATE */
+	uint32_t n;             /* instructions, terminator included except for REP/STEP/EMULATE/CLIENT */
 	struct block_insn *insns;
 	struct block_call *calls;
 	uint32_t ncalls;

@@ -3,6 +3,7 @@
 #include "block.h"
 #include "cache_emit.h"
 #include "callstack.h"
+#include "client_request.h"
 #include "emulated_insn.h"
 #include "inject.h"
 #include "relocate.h"
@@ -110,6 +111,8 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	remember_code(c, &parent->code_maps);
 	memset(&c->site_len, 0, sizeof c->site_len);
 	u64_table_copy(&c->site_len, &parent->site_len);
+	memset(&c->unlisted, 0, sizeof c->unlisted);
+	u64_table_copy(&c->unlisted, &parent->unlisted);
 	c->window = NULL;
 	c->window_len = 0;
 	open_mem(c, child);
@@ -143,6 +146,7 @@ void cache_put(struct cache *c)
 	log_debug("process %d: %u translations, %zu exits, %llu writes", c->pid, c->ntrans,
 		  c->nexits, (unsigned long long)c->writes);
 	forget_translations(c);
+	u64_table_clear(&c->unlisted);
 	free(c->trans);
 	free(c->exitv);
 	free_region_buffers(c);
@@ -647,6 +651,10 @@ static uint32_t scan(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 			c->off = true;
 			return 0;
 		}
+		/* A client request stops the thread (the block ends before its xchg,
+		 * which is never translated): cache_mode.c carries it out. */
+		if (s[n].info.is_creq_marker && creq_at(tr, t, s[n].pc))
+			break;
 		int k = end_kind(&s[n]);
 		if (tracer_emulates(tr, t, s[n].pc, &s[n].info))
 			k = -2; /* the tracer carries it out: at a stop, in block mode */
@@ -982,7 +990,7 @@ static const struct trans *translate_one(struct tracer *tr, struct tracee *t, st
 					 uint64_t stub, uint64_t pc, bool ahead)
 {
 	const struct trans *x = lookup_orig(c, pc);
-	if (x || c->off)
+	if (x || c->off || cache_collect_untranslated(tr, t, pc))
 		return x;
 	struct scanned *s = xmalloc(MAX_TRANS_INSNS * sizeof *s);
 	int kind = TE_FALL;
@@ -1108,6 +1116,9 @@ static uint64_t bucket_of(uint64_t target)
  * with its value in place. */
 static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry)
 {
+	uint64_t v;
+	if (u64_table_get(&c->unlisted, target, &v))
+		return false;
 	if (!r->keys)
 		r->keys = xcalloc(CR_TABLE_SLOTS, sizeof *r->keys);
 	uint64_t b = bucket_of(target);
@@ -1123,6 +1134,29 @@ static bool region_insert(struct cache *c, struct cache_region *r, uint64_t targ
 		return true;
 	}
 	return false; /* that bucket's run is full: this target always misses here */
+}
+
+/* A key no target equals: probes go on past it, inserts leave it. */
+#define TOMBSTONE 1
+
+void cache_unlist(struct cache *c, uint64_t target)
+{
+	uint64_t v, dead = TOMBSTONE;
+	if (u64_table_get(&c->unlisted, target, &v))
+		return;
+	u64_table_put(&c->unlisted, target, 1);
+	for (int i = 0; i < c->nregions; i++) {
+		struct cache_region *r = &c->regions[i];
+		uint64_t b = bucket_of(target);
+		for (uint64_t k = b; r->keys && k < b + CR_TABLE_SLACK && r->keys[k]; k++) {
+			if (r->keys[k] != target)
+				continue;
+			if (!cache_write(c, r->base + CR_TABLE + 16 * k, &dead, 8))
+				log_debug("process %d: %llx stays in a lookup table", c->pid,
+					  (unsigned long long)target);
+			r->keys[k] = TOMBSTONE;
+		}
+	}
 }
 
 bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
@@ -1177,11 +1211,25 @@ static uint64_t return_address(struct tracer *tr, struct tracee *t, struct cache
 	return site + len;
 }
 
+/* The thread's clock advances by what ran while it was counted. */
+static void advance_clock(struct tracee *t, struct cache_clock *clk, uint64_t tracee_icount,
+			  bool counting)
+{
+	if (counting)
+		t->icount += tracee_icount - clk->tracee;
+	clk->tracee = tracee_icount;
+}
+
 static void replay(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk,
 		   const struct cache_log_entry *v, size_t n)
 {
+	/* Only --collect's calls and returns change what is counted during a
+	 * replay: otherwise it is asked once. */
+	bool counting = tracer_counting(tr, t);
 	for (size_t i = 0; i < n; i++) {
-		t->icount = clk->tracer + (v[i].icount - clk->tracee);
+		if (tr->opt.collect)
+			counting = tracer_counting(tr, t);
+		advance_clock(t, clk, v[i].icount, counting);
 		if (v[i].site & CACHE_LOG_JUMP)
 			tracer_jump_taken(tr, t, v[i].site & ~CACHE_LOG_JUMP, v[i].target);
 		else if (v[i].site)
@@ -1211,9 +1259,8 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 		if (!cache_write(c, a->base + CD_LOG_PTR, &start, 8))
 			tracer_lost(tr, "a call log not reset", "process %d", c->pid);
 	}
-	t->icount = clk->tracer + (hdr[0] - clk->tracee);
+	advance_clock(t, clk, hdr[0], tracer_counting(tr, t));
 	clk->tracer = t->icount;
-	clk->tracee = hdr[0];
 }
 
 void cache_clock_enter(struct tracee *t, struct cache_clock *clk)
@@ -1235,19 +1282,21 @@ bool cache_log_full(struct tracer *tr, struct tracee *t, struct cache *c, struct
 	return true;
 }
 
-void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
-		   const struct trans *x, uint32_t k)
+void cache_unenter(struct tracer *tr, struct cache *c, struct cache_area *a, const struct trans *x)
 {
-	uint64_t addr = a->base + CD_COUNTERS + 8ull * x->id, v;
+	uint64_t addr = a->base + CD_COUNTERS + 8ull * x->id, v, icount;
 	uint64_t seen = x->id < a->nseen ? a->seen[x->id] : 0;
+	/* A counter read meanwhile (another thread's harvest) keeps the entry. */
 	if (cache_read(c, addr, &v, 8) && v > seen) {
 		v--;
 		if (!cache_write(c, addr, &v, 8))
 			tracer_lost(tr, "a counter not corrected", "process %d, counter %u", c->pid, x->id);
 	}
-	t->icount -= x->n;
-	for (uint32_t i = 0; i < k; i++)
-		tracer_count_insn(tr, t, x->pc[i], x->cls[i]);
+	if (cache_read(c, a->base + CD_ICOUNT, &icount, 8)) {
+		icount -= x->n;
+		if (!cache_write(c, a->base + CD_ICOUNT, &icount, 8))
+			tracer_lost(tr, "an instruction clock not corrected", "process %d", c->pid);
+	}
 }
 
 /* ---- code changing under the translations ---- */

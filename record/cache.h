@@ -132,6 +132,7 @@ struct cache {
 	struct cache_exit *exitv;
 	size_t nexits, exits_cap;
 	struct u64_table site_len;  /* call site -> its length (return addresses) */
+	struct u64_table unlisted;  /* targets kept out of the lookup tables (cache_unlist) */
 	struct map_list code_maps;  /* the program's code when it was translated */
 	uint64_t harvested_ns;  /* when the counters were last read */
 	uint64_t writes;        /* writes into the program (PROF_DEBUG) */
@@ -193,10 +194,19 @@ void cache_clock_enter(struct tracee *t, struct cache_clock *clk);
  * where the thread resumes. */
 bool cache_log_full(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
 		    struct cache_clock *clk, uint64_t fault_addr, uint64_t rip, uint64_t *resume);
-/* A translation entered once more than it ran: count only its first k
- * instructions (a signal stopped it before instruction k). */
-void cache_uncount(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
-		   const struct trans *x, uint32_t k);
+/* A translation entered once more than it ran (a signal stopped it
+ * inside): its entry is taken back in the data area, before the counters
+ * are read; what it ran is the tracer's to count. */
+void cache_unenter(struct tracer *tr, struct cache *c, struct cache_area *a, const struct trans *x);
+/* target never goes into a lookup table again (its copies there become
+ * dead keys): an indirect branch or return to it stops the thread. */
+void cache_unlist(struct cache *c, uint64_t target);
+
+/* cache_collect.c: --collect FUNC. pc (FUNC's entry) stays untranslated, so
+ * that a thread entering FUNC stops. */
+bool cache_collect_untranslated(struct tracer *tr, struct tracee *t, uint64_t pc);
+/* A call into FUNC returns to ret_addr: the return must stop (mode_ops.on_collect_call). */
+void cache_collect_call(struct tracer *tr, struct tracee *t, uint64_t ret_addr);
 /* Code maps changed: true when translated code may be gone (flush). */
 bool cache_code_gone(struct cache *c, const struct map_list *exec_maps);
 /* Forgets every translation (no thread may be in the cache). */

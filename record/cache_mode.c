@@ -7,6 +7,7 @@
 #include "block.h"
 #include "cache.h"
 #include "callstack.h"
+#include "client_request.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -104,8 +105,14 @@ bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc)
 	return true;
 }
 
+static void harvest(struct tracer *tr, struct tracee *t, struct cache *c);
+
 static void drain(struct tracer *tr, struct tracee *t, struct cache *c)
 {
+	/* --collect: the calls and returns replayed may change what is counted;
+	 * the counters hold what ran before them (cache_collect.c). */
+	if (tr->opt.collect)
+		harvest(tr, t, c);
 	cache_drain(tr, t, c, area_of(t), &block_thread_of(t)->clk);
 }
 
@@ -168,8 +175,10 @@ static bool to_original(struct tracer *tr, struct tracee *t, struct cache *c, ui
 			continue;
 		if (load_fault)
 			restore_rax(t, c);
+		cache_unenter(tr, c, area_of(t), x);
 		drain(tr, t, c);
-		cache_uncount(tr, t, c, area_of(t), x, k);
+		for (uint32_t i = 0; i < k; i++)
+			tracer_count_insn(tr, t, x->pc[i], x->cls[i]);
 		*orig = x->pc[k];
 		return true;
 	}
@@ -282,6 +291,12 @@ static void exit_reached(struct tracer *tr, struct tracee *t, struct cache *c, u
 			 uint64_t target)
 {
 	const struct trans *x = cache_translate(tr, t, c, stub_of(t), target);
+	if (!x && creq_at(tr, t, target)) {
+		/* A client request: never translated, so each one stops here. */
+		target = creq_run(tr, t, target);
+		stub = 0; /* nothing to link */
+		x = cache_translate(tr, t, c, stub_of(t), target);
+	}
 	if (x) {
 		cache_link(c, stub, x);
 		block_set_pc(t, x->entry);
@@ -310,6 +325,8 @@ static void lookup_missed(struct tracer *tr, struct tracee *t, struct cache *c, 
 	}
 	undo_lookup(t, c);
 	log_debug("thread %d: %llx not in the lookup table", t->tid, (unsigned long long)target);
+	if (tr->opt.collect)
+		drain(tr, t, c); /* maybe a return from FUNC (cache_collect.c) */
 	if (x) {
 		block_set_pc(t, x->entry);
 		block_resume_thread(t, 0);
@@ -582,6 +599,21 @@ static void cache_before_kill(struct tracer *tr)
 	}
 }
 
+/* Before a client request changes what is counted: every thread's
+ * counters, and t's calls and returns so far. */
+static void cache_count_now(struct tracer *tr, struct tracee *t)
+{
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		struct tracee *o = tr->threads[i];
+		struct cache *c = cache_of(o);
+		if (c && area_of(o)->base)
+			harvest(tr, o, c);
+	}
+	struct cache *c = cache_of(t);
+	if (c && in_cache_state(t))
+		drain(tr, t, c);
+}
+
 static void cache_resume(struct tracer *tr, struct tracee *t)
 {
 	block_mode.resume(tr, t);
@@ -612,4 +644,6 @@ const struct mode_ops cache_mode = {
 	.clean_process = cache_clean_process,
 	.thread_gone = cache_thread_gone,
 	.before_kill = cache_before_kill,
+	.count_now = cache_count_now,
+	.on_collect_call = cache_collect_call,
 };

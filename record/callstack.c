@@ -21,9 +21,23 @@ static struct callstack *stack_of(struct tracee *t)
 	return t->stack;
 }
 
-/* Closes the top frame. Its instructions count towards the callee's own
- * inclusive total only in its outermost activation, so recursion is not
- * counted twice. */
+/* The arc of frame f, calls times (0: a part of a call, cut by a dump).
+ * Its instructions count towards the callee's own inclusive total only in
+ * its outermost activation, so recursion is not counted twice. */
+static void emit_arc(struct tracer *tr, struct tracee *t, const struct frame *f, bool outermost,
+		     uint32_t calls)
+{
+	uint64_t inclusive = t->icount - f->entry_icount;
+	struct prof_event ev = { .kind = EV_ARC, .thread = t->id };
+	ev.arc.caller_pc = f->call_site;
+	ev.arc.callee_pc = f->callee;
+	ev.arc.inclusive = inclusive;
+	ev.arc.outer_inclusive = outermost ? inclusive : 0;
+	ev.arc.calls = calls;
+	tracer_emit(tr, &ev);
+}
+
+/* Closes the top frame. */
 static void pop(struct tracer *tr, struct tracee *t)
 {
 	struct callstack *cs = t->stack;
@@ -33,15 +47,8 @@ static void pop(struct tracer *tr, struct tracee *t)
 	bool outermost = !open || *open <= 1;
 	if (open && --*open == 0)
 		u64_table_remove(&cs->open, f->callee);
-	if (!f->recorded)
-		return;
-	uint64_t inclusive = t->icount - f->entry_icount;
-	struct prof_event ev = { .kind = EV_ARC, .thread = t->id };
-	ev.arc.caller_pc = f->call_site;
-	ev.arc.callee_pc = f->callee;
-	ev.arc.inclusive = inclusive;
-	ev.arc.outer_inclusive = outermost ? inclusive : 0;
-	tracer_emit(tr, &ev);
+	if (f->recorded)
+		emit_arc(tr, t, f, outermost, 1);
 }
 
 /* Whether the frame's return address slot is certainly at or below sp
@@ -72,11 +79,13 @@ static void push_frame(struct tracer *tr, struct tracee *t, const struct frame *
 	*g = *f;
 	if (cs->n > tr->deepest_stack)
 		tr->deepest_stack = cs->n;
-	/* --collect: a call made while not collecting leaves no arc, but for
-	 * the call of the function collected itself. */
+	/* A call made while nothing is counted (--collect, client requests)
+	 * leaves no arc; the call of the function collected itself does. */
 	g->collect = tr->opt.collect && collect_is_entry(&t->proc->collect, f->callee);
-	g->recorded = !tr->opt.collect || t->collect_depth > 0 || g->collect;
 	t->collect_depth += g->collect;
+	g->recorded = tracer_counting(tr, t);
+	if (g->collect && tr->opt.mode->on_collect_call)
+		tr->opt.mode->on_collect_call(tr, t, f->ret_addr);
 	g->entry_icount = t->icount;
 	bool added;
 	(*u64_table_slot(&cs->open, f->callee, &added))++;
@@ -138,4 +147,26 @@ void callstack_unwind(struct tracer *tr, struct tracee *t)
 	u64_table_clear(&t->stack->open);
 	free(t->stack);
 	t->stack = NULL;
+}
+
+void callstack_end_part(struct tracer *tr, struct tracee *t)
+{
+	struct callstack *cs = t->stack;
+	struct u64_table seen = { 0 };
+	for (size_t i = 0; cs && i < cs->n; i++) {
+		struct frame *f = &cs->v[i];
+		bool added;
+		u64_table_slot(&seen, f->callee, &added);
+		if (f->recorded && t->icount != f->entry_icount)
+			emit_arc(tr, t, f, added, 0);
+		f->entry_icount = t->icount;
+	}
+	u64_table_clear(&seen);
+}
+
+void callstack_restart(struct tracee *t)
+{
+	struct callstack *cs = t->stack;
+	for (size_t i = 0; cs && i < cs->n; i++)
+		cs->v[i].entry_icount = t->icount;
 }

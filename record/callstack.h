@@ -39,5 +39,11 @@ void callstack_jump(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t
 void callstack_ret(struct tracer *tr, struct tracee *t, uint64_t target, uint64_t sp);
 /* The thread ends: every open frame is closed. */
 void callstack_unwind(struct tracer *tr, struct tracee *t);
+/* The recording's current part ends: each open call leaves what it ran so
+ * far in it (an arc without a call: the call counts where it returns), and
+ * counts on from here. */
+void callstack_end_part(struct tracer *tr, struct tracee *t);
+/* The current part's counts were dropped: open calls count from here. */
+void callstack_restart(struct tracee *t);
 
 #endif

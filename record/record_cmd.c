@@ -114,7 +114,13 @@ static const char record_usage[] =
 	"                        of line (as where the kernel refuses the page)\n"
 	"      --collect FUNC    count only while FUNC (a symbol name) is on the call\n"
 	"                        stack of a thread, as callgrind's --toggle-collect:\n"
-	"                        what it and its callees execute (block, step)\n"
+	"                        what it and its callees execute\n"
+	"      --instr-atstart=no  count nothing until the program asks with valgrind's\n"
+	"                        CALLGRIND_START_INSTRUMENTATION (as callgrind's option)\n"
+	"      --collect-atstart=no  each thread counts nothing until it asks with\n"
+	"                        CALLGRIND_TOGGLE_COLLECT (as callgrind's option)\n"
+	"      --pretend-valgrind  RUNNING_ON_VALGRIND answers 1 (by default the program\n"
+	"                        sees its native answer, 0: it runs as without valgrind)\n"
 	"      --verify          record in block (or cache) mode, run again in step mode with\n"
 	"                        address randomization off for both, and compare every\n"
 	"                        instruction count (exit 3 when they differ)\n"
@@ -219,6 +225,9 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		{ "cpu", required_argument, NULL, 'U' },
 		{ "no-aslr", no_argument, NULL, 'A' },
 		{ "reproducible", no_argument, NULL, 'R' },
+		{ "instr-atstart", required_argument, NULL, 'I' },
+		{ "collect-atstart", required_argument, NULL, 'T' },
+		{ "pretend-valgrind", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -228,6 +237,7 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 	opterr = 0;
 	int c;
 	long long n;
+	bool requests = false; /* an option about client requests */
 	while ((c = getopt_long(argc, argv, "+o:m:qp:d:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -279,6 +289,20 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		case 'U': a->cpu_name = optarg; break;
 		case 'A': a->topt.no_aslr = true; break;
 		case 'R': a->reproducible = a->topt.no_aslr = true; break;
+		case 'I':
+		case 'T': {
+			static const char *const yes_no[] = { "no", "yes" };
+			int v = parse_choice("record", c == 'I' ? "--instr-atstart value" : "--collect-atstart value",
+					     optarg, yes_no, 2);
+			if (v < 0)
+				return -1;
+			*(c == 'I' ? &a->topt.instr_off_at_start : &a->topt.collect_off_at_start) = v == 0;
+			requests = true;
+			break;
+		}
+		case 'W':
+			a->topt.pretend_valgrind = requests = true;
+			break;
 		case 'h': fputs(record_usage, stdout); exit(0);
 		default:
 			log_error("record: unknown or incomplete option '%s' (see 'prof record --help')",
@@ -297,8 +321,13 @@ static int parse_record_args(int argc, char **argv, struct record_args *a)
 		a->topt.pin_cpu = false; /* the program runs at full speed on its own CPU */
 	if (check_mode_options(a, given) != 0)
 		return -1;
-	if (a->topt.collect && (a->topt.mode == &sample_mode || a->topt.mode == &cache_mode)) {
-		log_error("record: --collect counts exactly in block or step mode");
+	if (a->topt.collect && a->topt.mode == &sample_mode) {
+		log_error("record: --collect counts exactly: cache, block or step mode");
+		return -1;
+	}
+	if (requests && a->topt.mode == &sample_mode) {
+		log_error("record: sample mode does not act on valgrind's client requests "
+			  "(--instr-atstart, --collect-atstart, --pretend-valgrind): use an exact mode");
 		return -1;
 	}
 	bool exact_fast = a->topt.mode == &block_mode || a->topt.mode == &cache_mode;
@@ -600,9 +629,12 @@ static void print_summary(const struct tracer *tr, const char *output, double se
 	if (nlost)
 		snprintf(inexact, sizeof inexact, "; %llu event%s cost exactness: ",
 			 (unsigned long long)nlost, nlost == 1 ? "" : "s");
-	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%.2f s -> %s%s%s%s%s%s\n",
+	char parts[32] = ""; /* the program dumped parts (client requests) */
+	if (tr->parts_ended)
+		snprintf(parts, sizeof parts, "%u parts, ", tr->parts_ended + 1);
+	fprintf(stderr, "prof: %s %s, %llu thread%s, %s%s%.2f s -> %s%s%s%s%s%s\n",
 		fmt_count(tr->insns, n, sizeof n), sampled ? "samples" : "instructions",
-		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls,
+		(unsigned long long)tr->threads_seen, tr->threads_seen == 1 ? "" : "s", syscalls, parts,
 		seconds, output, interrupted_by ? " (interrupted: incomplete)"
 		: time_up && !tr->attached ? " (--duration elapsed, program killed: incomplete)" : "",
 		killer ? ", program killed by " : "", killer ? killer : "", inexact, lost ? lost : "");
@@ -694,6 +726,8 @@ static int write_start_meta(sqlite3 *db, const struct record_args *a)
 		/* Tail calls and PLT stubs' jumps open frames of their own
 		 * (funcmap.c): the report need not guess what they cost. */
 		{ "jump_frames", a->topt.mode != &sample_mode ? xstrdup("1") : NULL },
+		{ "instr_atstart", a->topt.instr_off_at_start ? xstrdup("no") : NULL },
+		{ "collect_atstart", a->topt.collect_off_at_start ? xstrdup("no") : NULL },
 		{ "state", xstrdup("recording") },
 		{ "recorder_pid", xasprintf("%d", (int)getpid()) },
 		{ "recorder_start", xasprintf("%llu", proc_start_time((int)getpid())) },

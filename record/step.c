@@ -2,6 +2,7 @@
  * that was at the thread's pc has run once. Reading RIP (one PEEKUSER) is all
  * a plain step costs; full registers only around `syscall`. */
 #include "callstack.h"
+#include "client_request.h"
 #include "cpu_intercept.h"
 #include "emulated_insn.h"
 #include "tracer.h"
@@ -24,17 +25,28 @@ static bool is_restart_code(int64_t ret)
 
 static void complete_step(struct tracer *tr, struct tracee *t, uint64_t new_pc);
 
-/* Instructions the tracer carries out itself are not stepped: each counts
- * once and the thread goes on at the next. One that faults stays (its
- * signal is queued: the step delivers it). */
-static void emulate_ahead(struct tracer *tr, struct tracee *t)
+/* Instructions the tracer carries out itself are not stepped: cpuid and
+ * xgetbv under --cpu count once each and the thread goes on at the next
+ * (one that faults stays: its signal is queued, the step delivers it);
+ * valgrind's client requests, a no-op natively but for RDX, likewise. */
+static void emulate_ahead(struct tracer *tr, struct tracee *t, int sig)
 {
 	for (;;) {
 		if (!t->insn_valid) {
 			t->insn = *tracer_decode(tr, t, t->pc);
 			t->insn_valid = true;
 		}
-		if (t->exec_trap_pending || !tracer_emulates(tr, t, t->pc, &t->insn) ||
+		if (sig || t->exec_trap_pending)
+			return;
+		if (t->insn.is_creq_marker && creq_at(tr, t, t->pc)) {
+			uint64_t next = creq_run(tr, t, t->pc);
+			if (ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rip), next) != 0)
+				log_debug("cannot set rip of %d: %s", t->tid, strerror(errno));
+			t->pc = next;
+			t->insn_valid = false;
+			continue;
+		}
+		if (!tracer_emulates(tr, t, t->pc, &t->insn) ||
 		    tracer_emulate(tr, t, t->pc, &t->insn) != EMU_DONE)
 			return;
 		complete_step(tr, t, t->pc + t->insn.len);
@@ -43,12 +55,7 @@ static void emulate_ahead(struct tracer *tr, struct tracee *t)
 
 static void step_resume(struct tracer *tr, struct tracee *t, int sig)
 {
-	if (!sig)
-		emulate_ahead(tr, t);
-	if (!t->insn_valid) {
-		t->insn = *tracer_decode(tr, t, t->pc);
-		t->insn_valid = true;
-	}
+	emulate_ahead(tr, t, sig);
 	if (t->insn.is_syscall && !t->in_syscall) {
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->sys_regs) == 0) {
 			t->in_syscall = true;

@@ -63,6 +63,8 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 		free(ev->thread_exit.name);
 	} else if (ev->kind == EV_SAMPLE) {
 		free(ev->sample.pcs);
+	} else if (ev->kind == EV_PART) {
+		free(ev->part.name);
 	}
 }
 
@@ -109,7 +111,7 @@ uint64_t tracer_lost_list(const struct tracer *tr, char **list)
 
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n)
 {
-	if (!t->id || !n || (tr->opt.collect && !t->collect_depth))
+	if (!n || !tracer_counting(tr, t))
 		return;
 	struct prof_event ev = { .kind = EV_INSN, .thread = t->id };
 	ev.insn.pc = pc;
@@ -117,6 +119,7 @@ void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_
 	ev.insn.cls = cls;
 	tracer_emit(tr, &ev);
 	tr->insns += n;
+	tr->part_insns += n;
 	t->icount += n;
 }
 
@@ -406,6 +409,7 @@ struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid, bool unfo
 	p->mm_tid = pid;
 	p->ppid = ppid;
 	p->unfollowed = unfollowed;
+	p->instr_off = tr->opt.instr_off_at_start;
 	p->next = tr->procs;
 	tr->procs = p;
 	if (unfollowed)
@@ -458,6 +462,7 @@ struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p)
 	t->tid = tid;
 	t->id = p->id ? ++tr->next_thread_id : 0;
 	t->proc = p;
+	t->collect_off = tr->opt.collect_off_at_start;
 	p->live_threads++;
 	if (tr->nthreads == tr->threads_cap) {
 		tr->threads_cap = tr->threads_cap ? 2 * tr->threads_cap : 8;
@@ -567,9 +572,12 @@ static void on_new_task(struct tracer *tr, struct tracee *parent, int event,
 		p = tracer_proc_new(tr, child, parent->proc->pid, !tr->opt.follow_fork);
 		p->sandbox = sandbox_copy(parent->proc->sandbox); /* filters are inherited */
 		p->as_limit = parent->proc->as_limit; /* and the raised limit, with a copy of prof's memory */
+		p->instr_off = parent->proc->instr_off; /* a copy of the parent, as under valgrind */
 		tr->opt.mode->on_new_process(tr, parent->proc, p, event == PTRACE_EVENT_VFORK);
 	}
 	struct tracee *t = tracer_thread_add(tr, child, p);
+	if (p != parent->proc)
+		t->collect_off = parent->collect_off;
 	t->insn_valid = false;
 	if (p == parent->proc && tr->opt.mode->on_new_thread)
 		tr->opt.mode->on_new_thread(tr, parent, t);
@@ -635,8 +643,10 @@ void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, i
 	ev.sys.ret = ret;
 	ev.sys.start_ns = t->sys_start_ns;
 	ev.sys.end_ns = now_ns();
-	tracer_emit(tr, &ev);
-	tr->syscalls += t->id != 0;
+	if (tracer_counting(tr, t)) { /* recorded as the instructions are */
+		tracer_emit(tr, &ev);
+		tr->syscalls++;
+	}
 	t->in_syscall = false;
 	t->syscall_interrupted = false;
 }

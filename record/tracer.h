@@ -63,6 +63,13 @@ struct mode_ops {
 	void (*before_kill)(struct tracer *tr);
 	/* A timer tick (sample mode only; NULL elsewhere). */
 	void (*on_tick)(struct tracer *tr, uint64_t period_ns);
+	/* What is counted is about to change (a client request of t's, t
+	 * stopped): count everything every thread ran so far (NULL: the mode
+	 * counts as the program runs). */
+	void (*count_now)(struct tracer *tr, struct tracee *t);
+	/* --collect: t calls FUNC, which will return to ret_addr (NULL: the
+	 * mode sees every return anyway). */
+	void (*on_collect_call)(struct tracer *tr, struct tracee *t, uint64_t ret_addr);
 };
 
 extern const struct mode_ops step_mode, block_mode, cache_mode, sample_mode;
@@ -91,6 +98,7 @@ struct proc {
 	struct as_limit as_limit;  /* its RLIMIT_AS, raised by what prof maps */
 	uint64_t refused_syscalls; /* bit nr: prof said once that its filter refuses it */
 	bool arm_cpuid;            /* --cpu: CPUID faulting still to be turned on in this image */
+	bool instr_off;            /* client requests: instrumentation off (callgrind's, per process) */
 	struct proc *next;
 };
 
@@ -119,6 +127,7 @@ struct tracee {
 	uint64_t icount;           /* instructions counted so far (inclusive costs) */
 	struct callstack *stack;   /* the shadow call stack (step and block) */
 	uint32_t collect_depth;    /* --collect: FUNC's frames on the call stack */
+	bool collect_off;          /* client requests: collection off (callgrind's, per thread) */
 	void *mode_state;          /* the mode's own state of the thread; freed by thread_gone */
 	/* sample mode */
 	int cpu_fd;                /* /proc/.../stat, open */
@@ -137,6 +146,9 @@ struct tracer_options {
 	unsigned freq;             /* sample: ticks per second */
 	const char *collect;       /* count only while this function is on the stack */
 	const struct cpu_view *cpu; /* --cpu: the CPU the program is shown; NULL: the host */
+	bool instr_off_at_start;   /* --instr-atstart=no: until CALLGRIND_START_INSTRUMENTATION */
+	bool collect_off_at_start; /* --collect-atstart=no: until CALLGRIND_TOGGLE_COLLECT */
+	bool pretend_valgrind;     /* RUNNING_ON_VALGRIND answers 1 (else the program's default) */
 };
 
 struct tracer {
@@ -171,6 +183,9 @@ struct tracer {
 		uint64_t n;
 	} lost[16];
 	int nlost;
+	uint32_t parts_ended;      /* parts the program dumped (client requests) */
+	uint64_t part_insns;       /* instructions counted in the current part */
+	unsigned creq_warned;      /* kinds of bad client request already warned about */
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *interrupts;   /* how many such signals came */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
@@ -242,6 +257,14 @@ bool tracer_let_go(struct tracer *tr, struct tracee *t);
 const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint64_t pc);
 void tracer_emit(struct tracer *tr, const struct prof_event *ev);
 void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls);
+/* Whether what t runs now is counted: its process's instrumentation and its
+ * own collection are on (client requests), and with --collect, FUNC is on
+ * its call stack. (Inline: every call and return the code cache logs asks.) */
+static inline bool tracer_counting(const struct tracer *tr, const struct tracee *t)
+{
+	return t->id && !t->proc->instr_off && !t->collect_off &&
+	       (!tr->opt.collect || t->collect_depth);
+}
 /* The instruction at pc ran n times (a REP string instruction's iterations). */
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n);
 /* How the jump at site, decoded as br, leaves its function when taken

@@ -27,10 +27,10 @@
 #define RESERVE_MIN_BYTES (16u << 10)
 
 static const char *const statements_sql[] = {
-	"INSERT INTO insns(thread, pc, class, count) VALUES(?, ?, ?, ?)"
-	" ON CONFLICT(thread, pc) DO UPDATE SET count = count + excluded.count",
-	"INSERT INTO syscalls(thread, nr, arg0, arg1, arg2, arg3, arg4, arg5, ret, start_ns, end_ns)"
-	" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	"INSERT INTO insns(thread, pc, class, count, part) VALUES(?, ?, ?, ?, ?)"
+	" ON CONFLICT(part, thread, pc) DO UPDATE SET count = count + excluded.count",
+	"INSERT INTO syscalls(thread, nr, arg0, arg1, arg2, arg3, arg4, arg5, ret, start_ns, end_ns,"
+	" part) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO processes(id, pid, ppid, exe, argv, start_ns) VALUES(?, ?, ?, ?, ?, ?)",
 	"UPDATE processes SET exit_status = ?, end_ns = ? WHERE id = ?",
 	"INSERT INTO threads(id, tid, proc, name, start_ns) VALUES(?, ?, ?, ?, ?)",
@@ -39,14 +39,15 @@ static const char *const statements_sql[] = {
 	" size, mtime_ns, text_hash) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO signals(thread, signo, pc, ns) VALUES(?, ?, ?, ?)",
 	"INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
-	"INSERT INTO arcs(thread, caller_pc, callee_pc, calls, inclusive, outer_inclusive)"
-	" VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(thread, caller_pc, callee_pc) DO UPDATE SET"
+	"INSERT INTO arcs(thread, caller_pc, callee_pc, calls, inclusive, outer_inclusive, part)"
+	" VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(part, thread, caller_pc, callee_pc) DO UPDATE SET"
 	" calls = calls + excluded.calls, inclusive = inclusive + excluded.inclusive,"
 	" outer_inclusive = outer_inclusive + excluded.outer_inclusive",
 	"INSERT INTO stacks(id, parent, pc) VALUES(?, ?, ?)",
 	"INSERT INTO samples(thread, stack, count, weight_ns) VALUES(?, ?, ?, ?)"
 	" ON CONFLICT(thread, stack) DO UPDATE SET count = count + excluded.count,"
 	" weight_ns = weight_ns + excluded.weight_ns",
+	"INSERT INTO parts(id, name, trigger, thread, end_ns) VALUES(?, ?, ?, ?, ?)",
 };
 
 static void reserve_take(struct writer *w, const char *db_path)
@@ -147,7 +148,7 @@ static bool same_insn(uint64_t i, const void *ctx)
 {
 	const struct row_find *f = ctx;
 	const struct insn_count *r = (const struct insn_count *)f->rows + i, *x = f->want;
-	return r->pc == x->pc && r->thread == x->thread;
+	return r->pc == x->pc && r->thread == x->thread && r->part == x->part;
 }
 
 static bool same_arc(uint64_t i, const void *ctx)
@@ -155,7 +156,7 @@ static bool same_arc(uint64_t i, const void *ctx)
 	const struct row_find *f = ctx;
 	const struct arc_count *r = (const struct arc_count *)f->rows + i, *x = f->want;
 	return r->caller_pc == x->caller_pc && r->callee_pc == x->callee_pc &&
-	       r->thread == x->thread;
+	       r->thread == x->thread && r->part == x->part;
 }
 
 static bool same_frame(uint64_t i, const void *ctx)
@@ -183,6 +184,7 @@ static void flush_insns(struct writer *w)
 		sqlite3_bind_int64(w->st_insn, 2, (sqlite3_int64)c->pc);
 		sqlite3_bind_int(w->st_insn, 3, c->cls);
 		sqlite3_bind_int64(w->st_insn, 4, (sqlite3_int64)c->count);
+		sqlite3_bind_int64(w->st_insn, 5, c->part);
 		run(w, w->st_insn);
 	}
 	w->ninsns = 0;
@@ -202,6 +204,7 @@ static void flush_arcs(struct writer *w)
 		sqlite3_bind_int64(w->st_arc, 4, (sqlite3_int64)a->calls);
 		sqlite3_bind_int64(w->st_arc, 5, (sqlite3_int64)a->inclusive);
 		sqlite3_bind_int64(w->st_arc, 6, (sqlite3_int64)a->outer_inclusive);
+		sqlite3_bind_int64(w->st_arc, 7, a->part);
 		run(w, w->st_arc);
 	}
 	w->narcs = 0;
@@ -210,12 +213,13 @@ static void flush_arcs(struct writer *w)
 
 static void add_arc(struct writer *w, const struct prof_event *ev)
 {
-	struct arc_count want = { ev->arc.caller_pc, ev->arc.callee_pc, ev->thread, 1,
-				  ev->arc.inclusive, ev->arc.outer_inclusive };
+	struct arc_count want = { ev->arc.caller_pc, ev->arc.callee_pc, ev->thread, w->part,
+				  ev->arc.calls, ev->arc.inclusive, ev->arc.outer_inclusive };
 	struct row_find f = { w->arcs, &want };
-	uint64_t hash = hash_pair(hash_pair(want.caller_pc, want.callee_pc), want.thread), i;
+	uint64_t hash = hash_pair(hash_pair(want.caller_pc, want.callee_pc),
+				  hash_pair(want.thread, want.part)), i;
 	if (u64_table_find_same(&w->arc_index, hash, same_arc, &f, &i)) {
-		w->arcs[i].calls++;
+		w->arcs[i].calls += want.calls;
 		w->arcs[i].inclusive += want.inclusive;
 		w->arcs[i].outer_inclusive += want.outer_inclusive;
 		return;
@@ -307,9 +311,9 @@ static void commit(struct writer *w)
 static void add_insn(struct writer *w, const struct prof_event *ev)
 {
 	w->pending += ev->insn.count;
-	struct insn_count want = { ev->insn.pc, ev->thread, ev->insn.cls, ev->insn.count };
+	struct insn_count want = { ev->insn.pc, ev->thread, w->part, ev->insn.cls, ev->insn.count };
 	struct row_find f = { w->insns, &want };
-	uint64_t hash = hash_pair(want.pc, want.thread), i;
+	uint64_t hash = hash_pair(want.pc, (uint64_t)want.thread << 32 | want.part), i;
 	if (u64_table_find_same(&w->insn_index, hash, same_insn, &f, &i)) {
 		w->insns[i].count += want.count;
 		return;
@@ -332,7 +336,37 @@ static void write_syscall(struct writer *w, const struct prof_event *ev)
 		sqlite3_bind_int64(st, 11, (sqlite3_int64)ev->sys.end_ns);
 	}
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)ev->sys.start_ns);
+	sqlite3_bind_int64(st, 12, w->part);
 	run(w, st);
+}
+
+/* The current part ends: its row, named by the program or by its number. */
+static void end_part(struct writer *w, uint32_t thread, const char *name, const char *trigger,
+		     uint64_t ns)
+{
+	sqlite3_stmt *st = w->st_part;
+	sqlite3_bind_int64(st, 1, w->part);
+	if (name)
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, trigger, -1, SQLITE_STATIC);
+	if (thread)
+		sqlite3_bind_int64(st, 4, thread);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)ns);
+	run(w, st);
+	w->part++;
+}
+
+/* The program asked to start the current part afresh (CALLGRIND_ZERO_STATS). */
+static void zero_part(struct writer *w)
+{
+	flush_insns(w);
+	flush_arcs(w);
+	char *sql = sqlite3_mprintf("DELETE FROM insns WHERE part = %u; DELETE FROM arcs WHERE part = %u;"
+				    " DELETE FROM syscalls WHERE part = %u;", w->part, w->part, w->part);
+	int rc = sql ? sqlite3_exec(w->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+	if (rc != SQLITE_OK)
+		db_fail(w, rc);
+	sqlite3_free(sql);
 }
 
 static void write_map(struct writer *w, const struct prof_event *ev)
@@ -485,6 +519,13 @@ static void write_event(struct writer *w, const struct prof_event *ev)
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->signal.ns);
 		run(w, st);
 		break;
+	case EV_PART:
+		end_part(w, ev->thread, ev->part.name, "dump", ev->part.ns);
+		free(ev->part.name);
+		break;
+	case EV_ZERO:
+		zero_part(w);
+		break;
 	case EV_META:
 		put_meta(w, ev->meta.key, ev->meta.value);
 		keep_meta(w, ev->meta.key, ev->meta.value);
@@ -535,6 +576,8 @@ static void *writer_main(void *arg)
 				commit(w);
 		}
 	}
+	begin(w);
+	end_part(w, 0, NULL, "end", now_ns()); /* the last part ends with the recording */
 	commit(w);
 	if (w->disk_full)
 		write_disk_full_meta(w);
@@ -549,7 +592,7 @@ int writer_start(struct writer *w, sqlite3 *db)
 	sqlite3_stmt **stmts[] = { &w->st_insn, &w->st_syscall, &w->st_process,
 				   &w->st_process_exit, &w->st_thread, &w->st_thread_exit,
 				   &w->st_map, &w->st_signal, &w->st_meta, &w->st_arc,
-				   &w->st_stack, &w->st_sample };
+				   &w->st_stack, &w->st_sample, &w->st_part };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
 		if (sqlite3_prepare_v3(db, statements_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       stmts[i], NULL) != SQLITE_OK) {
@@ -565,6 +608,7 @@ int writer_start(struct writer *w, sqlite3 *db)
 	w->samples = xmalloc(MAX_SAMPLES * sizeof *w->samples);
 	u64_table_reserve(&w->sample_index, MAX_SAMPLES);
 	w->last_commit_ns = now_ns();
+	w->part = 1;
 	if (ring_init(&w->ring, RING_CAPACITY, sizeof(struct prof_event)) != 0)
 		return -1;
 	reserve_take(w, sqlite3_db_filename(db, "main"));
@@ -594,7 +638,7 @@ int writer_finish(struct writer *w)
 	pthread_join(w->thread, NULL);
 	sqlite3_stmt *stmts[] = { w->st_insn, w->st_syscall, w->st_process, w->st_process_exit,
 				  w->st_thread, w->st_thread_exit, w->st_map, w->st_signal,
-				  w->st_meta, w->st_arc, w->st_stack, w->st_sample };
+				  w->st_meta, w->st_arc, w->st_stack, w->st_sample, w->st_part };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
 		sqlite3_finalize(stmts[i]);
 	ring_destroy(&w->ring);

@@ -16,14 +16,14 @@
  * to its index. */
 struct insn_count {
 	uint64_t pc;
-	uint32_t thread;
+	uint32_t thread, part;
 	uint8_t cls;
 	uint64_t count;
 };
 
 struct arc_count {
 	uint64_t caller_pc, callee_pc;
-	uint32_t thread;
+	uint32_t thread, part;
 	uint64_t calls, inclusive, outer_inclusive;
 };
 
@@ -47,7 +47,8 @@ struct writer {
 	struct ring ring;
 	pthread_t thread;
 	sqlite3_stmt *st_insn, *st_syscall, *st_process, *st_process_exit, *st_thread,
-		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc, *st_stack, *st_sample;
+		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc, *st_stack, *st_sample,
+		*st_part;
 	struct insn_count *insns;
 	size_t ninsns;
 	struct u64_table insn_index;
@@ -60,6 +61,7 @@ struct writer {
 	struct sample_count *samples;
 	size_t nsamples;
 	struct u64_table sample_index;
+	uint32_t part;       /* the part counts go to now (EV_PART ends it) */
 	bool in_txn;
 	uint64_t last_commit_ns;
 	unsigned events_since_check;  /* events since the clock was last looked at */

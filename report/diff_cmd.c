@@ -41,6 +41,11 @@ static const char diff_usage[] =
 	"      --fail-above-function PCT  exit 1 when a function of both recordings\n"
 	"                        grew by more than PCT per cent of its base count\n"
 	"      --allow-incomplete  compare recordings that were interrupted too\n"
+	"      --part NAME|N     compare that part of each recording (by name, else number)\n"
+	"\n"
+	"Recordings that both have parts (the program dumped them with valgrind's\n"
+	"CALLGRIND_DUMP_STATS_AT) are compared part by part, matched by name (a part\n"
+	"without one by its number); the gates apply to each part.\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Exit status: 0, 1 when a --fail-above gate fails, 2 on errors. Recordings\n"
@@ -62,6 +67,13 @@ struct diff_options {
 	const char *only[MAX_DSO_OPTIONS], *exclude[MAX_DSO_OPTIONS];
 	size_t nonly, nexclude;
 	bool allow_incomplete;  /* else an incomplete recording is refused */
+	const char *part;       /* --part: only this part of each */
+};
+
+/* The parts compared: one pair each (part 0: the whole run). */
+struct part_pair {
+	int base, new;
+	char *label;            /* NULL: the whole run */
 };
 
 /* One recording, opened and aggregated. */
@@ -86,6 +98,7 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 		{ "svg", required_argument, NULL, 'S' },
 		{ "inverted", no_argument, NULL, 'I' },
 		{ "allow-incomplete", no_argument, NULL, 'A' },
+		{ "part", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -139,6 +152,7 @@ static int parse_diff_args(int argc, char **argv, struct diff_options *o)
 		case 'S': o->svg = optarg; break;
 		case 'I': o->inverted = true; break;
 		case 'A': o->allow_incomplete = true; break;
+		case 'P': o->part = optarg; break;
 		case 'h': fputs(diff_usage, stdout); exit(0);
 		default:
 			log_error("diff: unknown or incomplete option '%s' (see 'prof diff --help')",
@@ -317,10 +331,15 @@ static void json_side(FILE *out, const char *key, const struct profile *p)
 }
 
 static void print_json(FILE *out, const struct diff *d, const struct side *b, const struct side *n,
-		       const struct diff_options *o, const struct diff_gates *g)
+		       const struct diff_options *o, const struct diff_gates *g, const char *label)
 {
 	static const char *const status[] = { "both", "new", "gone" };
 	fputs("{\n", out);
+	if (label) {
+		fputs("  \"part\": ", out);
+		json_string(out, label);
+		fputs(",\n", out);
+	}
 	json_side(out, "base", &b->p);
 	json_side(out, "new", &n->p);
 	fprintf(out, "  \"total\": {\"base\": %llu, \"new\": %llu, \"delta\": %lld, \"percent\": ",
@@ -373,13 +392,21 @@ static void print_json(FILE *out, const struct diff *d, const struct side *b, co
 		g->total_passed && !g->functions_failed ? "true" : "false");
 }
 
-static void print_csv(FILE *out, const struct diff *d, const struct diff_options *o)
+/* label: the part, a first column (the header is written with the first part) */
+static void print_csv(FILE *out, const struct diff *d, const struct diff_options *o,
+		      const char *label, bool header)
 {
 	static const char *const status[] = { "both", "new", "gone" };
-	fputs("function,dso,base,new,delta,percent,status\n", out);
+	if (header)
+		fputs(label ? "part,function,dso,base,new,delta,percent,status\n"
+			    : "function,dso,base,new,delta,percent,status\n", out);
 	size_t rows = o->top && o->top < d->nrows ? o->top : d->nrows;
 	for (size_t i = 0; i < rows; i++) {
 		const struct diff_row *r = &d->rows[i];
+		if (label) {
+			csv_field(out, label);
+			fputc(',', out);
+		}
 		csv_field(out, r->name);
 		fputc(',', out);
 		csv_field(out, r->dso);
@@ -421,9 +448,10 @@ static void check_cpus(const struct side *b, const struct side *n)
 	free(ns);
 }
 
-static int check_comparable(const struct side *b, const struct side *n)
+/* parts: comparing parts, where one may be empty (a gate fails on growth from 0). */
+static int check_comparable(const struct side *b, const struct side *n, bool parts)
 {
-	if (check_side(b) != 0 || check_side(n) != 0)
+	if (!parts && (check_side(b) != 0 || check_side(n) != 0))
 		return -1;
 	if (strcmp(b->p.command, n->p.command) != 0)
 		log_warn("diff: the recordings ran different commands: '%s' and '%s'",
@@ -432,65 +460,189 @@ static int check_comparable(const struct side *b, const struct side *n)
 	return 0;
 }
 
+/* Loads one part (0: the whole run) of a side; false after an error line. */
+static bool load_side(struct side *s, int part)
+{
+	struct profile_filter f = { .part = part };
+	if (s->loaded)
+		profile_free(&s->p);
+	s->loaded = true; /* profile_free is needed even after a failed load */
+	return profile_load(s->db, &f, &s->p) == 0;
+}
+
+/* Compares one pair of parts and prints it; 0 passed, 1 a gate failed, 2 an error. */
+static int compare(struct side *b, struct side *n, struct diff_options *o,
+		   const struct part_pair *pp, size_t index)
+{
+	if (!load_side(b, pp->base) || !load_side(n, pp->new) ||
+	    check_comparable(b, n, pp->label != NULL) != 0)
+		return 2;
+	if (index == 0) {
+		symbolizer_print_warnings(b->p.symbolizer);
+		symbolizer_print_warnings(n->p.symbolizer);
+	}
+	const char *mains[] = { b->exe ? b->exe : "", n->exe ? n->exe : "" };
+	struct dso_filter filter = { o->only, o->nonly, o->exclude, o->nexclude, mains, 2 };
+	if (o->nonly || o->nexclude) {
+		diff_filter_dsos(&b->p, b->exe, &filter);
+		diff_filter_dsos(&n->p, n->exe, &filter);
+	}
+	if (o->svg && diff_svg(o->svg, &b->p, &n->p, o->inverted) != 0)
+		return 2;
+	struct diff d;
+	diff_compute(&b->p, &n->p, b->exe, n->exe, &d);
+	struct diff_gates g = { .total = o->gate, .total_limit = o->fail_above,
+				.function = o->gate_function, .function_limit = o->fail_above_function };
+	g.total_passed = !o->gate || diff_gate_passed(&d, o->fail_above);
+	if (o->gate_function) { /* on every function, whatever --top shows */
+		const struct diff_row *worst;
+		g.functions_failed = diff_functions_above(&d, o->fail_above_function, &worst);
+		if (worst)
+			g.worst = *worst;
+	}
+	bool passed = g.total_passed && !g.functions_failed;
+	diff_sort(&d, o->sort);
+	struct diff_selection sel = { o->only, o->nonly, o->exclude, o->nexclude };
+	const char *label = pp->label;
+	if (o->format == DIFF_JSON) {
+		print_json(stdout, &d, b, n, o, &g, label);
+	} else if (o->format == DIFF_CSV) {
+		print_csv(stdout, &d, o, label, index == 0);
+	} else if (o->format == DIFF_MARKDOWN) {
+		if (label) {
+			fputs("## Part ", stdout);
+			json_string(stdout, label); /* quoted: a name is the program's text */
+			fputs("\n\n", stdout);
+		}
+		diff_print_markdown(stdout, &d, &b->p, &n->p, o->top, &g, &sel);
+	} else {
+		if (label) {
+			fputs(index ? "\n## part " : "## part ", stdout);
+			print_escaped(stdout, label);
+			fprintf(stdout, " (base part %d, new part %d)\n", pp->base, pp->new);
+		}
+		print_text(stdout, &d, b, n, o);
+	}
+	/* Text: the last lines of the report; JSON and CSV keep stdout parseable;
+	 * Markdown has them in its table. */
+	if (o->format != DIFF_MARKDOWN)
+		diff_print_gates(o->format == DIFF_TEXT ? stdout : stderr, &d, &g);
+	diff_free(&d);
+	return passed ? 0 : 1;
+}
+
+static char *part_label(const struct part_row *r)
+{
+	char num[16];
+	return xstrdup(profile_part_label(r, num, sizeof num));
+}
+
+/* The pairs to compare: --part's in each, or the parts of the base that the
+ * new recording has too (by name, else number) when both have parts, or
+ * the whole runs. Returns how many, or -1 after one error line. */
+static int match_parts(struct side *b, struct side *n, const struct diff_options *o,
+		       struct part_pair **out)
+{
+	char err[512];
+	*out = xcalloc(1, sizeof **out);
+	if (o->part) {
+		int bp = profile_find_part(b->db, o->part, err, sizeof err), np = bp <= 0 ? -1 :
+			profile_find_part(n->db, o->part, err, sizeof err);
+		if (bp == 0 || np == 0)
+			log_error("diff: %s: %s", bp == 0 ? b->path : n->path, err);
+		if (bp <= 0 || np <= 0)
+			return -1;
+		**out = (struct part_pair){ bp, np, xstrdup(o->part) };
+		return 1;
+	}
+	struct profile bparts = { 0 }, nparts = { 0 };
+	struct profile_filter all = { 0 };
+	int count = 0;
+	if (profile_load_parts(b->db, &all, &bparts) != 0 || profile_load_parts(n->db, &all, &nparts) != 0) {
+		count = -1;
+	} else if (bparts.nparts < 2 || nparts.nparts < 2) {
+		count = 1; /* the whole runs */
+	} else {
+		*out = xrealloc(*out, bparts.nparts * sizeof **out);
+		for (size_t i = 0; i < bparts.nparts; i++) {
+			char *label = part_label(&bparts.parts[i]);
+			size_t k = 0;
+			char *other = NULL;
+			for (; k < nparts.nparts; k++, free(other))
+				if (strcmp(label, other = part_label(&nparts.parts[k])) == 0)
+					break;
+			free(other);
+			if (k < nparts.nparts && !bparts.parts[i].count && !nparts.parts[k].count) {
+				free(label); /* empty in both (the end after the last dump): nothing to compare */
+				continue;
+			}
+			if (k < nparts.nparts) {
+				(*out)[count++] = (struct part_pair){ bparts.parts[i].number,
+								      nparts.parts[k].number, label };
+				continue;
+			}
+			log_warn("diff: part %s of %s is not in %s: not compared", label, b->path, n->path);
+			free(label);
+		}
+		for (size_t k = 0; k < nparts.nparts; k++) {
+			char *label = part_label(&nparts.parts[k]);
+			bool matched = false;
+			for (size_t i = 0; i < bparts.nparts && !matched; i++) {
+				char *other = part_label(&bparts.parts[i]);
+				matched = strcmp(other, label) == 0;
+				free(other);
+			}
+			if (!matched)
+				log_warn("diff: part %s of %s is not in %s: not compared", label, n->path, b->path);
+			free(label);
+		}
+		if (!count)
+			log_error("diff: %s and %s have no part in common", b->path, n->path);
+		count = count ? count : -1;
+	}
+	profile_free(&bparts);
+	profile_free(&nparts);
+	return count;
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	struct diff_options o;
 	if (parse_diff_args(argc, argv, &o) != 0)
 		return 2;
 	struct side b = { .path = o.base_path }, n = { .path = o.new_path };
-	struct profile_filter all = { 0 };
-	int rc = 2;
-	if (open_side(&b, &o) || open_side(&n, &o) || check_modes(&b, &n))
+	struct part_pair *pairs = NULL;
+	int rc = 2, npairs = 0;
+	if (open_side(&b, &o) || open_side(&n, &o) || check_modes(&b, &n) ||
+	    (npairs = match_parts(&b, &n, &o, &pairs)) < 0)
 		goto out;
-	b.loaded = true; /* profile_free is needed even after a failed load */
-	if (profile_load(b.db, &all, &b.p) != 0)
+	if (o.svg && npairs > 1) {
+		log_error("diff: --svg draws one comparison: choose a part with --part NAME");
 		goto out;
-	n.loaded = true;
-	if (profile_load(n.db, &all, &n.p) != 0)
-		goto out;
-	if (check_comparable(&b, &n) != 0)
-		goto out;
-	symbolizer_print_warnings(b.p.symbolizer);
-	symbolizer_print_warnings(n.p.symbolizer);
-
-	const char *mains[] = { b.exe ? b.exe : "", n.exe ? n.exe : "" };
-	struct dso_filter filter = { o.only, o.nonly, o.exclude, o.nexclude, mains, 2 };
-	if (o.nonly || o.nexclude) {
-		diff_filter_dsos(&b.p, b.exe, &filter);
-		diff_filter_dsos(&n.p, n.exe, &filter);
 	}
-	if (o.svg && diff_svg(o.svg, &b.p, &n.p, o.inverted) != 0)
-		goto out;
-	struct diff d;
-	diff_compute(&b.p, &n.p, b.exe, n.exe, &d);
-	struct diff_gates g = { .total = o.gate, .total_limit = o.fail_above,
-				.function = o.gate_function, .function_limit = o.fail_above_function };
-	g.total_passed = !o.gate || diff_gate_passed(&d, o.fail_above);
-	if (o.gate_function) { /* on every function, whatever --top shows */
-		const struct diff_row *worst;
-		g.functions_failed = diff_functions_above(&d, o.fail_above_function, &worst);
-		if (worst)
-			g.worst = *worst;
+	bool parts = npairs > 1 || o.part;
+	if (parts && o.format == DIFF_JSON)
+		fputs("{\"parts\": [\n", stdout);
+	int worst = 0, failed = 0;
+	for (int i = 0; i < npairs && worst < 2; i++) {
+		if (parts && o.format == DIFF_JSON && i)
+			fputs(",\n", stdout);
+		int r = compare(&b, &n, &o, &pairs[i], (size_t)i);
+		worst = r > worst ? r : worst;
+		failed += r == 1;
 	}
-	bool passed = g.total_passed && !g.functions_failed;
-	diff_sort(&d, o.sort);
-	struct diff_selection sel = { o.only, o.nonly, o.exclude, o.nexclude };
-	if (o.format == DIFF_JSON)
-		print_json(stdout, &d, &b, &n, &o, &g);
-	else if (o.format == DIFF_CSV)
-		print_csv(stdout, &d, &o);
-	else if (o.format == DIFF_MARKDOWN)
-		diff_print_markdown(stdout, &d, &b.p, &n.p, o.top, &g, &sel);
-	else
-		print_text(stdout, &d, &b, &n, &o);
-	/* Text: the last lines of the report; JSON and CSV keep stdout parseable;
-	 * Markdown has them in its table. */
-	if (o.format != DIFF_MARKDOWN)
-		diff_print_gates(o.format == DIFF_TEXT ? stdout : stderr, &d, &g);
+	/* Parts in text: the verdict over all of them, last. */
+	if (npairs > 1 && o.format == DIFF_TEXT && worst < 2 && (o.gate || o.gate_function))
+		printf("\ngates: %s in %d of %d parts\n", failed ? "FAILED" : "passed",
+		       failed ? failed : npairs, npairs);
+	if (parts && o.format == DIFF_JSON && worst < 2)
+		fprintf(stdout, "], \"passed\": %s}\n", worst ? "false" : "true");
 	fflush(stdout);
-	diff_free(&d);
-	rc = passed ? 0 : 1;
+	rc = worst;
 out:
+	for (int i = 0; i < npairs; i++)
+		free(pairs[i].label);
+	free(pairs);
 	close_side(&b);
 	close_side(&n);
 	return rc;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum report_by { BY_FUNCTION, BY_DSO, BY_CLASS, BY_THREAD, BY_LINE };
+enum report_by { BY_FUNCTION, BY_DSO, BY_CLASS, BY_THREAD, BY_LINE, BY_PART };
 enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV, FORMAT_CALLGRIND, FORMAT_FOLDED };
 
 struct report_options {
@@ -22,6 +22,8 @@ struct report_options {
 	const char *svg;         /* write a flame graph to this file ("-": stdout) */
 	bool inverted;           /* the flame graph as an icicle: callers on top */
 	struct profile_filter filter;
+	const char *part;        /* --part NAME|N as given; filter.part its number */
+	const char *output;      /* --output: the callgrind export's file (per part: FILE.N) */
 	/* which function and DSO rows to show, and in what order */
 	double percent_limit;    /* hide rows under this share of the total */
 	const char *dso;         /* only this DSO (base name) */
@@ -41,6 +43,12 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 void report_csv(FILE *out, const struct profile *p, const struct report_options *o);
 /* Exporters: the whole profile, whatever --top and --by say. */
 void report_callgrind(FILE *out, const struct profile *p, const struct report_options *o);
+/* A recording with parts: one file per part, named as callgrind names its
+ * dumps (PREFIX.1 ... and PREFIX for the last; PREFIX: --output, else
+ * callgrind.out.PID). Returns 0, or -1 after one error line. */
+int report_callgrind_parts(sqlite3 *db, const struct report_options *o);
+/* One callgrind file of p: --output, or stdout. 0, or -1 after one error line. */
+int report_callgrind_file(const struct profile *p, const struct report_options *o);
 void report_folded(FILE *out, const struct profile *p, const struct report_options *o);
 /* Returns 0, or -1 after printing one error line. */
 int report_svg(const char *path, const struct profile *p, const struct report_options *o);

@@ -24,9 +24,12 @@
  * its calls sit at the caller's first instruction. */
 #include "report.h"
 #include "callgraph.h"
+#include "prof/log.h"
+#include "prof/store.h"
 #include "prof/u64_table.h"
 #include "prof/util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,13 +198,29 @@ static void put_unsampled_callers(struct cg_writer *w, struct cg_graph *g)
 	}
 }
 
+/* Which part this is, as callgrind says why it dumped. */
+static void put_part(FILE *out, const struct profile *p)
+{
+	if (!p->part || p->nparts < 2)
+		return;
+	const struct part_row *r = &p->parts[0];
+	for (size_t i = 0; i < p->nparts; i++)
+		if (p->parts[i].number == p->part)
+			r = &p->parts[i];
+	if (r == &p->parts[p->nparts - 1])
+		fprintf(out, "desc: Part: %d of %zu, ended by the program's end\n", p->part, p->nparts);
+	else
+		fprintf(out, "desc: Part: %d of %zu, ended by Client Request%s%s\n", p->part, p->nparts,
+			r->name ? ": " : "", r->name ? r->name : ""); /* names have no newlines */
+}
+
 static void put_header(FILE *out, const struct profile *p)
 {
 	fputs("# callgrind format\nversion: 1\n", out);
 	fprintf(out, "creator: prof %s\ncmd: ", PROF_VERSION);
 	for (const char *s = p->command; *s; s++)
 		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
-	fputs("\npart: 1\n", out);
+	fprintf(out, "\npart: %d\n", p->part ? p->part : 1);
 	if (p->sampled)
 		fprintf(out, "desc: Trigger: prof sample mode, %u Hz, %s clock%s\n", p->sample_freq,
 			p->sample_clock ? p->sample_clock : "cpu",
@@ -211,6 +230,7 @@ static void put_header(FILE *out, const struct profile *p)
 			p->complete ? "" : " (incomplete recording)");
 	if (p->collect)
 		fprintf(out, "desc: Collected: only while %s is on the call stack\n", p->collect);
+	put_part(out, p);
 	fprintf(out, "\npositions: instr line\nevents: %s\nsummary: %llu\n",
 		p->sampled ? "Samples" : "Ir", (unsigned long long)p->total);
 }
@@ -249,4 +269,79 @@ void report_callgrind(FILE *out, const struct profile *p, const struct report_op
 	names_free(&w.fns);
 	if (p->sampled)
 		cg_free(&g);
+}
+
+int report_callgrind_file(const struct profile *p, const struct report_options *o)
+{
+	FILE *out = o->output ? fopen(o->output, "w") : stdout;
+	if (!out) {
+		log_error("cannot write %s: %s", o->output, strerror(errno));
+		return -1;
+	}
+	report_callgrind(out, p, o);
+	if (ferror(out) | (o->output ? fclose(out) : fflush(out))) {
+		log_error("cannot write %s: %s", o->output ? o->output : "stdout", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* callgrind.out.PID, PID that of the recording's first process. */
+static char *default_prefix(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	long long pid = 0;
+	if (sqlite3_prepare_v2(db, "SELECT pid FROM processes ORDER BY id LIMIT 1", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		pid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return xasprintf("callgrind.out.%lld", pid);
+}
+
+/* One part into its file; 0, or -1 after one error line. */
+static int write_part(sqlite3 *db, const struct report_options *o, int part, const char *path)
+{
+	struct report_options one = *o;
+	one.filter.part = part;
+	one.output = path;
+	struct profile p;
+	int rc = profile_load(db, &one.filter, &p);
+	if (rc == 0)
+		rc = profile_load_pcs(db, &one.filter, &p);
+	if (rc == 0 && part == 1)
+		symbolizer_print_warnings(p.symbolizer);
+	if (rc == 0)
+		rc = report_callgrind_file(&p, &one);
+	profile_free(&p);
+	return rc;
+}
+
+int report_callgrind_parts(sqlite3 *db, const struct report_options *o)
+{
+	struct profile all = { 0 };
+	if (profile_load_parts(db, &o->filter, &all) != 0) {
+		profile_free(&all);
+		return -1;
+	}
+	size_t n = all.nparts;
+	int *numbers = xmalloc(n * sizeof *numbers);
+	for (size_t i = 0; i < n; i++)
+		numbers[i] = all.parts[i].number;
+	profile_free(&all);
+	int rc = 0;
+	if (n > 1) {
+		char *prefix = o->output ? xstrdup(o->output) : default_prefix(db);
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			/* As callgrind: the dumps numbered, the last part under the plain name. */
+			char *path = i + 1 < n ? xasprintf("%s.%d", prefix, numbers[i]) : xstrdup(prefix);
+			rc = write_part(db, o, numbers[i], path);
+			free(path);
+		}
+		if (rc == 0)
+			fprintf(stderr, "prof: %zu parts -> %s.%d ... %s.%d and %s\n", n, prefix, numbers[0],
+				prefix, numbers[n - 2], prefix);
+		free(prefix);
+	}
+	free(numbers);
+	return rc < 0 ? -1 : n > 1 ? (int)n : 0;
 }

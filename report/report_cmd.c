@@ -19,10 +19,15 @@ static const char report_usage[] =
 	"\n"
 	"  -i, --input FILE      database to read (default prof.db; or FILE alone)\n"
 	"  -n, --top N           rows to print (default 20; 0 = all)\n"
-	"      --by KEY          function (default), dso, class, thread or line (source\n"
-	"                        lines, from DWARF)\n"
+	"      --by KEY          function (default), dso, class, thread, line (source\n"
+	"                        lines, from DWARF) or part (the parts the program dumped)\n"
+	"      --part NAME|N     only that part of the recording: the program ends one with\n"
+	"                        valgrind's CALLGRIND_DUMP_STATS[_AT] (default: the whole run)\n"
 	"  -f, --format FMT      text (default), json, csv, callgrind (for callgrind_annotate\n"
 	"                        and KCachegrind) or folded (stacks for flame graph tools)\n"
+	"  -o, --output FILE     --format callgrind: write FILE (a recording with parts and\n"
+	"                        no --part: FILE.1, FILE.2, ... and FILE for the last part,\n"
+	"                        as callgrind names its dumps; default callgrind.out.PID)\n"
 	"      --svg FILE        write an interactive flame graph (SVG: click to zoom,\n"
 	"                        search by regular expression) to FILE ('-': stdout)\n"
 	"      --inverted        the flame graph upside down (an icicle: callers on top)\n"
@@ -51,7 +56,7 @@ size_t report_row_limit(size_t available, const struct report_options *o)
 }
 
 /* The --by keys, in enum report_by order. */
-static const char *const by_names[] = { "function", "dso", "class", "thread", "line" };
+static const char *const by_names[] = { "function", "dso", "class", "thread", "line", "part" };
 
 /* The options a user gave that some outputs cannot honour. */
 struct given_options {
@@ -80,6 +85,8 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 		{ "wide", no_argument, NULL, 'W' },
 		{ "sort", required_argument, NULL, 'O' },
 		{ "color", required_argument, NULL, 'C' },
+		{ "part", required_argument, NULL, 'A' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -94,12 +101,14 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 	const char *color = "auto";
 	bool wide = false;
 	const char *sym = NULL;
-	while ((c = getopt_long(argc, argv, "i:n:f:gh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:n:f:go:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			o->input = optarg;
 			given->input = true;
 			break;
+		case 'A': o->part = optarg; break;
+		case 'o': o->output = optarg; break;
 		case 'W': wide = true; break;
 		case 'E': o->sym_exact = optarg; break;
 		case 'n':
@@ -111,7 +120,7 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 			given->top = true;
 			break;
 		case 'b':
-			if ((v = parse_choice("report", "--by key", optarg, by_names, 5)) < 0)
+			if ((v = parse_choice("report", "--by key", optarg, by_names, 6)) < 0)
 				return -1;
 			o->by = (enum report_by)v;
 			given->by = true;
@@ -178,9 +187,9 @@ static int parse_report_args(int argc, char **argv, struct report_options *o,
 
 /* Bits of the tables an option applies to: the --by keys and --syscalls. */
 #define ON(by) (1u << (by))
-#define ON_SYSCALLS (1u << 5)
+#define ON_SYSCALLS (1u << 6)
 #define ON_ROWS (ON(BY_FUNCTION) | ON(BY_DSO))
-#define ON_ANY_TABLE (ON_ROWS | ON(BY_CLASS) | ON(BY_THREAD) | ON(BY_LINE) | ON_SYSCALLS)
+#define ON_ANY_TABLE (ON_ROWS | ON(BY_CLASS) | ON(BY_THREAD) | ON(BY_LINE) | ON(BY_PART) | ON_SYSCALLS)
 
 /* Every combination of options either works or is refused here, with one line. */
 static int check_combination(const struct report_options *o, const struct given_options *g)
@@ -203,6 +212,14 @@ static int check_combination(const struct report_options *o, const struct given_
 	const char *export_name = o->svg ? "--svg" : o->format == FORMAT_CALLGRIND
 				  ? "--format callgrind" : "--format folded";
 	unsigned table = o->syscalls ? ON_SYSCALLS : ON(o->by);
+	if (o->output && (o->format != FORMAT_CALLGRIND || o->svg)) {
+		log_error("report: --output is for --format callgrind (other formats write to stdout)");
+		return -1;
+	}
+	if (o->part && o->by == BY_PART) {
+		log_error("report: --part does not combine with --by part (which lists every part)");
+		return -1;
+	}
 	if (o->svg && g->format) {
 		log_error("report: --svg does not combine with --format (it writes its own file)");
 		return -1;
@@ -244,6 +261,19 @@ static int report_recording(struct report_options *o)
 		sqlite3_close(db);
 		return 1;
 	}
+	if (o->part && (o->filter.part = profile_find_part(db, o->part, err, sizeof err)) <= 0) {
+		if (o->filter.part == 0)
+			log_error("report: %s: %s", o->input, err);
+		sqlite3_close(db);
+		return 1;
+	}
+	if (o->format == FORMAT_CALLGRIND && !o->svg && !o->part) {
+		int parts = report_callgrind_parts(db, o);
+		if (parts != 0) { /* written per part, or failed */
+			sqlite3_close(db);
+			return parts < 0;
+		}
+	}
 	struct profile p;
 	int rc = profile_load(db, &o->filter, &p);
 	if (rc == 0 && o->by == BY_LINE)
@@ -260,7 +290,7 @@ static int report_recording(struct report_options *o)
 		if (o->svg)
 			rc = report_svg(o->svg, &p, o);
 		else if (o->format == FORMAT_CALLGRIND)
-			report_callgrind(stdout, &p, o);
+			rc = report_callgrind_file(&p, o);
 		else if (o->format == FORMAT_FOLDED)
 			report_folded(stdout, &p, o);
 		else if (o->format == FORMAT_JSON)

@@ -91,6 +91,15 @@ void report_csv(FILE *out, const struct profile *p, const struct report_options 
 		}
 		return;
 	}
+	if (o->by == BY_PART) {
+		fputs("part,name,count\n", out);
+		for (size_t i = 0; i < p->nparts; i++) {
+			fprintf(out, "%d,", p->parts[i].number);
+			csv_field(out, p->parts[i].name ? p->parts[i].name : "");
+			fprintf(out, ",%llu\n", (unsigned long long)p->parts[i].count);
+		}
+		return;
+	}
 	if (o->by == BY_LINE) {
 		fputs("percent,count,file,line,function,dso\n", out);
 		for (size_t i = 0; i < report_row_limit(p->nlines, o); i++) {

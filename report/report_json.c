@@ -125,6 +125,22 @@ void report_json(FILE *out, const struct profile *p, const struct report_options
 	json_lost(out, p->lost);
 	fputs("},\n", out);
 	json_cpu(out, &p->cpu);
+	fputs("  \"part\": ", out);
+	if (p->part)
+		fprintf(out, "%d", p->part);
+	else
+		fputs("null", out);
+	fputs(",\n  \"parts\": [", out);
+	for (size_t i = 0; i < p->nparts; i++) {
+		const struct part_row *r = &p->parts[i];
+		fprintf(out, "%s{\"number\": %d, \"name\": ", i ? ",\n    " : "\n    ", r->number);
+		if (r->name)
+			json_string(out, r->name);
+		else
+			fputs("null", out);
+		fprintf(out, ", \"count\": %llu}", (unsigned long long)r->count);
+	}
+	fputs("\n  ],\n", out);
 	fputs("  \"classes\": ", out);
 	json_classes(out, p->classes);
 	fputs(",\n  \"functions\": [", out);

@@ -27,6 +27,35 @@ static void print_cpu(FILE *out, const struct profile_cpu *c)
 	free(seen);
 }
 
+/* The parts the program dumped (client requests), or the one chosen. */
+static void print_parts(FILE *out, const struct profile *p)
+{
+	char n[32], num[16];
+	if (p->nparts < 2)
+		return;
+	for (size_t i = 0; i < p->nparts && p->part; i++) {
+		if (p->parts[i].number != p->part)
+			continue;
+		fprintf(out, "# part:     %d of %zu", p->part, p->nparts);
+		if (p->parts[i].name) {
+			fputs(", ", out);
+			print_escaped(out, p->parts[i].name);
+		}
+		fputc('\n', out);
+	}
+	fprintf(out, "# parts:    ");
+	for (size_t i = 0; i < p->nparts; i++) {
+		const struct part_row *r = &p->parts[i];
+		fprintf(out, "%s%d", i ? ", " : "", r->number);
+		if (r->name) {
+			fputc(' ', out);
+			print_escaped(out, profile_part_label(r, num, sizeof num));
+		}
+		fprintf(out, " (%s)", fmt_count(r->count, n, sizeof n));
+	}
+	fputs(p->part ? "\n" : "; the whole run here, --part NAME|N for one\n", out);
+}
+
 static void print_header(FILE *out, const struct profile *p)
 {
 	char n[32];
@@ -47,6 +76,7 @@ static void print_header(FILE *out, const struct profile *p)
 	if (p->lost)
 		fprintf(out, "# lost:     %llu event%s cost exactness while recording: %s\n",
 			(unsigned long long)p->nlost, p->nlost == 1 ? "" : "s", p->lost);
+	print_parts(out, p);
 	fprintf(out, "# total:    %s %s in %zu thread%s, %.2f s wall%s\n",
 		fmt_count(p->total, n, sizeof n), unit_of(p), p->nthreads, p->nthreads == 1 ? "" : "s",
 		p->wall_seconds, p->complete ? "" : "  [INCOMPLETE]");
@@ -277,6 +307,23 @@ static void print_threads(FILE *out, const struct profile *p, const struct repor
 	}
 }
 
+/* --by part: each part's count, in the recording's order. */
+static void print_part_table(FILE *out, const struct profile *p)
+{
+	uint64_t all = 0;
+	for (size_t i = 0; i < p->nparts; i++)
+		all += p->parts[i].count;
+	fprintf(out, "%7s %15s  %5s  %s\n", "%", unit_of(p), "part", "name");
+	for (size_t i = 0; i < p->nparts; i++) {
+		const struct part_row *r = &p->parts[i];
+		char cnt[32];
+		fprintf(out, "%6.2f%% %15s  %5d  ", percent(r->count, all),
+			fmt_count(r->count, cnt, sizeof cnt), r->number);
+		print_escaped(out, r->name ? r->name : "");
+		fputc('\n', out);
+	}
+}
+
 /* A source path as printed: relative to the current directory when under it,
  * its tail when longer than width. */
 static const char *short_path(const char *path, const char *cwd, size_t width)
@@ -452,6 +499,9 @@ void report_text(FILE *out, const struct profile *p, const struct report_options
 		break;
 	case BY_LINE:
 		print_lines(out, p, o);
+		break;
+	case BY_PART:
+		print_part_table(out, p);
 		break;
 	}
 }

@@ -32,6 +32,7 @@ struct insn_info {
 	bool is_cpuid;        /* some hypervisors step two instructions over it */
 	bool is_xgetbv;       /* reads XCR0: record --cpu answers it */
 	bool is_syscall;      /* the `syscall` instruction */
+	bool is_creq_marker;  /* `xchg rbx, rbx`: ends valgrind's client request sequence */
 	uint16_t ret_imm;     /* bytes a `ret imm16` pops after the return address */
 	/* Status flags (FLAG_CF ... FLAG_OF) the instruction may read, and those
 	 * it always overwrites: where the code cache may put a flag-changing

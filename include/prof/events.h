@@ -18,11 +18,13 @@ enum event_kind {
 	EV_META,          /* a key/value for the meta table */
 	EV_ARC,           /* one finished call: caller site -> callee */
 	EV_SAMPLE,        /* one sampled stack: pcs[0] is the leaf */
+	EV_PART,          /* the current part ends (a dump); what follows is the next */
+	EV_ZERO,          /* the current part's counts, arcs and syscalls are dropped */
 };
 
 struct prof_event {
 	uint32_t kind;
-	uint32_t thread;  /* thread row id (EV_INSN, EV_SYSCALL, EV_THREAD*, EV_SIGNAL) */
+	uint32_t thread;  /* thread row id (EV_INSN, EV_SYSCALL, EV_THREAD*, EV_SIGNAL, EV_PART) */
 	union {
 		struct { uint64_t pc, count; uint8_t cls; } insn;
 		struct {
@@ -44,8 +46,11 @@ struct prof_event {
 		} map;
 		struct { int signo; uint64_t pc, ns; } signal;
 		struct { char *key, *value; } meta;
-		struct { uint64_t caller_pc, callee_pc, inclusive, outer_inclusive; } arc;
+		/* calls: 1 for a finished call, 0 for the share of a call still
+		 * running when its part ended */
+		struct { uint64_t caller_pc, callee_pc, inclusive, outer_inclusive; uint32_t calls; } arc;
 		struct { uint64_t *pcs; uint32_t depth; uint64_t weight_ns; } sample;
+		struct { char *name; uint64_t ns; } part;   /* name may be NULL: by number */
 	};
 };
 

@@ -12,6 +12,7 @@
 struct profile_filter {
 	int pid;   /* 0: every process */
 	int tid;   /* 0: every thread */
+	int part;  /* 0: the whole run; else one part (a period the program dumped) */
 	bool no_demangle;   /* keep C++/Rust symbol names as mangled */
 };
 
@@ -50,6 +51,14 @@ struct stack_row {
 	uint64_t count;
 };
 
+/* A part of the recording: the program ended it with a dump (valgrind's
+ * CALLGRIND_DUMP_STATS[_AT]), or the recording's end did. */
+struct part_row {
+	int number;               /* from 1, in order */
+	const char *name;         /* the program's name for it; NULL: none (known by number) */
+	uint64_t count;           /* instructions counted in it (pid and tid filters applied) */
+};
+
 struct thread_row {
 	int tid, pid;
 	char *name;
@@ -83,6 +92,8 @@ struct profile {
 	struct func_row *dsos;   size_t ndsos;    /* name = DSO; sorted likewise */
 	struct syscall_row *sys; size_t nsys;     /* sorted by calls, descending */
 	struct thread_row *threads; size_t nthreads;
+	struct part_row *parts;  size_t nparts;   /* every part, in order (at least one) */
+	int part;                                 /* the part loaded; 0: the whole run */
 	bool has_call_graph;                      /* arcs were recorded, or stacks sampled */
 	bool jump_frames;                         /* tail calls and PLT jumps opened frames when recorded */
 	bool sampled;                             /* sample mode: counts are samples */
@@ -141,10 +152,21 @@ struct jump_row {
  * printing one error line. */
 #define PROFILE_FILTER_JOIN " JOIN threads t ON t.id = x.thread JOIN processes p ON p.id = t.proc" \
 			    " WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2)"
+/* ... and of the part chosen (?3), for the tables that have parts: insns,
+ * arcs, syscalls. */
+#define PROFILE_PART_FILTER_JOIN PROFILE_FILTER_JOIN " AND (?3 = 0 OR x.part = ?3)"
 sqlite3_stmt *profile_query(sqlite3 *db, const char *sql, const struct profile_filter *f);
 
 /* Returns 0, or -1 after printing one error line. */
 int profile_load(sqlite3 *db, const struct profile_filter *filter, struct profile *p);
+/* Only the parts, into a zeroed profile (profile_free frees them). */
+int profile_load_parts(sqlite3 *db, const struct profile_filter *filter, struct profile *p);
+/* The part a user names: a part's name, else its number. Returns the
+ * number, 0 when there is no such part (err says which there are), or -1
+ * after one error line. */
+int profile_find_part(sqlite3 *db, const char *arg, char *err, size_t errlen);
+/* A part's name for people: its own, else its number ("3"); buf holds the latter. */
+const char *profile_part_label(const struct part_row *r, char *buf, size_t len);
 void profile_free(struct profile *p);
 /* Adds per-source-line counts (DWARF) to a loaded profile. Returns 0 or -1. */
 int profile_load_lines(sqlite3 *db, const struct profile_filter *filter, struct profile *p);

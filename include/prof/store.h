@@ -6,8 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* 2: maps has size, mtime_ns, text_hash. Readers read every version from 1. */
-#define PROF_SCHEMA_VERSION 2
+/* 2: maps has size, mtime_ns, text_hash. 3: parts, and a part column in
+ * insns, arcs and syscalls. Readers read every version from 1 (as 3). */
+#define PROF_SCHEMA_VERSION 3
 #define PROF_APPLICATION_ID 0x50524f46 /* "PROF" */
 
 /* Makes this process the only recorder of path: an flock on path-lock,

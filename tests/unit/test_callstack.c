@@ -194,6 +194,67 @@ static void test_deep_recursion_counted_once(void **state)
 	expect_arc(f, 0x4001, 0x4000, DEPTH - 1, (int64_t)(DEPTH - 2) * (DEPTH - 1) / 2, 0);
 }
 
+static void expect_part_arc(struct fixture *f, int part, uint64_t callee, int64_t calls,
+			    int64_t inclusive)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT calls, inclusive FROM arcs"
+				       " WHERE thread = 1 AND part = ? AND callee_pc = ?",
+				       -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int(st, 1, part);
+	sqlite3_bind_int64(st, 2, (int64_t)callee);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), calls);
+	assert_int_equal(sqlite3_column_int64(st, 1), inclusive);
+	sqlite3_finalize(st);
+}
+
+static void send(struct fixture *f, uint32_t kind)
+{
+	struct prof_event ev = { .kind = kind, .thread = 1 };
+	tracer_emit(&f->tr, &ev);
+}
+
+/* A call under way when its part ends: what it ran so far stays in that
+ * part (no call counted there), the rest and the call go to the next. */
+static void test_call_across_parts(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	callstack_push(&f->tr, &f->t, 0x1000, 0x2000, 0x1005, 0x7f00);
+	run(f, 0x2000, 4);
+	callstack_end_part(&f->tr, &f->t);
+	send(f, EV_PART);
+	run(f, 0x2000, 5);
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7f00);
+	finish(f);
+	expect_part_arc(f, 1, 0x2000, 0, 4);
+	expect_part_arc(f, 2, 0x2000, 1, 5);
+	expect_part_arc(f, 1, 0x1000, 0, 4); /* the root: 4 in part 1, 5 in part 2 */
+	expect_part_arc(f, 2, 0x1000, 1, 5);
+}
+
+/* Zeroing drops the part's counts: a call under way counts from there. */
+static void test_call_across_zero(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	callstack_push(&f->tr, &f->t, 0x1000, 0x2000, 0x1005, 0x7f00);
+	run(f, 0x2000, 4);
+	callstack_restart(&f->t);
+	send(f, EV_ZERO);
+	run(f, 0x2000, 5);
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7f00);
+	finish(f);
+	expect_part_arc(f, 1, 0x2000, 1, 5);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT SUM(count) FROM insns", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 5);
+	sqlite3_finalize(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +264,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tail_jump_gets_a_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_over_abandoned_frames_closes_them, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_recursion_counted_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_across_parts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_across_zero, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

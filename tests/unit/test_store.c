@@ -86,9 +86,10 @@ static void test_create_and_open(void **state)
 	assert_int_equal(store_exec(db, "SELECT pid, ppid, exe FROM processes;"
 				       "SELECT tid, proc, name FROM threads;"
 				       "SELECT proc, start, end, pgoff, path, build_id FROM maps;"
-				       "SELECT thread, pc, class, count FROM insns;"
-				       "SELECT thread, caller_pc, callee_pc FROM arcs;"
-				       "SELECT thread, nr, ret FROM syscalls;"
+				       "SELECT part, thread, pc, class, count FROM insns;"
+				       "SELECT part, thread, caller_pc, callee_pc FROM arcs;"
+				       "SELECT part, thread, nr, ret FROM syscalls;"
+				       "SELECT id, name, trigger, thread, end_ns FROM parts;"
 				       "SELECT thread, signo FROM signals;"), 0);
 	sqlite3_close(db);
 	assert_true(exists(t->path));
@@ -279,7 +280,7 @@ static void test_open_rejects(void **state)
 
 static void exec_fmt(sqlite3 *db, const char *fmt, ...)
 {
-	char sql[512];
+	char sql[4096];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof sql, fmt, ap);
@@ -560,6 +561,58 @@ static void test_verify_read_error(void **state)
 	unlink(step);
 }
 
+/* A recording from before parts (schema 2) reads as one part. */
+static void test_reads_schema_2(void **state)
+{
+	struct tmp *t = *state;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
+	exec_fmt(db, "PRAGMA application_id=%d; PRAGMA user_version=2;"
+		 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+		 "CREATE TABLE processes(id INTEGER PRIMARY KEY, pid INTEGER, ppid INTEGER,"
+		 "  exe TEXT, argv TEXT, start_ns INTEGER, end_ns INTEGER, exit_status INTEGER);"
+		 "CREATE TABLE threads(id INTEGER PRIMARY KEY, tid INTEGER, proc INTEGER,"
+		 "  name TEXT, start_ns INTEGER, end_ns INTEGER);"
+		 "CREATE TABLE maps(proc INTEGER, start INTEGER, end INTEGER, pgoff INTEGER,"
+		 "  prot INTEGER, path TEXT, build_id TEXT, seen_ns INTEGER,"
+		 "  size INTEGER, mtime_ns INTEGER, text_hash TEXT, UNIQUE(proc, start, end, pgoff, path));"
+		 "CREATE TABLE insns(thread INTEGER, pc INTEGER, class INTEGER, count INTEGER,"
+		 "  PRIMARY KEY(thread, pc)) WITHOUT ROWID;"
+		 "CREATE TABLE arcs(thread INTEGER, caller_pc INTEGER, callee_pc INTEGER,"
+		 "  calls INTEGER, inclusive INTEGER, outer_inclusive INTEGER,"
+		 "  PRIMARY KEY(thread, caller_pc, callee_pc)) WITHOUT ROWID;"
+		 "CREATE TABLE stacks(id INTEGER PRIMARY KEY, parent INTEGER, pc INTEGER);"
+		 "CREATE TABLE samples(thread INTEGER, stack INTEGER, count INTEGER, weight_ns INTEGER,"
+		 "  PRIMARY KEY(thread, stack)) WITHOUT ROWID;"
+		 "CREATE TABLE syscalls(thread INTEGER, nr INTEGER, arg0 INTEGER, arg1 INTEGER,"
+		 "  arg2 INTEGER, arg3 INTEGER, arg4 INTEGER, arg5 INTEGER, ret INTEGER,"
+		 "  start_ns INTEGER, end_ns INTEGER);"
+		 "CREATE TABLE signals(thread INTEGER, signo INTEGER, pc INTEGER, ns INTEGER);"
+		 "INSERT INTO meta VALUES('state', 'complete'), ('mode', 'block');"
+		 "INSERT INTO processes(id, pid, ppid, exe, argv) VALUES(1, 4242, 1, 'a', 'a');"
+		 "INSERT INTO threads(id, tid, proc, name) VALUES(1, 4242, 1, 'a');"
+		 "INSERT INTO insns VALUES(1, 16, 0, 5), (1, 32, 9, 7);"
+		 "INSERT INTO arcs VALUES(1, 0, 16, 1, 12, 12);"
+		 "INSERT INTO syscalls(thread, nr, ret) VALUES(1, 60, 0);", PROF_APPLICATION_ID);
+	sqlite3_close(db);
+	char err[512];
+	db = store_open_read(t->path, err, sizeof err);
+	if (!db)
+		fail_msg("%s", err);
+	assert_int_equal(store_schema_version(db), 2);
+	assert_int_equal(pragma(db, "SELECT COUNT(*) FROM parts"), 0);
+	assert_int_equal(pragma(db, "SELECT SUM(count) FROM insns WHERE part = 1"), 12);
+	assert_int_equal(pragma(db, "SELECT SUM(inclusive) FROM arcs WHERE part = 1"), 12);
+	assert_int_equal(pragma(db, "SELECT COUNT(*) FROM syscalls WHERE part = 1"), 1);
+	struct profile p;
+	struct profile_filter all = { .pid = 0, .tid = 0 };
+	assert_int_equal(profile_load(db, &all, &p), 0);
+	assert_int_equal(p.total, 12);
+	assert_int_equal(p.nsys, 1);
+	profile_free(&p);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_profile_incomplete, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_meta_read_error, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_verify_read_error, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_reads_schema_2, tmp_setup, tmp_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
