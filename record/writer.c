@@ -16,8 +16,8 @@
 #define COMMIT_INTERVAL_NS 250000000ull
 
 static const char *const statements_sql[] = {
-	"INSERT INTO insns(thread, pc, class, count) VALUES(?, ?, ?, ?)"
-	" ON CONFLICT(thread, pc) DO UPDATE SET count = count + excluded.count",
+	"INSERT INTO insns(thread, pc, class, count, gen) VALUES(?, ?, ?, ?, ?)"
+	" ON CONFLICT(thread, pc, gen) DO UPDATE SET count = count + excluded.count",
 	"INSERT INTO syscalls(thread, nr, arg0, arg1, arg2, arg3, arg4, arg5, ret, start_ns, end_ns)"
 	" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO processes(id, pid, ppid, exe, argv, start_ns) VALUES(?, ?, ?, ?, ?, ?)",
@@ -28,8 +28,9 @@ static const char *const statements_sql[] = {
 	" size, mtime_ns, text_hash) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO signals(thread, signo, pc, ns) VALUES(?, ?, ?, ?)",
 	"INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
-	"INSERT INTO arcs(thread, caller_pc, callee_pc, calls, inclusive, outer_inclusive)"
-	" VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(thread, caller_pc, callee_pc) DO UPDATE SET"
+	"INSERT INTO arcs(thread, caller_pc, callee_pc, calls, inclusive, outer_inclusive,"
+	" caller_gen, callee_gen) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"
+	" ON CONFLICT(thread, caller_pc, caller_gen, callee_pc, callee_gen) DO UPDATE SET"
 	" calls = calls + excluded.calls, inclusive = inclusive + excluded.inclusive,"
 	" outer_inclusive = outer_inclusive + excluded.outer_inclusive",
 	"INSERT INTO stacks(id, parent, pc) VALUES(?, ?, ?)",
@@ -82,7 +83,7 @@ static bool same_insn(uint64_t i, const void *ctx)
 {
 	const struct row_find *f = ctx;
 	const struct insn_count *r = (const struct insn_count *)f->rows + i, *x = f->want;
-	return r->pc == x->pc && r->thread == x->thread;
+	return r->pc == x->pc && r->thread == x->thread && r->gen == x->gen;
 }
 
 static bool same_arc(uint64_t i, const void *ctx)
@@ -90,7 +91,8 @@ static bool same_arc(uint64_t i, const void *ctx)
 	const struct row_find *f = ctx;
 	const struct arc_count *r = (const struct arc_count *)f->rows + i, *x = f->want;
 	return r->caller_pc == x->caller_pc && r->callee_pc == x->callee_pc &&
-	       r->thread == x->thread;
+	       r->thread == x->thread && r->caller_gen == x->caller_gen &&
+	       r->callee_gen == x->callee_gen;
 }
 
 static bool same_frame(uint64_t i, const void *ctx)
@@ -118,6 +120,7 @@ static void flush_insns(struct writer *w)
 		sqlite3_bind_int64(w->st_insn, 2, (sqlite3_int64)c->pc);
 		sqlite3_bind_int(w->st_insn, 3, c->cls);
 		sqlite3_bind_int64(w->st_insn, 4, (sqlite3_int64)c->count);
+		sqlite3_bind_int64(w->st_insn, 5, c->gen);
 		run(w, w->st_insn);
 	}
 	w->ninsns = 0;
@@ -137,6 +140,8 @@ static void flush_arcs(struct writer *w)
 		sqlite3_bind_int64(w->st_arc, 4, (sqlite3_int64)a->calls);
 		sqlite3_bind_int64(w->st_arc, 5, (sqlite3_int64)a->inclusive);
 		sqlite3_bind_int64(w->st_arc, 6, (sqlite3_int64)a->outer_inclusive);
+		sqlite3_bind_int64(w->st_arc, 7, a->caller_gen);
+		sqlite3_bind_int64(w->st_arc, 8, a->callee_gen);
 		run(w, w->st_arc);
 	}
 	w->narcs = 0;
@@ -145,10 +150,12 @@ static void flush_arcs(struct writer *w)
 
 static void add_arc(struct writer *w, const struct prof_event *ev)
 {
-	struct arc_count want = { ev->arc.caller_pc, ev->arc.callee_pc, ev->thread, 1,
+	struct arc_count want = { ev->arc.caller_pc, ev->arc.callee_pc, ev->thread,
+				  ev->arc.caller_gen, ev->arc.callee_gen, 1,
 				  ev->arc.inclusive, ev->arc.outer_inclusive };
 	struct row_find f = { w->arcs, &want };
-	uint64_t hash = hash_pair(hash_pair(want.caller_pc, want.callee_pc), want.thread), i;
+	uint64_t gens = (uint64_t)want.caller_gen << 32 | want.callee_gen;
+	uint64_t hash = hash_pair(hash_pair(want.caller_pc, want.callee_pc), want.thread ^ gens), i;
 	if (u64_table_find_same(&w->arc_index, hash, same_arc, &f, &i)) {
 		w->arcs[i].calls++;
 		w->arcs[i].inclusive += want.inclusive;
@@ -233,9 +240,9 @@ static void commit(struct writer *w)
 
 static void add_insn(struct writer *w, const struct prof_event *ev)
 {
-	struct insn_count want = { ev->insn.pc, ev->thread, ev->insn.cls, ev->insn.count };
+	struct insn_count want = { ev->insn.pc, ev->thread, ev->insn.gen, ev->insn.cls, ev->insn.count };
 	struct row_find f = { w->insns, &want };
-	uint64_t hash = hash_pair(want.pc, want.thread), i;
+	uint64_t hash = hash_pair(want.pc, want.thread ^ (uint64_t)want.gen << 32), i;
 	if (u64_table_find_same(&w->insn_index, hash, same_insn, &f, &i)) {
 		w->insns[i].count += want.count;
 		return;

@@ -16,14 +16,14 @@
  * to its index. */
 struct insn_count {
 	uint64_t pc;
-	uint32_t thread;
+	uint32_t thread, gen;
 	uint8_t cls;
 	uint64_t count;
 };
 
 struct arc_count {
 	uint64_t caller_pc, callee_pc;
-	uint32_t thread;
+	uint32_t thread, caller_gen, callee_gen;
 	uint64_t calls, inclusive, outer_inclusive;
 };
 

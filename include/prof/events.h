@@ -24,7 +24,7 @@ struct prof_event {
 	uint32_t kind;
 	uint32_t thread;  /* thread row id (EV_INSN, EV_SYSCALL, EV_THREAD*, EV_SIGNAL) */
 	union {
-		struct { uint64_t pc, count; uint8_t cls; } insn;
+		struct { uint64_t pc, count; uint32_t gen; uint8_t cls; } insn;
 		struct {
 			int64_t nr, ret;
 			uint64_t args[6];
@@ -44,7 +44,10 @@ struct prof_event {
 		} map;
 		struct { int signo; uint64_t pc, ns; } signal;
 		struct { char *key, *value; } meta;
-		struct { uint64_t caller_pc, callee_pc, inclusive, outer_inclusive; } arc;
+		struct {
+			uint64_t caller_pc, callee_pc, inclusive, outer_inclusive;
+			uint32_t caller_gen, callee_gen;
+		} arc;
 		struct { uint64_t *pcs; uint32_t depth; uint64_t weight_ns; } sample;
 	};
 };
