@@ -22,7 +22,10 @@ void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uin
 	bool collect = tr->opt.collect && collect_is_entry(&t->proc->collect, callee);
 	bool recorded = !tr->opt.collect || t->collect_depth > 0;
 	t->collect_depth += collect;
-	cs->v[cs->n++] = (struct frame){ call_site, callee, ret_addr, sp, t->icount, collect, recorded };
+	cs->v[cs->n++] = (struct frame){ call_site, callee, ret_addr,
+					 tracer_code_gen(t->proc, call_site),
+					 tracer_code_gen(t->proc, callee),
+					 sp, t->icount, collect, recorded };
 }
 
 /* Closes the top frame. Its instructions count towards the callee's own
@@ -42,6 +45,8 @@ static void pop(struct tracer *tr, struct tracee *t)
 	struct prof_event ev = { .kind = EV_ARC, .thread = t->id };
 	ev.arc.caller_pc = f->call_site;
 	ev.arc.callee_pc = f->callee;
+	ev.arc.caller_gen = f->call_site ? f->site_gen : 0;
+	ev.arc.callee_gen = f->callee_gen;
 	ev.arc.inclusive = inclusive;
 	ev.arc.outer_inclusive = outermost ? inclusive : 0;
 	tracer_emit(tr, &ev);

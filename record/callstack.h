@@ -13,6 +13,7 @@ struct tracee;
 
 struct frame {
 	uint64_t call_site, callee, ret_addr;
+	uint32_t site_gen, callee_gen;   /* code generations when the call was made */
 	uint64_t sp;             /* rsp pointing at the return address; 0 = unknown */
 	uint64_t entry_icount;
 	bool collect;            /* --collect: a call of the function collected */

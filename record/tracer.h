@@ -3,7 +3,9 @@
 #ifndef PROF_TRACER_H
 #define PROF_TRACER_H
 
+#include "codegen.h"
 #include "collect.h"
+#include "jit.h"
 #include "prof/classes.h"
 #include "prof/events.h"
 #include "prof/maps.h"
@@ -54,6 +56,10 @@ struct mode_ops {
 	void (*before_kill)(struct tracer *tr);
 	/* A timer tick (sample mode only; NULL elsewhere). */
 	void (*on_tick)(struct tracer *tr, uint64_t period_ns);
+	/* Code of t's process is about to change (t stopped at a syscall's
+	 * exit): count what ran before, for the old generation (NULL: the mode
+	 * counts at once). */
+	void (*before_code_change)(struct tracer *tr, struct tracee *t);
 };
 
 extern const struct mode_ops step_mode, block_mode, cache_mode, sample_mode;
@@ -76,6 +82,9 @@ struct proc {
 	struct unwinder *unwinder; /* sample mode: stacks */
 	bool unfollowed;           /* --no-follow-fork child traced only to clean up */
 	struct collect_targets collect;  /* --collect: where FUNC starts */
+	struct code_gens gens;     /* code generations of its address ranges */
+	struct jit_files jit;      /* the perf map and jitdump its JIT writes */
+	struct code_seen *seen;    /* bytes of its anonymous code prof decoded */
 	struct proc *next;
 };
 
@@ -142,6 +151,8 @@ struct tracer {
 	struct deferred_status *deferred;
 	size_t ndeferred, deferred_head, deferred_cap;
 	bool collect_found;        /* --collect: the function was found in some image */
+	uint64_t code_bytes;       /* bytes of code copied into the recording (bounded) */
+	bool code_budget_spent;    /* ... and the warning that the bound was reached */
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
 	volatile sig_atomic_t *tick;               /* sample timer fired */
@@ -181,6 +192,29 @@ void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t
 void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls, uint64_t n);
 /* Stores executable mappings that changed since the last look. */
 void tracer_refresh_maps(struct tracer *tr, struct proc *p);
+
+/* Code generations (codegen.h). The generation of the code at pc now. */
+uint32_t tracer_code_gen(const struct proc *p, uint64_t pc);
+/* Code in [start, end) of p may have changed (unmapped, remapped, protected,
+ * rewritten in place): what runs there from now on is counted apart from
+ * what ran before. The JIT's files are read first, so the names they gave
+ * so far go with the code they named. Counts not made yet (translations
+ * not harvested) must be made before: they would go to the new generation.
+ * Returns false, doing nothing, when no executable mapping (as last stored)
+ * overlaps the range. */
+bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint64_t end);
+/* t's mmap, munmap, mprotect or mremap (nr) returned ret: new generations
+ * for the code it touched (mode's before_code_change first), then the
+ * mappings are stored again. */
+void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, int64_t ret);
+/* nr is one of those syscalls. */
+bool tracer_is_memory_syscall(long nr);
+/* prof decoded len bytes of the program's code at pc: kept in the
+ * recording when pc is in anonymous executable memory (JIT code). */
+void tracer_saw_code(struct tracer *tr, struct proc *p, uint64_t pc, const uint8_t *bytes, size_t len);
+/* Takes n bytes from the bound on code copied into the recording; false
+ * (one warning, the first time) when they do not fit. */
+bool tracer_take_code_budget(struct tracer *tr, uint64_t n);
 /* A register of the stopped thread (offsetof(struct user_regs_struct, ...)); 0 when unreadable. */
 uint64_t tracer_read_reg(struct tracee *t, size_t offset);
 uint64_t tracer_read_pc(struct tracee *t);

@@ -37,6 +37,12 @@ static const char *const statements_sql[] = {
 	"INSERT INTO samples(thread, stack, count, weight_ns) VALUES(?, ?, ?, ?)"
 	" ON CONFLICT(thread, stack) DO UPDATE SET count = count + excluded.count,"
 	" weight_ns = weight_ns + excluded.weight_ns",
+	"INSERT OR REPLACE INTO code_gens(proc, gen, start, end) VALUES(?, ?, ?, ?)",
+	"INSERT INTO jit_symbols(proc, start, size, name, source, stamp, load_ns, code_index, blob)"
+	" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	"INSERT OR REPLACE INTO code_seen(proc, gen, start, blob) VALUES(?, ?, ?, ?)",
+	"SELECT id FROM code_blobs WHERE hash = ? AND bytes = ?",
+	"INSERT INTO code_blobs(hash, bytes) VALUES(?, ?)",
 };
 
 static void db_fail(struct writer *w)
@@ -298,6 +304,84 @@ static void write_map(struct writer *w, const struct prof_event *ev)
 	free(ev->map.path);
 }
 
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The row of these bytes in code_blobs, added the first time: the same
+ * code (a forked child's, a moved function's) is kept once. 0 on failure. */
+static sqlite3_int64 store_blob(struct writer *w, const uint8_t *bytes, size_t len)
+{
+	sqlite3_int64 hash = (sqlite3_int64)fnv1a(bytes, len), id = 0;
+	sqlite3_stmt *st = w->st_blob_find;
+	sqlite3_bind_int64(st, 1, hash);
+	sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		db_fail(w);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (id || rc != SQLITE_DONE)
+		return id;
+	st = w->st_blob_add;
+	sqlite3_bind_int64(st, 1, hash);
+	sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
+	run(w, st);
+	return sqlite3_last_insert_rowid(w->db);
+}
+
+static void write_code_gen(struct writer *w, const struct prof_event *ev)
+{
+	sqlite3_stmt *st = w->st_code_gen;
+	sqlite3_bind_int64(st, 1, ev->code_gen.proc);
+	sqlite3_bind_int64(st, 2, ev->code_gen.gen);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->code_gen.start);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->code_gen.end);
+	run(w, st);
+}
+
+static void write_jit_symbol(struct writer *w, const struct prof_event *ev)
+{
+	sqlite3_int64 blob = ev->jit.code ? store_blob(w, ev->jit.code, ev->jit.size) : 0;
+	sqlite3_stmt *st = w->st_jit;
+	sqlite3_bind_int64(st, 1, ev->jit.proc);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->jit.start);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->jit.size);
+	sqlite3_bind_text(st, 4, ev->jit.name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, ev->jit.source == JIT_DUMP ? "jitdump" : "perf-map", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, ev->jit.stamp);
+	if (ev->jit.has_load_ns)
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)ev->jit.load_ns);
+	if (ev->jit.source == JIT_DUMP)
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)ev->jit.code_index);
+	if (blob)
+		sqlite3_bind_int64(st, 9, blob);
+	run(w, st);
+	free(ev->jit.name);
+	free(ev->jit.code);
+}
+
+static void write_code_seen(struct writer *w, const struct prof_event *ev)
+{
+	sqlite3_int64 blob = store_blob(w, ev->code_seen.bytes, ev->code_seen.len);
+	sqlite3_stmt *st = w->st_code_seen;
+	sqlite3_bind_int64(st, 1, ev->code_seen.proc);
+	sqlite3_bind_int64(st, 2, ev->code_seen.gen);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->code_seen.start);
+	sqlite3_bind_int64(st, 4, blob);
+	if (blob)
+		run(w, st);
+	else
+		sqlite3_clear_bindings(st);
+	free(ev->code_seen.bytes);
+}
+
 static void write_event(struct writer *w, const struct prof_event *ev)
 {
 	sqlite3_stmt *st;
@@ -364,6 +448,15 @@ static void write_event(struct writer *w, const struct prof_event *ev)
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->signal.ns);
 		run(w, st);
 		break;
+	case EV_CODE_GEN:
+		write_code_gen(w, ev);
+		break;
+	case EV_JIT_SYMBOL:
+		write_jit_symbol(w, ev);
+		break;
+	case EV_CODE_SEEN:
+		write_code_seen(w, ev);
+		break;
 	case EV_META:
 		st = w->st_meta;
 		sqlite3_bind_text(st, 1, ev->meta.key, -1, SQLITE_TRANSIENT);
@@ -405,7 +498,8 @@ int writer_start(struct writer *w, sqlite3 *db)
 	sqlite3_stmt **stmts[] = { &w->st_insn, &w->st_syscall, &w->st_process,
 				   &w->st_process_exit, &w->st_thread, &w->st_thread_exit,
 				   &w->st_map, &w->st_signal, &w->st_meta, &w->st_arc,
-				   &w->st_stack, &w->st_sample };
+				   &w->st_stack, &w->st_sample, &w->st_code_gen, &w->st_jit,
+				   &w->st_code_seen, &w->st_blob_find, &w->st_blob_add };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
 		if (sqlite3_prepare_v3(db, statements_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       stmts[i], NULL) != SQLITE_OK) {
@@ -448,7 +542,8 @@ int writer_finish(struct writer *w)
 	pthread_join(w->thread, NULL);
 	sqlite3_stmt *stmts[] = { w->st_insn, w->st_syscall, w->st_process, w->st_process_exit,
 				  w->st_thread, w->st_thread_exit, w->st_map, w->st_signal,
-				  w->st_meta, w->st_arc, w->st_stack, w->st_sample };
+				  w->st_meta, w->st_arc, w->st_stack, w->st_sample, w->st_code_gen,
+				  w->st_jit, w->st_code_seen, w->st_blob_find, w->st_blob_add };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
 		sqlite3_finalize(stmts[i]);
 	ring_destroy(&w->ring);

@@ -43,7 +43,8 @@ struct writer {
 	struct ring ring;
 	pthread_t thread;
 	sqlite3_stmt *st_insn, *st_syscall, *st_process, *st_process_exit, *st_thread,
-		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc, *st_stack, *st_sample;
+		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc, *st_stack, *st_sample,
+		*st_code_gen, *st_jit, *st_code_seen, *st_blob_find, *st_blob_add;
 	struct insn_count *insns;
 	size_t ninsns;
 	struct u64_table insn_index;

@@ -18,7 +18,12 @@ enum event_kind {
 	EV_META,          /* a key/value for the meta table */
 	EV_ARC,           /* one finished call: caller site -> callee */
 	EV_SAMPLE,        /* one sampled stack: pcs[0] is the leaf */
+	EV_CODE_GEN,      /* code in a range of a process may have changed: a new generation */
+	EV_JIT_SYMBOL,    /* a function the program's JIT named (perf map, jitdump) */
+	EV_CODE_SEEN,     /* bytes of anonymous executable code prof decoded */
 };
+
+enum jit_source_kind { JIT_PERF_MAP, JIT_DUMP };
 
 struct prof_event {
 	uint32_t kind;
@@ -49,6 +54,16 @@ struct prof_event {
 			uint32_t caller_gen, callee_gen;
 		} arc;
 		struct { uint64_t *pcs; uint32_t depth; uint64_t weight_ns; } sample;
+		struct { uint32_t proc, gen; uint64_t start, end; } code_gen;
+		struct {
+			uint32_t proc, stamp;   /* stamp: the process's code clock when read */
+			uint8_t source;         /* enum jit_source_kind */
+			bool has_load_ns;
+			uint64_t start, size, load_ns, code_index;
+			char *name;
+			uint8_t *code;          /* NULL, or size bytes (jitdump code loads) */
+		} jit;
+		struct { uint32_t proc, gen; uint64_t start; uint8_t *bytes; uint32_t len; } code_seen;
 	};
 };
 
