@@ -54,7 +54,7 @@ sanitize: deps
 # FUZZ_SECONDS each, from seeds made by the normal build.
 fuzz: build
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_FUZZ=ON >/dev/null
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_store fuzz_elf
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_store fuzz_elf fuzz_jit
 	tests/fuzz/run.sh $(BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: build

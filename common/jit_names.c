@@ -4,7 +4,10 @@
  * generation that covers pc began (g'). A JIT names its code after writing
  * it (while it lives) or just before making it executable (in the
  * generation before): either way the right entry is the last one read
- * before g' that covers pc. */
+ * before g' that covers pc; but not one read before the code at pc was
+ * last replaced (unmapped, mapped over) at or before g: that one named
+ * code that is gone. A change that did not replace the code (mprotect, a
+ * write) keeps the names before it: the function may still be there. */
 #include "jit_names.h"
 #include "prof/store.h"
 #include "prof/util.h"
@@ -15,6 +18,7 @@
 struct gen_span {
 	uint64_t start, end;
 	uint32_t gen;
+	bool replaced;
 };
 
 struct proc_jit {
@@ -87,7 +91,8 @@ static int load_symbols(sqlite3 *db, struct jit_names *jn)
 static int load_gens(sqlite3 *db, struct jit_names *jn)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT proc, gen, start, end FROM code_gens", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT proc, gen, start, end, replaced FROM code_gens", -1, &st,
+			       NULL) != SQLITE_OK)
 		return store_read_error(db);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -98,7 +103,8 @@ static int load_gens(sqlite3 *db, struct jit_names *jn)
 			pj->gens = xrealloc(pj->gens, (pj->ngens ? 2 * pj->ngens : 1) * sizeof *pj->gens);
 		pj->gens[pj->ngens++] = (struct gen_span){ (uint64_t)sqlite3_column_int64(st, 2),
 							   (uint64_t)sqlite3_column_int64(st, 3),
-							   (uint32_t)sqlite3_column_int64(st, 1) };
+							   (uint32_t)sqlite3_column_int64(st, 1),
+							   sqlite3_column_int(st, 4) != 0 };
 	}
 	return store_loop_end(st, rc);
 }
@@ -141,22 +147,25 @@ void jit_names_free(struct jit_names *jn)
 	free(jn);
 }
 
-/* When the code at pc in generation gen stopped living: the clock of the
- * next generation covering pc, or UINT32_MAX. */
-static uint32_t generation_end(const struct proc_jit *pj, uint64_t pc, uint32_t gen)
+/* The clocks that bound which names may describe the code at pc in
+ * generation gen: *from, when that code was last replaced (0: never), and
+ * *until, when the next generation covering pc began (UINT32_MAX: none). */
+static void generation_bounds(const struct proc_jit *pj, uint64_t pc, uint32_t gen,
+			      uint32_t *from, uint32_t *until)
 {
-	size_t lo = 0, hi = pj->ngens;
-	while (lo < hi) { /* the first generation after gen */
-		size_t mid = lo + (hi - lo) / 2;
-		if (pj->gens[mid].gen <= gen)
-			lo = mid + 1;
-		else
-			hi = mid;
+	*from = 0;
+	*until = UINT32_MAX;
+	for (size_t i = 0; i < pj->ngens; i++) { /* by generation */
+		const struct gen_span *g = &pj->gens[i];
+		if (g->start > pc || pc >= g->end)
+			continue;
+		if (g->gen > gen) {
+			*until = g->gen;
+			return;
+		}
+		if (g->replaced)
+			*from = g->gen;
 	}
-	for (size_t i = lo; i < pj->ngens; i++)
-		if (pj->gens[i].start <= pc && pc < pj->gens[i].end)
-			return pj->gens[i].gen;
-	return UINT32_MAX;
 }
 
 const struct jit_symbol *jit_names_lookup(const struct jit_names *jn, uint32_t proc, uint64_t pc,
@@ -173,11 +182,12 @@ const struct jit_symbol *jit_names_lookup(const struct jit_names *jn, uint32_t p
 		else
 			hi = mid;
 	}
-	uint32_t end = generation_end(pj, pc, gen);
+	uint32_t from, until;
+	generation_bounds(pj, pc, gen, &from, &until);
 	const struct jit_symbol *best = NULL;
 	for (size_t i = lo; i-- > 0 && pj->max_end[i] > pc;) {
 		const struct jit_symbol *e = &pj->syms[i];
-		if (pc >= e->start + e->size || e->stamp >= end)
+		if (pc >= e->start + e->size || e->stamp >= until || e->stamp < from)
 			continue;
 		if (!best || e->stamp > best->stamp || (e->stamp == best->stamp && e->id > best->id))
 			best = e;

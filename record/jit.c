@@ -403,6 +403,10 @@ void jit_files_close(struct tracer *tr, struct proc *p)
 {
 	poll_source(tr, p, p->jit.perf_map, true);
 	poll_source(tr, p, p->jit.jitdump, true);
+	struct jit_source *jd = p->jit.jitdump;
+	if (jd && !jd->given_up && jd->len)
+		note_problem(jd, xasprintf("it ends inside a record, at byte %llu",
+					   (unsigned long long)jd->offset));
 	source_free(p->jit.perf_map, p->pid);
 	source_free(p->jit.jitdump, p->pid);
 	p->jit.perf_map = p->jit.jitdump = NULL;

@@ -281,7 +281,8 @@ uint32_t tracer_code_gen(const struct proc *p, uint64_t pc)
 	return code_gens_at(&p->gens, pc);
 }
 
-bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint64_t end)
+bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint64_t end,
+			 bool replaced)
 {
 	/* Only where code was: the part of the range executable mappings cover. */
 	uint64_t lo = UINT64_MAX, hi = 0;
@@ -301,6 +302,7 @@ bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint
 	ev.code_gen.gen = code_gens_bump(&p->gens, lo, hi);
 	ev.code_gen.start = lo;
 	ev.code_gen.end = hi;
+	ev.code_gen.replaced = replaced;
 	tracer_emit(tr, &ev);
 	return true;
 }
@@ -352,7 +354,7 @@ void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, in
 	if (touches && tr->opt.mode->before_code_change)
 		tr->opt.mode->before_code_change(tr, t);
 	for (size_t i = 0; i < n && touches; i++)
-		tracer_code_changed(tr, p, range[i][0], range[i][1]);
+		tracer_code_changed(tr, p, range[i][0], range[i][1], nr != SYS_mprotect);
 	tracer_refresh_maps(tr, p);
 }
 

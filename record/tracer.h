@@ -197,12 +197,16 @@ void tracer_refresh_maps(struct tracer *tr, struct proc *p);
 uint32_t tracer_code_gen(const struct proc *p, uint64_t pc);
 /* Code in [start, end) of p may have changed (unmapped, remapped, protected,
  * rewritten in place): what runs there from now on is counted apart from
- * what ran before. The JIT's files are read first, so the names they gave
+ * what ran before. replaced: the old code is certainly gone (unmapped,
+ * mapped over), so the names the JIT gave it do not carry over; otherwise
+ * (protection changed, written in place) they do until the JIT names the
+ * code there again. The JIT's files are read first, so the names they gave
  * so far go with the code they named. Counts not made yet (translations
  * not harvested) must be made before: they would go to the new generation.
  * Returns false, doing nothing, when no executable mapping (as last stored)
  * overlaps the range. */
-bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint64_t end);
+bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint64_t end,
+			 bool replaced);
 /* t's mmap, munmap, mprotect or mremap (nr) returned ret: new generations
  * for the code it touched (mode's before_code_change first), then the
  * mappings are stored again. */

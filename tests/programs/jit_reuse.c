@@ -13,11 +13,18 @@
  *   jit_first  (N = FIRST_LOOPS = 1000):  1 + 2*1000 + 1 = 2002
  *   jit_second (N = SECOND_LOOPS = 3000): 1 + 2*3000 + 1 = 6002
  * Both start at A: whoever adds the counts by address alone gets 8004 for
- * one of them. The program prints A and exits 0; with "badmap" as its
- * argument it also writes hostile lines into its perf map.
+ * one of them. A is 0x10000000 when that address is free (tests write
+ * perf maps naming it before the program runs). The program prints A and
+ * exits 0. Options (for the bad-input tests):
+ *   --no-perf-map      write no perf map
+ *   --no-jitdump       write no jitdump
+ *   --hostile-map      malformed lines in the perf map, a name with an escape sequence
+ *   --bad-jitdump      a record with an impossible size after the first function's
+ *   --foreign-map      give the perf map to uid 65534 (needs root)
  */
 #include <elf.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +37,8 @@
 #define SECOND_LOOPS 3000
 #define PAGE 4096
 
-static int perf_map, jitdump;
+static int perf_map = -1, jitdump = -1;
+static int hostile_map, bad_jitdump;
 
 static uint64_t now_ns(void)
 {
@@ -66,7 +74,10 @@ static void name_code(uint8_t *code, size_t size, const char *name, uint64_t ind
 {
 	char line[128];
 	int n = snprintf(line, sizeof line, "%lx %zx %s\n", (unsigned long)code, size, name);
-	put(perf_map, line, (size_t)n);
+	if (perf_map >= 0)
+		put(perf_map, line, (size_t)n);
+	if (jitdump < 0)
+		return;
 	struct {
 		uint32_t id, total_size;
 		uint64_t timestamp;
@@ -78,6 +89,10 @@ static void name_code(uint8_t *code, size_t size, const char *name, uint64_t ind
 	put(jitdump, &r, sizeof r);
 	put(jitdump, name, strlen(name) + 1);
 	put(jitdump, code, size);
+	if (bad_jitdump) { /* a record that claims to be larger than any code */
+		uint32_t bad[4] = { 0, 0xfffffff0u, 0, 0 };
+		put(jitdump, bad, sizeof bad);
+	}
 }
 
 /* mov $loops, %ecx; 1: dec %ecx; jnz 1b; ret */
@@ -89,24 +104,33 @@ static size_t emit(uint8_t *p, uint32_t loops)
 	return sizeof body;
 }
 
-static uint8_t *map_code(void *at)
+static uint8_t *map_code(void *at, int flags)
 {
 	void *p = mmap(at, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC,
-		       MAP_PRIVATE | MAP_ANONYMOUS | (at ? MAP_FIXED : 0), -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	if (p == MAP_FAILED && flags == MAP_FIXED_NOREPLACE)
+		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		exit(2);
 	return p;
 }
 
-int main(int argc, char **argv)
+static bool has(int argc, char **argv, const char *opt)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], opt) == 0)
+			return true;
+	return false;
+}
+
+static void open_perf_map(bool foreign)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
 	perf_map = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-	if (perf_map < 0)
-		return 2;
-	open_jitdump();
-	if (argc > 1 && strcmp(argv[1], "badmap") == 0) {
+	if (perf_map < 0 || (foreign && fchown(perf_map, 65534, 65534) != 0))
+		exit(2);
+	if (hostile_map) {
 		static const char hostile[] =
 			"zz 10 not_hex\n"
 			"1000 0 size_zero\n"
@@ -115,15 +139,25 @@ int main(int argc, char **argv)
 			"1000 10\n";
 		put(perf_map, hostile, sizeof hostile - 1);
 	}
+}
 
-	uint8_t *code = map_code(NULL);
+int main(int argc, char **argv)
+{
+	hostile_map = has(argc, argv, "--hostile-map");
+	bad_jitdump = has(argc, argv, "--bad-jitdump");
+	if (!has(argc, argv, "--no-perf-map"))
+		open_perf_map(has(argc, argv, "--foreign-map"));
+	if (!has(argc, argv, "--no-jitdump"))
+		open_jitdump();
+
+	uint8_t *code = map_code((void *)0x10000000, MAP_FIXED_NOREPLACE);
 	size_t n = emit(code, FIRST_LOOPS);
-	name_code(code, n, argc > 1 && strcmp(argv[1], "badmap") == 0 ? "jit_\x1b[31mfirst" : "jit_first", 1);
+	name_code(code, n, hostile_map ? "jit_\x1b[31mfirst" : "jit_first", 1);
 	((void (*)(void))code)();
 
 	if (munmap(code, PAGE) != 0)
 		return 2;
-	uint8_t *again = map_code(code);
+	uint8_t *again = map_code(code, MAP_FIXED);
 	n = emit(again, SECOND_LOOPS);
 	name_code(again, n, "jit_second", 2);
 	((void (*)(void))again)();
