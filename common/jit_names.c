@@ -1,13 +1,16 @@
-/* Which JIT name goes with which code. The recorder read the JIT's files
- * before every code change and stamped each entry with the process's code
- * clock; the code at pc in generation g lived from clock g until the next
- * generation that covers pc began (g'). A JIT names its code after writing
- * it (while it lives) or just before making it executable (in the
- * generation before): either way the right entry is the last one read
- * before g' that covers pc; but not one read before the code at pc was
- * last replaced (unmapped, mapped over) at or before g: that one named
- * code that is gone. A change that did not replace the code (mprotect, a
- * write) keeps the names before it: the function may still be there. */
+/* Which JIT name goes with which code. The code at pc in generation g
+ * lived from the change that began g until the next change covering pc
+ * (generation g'); the last change at or before g that replaced the code
+ * (unmapped it, mapped over it) began the life of everything after it.
+ * Each entry of the JIT's files is placed on that timeline by its load
+ * time (a jitdump's CLOCK_MONOTONIC timestamp, against the time each
+ * generation began) or, without one (perf maps), by the process's code
+ * clock when prof read it (before each change). The name of the code is
+ * the last entry placed during its life; without one, the first placed
+ * after it but before the next replacement: a JIT whose file is buffered
+ * (V8's jitdump, java's map written at exit) is read late. A change that
+ * did not replace the code (mprotect, a write) ends no name's life: the
+ * function may still be there. */
 #include "jit_names.h"
 #include "prof/store.h"
 #include "prof/util.h"
@@ -19,6 +22,7 @@ struct gen_span {
 	uint64_t start, end;
 	uint32_t gen;
 	bool replaced;
+	uint64_t born_ns;        /* CLOCK_MONOTONIC when the change was seen; 0: unknown */
 };
 
 struct proc_jit {
@@ -65,9 +69,9 @@ static int cmp_gen(const void *a, const void *b)
 static int load_symbols(sqlite3 *db, struct jit_names *jn)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT proc, start, size, stamp, name, COALESCE(blob, 0), id"
-			       " FROM jit_symbols WHERE size > 0 AND start + size > start", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT proc, start, size, stamp, name, COALESCE(blob, 0), id,"
+			       " COALESCE(load_ns, 0) FROM jit_symbols WHERE size > 0 AND start + size > start",
+			       -1, &st, NULL) != SQLITE_OK)
 		return store_read_error(db);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -83,7 +87,8 @@ static int load_symbols(sqlite3 *db, struct jit_names *jn)
 		pj->syms[pj->nsyms++] = (struct jit_symbol){
 			(uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
 			(uint32_t)sqlite3_column_int64(st, 3), jn->names[jn->nnames++],
-			sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6) };
+			sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
+			(uint64_t)sqlite3_column_int64(st, 7) };
 	}
 	return store_loop_end(st, rc);
 }
@@ -91,8 +96,8 @@ static int load_symbols(sqlite3 *db, struct jit_names *jn)
 static int load_gens(sqlite3 *db, struct jit_names *jn)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT proc, gen, start, end, replaced FROM code_gens", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT proc, gen, start, end, replaced, COALESCE(born_ns, 0)"
+			       " FROM code_gens", -1, &st, NULL) != SQLITE_OK)
 		return store_read_error(db);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -104,7 +109,8 @@ static int load_gens(sqlite3 *db, struct jit_names *jn)
 		pj->gens[pj->ngens++] = (struct gen_span){ (uint64_t)sqlite3_column_int64(st, 2),
 							   (uint64_t)sqlite3_column_int64(st, 3),
 							   (uint32_t)sqlite3_column_int64(st, 1),
-							   sqlite3_column_int(st, 4) != 0 };
+							   sqlite3_column_int(st, 4) != 0,
+							   (uint64_t)sqlite3_column_int64(st, 5) };
 	}
 	return store_loop_end(st, rc);
 }
@@ -147,25 +153,55 @@ void jit_names_free(struct jit_names *jn)
 	free(jn);
 }
 
-/* The clocks that bound which names may describe the code at pc in
- * generation gen: *from, when that code was last replaced (0: never), and
- * *until, when the next generation covering pc began (UINT32_MAX: none). */
-static void generation_bounds(const struct proc_jit *pj, uint64_t pc, uint32_t gen,
-			      uint32_t *from, uint32_t *until)
+/* The life of the code at pc in generation gen: the generations (and
+ * their times) of the change that began it (from: the last replacement),
+ * of the change that ended it (until), and of the next replacement
+ * (gone). 0 and UINT32_MAX stand for "none". */
+struct life {
+	uint32_t from, until, gone;
+	uint64_t from_ns, until_ns, gone_ns;
+};
+
+static struct life life_of(const struct proc_jit *pj, uint64_t pc, uint32_t gen)
 {
-	*from = 0;
-	*until = UINT32_MAX;
+	struct life l = { 0, UINT32_MAX, UINT32_MAX, 0, UINT64_MAX, UINT64_MAX };
 	for (size_t i = 0; i < pj->ngens; i++) { /* by generation */
 		const struct gen_span *g = &pj->gens[i];
 		if (g->start > pc || pc >= g->end)
 			continue;
-		if (g->gen > gen) {
-			*until = g->gen;
-			return;
+		uint64_t born = g->born_ns ? g->born_ns : UINT64_MAX;
+		if (g->gen <= gen && g->replaced) {
+			l.from = g->gen;
+			l.from_ns = g->born_ns;
+		} else if (g->gen > gen && l.until == UINT32_MAX) {
+			l.until = g->gen;
+			l.until_ns = born;
 		}
-		if (g->replaced)
-			*from = g->gen;
+		if (g->gen > gen && g->replaced) {
+			l.gone = g->gen;
+			l.gone_ns = born;
+			break;
+		}
 	}
+	return l;
+}
+
+enum placed { BEFORE, DURING, AFTER, GONE };
+
+/* Where an entry falls on the code's timeline: by its load time when it
+ * has one (and the changes have theirs), else by when it was read. */
+static enum placed place(const struct jit_symbol *e, const struct life *l)
+{
+	if (e->load_ns && (!l->from || l->from_ns) && (l->until == UINT32_MAX || l->until_ns != UINT64_MAX))
+		return e->load_ns < l->from_ns ? BEFORE : e->load_ns < l->until_ns ? DURING
+		     : e->load_ns < l->gone_ns ? AFTER : GONE;
+	return e->stamp < l->from ? BEFORE : e->stamp < l->until ? DURING
+	     : e->stamp < l->gone ? AFTER : GONE;
+}
+
+static bool read_later(const struct jit_symbol *a, const struct jit_symbol *b)
+{
+	return a->stamp > b->stamp || (a->stamp == b->stamp && a->id > b->id);
 }
 
 const struct jit_symbol *jit_names_lookup(const struct jit_names *jn, uint32_t proc, uint64_t pc,
@@ -182,15 +218,24 @@ const struct jit_symbol *jit_names_lookup(const struct jit_names *jn, uint32_t p
 		else
 			hi = mid;
 	}
-	uint32_t from, until;
-	generation_bounds(pj, pc, gen, &from, &until);
-	const struct jit_symbol *best = NULL;
+	struct life l = life_of(pj, pc, gen);
+	const struct jit_symbol *during = NULL, *after = NULL;
 	for (size_t i = lo; i-- > 0 && pj->max_end[i] > pc;) {
 		const struct jit_symbol *e = &pj->syms[i];
-		if (pc >= e->start + e->size || e->stamp >= until || e->stamp < from)
+		if (pc >= e->start + e->size)
 			continue;
-		if (!best || e->stamp > best->stamp || (e->stamp == best->stamp && e->id > best->id))
-			best = e;
+		switch (place(e, &l)) {
+		case DURING:
+			if (!during || read_later(e, during))
+				during = e;
+			break;
+		case AFTER:
+			if (!after || read_later(after, e))
+				after = e;
+			break;
+		default:
+			break;
+		}
 	}
-	return best;
+	return during ? during : after;
 }

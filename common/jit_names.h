@@ -14,6 +14,7 @@ struct jit_symbol {
 	const char *name;
 	int64_t blob;            /* its code in code_blobs (jitdump), 0: none */
 	int64_t id;              /* its row */
+	uint64_t load_ns;        /* jitdump: when the JIT loaded it (CLOCK_MONOTONIC); 0: unknown */
 };
 
 struct jit_names;
@@ -21,9 +22,8 @@ struct jit_names;
 /* NULL after one error line; an empty set for recordings before schema 3. */
 struct jit_names *jit_names_load(sqlite3 *db);
 void jit_names_free(struct jit_names *jn);
-/* The name of the code that ran at pc in generation gen of process proc:
- * among the entries covering pc, the last one read before the code at pc
- * changed again (the next generation there began); NULL when none. */
+/* The name of the code that ran at pc in generation gen of process proc
+ * (see jit_names.c); NULL when none. */
 const struct jit_symbol *jit_names_lookup(const struct jit_names *jn, uint32_t proc, uint64_t pc,
 					  uint32_t gen);
 

@@ -303,6 +303,7 @@ bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint
 	ev.code_gen.start = lo;
 	ev.code_gen.end = hi;
 	ev.code_gen.replaced = replaced;
+	ev.code_gen.ns = now_ns();
 	tracer_emit(tr, &ev);
 	return true;
 }

@@ -37,7 +37,8 @@ static const char *const statements_sql[] = {
 	"INSERT INTO samples(thread, stack, count, weight_ns) VALUES(?, ?, ?, ?)"
 	" ON CONFLICT(thread, stack) DO UPDATE SET count = count + excluded.count,"
 	" weight_ns = weight_ns + excluded.weight_ns",
-	"INSERT OR REPLACE INTO code_gens(proc, gen, start, end, replaced) VALUES(?, ?, ?, ?, ?)",
+	"INSERT OR REPLACE INTO code_gens(proc, gen, start, end, replaced, born_ns)"
+	" VALUES(?, ?, ?, ?, ?, ?)",
 	"INSERT INTO jit_symbols(proc, start, size, name, source, stamp, load_ns, code_index, blob)"
 	" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT OR REPLACE INTO code_seen(proc, gen, start, blob) VALUES(?, ?, ?, ?)",
@@ -344,6 +345,7 @@ static void write_code_gen(struct writer *w, const struct prof_event *ev)
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->code_gen.start);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->code_gen.end);
 	sqlite3_bind_int(st, 5, ev->code_gen.replaced);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)ev->code_gen.ns);
 	run(w, st);
 }
 

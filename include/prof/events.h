@@ -54,7 +54,7 @@ struct prof_event {
 			uint32_t caller_gen, callee_gen;
 		} arc;
 		struct { uint64_t *pcs; uint32_t depth; uint64_t weight_ns; } sample;
-		struct { uint32_t proc, gen; uint64_t start, end; bool replaced; } code_gen;
+		struct { uint32_t proc, gen; uint64_t start, end, ns; bool replaced; } code_gen;
 		struct {
 			uint32_t proc, stamp;   /* stamp: the process's code clock when read */
 			uint8_t source;         /* enum jit_source_kind */

@@ -231,7 +231,12 @@ static void test_names_by_generation(void **state)
 		" (1, 4096, 16, 'second', 'perf-map', 1),"
 		" (1, 8192, 16, 'third', 'perf-map', 1),"
 		" (1, 12288, 16, 'gone', 'perf-map', 1),"
-		" (2, 4096, 16, 'other process', 'perf-map', 0);"
+		" (2, 4096, 16, 'other process', 'perf-map', 0),"
+		" (3, 4096, 16, 'buffered', 'perf-map', 2);"
+		"INSERT INTO jit_symbols(proc, start, size, name, source, stamp, load_ns) VALUES"
+		" (4, 4096, 16, 'a', 'jitdump', 5, 500), (4, 4096, 16, 'b', 'jitdump', 5, 1500);"
+		"INSERT INTO code_gens(proc, gen, start, end, replaced, born_ns) VALUES"
+		" (3, 1, 4096, 8192, 0, 100), (3, 2, 4096, 8192, 0, 200), (4, 1, 4096, 8192, 1, 1000);"
 		"INSERT INTO code_gens(proc, gen, start, end, replaced) VALUES (1, 1, 4096, 8192, 0),"
 		" (1, 2, 8192, 12288, 0), (1, 3, 12288, 16384, 1);"), 0);
 	struct jit_names *jn = jit_names_load(db);
@@ -244,7 +249,14 @@ static void test_names_by_generation(void **state)
 	assert_null(jit_names_lookup(jn, 1, 12288, 3));
 	assert_string_equal(jit_names_lookup(jn, 2, 4096, 0)->name, "other process");
 	assert_null(jit_names_lookup(jn, 1, 4112, 1));   /* past its size */
-	assert_null(jit_names_lookup(jn, 3, 4096, 0));   /* no such process */
+	assert_null(jit_names_lookup(jn, 5, 4096, 0));   /* no such process */
+	/* A buffered file read after the code changed twice (mprotect): its
+	 * name still goes to the code that ran before. */
+	assert_string_equal(jit_names_lookup(jn, 3, 4096, 1)->name, "buffered");
+	/* Read together at the end, told apart by their load times: a before
+	 * the code was unmapped (at 1000 ns), b after. */
+	assert_string_equal(jit_names_lookup(jn, 4, 4096, 0)->name, "a");
+	assert_string_equal(jit_names_lookup(jn, 4, 4096, 1)->name, "b");
 	jit_names_free(jn);
 	sqlite3_close(db);
 	unlink(path);
