@@ -15,7 +15,8 @@ fi
 cp "$build/tests/programs/calls" "$build/tests/programs/cfuncs" "$corpus/elf/"
 if [ ! -e "$corpus/jit/seeded" ]; then
 	# jit_reuse writes a perf map and a jitdump: both seed the parsers.
-	(cd "$corpus/jit" && pid=$("$build/tests/programs/jit_reuse" >/dev/null & echo $!; wait) &&
+	jit=$(realpath "$build/tests/programs/jit_reuse")
+	(cd "$corpus/jit" && pid=$("$jit" >/dev/null & echo $!; wait) &&
 	 mv "/tmp/perf-$pid.map" "perf-$pid.map" && touch seeded)
 fi
 for target in store elf jit; do
