@@ -107,7 +107,7 @@ class BadJitFiles(JitTestCase):
         lines = self.warnings(r)
         self.assertEqual(len(lines), 1, r.stderr)
         self.assertIn("/tmp/perf-%d.map" % pid, lines[0])
-        self.assertIn("2 entries used", lines[0])
+        self.assertIn("3 entries used", lines[0])
         # The name with an escape sequence is kept escaped: no ESC reaches a terminal.
         rows = self.jit_rows(db)
         self.assertEqual(rows, {"jit_\\x1b[31mfirst": FIRST, "jit_second": SECOND})
@@ -121,6 +121,13 @@ class BadJitFiles(JitTestCase):
         self.assertEqual(len(lines), 1, r.stderr)
         self.assertRegex(lines[0], r"jit-\d+\.dump .*impossible record size.*1 entry used")
         self.assertEqual(self.jit_rows(db), {"jit_first": FIRST, "[anon]": SECOND})
+
+    def test_truncated_jitdump_is_used_in_part(self):
+        r, db = self.record_jit("--cut-jitdump", "--no-perf-map")
+        lines = self.warnings(r)
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertRegex(lines[0], r"jit-\d+\.dump .*ends inside a record.*2 entries used")
+        self.assertEqual(self.jit_rows(db), {"jit_first": FIRST, "jit_second": SECOND})
 
     def test_foreign_perf_map_is_ignored(self):
         if os.geteuid() != 0:

@@ -20,6 +20,7 @@
  *   --no-jitdump       write no jitdump
  *   --hostile-map      malformed lines in the perf map, a name with an escape sequence
  *   --bad-jitdump      a record with an impossible size after the first function's
+ *   --cut-jitdump      the jitdump ends in the middle of a record
  *   --foreign-map      give the perf map to uid 65534 (needs root)
  */
 #include <elf.h>
@@ -38,7 +39,7 @@
 #define PAGE 4096
 
 static int perf_map = -1, jitdump = -1;
-static int hostile_map, bad_jitdump;
+static int hostile_map, bad_jitdump, cut_jitdump;
 
 static uint64_t now_ns(void)
 {
@@ -136,7 +137,8 @@ static void open_perf_map(bool foreign)
 			"1000 0 size_zero\n"
 			"1000 ffffffffffffffff huge\n"
 			"ffffffffffffff00 1000 wraps_around\n"
-			"1000 10\n";
+			"1000 10\n"
+			"10000000 100000 overlapping_everything\n";
 		put(perf_map, hostile, sizeof hostile - 1);
 	}
 }
@@ -145,6 +147,7 @@ int main(int argc, char **argv)
 {
 	hostile_map = has(argc, argv, "--hostile-map");
 	bad_jitdump = has(argc, argv, "--bad-jitdump");
+	cut_jitdump = has(argc, argv, "--cut-jitdump");
 	if (!has(argc, argv, "--no-perf-map"))
 		open_perf_map(has(argc, argv, "--foreign-map"));
 	if (!has(argc, argv, "--no-jitdump"))
@@ -162,6 +165,10 @@ int main(int argc, char **argv)
 	name_code(again, n, "jit_second", 2);
 	((void (*)(void))again)();
 
+	if (cut_jitdump) { /* a record header promising 64 bytes, and 4 of them */
+		uint32_t cut[5] = { 0, 64, 0, 0, 0 };
+		put(jitdump, cut, sizeof cut);
+	}
 	printf("%lx\n", (unsigned long)code);
 	return 0;
 }
