@@ -57,6 +57,12 @@ struct names {
 	struct u64_table file_index;
 	size_t jump_dso;               /* the DSO whose file jump_fd reads */
 	int jump_fd;
+	uint8_t window[4096];          /* bytes of jump_dso's file read last */
+	uint64_t window_at;            /* their file offset */
+	size_t window_len;
+	struct symbol_ref last;        /* the function found last (pcs come in order) */
+	size_t last_func;
+	bool has_last;
 };
 
 /* Doubles *v at powers of two. */
@@ -111,11 +117,13 @@ static int cmp_executed(const void *a, const void *b)
 
 static int collect(struct names *nm)
 {
-	if (collect_query(nm, "SELECT t.proc, x.pc, x.gen, MIN(x.class) FROM insns x"
-			  " JOIN threads t ON t.id = x.thread GROUP BY t.proc, x.pc, x.gen") ||
-	    collect_query(nm, "SELECT DISTINCT t.proc, a.caller_pc, a.caller_gen, NULL FROM arcs a"
+	/* Duplicates (threads of one process, arcs of one pc) go after sorting:
+	 * cheaper than asking SQLite to group. */
+	if (collect_query(nm, "SELECT t.proc, x.pc, x.gen, x.class FROM insns x"
+			  " JOIN threads t ON t.id = x.thread") ||
+	    collect_query(nm, "SELECT t.proc, a.caller_pc, a.caller_gen, NULL FROM arcs a"
 			  " JOIN threads t ON t.id = a.thread WHERE a.caller_pc != 0") ||
-	    collect_query(nm, "SELECT DISTINCT t.proc, a.callee_pc, a.callee_gen, NULL FROM arcs a"
+	    collect_query(nm, "SELECT t.proc, a.callee_pc, a.callee_gen, NULL FROM arcs a"
 			  " JOIN threads t ON t.id = a.thread") ||
 	    collect_stacks(nm))
 		return -1;
@@ -157,16 +165,22 @@ static bool same_function(uint64_t i, const void *ctx)
 /* The function's index, added the first time. */
 static size_t function_of(struct names *nm, const struct symbol_ref *r)
 {
+	/* The symbolizer's strings stay put: the same pointers, the same function. */
+	if (nm->has_last && nm->last.raw_name == r->raw_name && nm->last.dso_path == r->dso_path &&
+	    nm->last.sym_vaddr == r->sym_vaddr && nm->last.has_extent == r->has_extent)
+		return nm->last_func;
+	nm->last = *r;
+	nm->has_last = true;
 	struct function_find f = { nm, r };
 	uint64_t h = function_hash(r), i;
 	if (u64_table_find_same(&nm->func_index, h, same_function, &f, &i))
-		return (size_t)i;
+		return nm->last_func = (size_t)i;
 	nm->funcs = grow(nm->funcs, nm->nfuncs, sizeof *nm->funcs);
 	nm->funcs[nm->nfuncs] = (struct function){ r->raw_name, r->dso_path,
 						   symbolizer_demangle(r->raw_name), r->has_extent,
 						   r->sym_vaddr, r->sym_size };
 	u64_table_add(&nm->func_index, h, nm->nfuncs);
-	return nm->nfuncs++;
+	return nm->last_func = nm->nfuncs++;
 }
 
 static size_t file_of(struct names *nm, const char *path)
@@ -245,9 +259,19 @@ static size_t read_insn(struct names *nm, size_t dso_id, uint64_t vaddr, uint8_t
 			close(nm->jump_fd);
 		nm->jump_fd = open(ef->path, O_RDONLY | O_CLOEXEC);
 		nm->jump_dso = dso_id;
+		nm->window_len = 0;
 	}
-	ssize_t n = nm->jump_fd >= 0 ? pread(nm->jump_fd, buf, 16, (off_t)off) : -1;
-	return n > 0 ? (size_t)n : 0;
+	/* A page at a time: the jumps of a function are near each other. */
+	if (off < nm->window_at || off + 16 > nm->window_at + nm->window_len) {
+		ssize_t n = nm->jump_fd >= 0 ? pread(nm->jump_fd, nm->window, sizeof nm->window,
+						     (off_t)off) : -1;
+		nm->window_at = off;
+		nm->window_len = n > 0 ? (size_t)n : 0;
+	}
+	size_t n = nm->window_len - (size_t)(off - nm->window_at);
+	n = n > 16 ? 16 : n;
+	memcpy(buf, nm->window + (off - nm->window_at), n);
+	return n;
 }
 
 /* An executed branch of an ELF file that is a direct jmp: its target. */
