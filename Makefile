@@ -6,8 +6,8 @@ FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
                libiberty-dev libzydis-dev cmake pkg-config gcc g++ make valgrind python3 procps \
-               util-linux binutils bc tmux chromium clang libclang-rt-14-dev \
-               openssl gawk zstd
+               util-linux binutils bc tmux chromium clang libclang-rt-14-dev sqlite3 \
+               openjdk-17-jdk-headless openssl gawk zstd
 # The flame graph's browser test drives Chromium with playwright-core (npm),
 # installed under the build directory, never committed; 1.55 still runs on
 # Debian 12's Node.js 18.
@@ -55,7 +55,7 @@ sanitize: deps
 # FUZZ_SECONDS each, from seeds made by the normal build.
 fuzz: build
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_FUZZ=ON >/dev/null
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_store fuzz_elf
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_store fuzz_elf fuzz_jit
 	tests/fuzz/run.sh $(BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: build

@@ -47,7 +47,7 @@ struct jump {
 	uint64_t count;
 	bool rest;            /* to the lazy-binding resolver: the jumper's remainder */
 	uint64_t inclusive;   /* what the jumps carried (weigh_jumps) */
-	uint32_t proc;        /* one of the jump instructions */
+	uint32_t proc, gen;   /* one of the jump instructions */
 	uint64_t site;
 };
 
@@ -67,7 +67,7 @@ struct jumps {
 	size_t n, cap;
 	struct jnode *nodes;  /* one per p->funcs */
 	struct classifier *cls;
-	uint32_t at_proc;     /* the jump instruction being looked at */
+	uint32_t at_proc, at_gen;   /* the jump instruction being looked at */
 	uint64_t at_pc;
 	size_t fd_dso;        /* the DSO whose file fd is open (0: none) */
 	int fd;
@@ -83,7 +83,7 @@ static void add_jump(struct jumps *j, const struct func_row *from, const struct 
 		j->v = xrealloc(j->v, j->cap * sizeof *j->v);
 	}
 	j->v[j->n++] = (struct jump){ (size_t)(from - j->p->funcs), (size_t)(to - j->p->funcs),
-				      count, rest, 0, j->at_proc, j->at_pc };
+				      count, rest, 0, j->at_proc, j->at_gen, j->at_pc };
 }
 
 /* Reads the instruction bytes at a link-time address of a DSO. */
@@ -163,24 +163,46 @@ static const struct func_row *stub_target(const struct jumps *j, const char *stu
 	return exact ? exact : nvariants == 1 ? variant : NULL;
 }
 
-/* One executed branch instruction at pc, executed count times. */
-static void branch_at(struct jumps *j, uint32_t proc, uint64_t pc, uint64_t count)
+/* What the executed branch at pc is: a jmp (direct to *target or not), or
+ * false for anything else. The recording says (schema 4); older ones are
+ * decoded from the binary. */
+static bool jmp_at(struct jumps *j, const struct symbol_ref *at, uint32_t proc, uint64_t pc,
+		   uint32_t gen, bool *direct, uint64_t *target)
 {
-	struct symbolizer *s = j->p->symbolizer;
-	struct symbol_ref at, to;
-	symbolizer_resolve(s, proc, pc, &at);
+	int recorded = symbolizer_direct_jump(j->p->symbolizer, proc, pc, gen, target);
+	if (recorded >= 0) {
+		/* Not a direct jmp: in a PLT stub, its indirect jmp through the GOT. */
+		*direct = recorded == 1;
+		return *direct || is_plt_stub(at->function);
+	}
 	uint8_t code[16];
-	size_t len = at.dso_id ? read_code(j, at.dso_id, at.vaddr, code, sizeof code) : 0;
+	size_t len = at->dso_id ? read_code(j, at->dso_id, at->vaddr, code, sizeof code) : 0;
 	struct insn_info info;
 	struct branch br;
 	if (!len || !classifier_decode_branch(j->cls, code, len, pc, &info, &br) || br.kind != BR_JMP)
+		return false;
+	*direct = br.to.direct;
+	*target = br.to.target;
+	return true;
+}
+
+/* One executed branch instruction at pc, executed count times. */
+static void branch_at(struct jumps *j, uint32_t proc, uint64_t pc, uint32_t gen, uint64_t count)
+{
+	struct symbolizer *s = j->p->symbolizer;
+	struct symbol_ref at, to;
+	symbolizer_resolve(s, proc, pc, gen, &at);
+	bool direct;
+	uint64_t target;
+	if (!jmp_at(j, &at, proc, pc, gen, &direct, &target))
 		return;
 	const struct func_row *from = profile_index_find(&j->ix, at.function, at.dso);
 	j->at_proc = proc;
+	j->at_gen = gen;
 	j->at_pc = pc;
-	if (br.to.direct) {
-		symbolizer_resolve(s, proc, br.to.target, &to);
-		if (to.sym_start == br.to.target)
+	if (direct) {
+		symbolizer_resolve(s, proc, target, gen, &to);
+		if (to.sym_start == target)
 			add_jump(j, from, profile_index_find(&j->ix, to.function, to.dso), count, false);
 		if (is_plt_stub(at.function)) /* lazy binding: the PLT's first entry, then ld.so */
 			add_resolver_jumps(j, from, count);
@@ -192,14 +214,14 @@ static void branch_at(struct jumps *j, uint32_t proc, uint64_t pc, uint64_t coun
 static int find_jumps(sqlite3 *db, const struct profile_filter *f, struct jumps *j)
 {
 	char sql[512];
-	snprintf(sql, sizeof sql, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x" PROFILE_PART_FILTER_JOIN
-		 " AND x.class = %d GROUP BY t.proc, x.pc", CLASS_BRANCH);
+	snprintf(sql, sizeof sql, "SELECT t.proc, x.pc, SUM(x.count), x.gen FROM insns x" PROFILE_PART_FILTER_JOIN
+		 " AND x.class = %d GROUP BY t.proc, x.pc, x.gen", CLASS_BRANCH);
 	sqlite3_stmt *st = profile_query(db, sql, f);
 	if (!st)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW)
 		branch_at(j, (uint32_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
-			  (uint64_t)sqlite3_column_int64(st, 2));
+			  (uint32_t)sqlite3_column_int64(st, 3), (uint64_t)sqlite3_column_int64(st, 2));
 	sqlite3_finalize(st);
 	return 0;
 }
@@ -336,7 +358,7 @@ static void add_jump_edges(struct jumps *j)
 		struct edge_row *e = profile_edge(p, from->name, from->dso, to->name, to->dso);
 		e->calls += jp->count;
 		e->inclusive += jp->inclusive;
-		p->jumps[p->njumps++] = (struct jump_row){ jp->proc, jp->site, to->name, to->dso,
+		p->jumps[p->njumps++] = (struct jump_row){ jp->proc, jp->gen, jp->site, to->name, to->dso,
 							   to->dso_path ? to->dso_path : to->dso,
 							   jp->count, jp->inclusive };
 	}

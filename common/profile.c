@@ -39,7 +39,8 @@ sqlite3_stmt *profile_query(sqlite3 *db, const char *sql, const struct profile_f
 
 static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, x.class, x.count FROM insns x" PROFILE_PART_FILTER_JOIN, f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, x.class, x.count, x.gen FROM insns x"
+					 PROFILE_PART_FILTER_JOIN, f);
 	if (!st)
 		return -1;
 	struct row_index funcs = { .rows = &p->funcs, .n = &p->nfuncs };
@@ -53,7 +54,7 @@ static int load_insns(sqlite3 *db, const struct profile_filter *f, struct profil
 		if (cls >= CLASS_COUNT) /* store_open_read refuses these */
 			cls = CLASS_OTHER;
 		struct symbol_ref ref;
-		symbolizer_resolve(p->symbolizer, proc, pc, &ref);
+		symbolizer_resolve(p->symbolizer, proc, pc, (uint32_t)sqlite3_column_int64(st, 4), &ref);
 		struct func_row *fr = profile_index_get(&funcs, ref.function, ref.dso);
 		if (!fr->dso_path)
 			fr->dso_path = ref.dso_path;
@@ -183,8 +184,8 @@ static void add_frameless(struct profile *p, struct row_index *funcs, const bool
 static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
 	sqlite3_stmt *st = profile_query(db,
-		"SELECT t.proc, x.caller_pc, x.callee_pc, x.calls, x.inclusive, x.outer_inclusive"
-		" FROM arcs x" PROFILE_PART_FILTER_JOIN, f);
+		"SELECT t.proc, x.caller_pc, x.callee_pc, x.calls, x.inclusive, x.outer_inclusive,"
+		" x.caller_gen, x.callee_gen FROM arcs x" PROFILE_PART_FILTER_JOIN, f);
 	if (!st)
 		return -1;
 	static const struct symbol_ref root = { .function = "[root]", .dso = "", .dso_path = "" };
@@ -197,8 +198,10 @@ static int load_arcs(sqlite3 *db, const struct profile_filter *f, struct profile
 		struct symbol_ref from = root, to;
 		uint64_t caller = (uint64_t)sqlite3_column_int64(st, 1);
 		if (caller)
-			symbolizer_resolve(p->symbolizer, proc, caller, &from);
-		symbolizer_resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 2), &to);
+			symbolizer_resolve(p->symbolizer, proc, caller, (uint32_t)sqlite3_column_int64(st, 6),
+					   &from);
+		symbolizer_resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 2),
+				   (uint32_t)sqlite3_column_int64(st, 7), &to);
 		struct func_row *fr = profile_index_find(&funcs, to.function, to.dso);
 		if (fr) {
 			fr->inclusive += (uint64_t)sqlite3_column_int64(st, 5);
@@ -333,7 +336,7 @@ static void add_stack(struct profile *p, struct row_index *funcs, uint32_t proc,
 	struct symbol_ref refs[MAX_STACK_FUNCS];
 	size_t depth = 0;
 	for (uint64_t id = leaf; id && id < nn && depth < MAX_STACK_FUNCS; id = nodes[id].parent)
-		symbolizer_resolve(p->symbolizer, proc, nodes[id].pc, &refs[depth++]);
+		symbolizer_resolve(p->symbolizer, proc, nodes[id].pc, 0, &refs[depth++]);
 	if (depth) { /* kept whole for the folded stacks and flame graph exports */
 		if ((p->nstacks & (p->nstacks - 1)) == 0) /* 0, 1, 2, 4...: double */
 			p->stacks = xrealloc(p->stacks, (p->nstacks ? 2 * p->nstacks : 1) * sizeof *p->stacks);
@@ -562,8 +565,8 @@ static int cmp_line_count(const void *a, const void *b)
  * function with file NULL. */
 int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x"
-					 PROFILE_PART_FILTER_JOIN " GROUP BY t.proc, x.pc", f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count), x.gen FROM insns x"
+					 PROFILE_PART_FILTER_JOIN " GROUP BY t.proc, x.pc, x.gen", f);
 	if (!st)
 		return -1;
 	size_t n = 0, cap = 0;
@@ -573,10 +576,10 @@ int profile_load_lines(sqlite3 *db, const struct profile_filter *f, struct profi
 		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
 		uint64_t pc = (uint64_t)sqlite3_column_int64(st, 1);
 		struct symbol_ref ref;
-		symbolizer_resolve(p->symbolizer, proc, pc, &ref);
+		symbolizer_resolve(p->symbolizer, proc, pc, (uint32_t)sqlite3_column_int64(st, 3), &ref);
 		struct line_row r = { NULL, 0, ref.function, ref.dso,
 				      (uint64_t)sqlite3_column_int64(st, 2) };
-		if (!ref.dso_id || !symbolizer_line(p->symbolizer, ref.dso_id, ref.vaddr, &r.file, &r.line)) {
+		if (!symbolizer_ref_line(p->symbolizer, &ref, &r.file, &r.line)) {
 			r.file = NULL;
 			r.line = 0;
 		}

@@ -9,15 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, struct position *at)
+static void resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, uint32_t gen,
+		    struct position *at)
 {
 	struct symbol_ref ref;
-	symbolizer_resolve(s, proc, pc, &ref);
-	*at = (struct position){ ref.function, ref.dso, ref.dso_path, pc, NULL, 0 };
-	if (!ref.dso_id)
-		return;
-	at->addr = ref.vaddr;
-	if (!symbolizer_line(s, ref.dso_id, ref.vaddr, &at->file, &at->line)) {
+	symbolizer_resolve(s, proc, pc, gen, &ref);
+	*at = (struct position){ ref.function, ref.dso, ref.dso_path, ref.vaddr, NULL, 0 };
+	if (!symbolizer_ref_line(s, &ref, &at->file, &at->line)) {
 		at->file = NULL;
 		at->line = 0;
 	}
@@ -59,8 +57,8 @@ static void *push_row(void *v, size_t *n, size_t *cap, size_t size)
 
 static int load_pc_rows(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
-	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count) FROM insns x"
-					 PROFILE_PART_FILTER_JOIN " GROUP BY t.proc, x.pc", f);
+	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.pc, SUM(x.count), x.gen FROM insns x"
+					 PROFILE_PART_FILTER_JOIN " GROUP BY t.proc, x.pc, x.gen", f);
 	if (!st)
 		return -1;
 	size_t n = 0, cap = 0;
@@ -70,7 +68,7 @@ static int load_pc_rows(sqlite3 *db, const struct profile_filter *f, struct prof
 		rows = push_row(rows, &n, &cap, sizeof *rows);
 		struct pc_row *r = &rows[n - 1];
 		resolve(p->symbolizer, (uint32_t)sqlite3_column_int64(st, 0),
-			(uint64_t)sqlite3_column_int64(st, 1), &r->at);
+			(uint64_t)sqlite3_column_int64(st, 1), (uint32_t)sqlite3_column_int64(st, 3), &r->at);
 		r->count = (uint64_t)sqlite3_column_int64(st, 2);
 	}
 	sqlite3_finalize(st);
@@ -90,8 +88,9 @@ static int load_pc_rows(sqlite3 *db, const struct profile_filter *f, struct prof
 static int load_site_rows(sqlite3 *db, const struct profile_filter *f, struct profile *p)
 {
 	sqlite3_stmt *st = profile_query(db, "SELECT t.proc, x.caller_pc, x.callee_pc, SUM(x.calls),"
-					 " SUM(x.inclusive) FROM arcs x" PROFILE_PART_FILTER_JOIN
-					 " AND x.caller_pc != 0 GROUP BY t.proc, x.caller_pc, x.callee_pc", f);
+					 " SUM(x.inclusive), x.caller_gen, x.callee_gen FROM arcs x"
+					 PROFILE_PART_FILTER_JOIN " AND x.caller_pc != 0"
+					 " GROUP BY t.proc, x.caller_pc, x.caller_gen, x.callee_pc, x.callee_gen", f);
 	if (!st)
 		return -1;
 	size_t n = 0, cap = 0;
@@ -101,8 +100,10 @@ static int load_site_rows(sqlite3 *db, const struct profile_filter *f, struct pr
 		uint32_t proc = (uint32_t)sqlite3_column_int64(st, 0);
 		rows = push_row(rows, &n, &cap, sizeof *rows);
 		struct site_row *r = &rows[n - 1];
-		resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 1), &r->site);
-		resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 2), &r->callee);
+		resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 1),
+			(uint32_t)sqlite3_column_int64(st, 5), &r->site);
+		resolve(p->symbolizer, proc, (uint64_t)sqlite3_column_int64(st, 2),
+			(uint32_t)sqlite3_column_int64(st, 6), &r->callee);
 		r->calls = (uint64_t)sqlite3_column_int64(st, 3);
 		r->inclusive = (uint64_t)sqlite3_column_int64(st, 4);
 	}
@@ -113,7 +114,7 @@ static int load_site_rows(sqlite3 *db, const struct profile_filter *f, struct pr
 		const struct jump_row *jr = &p->jumps[i];
 		rows = push_row(rows, &n, &cap, sizeof *rows);
 		struct site_row *r = &rows[n - 1];
-		resolve(p->symbolizer, jr->proc, jr->site_pc, &r->site);
+		resolve(p->symbolizer, jr->proc, jr->site_pc, jr->site_gen, &r->site);
 		r->callee = (struct position){ jr->callee, jr->callee_dso, jr->callee_path, 0, NULL, 0 };
 		r->calls = jr->calls;
 		r->inclusive = jr->inclusive;

@@ -13,6 +13,76 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Schema 4: code that changes and the names of what ran. */
+
+/* JIT code. When code in an address range changes (munmap, mprotect, mmap
+ * over it, a rewrite), what runs there from then on is a new generation:
+ * gen is the process's code clock at that moment, and insns and arcs keep
+ * counts of different generations apart; replaced is 1 when the old code
+ * is certainly gone (unmapped, mapped over), 0 when it may live on (its
+ * protection changed, it was written to); born_ns when prof saw the change
+ * (CLOCK_MONOTONIC, the clock of jitdump load times). jit_symbols holds what
+ * the program's JIT said in /tmp/perf-PID.map and jit-PID.dump, each entry
+ * stamped with the clock when prof read it; code_seen the bytes of
+ * anonymous executable code prof decoded; code_blobs holds each distinct
+ * byte string once (hash: FNV-1a of the bytes). */
+#define JIT_SCHEMA_SQL \
+	"CREATE TABLE code_gens(proc INTEGER, gen INTEGER, start INTEGER, end INTEGER," \
+	"  replaced INTEGER NOT NULL DEFAULT 0, born_ns INTEGER," \
+	"  PRIMARY KEY(proc, gen, start)) WITHOUT ROWID;" \
+	"CREATE TABLE code_blobs(id INTEGER PRIMARY KEY, hash INTEGER, bytes BLOB);" \
+	"CREATE INDEX code_blobs_hash ON code_blobs(hash);" \
+	"CREATE TABLE code_seen(proc INTEGER, gen INTEGER, start INTEGER, blob INTEGER," \
+	"  PRIMARY KEY(proc, gen, start)) WITHOUT ROWID;" \
+	"CREATE TABLE jit_symbols(id INTEGER PRIMARY KEY, proc INTEGER, start INTEGER," \
+	"  size INTEGER, name TEXT, source TEXT, stamp INTEGER, load_ns INTEGER," \
+	"  code_index INTEGER, blob INTEGER);"
+
+/* Names, written at the end of record while the binaries are the ones that
+ * ran: every executed pc of a process and generation lies in one row of
+ * code_ranges, naming its function (link-time address = pc - bias);
+ * source_lines maps a function's link-time addresses to file and line;
+ * direct_jumps keeps the targets of the executed direct jmps (report counts
+ * jumps into functions as calls). The views are for users' own queries. */
+#define NAMES_SCHEMA_SQL \
+	"CREATE TABLE functions(id INTEGER PRIMARY KEY, name TEXT, demangled TEXT, dso TEXT," \
+	"  start INTEGER, size INTEGER);" \
+	"CREATE TABLE code_ranges(proc INTEGER, gen INTEGER, start INTEGER, end INTEGER," \
+	"  function INTEGER, bias INTEGER, PRIMARY KEY(proc, gen, start)) WITHOUT ROWID;" \
+	"CREATE TABLE source_files(id INTEGER PRIMARY KEY, path TEXT);" \
+	"CREATE TABLE source_lines(function INTEGER, start INTEGER, end INTEGER, file INTEGER," \
+	"  line INTEGER, PRIMARY KEY(function, start)) WITHOUT ROWID;" \
+	"CREATE TABLE direct_jumps(proc INTEGER, gen INTEGER, pc INTEGER, target INTEGER," \
+	"  PRIMARY KEY(proc, gen, pc)) WITHOUT ROWID;" \
+	"CREATE TABLE syscall_names(nr INTEGER PRIMARY KEY, name TEXT);" \
+	"CREATE TABLE class_names(id INTEGER PRIMARY KEY, name TEXT);" \
+	/* Each executed (thread, pc, generation) with its function and link-time address. */ \
+	"CREATE VIEW insn_names AS SELECT x.thread, t.proc, x.pc, x.gen, x.class, x.count," \
+	"  r.function, x.pc - r.bias AS addr FROM insns x JOIN threads t ON t.id = x.thread" \
+	"  LEFT JOIN code_ranges r ON r.proc = t.proc AND r.gen = x.gen AND x.pc < r.end" \
+	"  AND r.start = (SELECT MAX(q.start) FROM code_ranges q" \
+	"                 WHERE q.proc = t.proc AND q.gen = x.gen AND q.start <= x.pc);" \
+	"CREATE VIEW function_instructions AS SELECT COALESCE(f.demangled, f.name, '[unknown]')" \
+	"  AS function, f.name AS symbol, f.dso, SUM(n.count) AS instructions" \
+	"  FROM insn_names n LEFT JOIN functions f ON f.id = n.function" \
+	"  GROUP BY n.function ORDER BY instructions DESC;" \
+	"CREATE VIEW line_instructions AS SELECT s.path AS file, l.line," \
+	"  COALESCE(f.demangled, f.name, '[unknown]') AS function, f.dso," \
+	"  SUM(n.count) AS instructions FROM insn_names n LEFT JOIN functions f ON f.id = n.function" \
+	"  LEFT JOIN source_lines l ON l.function = n.function AND n.addr < l.end" \
+	"  AND l.start = (SELECT MAX(q.start) FROM source_lines q" \
+	"                 WHERE q.function = n.function AND q.start <= n.addr)" \
+	"  LEFT JOIN source_files s ON s.id = l.file" \
+	"  GROUP BY s.path, l.line, n.function ORDER BY instructions DESC;" \
+	"CREATE VIEW class_instructions AS SELECT COALESCE(c.name, x.class) AS class," \
+	"  SUM(x.count) AS instructions FROM insns x LEFT JOIN class_names c ON c.id = x.class" \
+	"  GROUP BY x.class ORDER BY instructions DESC;" \
+	"CREATE VIEW syscall_summary AS SELECT COALESCE(n.name, 'syscall_' || s.nr) AS syscall," \
+	"  COUNT(*) AS calls, SUM(s.ret < 0 AND s.ret >= -4095) AS errors," \
+	"  SUM(COALESCE(s.end_ns - s.start_ns, 0)) / 1e9 AS seconds" \
+	"  FROM syscalls s LEFT JOIN syscall_names n ON n.nr = s.nr" \
+	"  GROUP BY s.nr ORDER BY calls DESC;"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
 	/* One row per process image: a pid that execs gets a new row. */
@@ -32,17 +102,21 @@ static const char schema_sql[] =
 	 * the part they belong to. */
 	"CREATE TABLE parts(id INTEGER PRIMARY KEY, name TEXT, trigger TEXT, thread INTEGER,"
 	"  end_ns INTEGER);"
-	/* part comes first as in the key: SQLite 3.40's quick_check misreads a
-	 * WITHOUT ROWID table whose key columns are declared in another order. */
+	/* Key columns are declared in the key's order: SQLite 3.40's
+	 * quick_check misreads a WITHOUT ROWID table whose key columns are
+	 * declared in another. gen: the code generation of pc's address range
+	 * when it ran (schema 4; 0 until code there was replaced: see code_gens). */
 	"CREATE TABLE insns(part INTEGER NOT NULL DEFAULT 1, thread INTEGER, pc INTEGER,"
-	"  class INTEGER, count INTEGER, PRIMARY KEY(part, thread, pc)) WITHOUT ROWID;"
+	"  gen INTEGER NOT NULL DEFAULT 0, class INTEGER, count INTEGER,"
+	"  PRIMARY KEY(part, thread, pc, gen)) WITHOUT ROWID;"
 	/* One row per call site and callee: inclusive counts every call (as
 	 * callgrind's arcs do); outer_inclusive only calls that were the callee's
 	 * outermost activation, so a function's inclusive total does not count
 	 * recursion twice. caller_pc 0 is a thread's root. */
 	"CREATE TABLE arcs(part INTEGER NOT NULL DEFAULT 1, thread INTEGER, caller_pc INTEGER,"
-	"  callee_pc INTEGER, calls INTEGER, inclusive INTEGER, outer_inclusive INTEGER,"
-	"  PRIMARY KEY(part, thread, caller_pc, callee_pc)) WITHOUT ROWID;"
+	"  caller_gen INTEGER NOT NULL DEFAULT 0, callee_pc INTEGER, callee_gen INTEGER NOT NULL DEFAULT 0,"
+	"  calls INTEGER, inclusive INTEGER, outer_inclusive INTEGER,"
+	"  PRIMARY KEY(part, thread, caller_pc, caller_gen, callee_pc, callee_gen)) WITHOUT ROWID;"
 	/* Sample mode: stacks as a tree (each row one frame under its parent;
 	 * parent 0 is the outermost), samples per (thread, leaf row). */
 	"CREATE TABLE stacks(id INTEGER PRIMARY KEY, parent INTEGER, pc INTEGER);"
@@ -51,7 +125,8 @@ static const char schema_sql[] =
 	"CREATE TABLE syscalls(thread INTEGER, nr INTEGER, arg0 INTEGER, arg1 INTEGER,"
 	"  arg2 INTEGER, arg3 INTEGER, arg4 INTEGER, arg5 INTEGER, ret INTEGER,"
 	"  start_ns INTEGER, end_ns INTEGER, part INTEGER NOT NULL DEFAULT 1);"
-	"CREATE TABLE signals(thread INTEGER, signo INTEGER, pc INTEGER, ns INTEGER);";
+	"CREATE TABLE signals(thread INTEGER, signo INTEGER, pc INTEGER, ns INTEGER);"
+	JIT_SCHEMA_SQL NAMES_SCHEMA_SQL;
 
 int store_exec(sqlite3 *db, const char *sql)
 {
@@ -256,27 +331,57 @@ static const struct {
 	  " OR typeof(part) != 'integer' OR part < 1"
 	  " OR thread NOT IN (SELECT id FROM threads)" },
 	{ "signals", "SELECT COUNT(*) FROM signals WHERE thread NOT IN (SELECT id FROM threads)" },
+	{ "code generations", "SELECT (SELECT COUNT(*) FROM insns WHERE typeof(gen) != 'integer' OR gen < 0)"
+	  " + (SELECT COUNT(*) FROM arcs WHERE typeof(caller_gen) != 'integer'"
+	  "    OR typeof(callee_gen) != 'integer')" },
 };
+
+/* Schema 4's own tables: only a recording that has them is checked. */
+static const struct {
+	const char *what, *sql;
+} impossible_v3[] = {
+	{ "code generations", "SELECT COUNT(*) FROM code_gens WHERE typeof(gen) != 'integer' OR gen < 1"
+	  " OR typeof(start) != 'integer' OR typeof(end) != 'integer'" },
+	{ "JIT symbols", "SELECT COUNT(*) FROM jit_symbols WHERE typeof(start) != 'integer'"
+	  " OR typeof(size) != 'integer' OR size < 0 OR typeof(stamp) != 'integer' OR name IS NULL" },
+	{ "code ranges", "SELECT COUNT(*) FROM code_ranges WHERE typeof(start) != 'integer'"
+	  " OR typeof(end) != 'integer' OR typeof(bias) != 'integer' OR typeof(gen) != 'integer'"
+	  " OR function NOT IN (SELECT id FROM functions)" },
+	{ "functions", "SELECT COUNT(*) FROM functions WHERE typeof(name) != 'text' OR typeof(dso) != 'text'" },
+	{ "source lines", "SELECT COUNT(*) FROM source_lines WHERE typeof(start) != 'integer'"
+	  " OR typeof(end) != 'integer' OR typeof(line) != 'integer'"
+	  " OR file NOT IN (SELECT id FROM source_files)" },
+};
+
+/* Runs one "how many impossible rows" query; 0 when none. */
+static int check_query(sqlite3 *db, const char *path, const char *what, const char *sql,
+		       char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	long long bad = -1;
+	if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int(st, 1, CLASS_COUNT); /* class ids run 0 .. CLASS_COUNT-1 */
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		bad = sqlite3_column_int64(st, 0);
+	if (bad < 0)
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+	else if (bad > 0)
+		snprintf(err, errlen, "%s: corrupt recording: %lld impossible %s", path, bad, what);
+	sqlite3_finalize(st);
+	return bad != 0 ? -1 : 0;
+}
 
 static int check_values(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < sizeof impossible / sizeof impossible[0]; i++) {
-		sqlite3_stmt *st;
-		int rc = sqlite3_prepare_v2(db, impossible[i].sql, -1, &st, NULL);
-		long long bad = -1;
-		if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) > 0)
-			sqlite3_bind_int(st, 1, CLASS_COUNT); /* class ids run 0 .. CLASS_COUNT-1 */
-		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-			bad = sqlite3_column_int64(st, 0);
-		if (bad < 0)
-			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
-		else if (bad > 0)
-			snprintf(err, errlen, "%s: corrupt recording: %lld impossible %s", path, bad,
-				 impossible[i].what);
-		sqlite3_finalize(st);
-		if (bad != 0)
+	for (size_t i = 0; i < sizeof impossible / sizeof impossible[0]; i++)
+		if (check_query(db, path, impossible[i].what, impossible[i].sql, err, errlen) != 0)
 			return -1;
-	}
+	if (store_schema_version(db) < 4)
+		return 0;
+	for (size_t i = 0; i < sizeof impossible_v3 / sizeof impossible_v3[0]; i++)
+		if (check_query(db, path, impossible_v3[i].what, impossible_v3[i].sql, err, errlen) != 0)
+			return -1;
 	return 0;
 }
 
@@ -329,20 +434,30 @@ static int check_totals(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-/* Recordings older than schema 3 have no parts: temporary views (which
- * SQLite finds before the file's own tables) give their rows part 1, so
- * every reader reads one schema. */
+/* Older recordings are read as the current schema: temporary views (SQLite
+ * finds them before the file's own tables, and a read-only recording can
+ * have them) give them the columns every reader asks for: part 1 before
+ * schema 3, generation 0 before schema 4. */
 static int read_as_current(sqlite3 *db, int version, const char *path, char *err, size_t errlen)
 {
-	static const char views[] =
+	static const char before_parts[] =
 		"CREATE TEMP TABLE parts(id INTEGER PRIMARY KEY, name TEXT, trigger TEXT,"
 		"  thread INTEGER, end_ns INTEGER);"
-		"CREATE TEMP VIEW insns AS SELECT *, 1 AS part FROM main.insns;"
-		"CREATE TEMP VIEW arcs AS SELECT *, 1 AS part FROM main.arcs;"
+		"CREATE TEMP VIEW insns AS SELECT 1 AS part, thread, pc, 0 AS gen, class, count"
+		"  FROM main.insns;"
+		"CREATE TEMP VIEW arcs AS SELECT 1 AS part, thread, caller_pc, 0 AS caller_gen, callee_pc,"
+		"  0 AS callee_gen, calls, inclusive, outer_inclusive FROM main.arcs;"
 		"CREATE TEMP VIEW syscalls AS SELECT *, 1 AS part FROM main.syscalls;";
-	if (version >= 3 || sqlite3_exec(db, views, NULL, NULL, NULL) == SQLITE_OK)
+	static const char before_gens[] =
+		"CREATE TEMP VIEW insns AS SELECT part, thread, pc, 0 AS gen, class, count FROM main.insns;"
+		"CREATE TEMP VIEW arcs AS SELECT part, thread, caller_pc, 0 AS caller_gen, callee_pc,"
+		"  0 AS callee_gen, calls, inclusive, outer_inclusive FROM main.arcs;";
+	const char *views = version < 3 ? before_parts : version < 4 ? before_gens : NULL;
+	char *msg = NULL;
+	if (!views || sqlite3_exec(db, views, NULL, NULL, &msg) == SQLITE_OK)
 		return 0;
-	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+	snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
 	return -1;
 }
 
@@ -565,4 +680,18 @@ int store_schema_version(sqlite3 *db)
 	int version = 0;
 	pragma_int(db, "PRAGMA user_version", &version);
 	return version;
+}
+
+bool store_has_names(sqlite3 *db)
+{
+	if (store_schema_version(db) < 4)
+		return false;
+	sqlite3_stmt *st;
+	bool has = false;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'names'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		has = sqlite3_column_type(st, 0) != SQLITE_NULL &&
+		      strcmp((const char *)sqlite3_column_text(st, 0), "complete") == 0;
+	sqlite3_finalize(st);
+	return has;
 }

@@ -2,6 +2,8 @@
  * symbol. Binaries are read as they are now; a build-id that differs from the
  * one recorded is reported, never silently misread. */
 #include "prof/symbolize.h"
+#include "jit_names.h"
+#include "recorded_names.h"
 #include "prof/store.h"
 #include "prof/elf_file.h"
 #include "prof/lines.h"
@@ -41,6 +43,8 @@ struct proc_maps {
 struct symbolizer {
 	struct proc_maps *procs; /* indexed by process row id */
 	size_t nprocs;
+	struct jit_names *jit;
+	struct recorded_names *names;   /* NULL: symbolize from the binaries */
 	struct dso *dsos;
 	size_t ndsos;
 	char **warnings;
@@ -119,7 +123,30 @@ static void sort_proc_maps(struct proc_maps *pm)
 	}
 }
 
+static struct symbolizer *load(sqlite3 *db, bool recorded_names);
+
 struct symbolizer *symbolizer_new(sqlite3 *db)
+{
+	return load(db, store_has_names(db));
+}
+
+struct symbolizer *symbolizer_new_from_binaries(sqlite3 *db)
+{
+	return load(db, false);
+}
+
+/* The DSO (by path) of each recorded function: they share the mappings'. */
+static void link_recorded_dsos(struct symbolizer *s)
+{
+	for (size_t i = 0; i < recorded_names_count(s->names); i++) {
+		struct recorded_function *f = recorded_names_at(s->names, i);
+		for (size_t d = 0; d < s->ndsos && !f->dso_id; d++)
+			if (strcmp(s->dsos[d].path, f->dso) == 0)
+				f->dso_id = d + 1;
+	}
+}
+
+static struct symbolizer *load(sqlite3 *db, bool recorded_names)
 {
 	struct symbolizer *s = xcalloc(1, sizeof *s);
 	sqlite3_stmt *st;
@@ -164,6 +191,13 @@ struct symbolizer *symbolizer_new(sqlite3 *db)
 	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		sort_proc_maps(&s->procs[i]);
+	s->jit = jit_names_load(db);
+	if (!s->jit || (recorded_names && !(s->names = recorded_names_load(db)))) {
+		symbolizer_free(s);
+		return NULL;
+	}
+	if (s->names)
+		link_recorded_dsos(s);
 	return s;
 }
 
@@ -189,9 +223,19 @@ void symbolizer_free(struct symbolizer *s)
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
+	jit_names_free(s->jit);
+	recorded_names_free(s->names);
 	free(s->dsos);
 	free(s->procs);
 	free(s);
+}
+
+/* What a binary that cannot be used costs: its names, or (when the
+ * recording has them) only the view of its code. */
+static const char *unusable(const struct symbolizer *s)
+{
+	return s->names ? "its names come from the recording, but its code cannot be shown"
+			: "its code shows as [unknown]";
 }
 
 /* Without a build-id, the recorded text hash decides whether the code is the
@@ -204,7 +248,7 @@ static bool same_file(struct symbolizer *s, const struct dso *d)
 	char hash[17];
 	if (was->text_hash[0] && (!elf_text_hash(d->path, hash) || strcmp(hash, was->text_hash) != 0)) {
 		warn(s, xasprintf("%s changed since recording (it has no build-id and its code "
-				  "differs): its code shows as [unknown]", d->path));
+				  "differs): %s", d->path, unusable(s)));
 		return false;
 	}
 	struct stat st;
@@ -223,12 +267,12 @@ static struct elf_file *dso_elf(struct symbolizer *s, struct dso *d)
 	d->tried = true;
 	d->elf = elf_file_open(d->path);
 	if (!d->elf) {
-		warn(s, xasprintf("cannot read %s (%s): its code shows as [unknown]", d->path,
-				  errno == ENOEXEC ? "not ELF" : strerror(errno)));
+		const char *why = errno == ENOEXEC ? "not ELF" : strerror(errno);
+		warn(s, xasprintf("cannot read %s (%s): %s", d->path, why, unusable(s)));
 	} else if (d->recorded_build_id[0] && strcmp(d->recorded_build_id, d->elf->build_id) != 0) {
-		warn(s, xasprintf("%s changed since recording (build-id %s, now %s): "
-				  "its code shows as [unknown]", d->path, d->recorded_build_id,
-				  d->elf->build_id[0] ? d->elf->build_id : "none"));
+		warn(s, xasprintf("%s changed since recording (build-id %s, now %s): %s", d->path,
+				  d->recorded_build_id, d->elf->build_id[0] ? d->elf->build_id : "none",
+				  unusable(s)));
 		elf_file_close(d->elf);
 		d->elf = NULL;
 	} else if (!d->recorded_build_id[0] && !same_file(s, d)) {
@@ -238,19 +282,55 @@ static struct elf_file *dso_elf(struct symbolizer *s, struct dso *d)
 	return d->elf;
 }
 
-void symbolizer_resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, struct symbol_ref *out)
+/* A dso's name as reports print it: a file's base name, else "[anon]"... */
+static const char *shown_dso(const char *path)
 {
-	*out = (struct symbol_ref){ .function = "[unknown]", .dso = "[unknown]", .dso_path = "[unknown]" };
-	if (proc >= s->nprocs)
+	return path[0] == '/' ? basename_of(path) : path[0] ? path : "[anon]";
+}
+
+static void resolve_recorded(struct symbolizer *s, const struct recorded_function *f, uint64_t pc,
+			     int64_t bias, struct symbol_ref *out)
+{
+	out->recorded = f;
+	out->raw_name = f->name;
+	out->function = !s->no_demangle && f->demangled ? f->demangled : f->name;
+	out->dso = shown_dso(f->dso);
+	out->dso_path = f->dso[0] ? f->dso : "[anon]";
+	out->dso_id = f->dso_id;
+	out->vaddr = pc - (uint64_t)bias;
+	out->has_extent = f->has_extent;
+	out->sym_vaddr = f->start;
+	out->sym_size = f->size;
+	out->sym_start = f->has_extent ? f->start + (uint64_t)bias : 0;
+}
+
+/* Code in no ELF symbol: the name the program's JIT gave it, if any. */
+static void resolve_jit(struct symbolizer *s, uint32_t proc, uint64_t pc, uint32_t gen,
+			struct symbol_ref *out)
+{
+	const struct jit_symbol *e = jit_names_lookup(s->jit, proc, pc, gen);
+	if (!e)
 		return;
+	out->function = out->raw_name = e->name;
+	out->from_jit = true;
+	out->jit_blob = e->blob;
+	out->has_extent = true;
+	out->sym_start = out->sym_vaddr = e->start;
+	out->sym_size = e->size;
+	if (!out->dso_id)
+		out->vaddr = pc;
+}
+
+static void resolve_binary(struct symbolizer *s, uint32_t proc, uint64_t pc, struct symbol_ref *out)
+{
 	struct proc_maps *pm = &s->procs[proc];
 	const struct map_entry *m = maps_find(&pm->maps, pc);
 	if (!m)
 		return;
 	struct dso *d = &s->dsos[pm->dso_of[m - pm->maps.v]];
 	if (d->path[0] != '/') {
-		const char *name = d->path[0] ? d->path : "[anon]";
-		out->function = out->dso = out->dso_path = name;
+		const char *name = shown_dso(d->path);
+		out->function = out->raw_name = out->dso = out->dso_path = name;
 		return;
 	}
 	out->dso = basename_of(d->path);
@@ -263,9 +343,59 @@ void symbolizer_resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, struct
 	out->vaddr = vaddr;
 	const struct elf_symbol *sym = elf_file_lookup(ef, vaddr);
 	if (sym) {
+		out->raw_name = sym->name;
 		out->function = symbolizer_symbol_name(s, out->dso_id, sym);
 		out->sym_start = pc - (vaddr - sym->addr);
+		out->has_extent = true;
+		out->sym_vaddr = sym->addr;
+		out->sym_size = elf_file_symbol_end(ef, sym) - sym->addr;
 	}
+}
+
+void symbolizer_resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, uint32_t gen,
+			struct symbol_ref *out)
+{
+	*out = (struct symbol_ref){ .function = "[unknown]", .raw_name = "[unknown]",
+				    .dso = "[unknown]", .dso_path = "[unknown]", .vaddr = pc };
+	int64_t bias;
+	const struct recorded_function *f = s->names ? recorded_names_lookup(s->names, proc, pc, gen, &bias)
+						     : NULL;
+	if (f) {
+		resolve_recorded(s, f, pc, bias, out);
+		return;
+	}
+	if (proc < s->nprocs)
+		resolve_binary(s, proc, pc, out);
+	if (!out->has_extent) /* [anon], [unknown]: perhaps JIT code */
+		resolve_jit(s, proc, pc, gen, out);
+}
+
+bool symbolizer_ref_line(struct symbolizer *s, const struct symbol_ref *ref, const char **file,
+			 int *line)
+{
+	if (ref->recorded && s->names)
+		return recorded_names_line(s->names, ref->recorded, ref->vaddr, file, line);
+	return ref->dso_id && !ref->from_jit && symbolizer_line(s, ref->dso_id, ref->vaddr, file, line);
+}
+
+bool symbolizer_has_names(const struct symbolizer *s)
+{
+	return s->names != NULL;
+}
+
+int symbolizer_direct_jump(const struct symbolizer *s, uint32_t proc, uint64_t pc, uint32_t gen,
+			   uint64_t *target)
+{
+	if (!s->names)
+		return -1;
+	return recorded_names_jump(s->names, proc, pc, gen, target) ? 1 : 0;
+}
+
+char *symbolizer_demangle(const char *name)
+{
+	if (strncmp(name, "_Z", 2) != 0 && strncmp(name, "_R", 2) != 0)
+		return NULL;
+	return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
 }
 
 void symbolizer_print_warnings(struct symbolizer *s)

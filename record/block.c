@@ -66,7 +66,10 @@ static bool decode_at(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t 
 		info->cls = CLASS_OTHER;
 		return false;
 	}
-	return classifier_decode_branch(tr->classifier, code, n, pc, info, br);
+	bool ok = classifier_decode_branch(tr->classifier, code, n, pc, info, br);
+	if (ok)
+		tracer_saw_code(tr, t->proc, pc, code, info->len);
+	return ok;
 }
 
 struct block_builder {
@@ -627,9 +630,7 @@ static void on_syscall_stop(struct tracer *tr, struct tracee *t)
 	if (s->state == B_SYSCALL) { /* exit */
 		long nr = (long)t->sys_nr;
 		tracer_finish_syscall(tr, t, true, (int64_t)r.rax);
-		if ((nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap) &&
-		    (int64_t)r.rax >= 0)
-			tracer_refresh_maps(tr, t->proc);
+		tracer_memory_syscall_exit(tr, t, nr, (int64_t)r.rax);
 		run_from(tr, t, r.rip, 0);
 		return;
 	}

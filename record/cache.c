@@ -543,9 +543,10 @@ static bool read_insn(struct tracer *tr, struct tracee *t, uint64_t pc, struct s
 	for (size_t i = 0; t->proc->as && i < s->avail; i++)
 		if (aspace_bp_orig(t->proc->as, pc + i, &orig))
 			s->code[i] = orig;
-	return s->avail &&
-	       classifier_decode_branch(tr->classifier, s->code, s->avail, pc, &s->info, &s->br) &&
-	       s->info.len && classifier_encoding(tr->classifier, s->code, s->avail, pc, &s->enc) &&
+	if (!s->avail || !classifier_decode_branch(tr->classifier, s->code, s->avail, pc, &s->info, &s->br))
+		return false;
+	tracer_saw_code(tr, t->proc, pc, s->code, s->info.len);
+	return s->info.len && classifier_encoding(tr->classifier, s->code, s->avail, pc, &s->enc) &&
 	       s->enc.len == s->info.len;
 }
 

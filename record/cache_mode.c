@@ -335,11 +335,6 @@ static void lookup_missed(struct tracer *tr, struct tracee *t, struct cache *c, 
 	exit_reached(tr, t, c, 0, target);
 }
 
-static bool changes_code(long nr)
-{
-	return nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap;
-}
-
 static void harvest(struct tracer *tr, struct tracee *t, struct cache *c)
 {
 	cache_harvest(tr, t, c, area_of(t));
@@ -356,8 +351,8 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 	long nr = (long)t->sys_nr;
 	tracer_finish_syscall(tr, t, true, (int64_t)r->rax);
 	bool flush = false;
-	if (changes_code(nr) && (int64_t)r->rax >= 0) {
-		tracer_refresh_maps(tr, t->proc);
+	if (tracer_is_memory_syscall(nr) && (int64_t)r->rax >= 0) {
+		tracer_memory_syscall_exit(tr, t, nr, (int64_t)r->rax);
 		flush = cache_code_gone(c, &t->proc->maps);
 	}
 	if (flush && t->proc->live_threads > 1) {
@@ -631,6 +626,17 @@ static void cache_thread_gone(struct tracer *tr, struct tracee *t)
 	block_mode.thread_gone(tr, t);
 }
 
+/* What t's translations counted, and the calls they logged, belong to the
+ * code that is about to change. */
+static void cache_before_code_change(struct tracer *tr, struct tracee *t)
+{
+	struct cache *c = cache_of(t);
+	if (!c || !area_of(t)->base)
+		return;
+	harvest(tr, t, c);
+	drain(tr, t, c);
+}
+
 const struct mode_ops cache_mode = {
 	.name = "cache",
 	.begin = cache_begin,
@@ -646,4 +652,5 @@ const struct mode_ops cache_mode = {
 	.before_kill = cache_before_kill,
 	.count_now = cache_count_now,
 	.on_collect_call = cache_collect_call,
+	.before_code_change = cache_before_code_change,
 };

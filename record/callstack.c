@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #define RET_SEARCH_DEPTH 16
+#define TAIL_CHAIN_MAX 64
 
 static struct callstack *stack_of(struct tracee *t)
 {
@@ -31,6 +32,8 @@ static void emit_arc(struct tracer *tr, struct tracee *t, const struct frame *f,
 	struct prof_event ev = { .kind = EV_ARC, .thread = t->id };
 	ev.arc.caller_pc = f->call_site;
 	ev.arc.callee_pc = f->callee;
+	ev.arc.caller_gen = f->call_site ? f->site_gen : 0;
+	ev.arc.callee_gen = f->callee_gen;
 	ev.arc.inclusive = inclusive;
 	ev.arc.outer_inclusive = outermost ? inclusive : 0;
 	ev.arc.calls = calls;
@@ -87,6 +90,8 @@ static void push_frame(struct tracer *tr, struct tracee *t, const struct frame *
 	if (g->collect && tr->opt.mode->on_collect_call)
 		tr->opt.mode->on_collect_call(tr, t, f->ret_addr);
 	g->entry_icount = t->icount;
+	g->site_gen = tracer_code_gen(t->proc, f->call_site);
+	g->callee_gen = tracer_code_gen(t->proc, f->callee);
 	bool added;
 	(*u64_table_slot(&cs->open, f->callee, &added))++;
 }
@@ -99,7 +104,8 @@ void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uin
 	 * or lower was left without a return. */
 	if (sp)
 		close_dead(tr, t, sp, false);
-	struct frame f = { call_site, callee, ret_addr, sp, sp, 0, false, false, false };
+	struct frame f = { .call_site = call_site, .callee = callee, .ret_addr = ret_addr,
+			   .sp = sp, .sp_bound = sp };
 	if (!sp && cs->n)
 		f.sp_bound = cs->v[cs->n - 1].sp_bound;
 	push_frame(tr, t, &f);
@@ -110,9 +116,28 @@ void callstack_jump(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t
 	struct callstack *cs = stack_of(t);
 	if (!cs->n)
 		return; /* no frame to run in: nothing the call graph can show */
+	/* A chain of jumps nests (printf@plt -> .plt -> the lazy binder ->
+	 * printf, as callgrind shows it) but stays bounded: a jump back into a
+	 * function the chain already holds (tail recursion, an interpreter's
+	 * handlers jumping to each other) returns to its frame, and a chain
+	 * longer than TAIL_CHAIN_MAX replaces its top. */
+	size_t chain = 0;
+	bool open = u64_table_find(&cs->open, callee) != NULL;
+	while (chain < cs->n && cs->v[cs->n - 1 - chain].tail && chain < TAIL_CHAIN_MAX) {
+		if (open && cs->v[cs->n - 1 - chain].callee == callee) {
+			while (chain--)
+				pop(tr, t);
+			return;
+		}
+		chain++;
+	}
+	if (chain == TAIL_CHAIN_MAX) {
+		site = cs->v[cs->n - 1].call_site;
+		pop(tr, t);
+	}
 	const struct frame *below = &cs->v[cs->n - 1];
-	struct frame f = { site, callee, below->ret_addr, below->sp, below->sp_bound, 0, false,
-			   false, true };
+	struct frame f = { .call_site = site, .callee = callee, .ret_addr = below->ret_addr,
+			   .sp = below->sp, .sp_bound = below->sp_bound, .tail = true };
 	push_frame(tr, t, &f);
 }
 
@@ -127,7 +152,7 @@ void callstack_ret(struct tracer *tr, struct tracee *t, uint64_t target, uint64_
 		const struct frame *f = &cs->v[i];
 		if (f->ret_addr != target || (f->sp && f->sp != sp))
 			continue;
-		/* Tail frames leave with the frame whose call they continue. */
+		/* A tail frame leaves with the frame whose call it continues. */
 		while (i > 0 && cs->v[i].tail)
 			i--;
 		while (cs->n > i)

@@ -15,6 +15,7 @@ struct tracee;
 
 struct frame {
 	uint64_t call_site, callee, ret_addr;
+	uint32_t site_gen, callee_gen;   /* code generations when the call was made */
 	uint64_t sp;             /* rsp pointing at the return address; 0 = unknown */
 	uint64_t sp_bound;       /* sp, or for an unknown one an address it lies below (0: none) */
 	uint64_t entry_icount;
@@ -33,7 +34,8 @@ void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uin
 		    uint64_t ret_addr, uint64_t sp);
 /* A jump at site into another function's code (a tail call, a PLT stub's
  * jump to its target): the callee runs in the jumper's frame and returns
- * with it, but has an activation of its own in the call graph. */
+ * with it, but has an activation of its own in the call graph (a chain of
+ * such jumps stays bounded: see callstack.c). */
 void callstack_jump(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t callee);
 /* A return to target with rsp at sp (pointing at the return address). */
 void callstack_ret(struct tracer *tr, struct tracee *t, uint64_t target, uint64_t sp);

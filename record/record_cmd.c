@@ -10,6 +10,7 @@
 #include "verify.h"
 #include "writer.h"
 #include "prof/log.h"
+#include "prof/names.h"
 #include "prof/store.h"
 #include "prof/util.h"
 
@@ -756,11 +757,8 @@ static int write_start_meta(sqlite3 *db, const struct record_args *a)
 
 static void write_end_meta(struct writer *w, const struct tracer *tr, uint64_t wall_ns)
 {
-	/* An attached recording ends by detaching: that is its normal end. */
-	bool complete = tr->attached || (!interrupted_by && !time_up && tr->main_ended);
 	send_meta(w, "wall_ns", xasprintf("%llu", (unsigned long long)wall_ns));
 	send_meta(w, "exit_status", xasprintf("%d", exit_code_of(tr)));
-	send_meta(w, "state", xstrdup(complete ? "complete" : "incomplete"));
 	char *killer = killed_by(tr);
 	if (killer)
 		send_meta(w, "killed_by", killer);
@@ -780,6 +778,21 @@ static void report_disk_full(const struct writer *w, const struct tracer *tr, co
 		  fmt_count(w->kept, kept, sizeof kept), fmt_count(all, total, sizeof total),
 		  tr->opt.mode == &sample_mode ? "samples" : "instructions",
 		  all ? 100.0 * (double)w->kept / (double)all : 100.0);
+}
+
+/* The last word of a recording, once everything else is in the file. */
+static int write_state(sqlite3 *db, const struct tracer *tr)
+{
+	/* An attached recording ends by detaching: that is its normal end. */
+	bool complete = tr->attached || (!interrupted_by && !time_up && tr->main_ended);
+	return store_set_meta(db, "state", complete ? "complete" : "incomplete");
+}
+
+static int write_state_after(sqlite3 *db, const struct tracer *tr, bool names)
+{
+	if (names && names_write(db) != 0)
+		log_warn("the recording holds no names: report will read them from the binaries");
+	return write_state(db, tr);
 }
 
 /* Starts the program, stopped before its first instruction, or checks that
@@ -833,7 +846,7 @@ static char *check_target(const struct record_args *a, int *code)
 /* One recording of the target into output; returns prof record's exit code.
  * The output is replaced only once the program runs: a program that cannot
  * start costs no recording. */
-static int record_once(struct record_args *a, const char *path, const char *output)
+static int record_once(struct record_args *a, const char *path, const char *output, bool names)
 {
 	char err[512];
 	struct writer w;
@@ -883,7 +896,9 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	}
 	uint64_t wall = now_ns() - t0;
 	write_end_meta(&w, &tr, wall);
-	if (writer_finish(&w) != 0)
+	/* Names while the binaries are the ones that ran; a recording without
+	 * them still reads (from the binaries), so a failure only warns. */
+	if (writer_finish(&w) != 0 || write_state_after(db, &tr, names && pid > 0) != 0)
 		code = code ? code : 1;
 	else
 		store_seal(db);
@@ -909,7 +924,7 @@ static int verify_with_step(struct record_args *a, const char *path, int block_c
 	a->mode = "step";
 	if (!a->topt.quiet)
 		fprintf(stderr, "prof: verifying: the same run in step mode (slow)...\n");
-	int step_code = record_once(a, path, step_db);
+	int step_code = record_once(a, path, step_db, false);
 	int rc = step_code == block_code ? verify_compare(a->output, step_db, fast_mode, a->topt.quiet) : -1;
 	if (step_code != block_code)
 		log_error("verify: the program exited %d in %s mode and %d in step mode",
@@ -961,7 +976,7 @@ int cmd_record(int argc, char **argv)
 	}
 	if (a.topt.pin_cpu && !a.attach_pid)
 		affinity_pin(&a.affinity);
-	code = record_once(&a, path, a.output);
+	code = record_once(&a, path, a.output, true);
 	if (a.verify)
 		code = verify_with_step(&a, path, code);
 	store_unlock_output(lock, a.output);

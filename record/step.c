@@ -86,9 +86,7 @@ static void after_syscall(struct tracer *tr, struct tracee *t)
 	}
 	long nr = (long)t->sys_nr;
 	tracer_finish_syscall(tr, t, true, (int64_t)r.rax);
-	if ((nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap) &&
-	    (int64_t)r.rax >= 0)
-		tracer_refresh_maps(tr, t->proc);
+	tracer_memory_syscall_exit(tr, t, nr, (int64_t)r.rax);
 }
 
 static uint64_t read_rsp(struct tracee *t)

@@ -3,6 +3,7 @@
  * recording mode (step.c) decides how a thread advances between stops. */
 #include "tracer.h"
 #include "affinity.h"
+#include "code_seen.h"
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
@@ -40,6 +41,12 @@ static bool left_out(const struct prof_event *ev)
 		return ev->process_exit.id == 0;
 	case EV_MAP:
 		return ev->map.proc == 0;
+	case EV_CODE_GEN:
+		return ev->code_gen.proc == 0;
+	case EV_JIT_SYMBOL:
+		return ev->jit.proc == 0;
+	case EV_CODE_SEEN:
+		return ev->code_seen.proc == 0;
 	default:
 		return ev->thread == 0;
 	}
@@ -65,6 +72,11 @@ void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 		free(ev->sample.pcs);
 	} else if (ev->kind == EV_PART) {
 		free(ev->part.name);
+	} else if (ev->kind == EV_JIT_SYMBOL) {
+		free(ev->jit.name);
+		free(ev->jit.code);
+	} else if (ev->kind == EV_CODE_SEEN) {
+		free(ev->code_seen.bytes);
 	}
 }
 
@@ -117,6 +129,7 @@ void tracer_count_insns(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_
 	ev.insn.pc = pc;
 	ev.insn.count = n;
 	ev.insn.cls = cls;
+	ev.insn.gen = tracer_code_gen(t->proc, pc);
 	tracer_emit(tr, &ev);
 	tr->insns += n;
 	tr->part_insns += n;
@@ -307,6 +320,7 @@ const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint6
 		if (!n)
 			info.cls = CLASS_OTHER;
 	}
+	tracer_saw_code(tr, t->proc, pc, code, info.len);
 	decode_cache_put(cache, pc, &info);
 	return decode_cache_get(cache, pc);
 }
@@ -364,6 +378,8 @@ void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 		emit_map(tr, p, &now.v[i]); /* the store ignores ones it has */
 	maps_free(&p->maps);
 	p->maps = now;
+	if (p->id)
+		jit_files_saw_maps(&p->jit, p->pid, &p->maps);
 	/* Code may have been replaced where it was decoded before. */
 	decode_cache_clear(&p->cache);
 	funcmap_cache_clear(&p->jumps);
@@ -373,6 +389,121 @@ void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 		collect_resolve(tr->opt.collect, &p->maps, &p->collect);
 		tr->collect_found |= p->collect.n > 0;
 	}
+}
+
+uint32_t tracer_code_gen(const struct proc *p, uint64_t pc)
+{
+	return code_gens_at(&p->gens, pc);
+}
+
+bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint64_t end,
+			 bool replaced)
+{
+	/* Only where code was: the part of the range executable mappings cover. */
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; i < p->maps.n; i++) {
+		const struct map_entry *m = &p->maps.v[i];
+		if (m->start >= end || m->end <= start)
+			continue;
+		uint64_t a = m->start > start ? m->start : start, b = m->end < end ? m->end : end;
+		lo = a < lo ? a : lo;
+		hi = b > hi ? b : hi;
+	}
+	if (lo >= hi)
+		return false;
+	jit_files_poll(tr, p);
+	struct prof_event ev = { .kind = EV_CODE_GEN };
+	ev.code_gen.proc = p->id;
+	ev.code_gen.gen = code_gens_bump(&p->gens, lo, hi);
+	ev.code_gen.start = lo;
+	ev.code_gen.end = hi;
+	ev.code_gen.replaced = replaced;
+	ev.code_gen.ns = now_ns();
+	tracer_emit(tr, &ev);
+	return true;
+}
+
+bool tracer_is_memory_syscall(long nr)
+{
+	return nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap;
+}
+
+/* The address ranges a successful memory syscall changed (at most two). */
+static size_t memory_syscall_ranges(const struct tracee *t, long nr, int64_t ret,
+				    uint64_t range[2][2])
+{
+	const struct user_regs_struct *r = &t->sys_regs;
+	uint64_t page = 4095;
+	size_t n = 0;
+	if (nr == SYS_munmap || nr == SYS_mprotect || nr == SYS_mremap) {
+		range[n][0] = r->rdi;
+		range[n++][1] = r->rdi + ((r->rsi + page) & ~page);
+	}
+	if (nr == SYS_mmap) {
+		range[n][0] = (uint64_t)ret;
+		range[n++][1] = (uint64_t)ret + ((r->rsi + page) & ~page);
+	} else if (nr == SYS_mremap) {
+		range[n][0] = (uint64_t)ret;
+		range[n++][1] = (uint64_t)ret + ((r->rdx + page) & ~page);
+	}
+	return n;
+}
+
+static bool overlaps_code(const struct proc *p, uint64_t start, uint64_t end)
+{
+	for (size_t m = 0; m < p->maps.n; m++)
+		if (p->maps.v[m].start < end && start < p->maps.v[m].end)
+			return true;
+	return false;
+}
+
+void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, int64_t ret)
+{
+	if (!tracer_is_memory_syscall(nr) || ret < 0)
+		return;
+	struct proc *p = t->proc;
+	uint64_t range[2][2];
+	size_t n = p->id ? memory_syscall_ranges(t, nr, ret, range) : 0;
+	bool touches = false;
+	for (size_t i = 0; i < n; i++)
+		touches |= overlaps_code(p, range[i][0], range[i][1]);
+	if (touches && tr->opt.mode->before_code_change)
+		tr->opt.mode->before_code_change(tr, t);
+	for (size_t i = 0; i < n && touches; i++)
+		tracer_code_changed(tr, p, range[i][0], range[i][1], nr != SYS_mprotect);
+	tracer_refresh_maps(tr, p);
+}
+
+/* Code that exists in no file: what the program (a JIT) wrote itself. */
+static bool is_anonymous_code(const struct proc *p, uint64_t pc)
+{
+	const struct map_entry *m = maps_find(&p->maps, pc);
+	if (!m)
+		return false;
+	size_t n = strlen(m->path);
+	return !n || strncmp(m->path, "/memfd:", 7) == 0 ||
+	       (n > 10 && strcmp(m->path + n - 10, " (deleted)") == 0);
+}
+
+void tracer_saw_code(struct tracer *tr, struct proc *p, uint64_t pc, const uint8_t *bytes, size_t len)
+{
+	if (len && p->id && is_anonymous_code(p, pc))
+		code_seen_add(tr, p, tracer_code_gen(p, pc), pc, bytes, len);
+}
+
+#define MAX_CODE_BYTES (64ull << 20)
+
+bool tracer_take_code_budget(struct tracer *tr, uint64_t n)
+{
+	if (tr->code_bytes + n <= MAX_CODE_BYTES) {
+		tr->code_bytes += n;
+		return true;
+	}
+	if (!tr->code_budget_spent)
+		log_warn("more than %llu MiB of JIT code: the rest is not kept in the recording "
+			 "(annotate cannot show it)", MAX_CODE_BYTES >> 20);
+	tr->code_budget_spent = true;
+	return false;
 }
 
 static char *read_proc_file(pid_t pid, const char *name, bool nul_to_space)
@@ -415,6 +546,8 @@ struct proc *tracer_proc_new(struct tracer *tr, pid_t pid, pid_t ppid, bool unfo
 	if (unfollowed)
 		return p; /* traced only to be cleaned up: not part of the recording */
 	p->id = ++tr->next_proc_id;
+	/* An attached process may have written its perf map already. */
+	jit_files_init(&p->jit, pid, !(tr->attached && pid == tr->main_pid));
 	struct prof_event ev = { .kind = EV_PROCESS };
 	ev.process.id = p->id;
 	ev.process.pid = pid;
@@ -434,6 +567,9 @@ static void proc_release(struct tracer *tr, struct proc *p)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = p->next;
+	jit_files_close(tr, p);
+	code_seen_flush(tr, p);
+	code_gens_free(&p->gens);
 	decode_cache_clear(&p->cache);
 	maps_free(&p->maps);
 	collect_free(&p->collect);
@@ -793,6 +929,8 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		return;
 	case PTRACE_EVENT_EXIT:
 		remember_name(t);
+		/* The JIT wrote its files by now; read them while the pid is ours. */
+		jit_files_poll(tr, t->proc);
 		tr->opt.mode->on_exit_event(tr, t);
 		t->exiting = true;
 		move_mm_tid(tr, t);

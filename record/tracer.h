@@ -3,9 +3,11 @@
 #ifndef PROF_TRACER_H
 #define PROF_TRACER_H
 
+#include "codegen.h"
 #include "collect.h"
 #include "aslimit.h"
 #include "funcmap.h"
+#include "jit.h"
 #include "prof/classes.h"
 #include "prof/events.h"
 #include "prof/maps.h"
@@ -70,6 +72,10 @@ struct mode_ops {
 	/* --collect: t calls FUNC, which will return to ret_addr (NULL: the
 	 * mode sees every return anyway). */
 	void (*on_collect_call)(struct tracer *tr, struct tracee *t, uint64_t ret_addr);
+	/* Code of t's process is about to change (t stopped at a syscall's
+	 * exit): count what ran before, for the old generation (NULL: the mode
+	 * counts at once). */
+	void (*before_code_change)(struct tracer *tr, struct tracee *t);
 };
 
 extern const struct mode_ops step_mode, block_mode, cache_mode, sample_mode;
@@ -99,6 +105,9 @@ struct proc {
 	uint64_t refused_syscalls; /* bit nr: prof said once that its filter refuses it */
 	bool arm_cpuid;            /* --cpu: CPUID faulting still to be turned on in this image */
 	bool instr_off;            /* client requests: instrumentation off (callgrind's, per process) */
+	struct code_gens gens;     /* code generations of its address ranges */
+	struct jit_files jit;      /* the perf map and jitdump its JIT writes */
+	struct code_seen *seen;    /* bytes of its anonymous code prof decoded */
 	struct proc *next;
 };
 
@@ -186,6 +195,8 @@ struct tracer {
 	uint32_t parts_ended;      /* parts the program dumped (client requests) */
 	uint64_t part_insns;       /* instructions counted in the current part */
 	unsigned creq_warned;      /* kinds of bad client request already warned about */
+	uint64_t code_bytes;       /* bytes of code copied into the recording (bounded) */
+	bool code_budget_spent;    /* ... and the warning that the bound was reached */
 	const volatile sig_atomic_t *interrupted;  /* signal number that asks us to stop */
 	const volatile sig_atomic_t *interrupts;   /* how many such signals came */
 	const volatile sig_atomic_t *time_up;      /* --duration elapsed */
@@ -275,6 +286,33 @@ enum jump_exit tracer_jump_exit(struct tracer *tr, struct proc *p, uint64_t site
 void tracer_jump_taken(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t to);
 /* Stores executable mappings that changed since the last look. */
 void tracer_refresh_maps(struct tracer *tr, struct proc *p);
+
+/* Code generations (codegen.h). The generation of the code at pc now. */
+uint32_t tracer_code_gen(const struct proc *p, uint64_t pc);
+/* Code in [start, end) of p may have changed (unmapped, remapped, protected,
+ * rewritten in place): what runs there from now on is counted apart from
+ * what ran before. replaced: the old code is certainly gone (unmapped,
+ * mapped over), so the names the JIT gave it do not carry over; otherwise
+ * (protection changed, written in place) they do until the JIT names the
+ * code there again. The JIT's files are read first, so the names they gave
+ * so far go with the code they named. Counts not made yet (translations
+ * not harvested) must be made before: they would go to the new generation.
+ * Returns false, doing nothing, when no executable mapping (as last stored)
+ * overlaps the range. */
+bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint64_t end,
+			 bool replaced);
+/* t's mmap, munmap, mprotect or mremap (nr) returned ret: new generations
+ * for the code it touched (mode's before_code_change first), then the
+ * mappings are stored again. */
+void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, int64_t ret);
+/* nr is one of those syscalls. */
+bool tracer_is_memory_syscall(long nr);
+/* prof decoded len bytes of the program's code at pc: kept in the
+ * recording when pc is in anonymous executable memory (JIT code). */
+void tracer_saw_code(struct tracer *tr, struct proc *p, uint64_t pc, const uint8_t *bytes, size_t len);
+/* Takes n bytes from the bound on code copied into the recording; false
+ * (one warning, the first time) when they do not fit. */
+bool tracer_take_code_budget(struct tracer *tr, uint64_t n);
 /* A register of the stopped thread (offsetof(struct user_regs_struct, ...)); 0 when unreadable. */
 uint64_t tracer_read_reg(struct tracee *t, size_t offset);
 uint64_t tracer_read_pc(struct tracee *t);

@@ -27,8 +27,8 @@
 #define RESERVE_MIN_BYTES (16u << 10)
 
 static const char *const statements_sql[] = {
-	"INSERT INTO insns(thread, pc, class, count, part) VALUES(?, ?, ?, ?, ?)"
-	" ON CONFLICT(part, thread, pc) DO UPDATE SET count = count + excluded.count",
+	"INSERT INTO insns(thread, pc, class, count, part, gen) VALUES(?, ?, ?, ?, ?, ?)"
+	" ON CONFLICT(part, thread, pc, gen) DO UPDATE SET count = count + excluded.count",
 	"INSERT INTO syscalls(thread, nr, arg0, arg1, arg2, arg3, arg4, arg5, ret, start_ns, end_ns,"
 	" part) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO processes(id, pid, ppid, exe, argv, start_ns) VALUES(?, ?, ?, ?, ?, ?)",
@@ -39,8 +39,9 @@ static const char *const statements_sql[] = {
 	" size, mtime_ns, text_hash) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT INTO signals(thread, signo, pc, ns) VALUES(?, ?, ?, ?)",
 	"INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
-	"INSERT INTO arcs(thread, caller_pc, callee_pc, calls, inclusive, outer_inclusive, part)"
-	" VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(part, thread, caller_pc, callee_pc) DO UPDATE SET"
+	"INSERT INTO arcs(thread, caller_pc, callee_pc, calls, inclusive, outer_inclusive, part,"
+	" caller_gen, callee_gen) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	" ON CONFLICT(part, thread, caller_pc, caller_gen, callee_pc, callee_gen) DO UPDATE SET"
 	" calls = calls + excluded.calls, inclusive = inclusive + excluded.inclusive,"
 	" outer_inclusive = outer_inclusive + excluded.outer_inclusive",
 	"INSERT INTO stacks(id, parent, pc) VALUES(?, ?, ?)",
@@ -48,6 +49,13 @@ static const char *const statements_sql[] = {
 	" ON CONFLICT(thread, stack) DO UPDATE SET count = count + excluded.count,"
 	" weight_ns = weight_ns + excluded.weight_ns",
 	"INSERT INTO parts(id, name, trigger, thread, end_ns) VALUES(?, ?, ?, ?, ?)",
+	"INSERT OR REPLACE INTO code_gens(proc, gen, start, end, replaced, born_ns)"
+	" VALUES(?, ?, ?, ?, ?, ?)",
+	"INSERT INTO jit_symbols(proc, start, size, name, source, stamp, load_ns, code_index, blob)"
+	" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	"INSERT OR REPLACE INTO code_seen(proc, gen, start, blob) VALUES(?, ?, ?, ?)",
+	"SELECT id FROM code_blobs WHERE hash = ? AND bytes = ?",
+	"INSERT INTO code_blobs(hash, bytes) VALUES(?, ?)",
 };
 
 static void reserve_take(struct writer *w, const char *db_path)
@@ -148,7 +156,7 @@ static bool same_insn(uint64_t i, const void *ctx)
 {
 	const struct row_find *f = ctx;
 	const struct insn_count *r = (const struct insn_count *)f->rows + i, *x = f->want;
-	return r->pc == x->pc && r->thread == x->thread && r->part == x->part;
+	return r->pc == x->pc && r->thread == x->thread && r->part == x->part && r->gen == x->gen;
 }
 
 static bool same_arc(uint64_t i, const void *ctx)
@@ -156,7 +164,8 @@ static bool same_arc(uint64_t i, const void *ctx)
 	const struct row_find *f = ctx;
 	const struct arc_count *r = (const struct arc_count *)f->rows + i, *x = f->want;
 	return r->caller_pc == x->caller_pc && r->callee_pc == x->callee_pc &&
-	       r->thread == x->thread && r->part == x->part;
+	       r->thread == x->thread && r->part == x->part && r->caller_gen == x->caller_gen &&
+	       r->callee_gen == x->callee_gen;
 }
 
 static bool same_frame(uint64_t i, const void *ctx)
@@ -185,6 +194,7 @@ static void flush_insns(struct writer *w)
 		sqlite3_bind_int(w->st_insn, 3, c->cls);
 		sqlite3_bind_int64(w->st_insn, 4, (sqlite3_int64)c->count);
 		sqlite3_bind_int64(w->st_insn, 5, c->part);
+		sqlite3_bind_int64(w->st_insn, 6, c->gen);
 		run(w, w->st_insn);
 	}
 	w->ninsns = 0;
@@ -205,6 +215,8 @@ static void flush_arcs(struct writer *w)
 		sqlite3_bind_int64(w->st_arc, 5, (sqlite3_int64)a->inclusive);
 		sqlite3_bind_int64(w->st_arc, 6, (sqlite3_int64)a->outer_inclusive);
 		sqlite3_bind_int64(w->st_arc, 7, a->part);
+		sqlite3_bind_int64(w->st_arc, 8, a->caller_gen);
+		sqlite3_bind_int64(w->st_arc, 9, a->callee_gen);
 		run(w, w->st_arc);
 	}
 	w->narcs = 0;
@@ -214,10 +226,12 @@ static void flush_arcs(struct writer *w)
 static void add_arc(struct writer *w, const struct prof_event *ev)
 {
 	struct arc_count want = { ev->arc.caller_pc, ev->arc.callee_pc, ev->thread, w->part,
-				  ev->arc.calls, ev->arc.inclusive, ev->arc.outer_inclusive };
+				  ev->arc.caller_gen, ev->arc.callee_gen, ev->arc.calls,
+				  ev->arc.inclusive, ev->arc.outer_inclusive };
 	struct row_find f = { w->arcs, &want };
+	uint64_t gens = (uint64_t)want.caller_gen << 32 | want.callee_gen;
 	uint64_t hash = hash_pair(hash_pair(want.caller_pc, want.callee_pc),
-				  hash_pair(want.thread, want.part)), i;
+				  hash_pair(want.thread, want.part) ^ gens), i;
 	if (u64_table_find_same(&w->arc_index, hash, same_arc, &f, &i)) {
 		w->arcs[i].calls += want.calls;
 		w->arcs[i].inclusive += want.inclusive;
@@ -311,9 +325,11 @@ static void commit(struct writer *w)
 static void add_insn(struct writer *w, const struct prof_event *ev)
 {
 	w->pending += ev->insn.count;
-	struct insn_count want = { ev->insn.pc, ev->thread, w->part, ev->insn.cls, ev->insn.count };
+	struct insn_count want = { ev->insn.pc, ev->thread, w->part, ev->insn.gen, ev->insn.cls,
+				   ev->insn.count };
 	struct row_find f = { w->insns, &want };
-	uint64_t hash = hash_pair(want.pc, (uint64_t)want.thread << 32 | want.part), i;
+	uint64_t hash = hash_pair(want.pc, ((uint64_t)want.thread << 32 | want.part) ^
+					   (uint64_t)want.gen << 48), i;
 	if (u64_table_find_same(&w->insn_index, hash, same_insn, &f, &i)) {
 		w->insns[i].count += want.count;
 		return;
@@ -446,9 +462,92 @@ static bool drop_on_full_disk(struct writer *w, const struct prof_event *ev)
 	case EV_THREAD: free(ev->thread_start.name); break;
 	case EV_THREAD_EXIT: free(ev->thread_exit.name); break;
 	case EV_MAP: free(ev->map.path); break;
+	case EV_PART: free(ev->part.name); break;
+	case EV_JIT_SYMBOL: free(ev->jit.name); free(ev->jit.code); break;
+	case EV_CODE_SEEN: free(ev->code_seen.bytes); break;
 	default: break;
 	}
 	return true;
+}
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The row of these bytes in code_blobs, added the first time: the same
+ * code (a forked child's, a moved function's) is kept once. 0 on failure. */
+static sqlite3_int64 store_blob(struct writer *w, const uint8_t *bytes, size_t len)
+{
+	sqlite3_int64 hash = (sqlite3_int64)fnv1a(bytes, len), id = 0;
+	sqlite3_stmt *st = w->st_blob_find;
+	sqlite3_bind_int64(st, 1, hash);
+	sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		db_fail(w, rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (id || rc != SQLITE_DONE)
+		return id;
+	st = w->st_blob_add;
+	sqlite3_bind_int64(st, 1, hash);
+	sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
+	run(w, st);
+	return sqlite3_last_insert_rowid(w->db);
+}
+
+static void write_code_gen(struct writer *w, const struct prof_event *ev)
+{
+	sqlite3_stmt *st = w->st_code_gen;
+	sqlite3_bind_int64(st, 1, ev->code_gen.proc);
+	sqlite3_bind_int64(st, 2, ev->code_gen.gen);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->code_gen.start);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->code_gen.end);
+	sqlite3_bind_int(st, 5, ev->code_gen.replaced);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)ev->code_gen.ns);
+	run(w, st);
+}
+
+static void write_jit_symbol(struct writer *w, const struct prof_event *ev)
+{
+	sqlite3_int64 blob = ev->jit.code ? store_blob(w, ev->jit.code, ev->jit.size) : 0;
+	sqlite3_stmt *st = w->st_jit;
+	sqlite3_bind_int64(st, 1, ev->jit.proc);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->jit.start);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->jit.size);
+	sqlite3_bind_text(st, 4, ev->jit.name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, ev->jit.source == JIT_DUMP ? "jitdump" : "perf-map", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, ev->jit.stamp);
+	if (ev->jit.has_load_ns)
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)ev->jit.load_ns);
+	if (ev->jit.source == JIT_DUMP)
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)ev->jit.code_index);
+	if (blob)
+		sqlite3_bind_int64(st, 9, blob);
+	run(w, st);
+	free(ev->jit.name);
+	free(ev->jit.code);
+}
+
+static void write_code_seen(struct writer *w, const struct prof_event *ev)
+{
+	sqlite3_int64 blob = store_blob(w, ev->code_seen.bytes, ev->code_seen.len);
+	sqlite3_stmt *st = w->st_code_seen;
+	sqlite3_bind_int64(st, 1, ev->code_seen.proc);
+	sqlite3_bind_int64(st, 2, ev->code_seen.gen);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->code_seen.start);
+	sqlite3_bind_int64(st, 4, blob);
+	if (blob)
+		run(w, st);
+	else
+		sqlite3_clear_bindings(st);
+	free(ev->code_seen.bytes);
 }
 
 static void write_event(struct writer *w, const struct prof_event *ev)
@@ -526,6 +625,15 @@ static void write_event(struct writer *w, const struct prof_event *ev)
 	case EV_ZERO:
 		zero_part(w);
 		break;
+	case EV_CODE_GEN:
+		write_code_gen(w, ev);
+		break;
+	case EV_JIT_SYMBOL:
+		write_jit_symbol(w, ev);
+		break;
+	case EV_CODE_SEEN:
+		write_code_seen(w, ev);
+		break;
 	case EV_META:
 		put_meta(w, ev->meta.key, ev->meta.value);
 		keep_meta(w, ev->meta.key, ev->meta.value);
@@ -592,7 +700,8 @@ int writer_start(struct writer *w, sqlite3 *db)
 	sqlite3_stmt **stmts[] = { &w->st_insn, &w->st_syscall, &w->st_process,
 				   &w->st_process_exit, &w->st_thread, &w->st_thread_exit,
 				   &w->st_map, &w->st_signal, &w->st_meta, &w->st_arc,
-				   &w->st_stack, &w->st_sample, &w->st_part };
+				   &w->st_stack, &w->st_sample, &w->st_part, &w->st_code_gen, &w->st_jit,
+				   &w->st_code_seen, &w->st_blob_find, &w->st_blob_add };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
 		if (sqlite3_prepare_v3(db, statements_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       stmts[i], NULL) != SQLITE_OK) {
@@ -638,7 +747,9 @@ int writer_finish(struct writer *w)
 	pthread_join(w->thread, NULL);
 	sqlite3_stmt *stmts[] = { w->st_insn, w->st_syscall, w->st_process, w->st_process_exit,
 				  w->st_thread, w->st_thread_exit, w->st_map, w->st_signal,
-				  w->st_meta, w->st_arc, w->st_stack, w->st_sample, w->st_part };
+				  w->st_meta, w->st_arc, w->st_stack, w->st_sample, w->st_part,
+				  w->st_code_gen, w->st_jit, w->st_code_seen, w->st_blob_find,
+				  w->st_blob_add };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
 		sqlite3_finalize(stmts[i]);
 	ring_destroy(&w->ring);

@@ -16,14 +16,14 @@
  * to its index. */
 struct insn_count {
 	uint64_t pc;
-	uint32_t thread, part;
+	uint32_t thread, part, gen;
 	uint8_t cls;
 	uint64_t count;
 };
 
 struct arc_count {
 	uint64_t caller_pc, callee_pc;
-	uint32_t thread, part;
+	uint32_t thread, part, caller_gen, callee_gen;
 	uint64_t calls, inclusive, outer_inclusive;
 };
 
@@ -48,7 +48,7 @@ struct writer {
 	pthread_t thread;
 	sqlite3_stmt *st_insn, *st_syscall, *st_process, *st_process_exit, *st_thread,
 		*st_thread_exit, *st_map, *st_signal, *st_meta, *st_arc, *st_stack, *st_sample,
-		*st_part;
+		*st_part, *st_code_gen, *st_jit, *st_code_seen, *st_blob_find, *st_blob_add;
 	struct insn_count *insns;
 	size_t ninsns;
 	struct u64_table insn_index;

@@ -6,6 +6,7 @@
  * read from the file on disk and disassembled, so instructions that never ran
  * show with count 0. Addresses are link-time addresses: the offset in the
  * DSO for PIE executables and shared libraries, as objdump -d shows them. */
+#include "annotate_code.h"
 #include "prof/classes.h"
 #include "prof/branch.h"
 #include "prof/commands.h"
@@ -58,10 +59,11 @@ struct pc_count {
 	uint64_t count;
 };
 
-/* One function that matches the name: a symbol of one DSO. */
+/* One function that matches the name: a symbol of one DSO, or code the
+ * program's JIT named (addresses are then runtime ones). */
 struct candidate {
-	size_t dso_id;
-	uint64_t sym_addr;
+	struct symbol_ref ref;    /* the function (its first pc that ran) */
+	uint32_t proc, gen;       /* where it ran (code in no file: where its bytes are) */
 	const char *name;
 	uint64_t total;
 	struct pc_count *pcs;
@@ -159,15 +161,18 @@ static bool name_matches(const char *want, const char *shown, const char *raw)
 	return strcmp(raw, want) == 0 || symbol_name_matches(want, shown);
 }
 
-static struct candidate *candidate_of(struct annotate_state *st, size_t dso_id, uint64_t sym_addr,
-				      const char *name)
+static struct candidate *candidate_of(struct annotate_state *st, const struct symbol_ref *ref,
+				      uint32_t proc, uint32_t gen)
 {
-	for (size_t i = 0; i < st->ncands; i++)
-		if (st->cands[i].dso_id == dso_id && st->cands[i].sym_addr == sym_addr)
+	for (size_t i = 0; i < st->ncands; i++) {
+		const struct symbol_ref *r = &st->cands[i].ref;
+		if (r->sym_vaddr == ref->sym_vaddr && strcmp(r->dso_path, ref->dso_path) == 0 &&
+		    strcmp(r->function, ref->function) == 0)
 			return &st->cands[i];
+	}
 	st->cands = xrealloc(st->cands, (st->ncands + 1) * sizeof *st->cands);
 	struct candidate *c = &st->cands[st->ncands++];
-	*c = (struct candidate){ .dso_id = dso_id, .sym_addr = sym_addr, .name = name };
+	*c = (struct candidate){ .ref = *ref, .proc = proc, .gen = gen, .name = ref->function };
 	return c;
 }
 
@@ -195,10 +200,10 @@ static int scan_recording(sqlite3 *db, struct annotate_state *st)
 {
 	sqlite3_stmt *q;
 	if (sqlite3_prepare_v2(db,
-		"SELECT t.proc, x.pc, MIN(x.class), SUM(x.count) FROM insns x"
+		"SELECT t.proc, x.pc, MIN(x.class), SUM(x.count), x.gen FROM insns x"
 		" JOIN threads t ON t.id = x.thread JOIN processes p ON p.id = t.proc"
 		" WHERE (?1 = 0 OR p.pid = ?1) AND (?2 = 0 OR t.tid = ?2)"
-		" GROUP BY t.proc, x.pc", -1, &q, NULL) != SQLITE_OK)
+		" GROUP BY t.proc, x.pc, x.gen", -1, &q, NULL) != SQLITE_OK)
 		return store_read_error(db);
 	sqlite3_bind_int(q, 1, st->o->pid);
 	sqlite3_bind_int(q, 2, st->o->tid);
@@ -209,17 +214,15 @@ static int scan_recording(sqlite3 *db, struct annotate_state *st)
 		unsigned cls = (unsigned)sqlite3_column_int(q, 2);
 		uint64_t count = (uint64_t)sqlite3_column_int64(q, 3);
 		st->total += count;
+		uint32_t gen = (uint32_t)sqlite3_column_int64(q, 4);
 		struct symbol_ref ref;
-		symbolizer_resolve(st->sym, proc, pc, &ref);
+		symbolizer_resolve(st->sym, proc, pc, gen, &ref);
 		note_seen(st, ref.function, count);
-		if (!ref.dso_id || !ref.sym_start || !dso_matches(st->o, ref.dso_path))
+		if (!ref.has_extent || !dso_matches(st->o, ref.dso_path) ||
+		    !name_matches(st->o->function, ref.function, ref.raw_name))
 			continue;
-		struct elf_file *ef = symbolizer_dso_elf(st->sym, ref.dso_id);
-		const struct elf_symbol *es = ef ? elf_file_lookup(ef, ref.vaddr) : NULL;
-		if (!es || !name_matches(st->o->function, ref.function, es->name))
-			continue;
-		add_pc(candidate_of(st, ref.dso_id, es->addr, ref.function), ref.vaddr,
-		       cls < CLASS_COUNT ? cls : CLASS_OTHER, count);
+		add_pc(candidate_of(st, &ref, proc, gen), ref.vaddr, cls < CLASS_COUNT ? cls : CLASS_OTHER,
+		       count);
 	}
 	return store_loop_end(q, rc);
 }
@@ -232,9 +235,17 @@ static void scan_symbol_tables(struct annotate_state *st)
 			continue;
 		struct elf_file *ef = symbolizer_dso_elf(st->sym, id);
 		for (size_t k = 0; ef && k < ef->nsyms; k++) {
-			const char *shown = symbolizer_symbol_name(st->sym, id, &ef->syms[k]);
-			if (name_matches(st->o->function, shown, ef->syms[k].name))
-				candidate_of(st, id, ef->syms[k].addr, shown);
+			const struct elf_symbol *es = &ef->syms[k];
+			const char *shown = symbolizer_symbol_name(st->sym, id, es);
+			if (!name_matches(st->o->function, shown, es->name))
+				continue;
+			struct symbol_ref ref = { .function = shown, .raw_name = es->name,
+						  .dso = basename_of(ef->path),
+						  .dso_path = symbolizer_dso_path(st->sym, id),
+						  .has_extent = true, .sym_vaddr = es->addr,
+						  .sym_size = elf_file_symbol_end(ef, es) - es->addr,
+						  .dso_id = id, .vaddr = es->addr };
+			candidate_of(st, &ref, 0, 0);
 		}
 	}
 }
@@ -331,24 +342,59 @@ static const struct pc_count *find_pc(const struct candidate *c, uint64_t vaddr)
 
 struct disasm {
 	struct classifier *cls, *fmt;   /* fmt may be AT&T: classify with cls */
-	const uint8_t *code;
-	uint64_t start, end;            /* link-time range of code[] */
+	struct function_code code;
 };
+
+/* The name of a call or jump target out of the function: the symbol of the
+ * ELF file, else (code in no file) what the target resolves to. */
+static void name_target(struct annotate_state *st, const struct candidate *c, uint64_t target,
+			char *text, size_t size)
+{
+	const char *tn = NULL;
+	uint64_t start = 0;
+	struct elf_file *ef = c->ref.dso_id ? symbolizer_dso_elf(st->sym, c->ref.dso_id) : NULL;
+	if (ef) {
+		const struct elf_symbol *t = elf_file_lookup(ef, target);
+		/* Inside an unsized symbol is a guess (a PLT stub after _init): no name. */
+		if (t && (t->size || t->addr == target)) {
+			tn = symbolizer_symbol_name(st->sym, c->ref.dso_id, t);
+			start = t->addr;
+		}
+	} else if (c->proc) {
+		struct symbol_ref ref;
+		symbolizer_resolve(st->sym, c->proc, target, c->gen, &ref);
+		if (ref.has_extent) {
+			tn = ref.function;
+			start = ref.sym_start;
+		}
+	}
+	if (!tn)
+		return;
+	size_t l = strlen(text);
+	if (target == start)
+		snprintf(text + l, size - l, " <%s>", tn);
+	else
+		snprintf(text + l, size - l, " <%s+0x%" PRIx64 ">", tn, target - start);
+}
 
 /* Decodes the instruction at vaddr into r; a call or jump out of the
  * function gets the name of its target. */
-static void decode_row(struct annotate_state *st, const struct candidate *c, struct elf_file *ef,
-		       const struct disasm *d, uint64_t lo, uint64_t hi, uint64_t vaddr, struct row *r)
+static void decode_row(struct annotate_state *st, const struct candidate *c, const struct disasm *d,
+		       uint64_t lo, uint64_t hi, uint64_t vaddr, struct row *r)
 {
 	r->vaddr = vaddr;
 	r->len = 1;
 	r->cls = CLASS_OTHER;
-	if (vaddr < d->start || vaddr >= d->end) {
-		snprintf(r->text, sizeof r->text, "(not in %s)", basename_of(ef->path));
+	const struct function_code *fc = &d->code;
+	if (!function_code_known(fc, vaddr)) {
+		snprintf(r->text, sizeof r->text, fc->bytes && (vaddr < fc->start || vaddr >= fc->end)
+			 && c->ref.dso_id ? "(not in %s)" : "(code not in the recording)", c->ref.dso);
 		return;
 	}
-	const uint8_t *p = d->code + (vaddr - d->start);
-	size_t avail = (size_t)(d->end - vaddr);
+	const uint8_t *p = fc->bytes + (vaddr - fc->start);
+	size_t avail = 0;
+	while (avail < 16 && function_code_known(fc, vaddr + avail))
+		avail++;
 	struct insn_info info;
 	struct branch br;
 	if (!classifier_decode_branch(d->cls, p, avail, vaddr, &info, &br) ||
@@ -360,19 +406,8 @@ static void decode_row(struct annotate_state *st, const struct candidate *c, str
 	r->len = info.len;
 	r->cls = info.cls;
 	if ((br.kind == BR_CALL || br.kind == BR_JMP) && br.to.direct &&
-	    (br.to.target < lo || br.to.target >= hi)) {
-		const struct elf_symbol *t = elf_file_lookup(ef, br.to.target);
-		/* Inside an unsized symbol is a guess (a PLT stub after _init): no name. */
-		if (t && (t->size || t->addr == br.to.target)) {
-			size_t l = strlen(r->text);
-			const char *tn = symbolizer_symbol_name(st->sym, c->dso_id, t);
-			if (br.to.target == t->addr)
-				snprintf(r->text + l, sizeof r->text - l, " <%s>", tn);
-			else
-				snprintf(r->text + l, sizeof r->text - l, " <%s+0x%" PRIx64 ">", tn,
-					 br.to.target - t->addr);
-		}
-	}
+	    (br.to.target < lo || br.to.target >= hi))
+		name_target(st, c, br.to.target, r->text, sizeof r->text);
 }
 
 /* A source line as printed: tabs expanded to 8 columns, control characters dropped. */
@@ -392,36 +427,44 @@ static const char *expand_tabs(const char *in, char *out, size_t size)
 	return out;
 }
 
-static uint8_t *read_code(const struct elf_file *ef, uint64_t start, uint64_t *end)
-{
-	uint64_t off;
-	if (*end <= start || !elf_file_vaddr_to_offset(ef, start, &off))
-		return NULL;
-	int fd = open(ef->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t len = (size_t)(*end - start);
-	uint8_t *buf = xmalloc(len);
-	ssize_t n = pread(fd, buf, len, (off_t)off);
-	close(fd);
-	if (n <= 0) {
-		free(buf);
-		return NULL;
-	}
-	*end = start + (uint64_t)n;
-	return buf;
-}
-
 #define MAX_FUNCTION_BYTES (1u << 20)
 
-static int annotate(struct annotate_state *st, struct candidate *c)
+/* The source line of a row: from DWARF when the binary is the one recorded,
+ * else as recorded (for the instructions that ran). */
+static bool row_line(struct annotate_state *st, const struct candidate *c, uint64_t vaddr,
+		     const char **file, int *line)
 {
-	struct elf_file *ef = symbolizer_dso_elf(st->sym, c->dso_id);
-	const struct elf_symbol *es = ef ? elf_file_lookup(ef, c->sym_addr) : NULL;
-	if (!es) {
-		log_error("annotate: cannot read %s", symbolizer_dso_path(st->sym, c->dso_id));
-		return -1;
-	}
+	if (c->ref.dso_id && !c->ref.from_jit && symbolizer_dso_elf(st->sym, c->ref.dso_id) &&
+	    symbolizer_line(st->sym, c->ref.dso_id, vaddr, file, line))
+		return true;
+	struct symbol_ref at = c->ref;
+	at.vaddr = vaddr;
+	return at.recorded && symbolizer_ref_line(st->sym, &at, file, line);
+}
+
+static void print_header(struct annotate_state *st, const struct candidate *c, size_t nrows,
+			 size_t executed, uint64_t lo, uint64_t hi)
+{
+	char n1[32], n2[32], n3[32], n4[32];
+	printf("# function: %s in %s (%s)\n", c->name, c->ref.dso, c->ref.dso_path);
+	printf("# count:    %s %s, %.2f%% of %s; %s instructions, %s %s\n",
+	       fmt_count(c->total, n1, sizeof n1), st->unit,
+	       st->total ? 100.0 * (double)c->total / (double)st->total : 0.0,
+	       fmt_count(st->total, n2, sizeof n2), fmt_count(nrows, n3, sizeof n3),
+	       fmt_count(executed, n4, sizeof n4),
+	       strcmp(st->unit, "samples") == 0 ? "sampled" : "executed");
+	printf("# address:  0x%" PRIx64 "..0x%" PRIx64 " %s\n", lo, hi,
+	       c->ref.dso_id && !c->ref.from_jit ? "(link-time addresses, as objdump -d shows)"
+						 : "(runtime addresses: the code is in no file)");
+	for (size_t i = 0; i < st->ncands; i++)
+		if (&st->cands[i] != c)
+			printf("# also:     %s in %s at 0x%" PRIx64 " (%s %s)\n", st->cands[i].name,
+			       st->cands[i].ref.dso, st->cands[i].ref.sym_vaddr,
+			       fmt_count(st->cands[i].total, n1, sizeof n1), st->unit);
+}
+
+static int annotate(sqlite3 *db, struct annotate_state *st, struct candidate *c)
+{
 	sort_array(c->pcs, c->npcs, sizeof *c->pcs, cmp_pc);
 	size_t w = 0; /* one entry per address (several processes may run the same DSO) */
 	for (size_t i = 0; i < c->npcs; i++) {
@@ -432,30 +475,32 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 	}
 	c->npcs = w;
 
-	uint64_t lo = es->addr, hi = elf_file_symbol_end(ef, es);
+	uint64_t lo = c->ref.sym_vaddr, hi = lo + c->ref.sym_size;
 	if (hi - lo > MAX_FUNCTION_BYTES)
 		hi = lo + MAX_FUNCTION_BYTES;
 	uint64_t read_end = hi + 16;
 	if (c->npcs && c->pcs[c->npcs - 1].vaddr + 16 > read_end)
 		read_end = c->pcs[c->npcs - 1].vaddr + 16;
-	struct disasm d = { classifier_new(), classifier_new(), NULL, lo, read_end };
+	struct disasm d = { classifier_new(), classifier_new(), { 0 } };
 	if (!d.cls || !d.fmt)
 		die("capstone cannot be initialized");
 	classifier_set_syntax(d.fmt, st->o->att);
-	uint8_t *code = read_code(ef, lo, &d.end);
-	d.code = code;
-	if (!code)
-		d.end = lo;
+	function_code_read(db, st->sym, &c->ref, c->proc, c->gen, lo, read_end, &d.code);
 
-	/* The body by linear sweep, then any recorded pc the sweep did not land on. */
+	/* The body by linear sweep (over the bytes known), then any recorded pc
+	 * the sweep did not land on. */
 	struct row *rows = NULL;
 	size_t nrows = 0, cap = 0;
-	for (uint64_t a = lo; a < hi && a < d.end;) {
+	for (uint64_t a = lo; a < hi && a < d.code.end;) {
+		if (!function_code_known(&d.code, a)) {
+			a++;
+			continue;
+		}
 		if (nrows == cap) {
 			cap = cap ? cap * 2 : 256;
 			rows = xrealloc(rows, cap * sizeof *rows);
 		}
-		decode_row(st, c, ef, &d, lo, hi, a, &rows[nrows]);
+		decode_row(st, c, &d, lo, hi, a, &rows[nrows]);
 		a += rows[nrows++].len;
 	}
 	size_t swept = nrows;
@@ -467,7 +512,7 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 			cap = cap ? cap * 2 : 256;
 			rows = xrealloc(rows, cap * sizeof *rows);
 		}
-		decode_row(st, c, ef, &d, lo, hi, c->pcs[i].vaddr, &rows[nrows++]);
+		decode_row(st, c, &d, lo, hi, c->pcs[i].vaddr, &rows[nrows++]);
 	}
 	if (nrows > swept)
 		sort_array(rows, nrows, sizeof *rows, cmp_row);
@@ -484,27 +529,15 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 			max = rows[i].count;
 	}
 
-	char n1[32], n2[32], n3[32], n4[32];
-	const char *path = symbolizer_dso_path(st->sym, c->dso_id);
-	printf("# function: %s in %s (%s)\n", c->name, basename_of(path), path);
-	printf("# count:    %s %s, %.2f%% of %s; %s instructions, %s %s\n",
-	       fmt_count(c->total, n1, sizeof n1), st->unit,
-	       st->total ? 100.0 * (double)c->total / (double)st->total : 0.0,
-	       fmt_count(st->total, n2, sizeof n2), fmt_count(nrows, n3, sizeof n3),
-	       fmt_count(executed, n4, sizeof n4),
-	       strcmp(st->unit, "samples") == 0 ? "sampled" : "executed");
-	printf("# address:  0x%" PRIx64 "..0x%" PRIx64 " (link-time addresses, as objdump -d shows)\n",
-	       lo, hi);
-	for (size_t i = 0; i < st->ncands; i++)
-		if (&st->cands[i] != c)
-			printf("# also:     %s in %s at 0x%" PRIx64 " (%s %s)\n", st->cands[i].name,
-			       basename_of(symbolizer_dso_path(st->sym, st->cands[i].dso_id)),
-			       st->cands[i].sym_addr, fmt_count(st->cands[i].total, n1, sizeof n1),
-			       st->unit);
-	if (!code)
-		printf("# (the code cannot be read from %s)\n", ef->path);
+	print_header(st, c, nrows, executed, lo, hi);
+	if (!d.code.bytes)
+		printf("# (the code cannot be read from %s, and the recording has no copy of it)\n",
+		       c->ref.dso_path);
+	else if (!c->ref.dso_id || c->ref.from_jit)
+		printf("# code:     from %s\n", d.code.from);
 	printf("\n%15s %7s  %-7s %10s  %s\n", "count", "%", "class", "address", "instruction");
 
+	char n1[32], n2[32];
 	const char *hot = st->o->color ? "\033[1;31m" : "", *src = st->o->color ? "\033[36m" : "";
 	const char *reset = st->o->color ? "\033[0m" : "";
 	const char *last_file = NULL;
@@ -513,9 +546,10 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 		const struct row *r = &rows[i];
 		const char *file;
 		int line;
-		if (symbolizer_line(st->sym, c->dso_id, r->vaddr, &file, &line)) {
+		if (row_line(st, c, r->vaddr, &file, &line)) {
 			if (line != last_line || !last_file || strcmp(file, last_file) != 0) {
-				const char *text = symbolizer_source_text(st->sym, c->dso_id, file, line);
+				const char *text = c->ref.dso_id
+					? symbolizer_source_text(st->sym, c->ref.dso_id, file, line) : NULL;
 				char buf[512];
 				printf("%s%43s%s:%d%s%s%s\n", src, "", basename_of(file), line,
 				       text ? "  " : "", text ? expand_tabs(text, buf, sizeof buf) : "",
@@ -532,7 +566,7 @@ static int annotate(struct annotate_state *st, struct candidate *c)
 		       r->text, is_hot ? reset : "");
 	}
 	free(rows);
-	free(code);
+	function_code_free(&d.code);
 	classifier_free(d.cls);
 	classifier_free(d.fmt);
 	return 0;
@@ -543,8 +577,8 @@ static int cmp_candidate(const void *a, const void *b)
 	const struct candidate *x = a, *y = b;
 	if (x->total != y->total)
 		return x->total > y->total ? -1 : 1;
-	return x->dso_id != y->dso_id ? (x->dso_id < y->dso_id ? -1 : 1)
-				      : (x->sym_addr < y->sym_addr ? -1 : x->sym_addr > y->sym_addr);
+	int c = strcmp(x->ref.dso_path, y->ref.dso_path);
+	return c ? c : x->ref.sym_vaddr < y->ref.sym_vaddr ? -1 : x->ref.sym_vaddr > y->ref.sym_vaddr;
 }
 
 int cmd_annotate(int argc, char **argv)
@@ -575,15 +609,16 @@ int cmd_annotate(int argc, char **argv)
 	int rc = scan_recording(db, &st);
 	if (rc == 0 && !st.ncands)
 		scan_symbol_tables(&st);
-	if (rc == 0)
-		symbolizer_print_warnings(st.sym);
 	if (rc == 0 && !st.ncands) {
+		symbolizer_print_warnings(st.sym);
 		not_found(&st);
 		rc = -1;
-	}
-	if (rc == 0) {
+	} else if (rc == 0) {
 		sort_array(st.cands, st.ncands, sizeof *st.cands, cmp_candidate);
-		rc = annotate(&st, &st.cands[0]);
+		fflush(stdout);
+		rc = annotate(db, &st, &st.cands[0]);
+		fflush(stdout);
+		symbolizer_print_warnings(st.sym);
 	}
 	for (size_t i = 0; i < st.ncands; i++)
 		free(st.cands[i].pcs);

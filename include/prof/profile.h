@@ -141,7 +141,7 @@ struct site_row {
  * jumped (common/jumps.c): one jump instruction of each pair of functions
  * stands for all of them. */
 struct jump_row {
-	uint32_t proc;
+	uint32_t proc, site_gen;
 	uint64_t site_pc;
 	const char *callee, *callee_dso, *callee_path;
 	uint64_t calls, inclusive;

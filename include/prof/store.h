@@ -6,9 +6,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* 2: maps has size, mtime_ns, text_hash. 3: parts, and a part column in
- * insns, arcs and syscalls. Readers read every version from 1 (as 3). */
-#define PROF_SCHEMA_VERSION 3
+/* 2: maps has size, mtime_ns, text_hash.
+ * 3: parts, and a part column in insns, arcs and syscalls.
+ * 4: code generations (insns.gen, arcs.caller_gen/callee_gen, code_gens),
+ *    JIT symbols and code bytes, and the names of what ran (functions,
+ *    code_ranges, source_lines, ...; see store.c).
+ * Readers read every version from 1 (as 4): an older recording is given
+ * part 1 and gen 0 everywhere and has no names, so report symbolizes it
+ * from the binaries. */
+#define PROF_SCHEMA_VERSION 4
 #define PROF_APPLICATION_ID 0x50524f46 /* "PROF" */
 
 /* Makes this process the only recorder of path: an flock on path-lock,
@@ -43,6 +49,9 @@ int store_check_state(sqlite3 *db, const char *path);
 int store_seal(sqlite3 *db);
 /* PRAGMA user_version: the schema the recording was written with. */
 int store_schema_version(sqlite3 *db);
+/* Whether the recording holds the names written at the end of record
+ * (schema 4, and a recorder that got that far). */
+bool store_has_names(sqlite3 *db);
 /* Runs SQL that returns nothing; reports failures through log_error. */
 int store_exec(sqlite3 *db, const char *sql);
 int store_set_meta(sqlite3 *db, const char *key, const char *value);

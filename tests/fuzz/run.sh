@@ -7,13 +7,19 @@
 set -euo pipefail
 build=$1 fuzz=$2 seconds=$3
 corpus=$fuzz/corpus
-mkdir -p "$corpus/store" "$corpus/elf" "$fuzz/artifacts"
+mkdir -p "$corpus/store" "$corpus/elf" "$corpus/jit" "$fuzz/artifacts"
 if [ ! -e "$corpus/store/calls.db" ]; then
 	"$build/prof" record -q -o "$corpus/store/calls.db" -- "$build/tests/programs/calls"
 	"$build/prof" record -q --mode step -o "$corpus/store/cfuncs.db" -- "$build/tests/programs/cfuncs" >/dev/null
 fi
 cp "$build/tests/programs/calls" "$build/tests/programs/cfuncs" "$corpus/elf/"
-for target in store elf; do
+if [ ! -e "$corpus/jit/seeded" ]; then
+	# jit_reuse writes a perf map and a jitdump: both seed the parsers.
+	jit=$(realpath "$build/tests/programs/jit_reuse")
+	(cd "$corpus/jit" && pid=$("$jit" >/dev/null & echo $!; wait) &&
+	 mv "/tmp/perf-$pid.map" "perf-$pid.map" && touch seeded)
+fi
+for target in store elf jit; do
 	echo "fuzzing the ${target} reader for ${seconds} s"
 	log=$fuzz/fuzz_$target.log
 	if ! "$fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \

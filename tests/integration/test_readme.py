@@ -5,7 +5,7 @@ shows them) is compared with the lines under it in the README.
 
 Compared after normalising what differs from machine to machine and run to
 run: absolute paths of the source and build trees, addresses (0x...), times
-(N.NN s, the --syscalls table), runs of spaces (column widths follow the
+(N.NN s, the --syscalls table), the host's CPU, runs of spaces (column widths follow the
 numbers). Counts are compared exactly where they are exact everywhere:
 commands that read only recordings of static test programs (tests/programs/*.S:
 no libc, no dynamic loader). Where glibc and ld.so run (their paths depend on
@@ -136,10 +136,18 @@ NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?%?")
 VARIES = re.compile(r"ld-linux|libc\.so|(^|[\s\[(])\.\.?/|^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+\s")
 
 
+WORK = []  # the working directory the commands run in: paths under it are relative
+
+
 def normalise(line, exact):
     line = line.replace(SOURCE + "/", "").replace("/work/main/", "")
+    for work in WORK:
+        line = line.replace(work + "/", "")
     line = line.replace(os.path.realpath(BUILD) + "/", "build/").replace(BUILD + "/", "build/")
     line = re.sub(r"0x[0-9a-f]+", "0xH", line)
+    # The host's CPU (the # cpu: header, diff's warning) is this machine's.
+    line = re.sub(r"the host's [^(;]*\([^)]*\)", "the host's CPU", line)
+    line = re.sub(r"host: [^)]*\)", "host: CPU)", line)
     line = re.sub(r"\b\d+\.\d+ s\b", "T s", line)
     if re.match(r"^\s*\d+\.\d+\s+\d+\.\d+\s+\d+\s+\d+\s", line):  # a --syscalls row
         line = NUMBER.sub("N", line)
@@ -187,6 +195,7 @@ class Readme(unittest.TestCase):
         self.assertGreaterEqual(len(found), 17, "command blocks found in README.md")
         work = tempfile.mkdtemp(prefix="proftest-readme-")
         self.addCleanup(shutil.rmtree, work)
+        WORK[:] = [work, os.path.realpath(work)]
         os.symlink(BUILD, os.path.join(work, "build"))
         bindir = os.path.join(work, ".bin")
         os.mkdir(bindir)

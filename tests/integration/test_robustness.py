@@ -536,6 +536,36 @@ int main(void) { printf("%ld\\n", first(N1) + second(N2)); return 0; }
 """
 
 
+def as_schema_2(db):
+    """Turns a recording into what prof wrote before schema 3: no code
+    generations, no JIT tables, no names (report reads the binaries)."""
+    con = sqlite3.connect(db)
+    for (kind, name) in con.execute("SELECT type, name FROM sqlite_schema WHERE type IN"
+                                    " ('view', 'table') AND name IN ('insn_names',"
+                                    " 'function_instructions', 'line_instructions',"
+                                    " 'class_instructions', 'syscall_summary', 'code_gens',"
+                                    " 'code_blobs', 'code_seen', 'jit_symbols', 'functions',"
+                                    " 'code_ranges', 'source_files', 'source_lines',"
+                                    " 'direct_jumps', 'syscall_names', 'class_names')"
+                                    " ORDER BY type = 'table'").fetchall():
+        con.execute("DROP %s %s" % (kind.upper(), name))
+    con.executescript("""
+        CREATE TABLE insns2(thread INTEGER, pc INTEGER, class INTEGER, count INTEGER,
+          PRIMARY KEY(thread, pc)) WITHOUT ROWID;
+        INSERT INTO insns2 SELECT thread, pc, MIN(class), SUM(count) FROM insns GROUP BY thread, pc;
+        DROP TABLE insns; ALTER TABLE insns2 RENAME TO insns;
+        CREATE TABLE arcs2(thread INTEGER, caller_pc INTEGER, callee_pc INTEGER, calls INTEGER,
+          inclusive INTEGER, outer_inclusive INTEGER, PRIMARY KEY(thread, caller_pc, callee_pc))
+          WITHOUT ROWID;
+        INSERT INTO arcs2 SELECT thread, caller_pc, callee_pc, SUM(calls), SUM(inclusive),
+          SUM(outer_inclusive) FROM arcs GROUP BY thread, caller_pc, callee_pc;
+        DROP TABLE arcs; ALTER TABLE arcs2 RENAME TO arcs;
+        DELETE FROM meta WHERE key = 'names';
+        PRAGMA user_version = 2;""")
+    con.commit()
+    con.close()
+
+
 class ChangedBinaries(ProfTestCase):
     def build(self, path, k, n1, n2):
         src = path + ".c"
@@ -548,22 +578,35 @@ class ChangedBinaries(ProfTestCase):
         app, db = self.db("app"), self.db()
         self.build(app, 3, 2000, 10)
         self.assertEqual(record(db, [app]).returncode, 0)
-        names = {f["name"] for f in report_json(db)["functions"]}
-        self.assertIn("first", names)
+        old = self.db("old.db")
+        shutil.copy(db, old)
+        as_schema_2(old)  # a recording without names reads the binary
+        for path in (db, old):
+            names = {f["name"] for f in report_json(path)["functions"]}
+            self.assertIn("first", names)
         os.utime(app)  # touched, same code: read as before, no warning
-        r = run(["report", "-i", db])
+        r = run(["report", "-i", old])
         self.assertNotIn("changed since recording", r.stderr)
+        expected = report_json(db)
         self.build(app, 7, 10, 2000)  # other code at other addresses
-        r = run(["report", "-i", db, "--format", "json", "--top", "0"])
+        r = run(["report", "-i", old, "--format", "json", "--top", "0"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("changed since recording", r.stderr)
         names = {f["name"] for f in json.loads(r.stdout)["functions"] if f["dso"] == "app"}
         self.assertEqual(names, {"[unknown]"})
+        # The recording's own names do not depend on the binary at all.
+        self.assertEqual(report_json(db), expected)
+        r = run(["annotate", "-i", db, "first"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("changed since recording", r.stderr)
+        self.assertIn("its code cannot be shown", r.stderr)
+        self.assertIn("(code not in the recording)", r.stdout)
 
     def test_schema_1_recording_still_reads(self):
         db = self.db()
         self.assertEqual(record(db, [program("calls")]).returncode, 0)
         expected = report_json(db)
+        as_schema_2(db)
         con = sqlite3.connect(db)
         for column in ("size", "mtime_ns", "text_hash"):
             con.execute("ALTER TABLE maps DROP COLUMN " + column)
@@ -572,15 +615,57 @@ class ChangedBinaries(ProfTestCase):
         con.close()
         self.assertEqual(report_json(db)["functions"], expected["functions"])
 
+    def test_schema_2_recording_still_reads(self):
+        db = self.db()
+        self.assertEqual(record(db, [program("cfuncs")]).returncode, 0)
+        expected = {args: run(["report", "-i", db, *args]).stdout
+                    for args in (("--format", "json", "--top", "0"), ("--by", "line", "--top", "0"),
+                                 ("--format", "callgrind"), ("--format", "folded"))}
+        as_schema_2(db)
+        for args, out in expected.items():
+            r = run(["report", "-i", db, *args])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, out, args)
+
+    def test_deleted_binary_reports_the_same_names(self):
+        app, db = self.db("cfuncs"), self.db()
+        shutil.copy(program("cfuncs"), app)
+        self.assertEqual(record(db, [app]).returncode, 0)
+        views = (("--format", "json", "--top", "0"), ("--by", "line", "--top", "0"),
+                 ("--format", "csv"), ("--format", "callgrind"), ("--format", "folded"),
+                 ("--call-graph", "--top", "5"))
+        before = {args: run(["report", "-i", db, *args]).stdout for args in views}
+        self.assertIn("sum_data", before[views[0]])
+        os.unlink(app)
+        for args in views:
+            r = run(["report", "-i", db, *args])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, "")
+            self.assertEqual(r.stdout, before[args], args)
+        r = run(["diff", db, db])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("sum_data", r.stdout)
+        r = run(["annotate", "-i", db, "sum_data"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("cannot read " + app, r.stderr)
+        self.assertRegex(r.stdout, r"cfuncs.c:46")
+        self.assertRegex(r.stdout, r"\n +2,000 .*\(code not in the recording\)")
+
     def test_map_path_now_a_fifo(self):
         app, db = self.db("app"), self.db()
         shutil.copy(program("loop"), app)
         self.assertEqual(record(db, [app]).returncode, 0)
         os.unlink(app)
         os.mkfifo(app)
-        for args in (["report", "-i", db], ["annotate", "-i", db, "_start"]):
-            r = run(args, timeout=20)
-            self.assertIn("cannot read " + app, r.stderr)
+        r = run(["report", "-i", db], timeout=20)  # the names are in the recording
+        self.assertIn("_start", r.stdout)
+        r = run(["annotate", "-i", db, "_start"], timeout=20)
+        self.assertIn("cannot read " + app, r.stderr)
+        old = self.db("old.db")
+        shutil.copy(db, old)
+        as_schema_2(old)
+        r = run(["report", "-i", old], timeout=20)
+        self.assertIn("cannot read " + app, r.stderr)
 
 
 class ReadOnly(ProfTestCase):

@@ -285,7 +285,7 @@ static void test_resolve_pie(void **state)
 	/* A PIE links at 0: the runtime pc is base + link address. */
 	uint64_t pc = PIE_BASE + fib->addr + fib->size / 2;
 	struct symbol_ref ref;
-	symbolizer_resolve(f->sym, 1, pc, &ref);
+	symbolizer_resolve(f->sym, 1, pc, 0, &ref);
 	assert_string_equal(ref.function, "fib");
 	assert_string_equal(ref.dso, "cfuncs");
 	assert_string_equal(ref.dso_path, CFUNCS_PATH);
@@ -293,7 +293,7 @@ static void test_resolve_pie(void **state)
 
 	const struct elf_symbol *main_sym = find_sym(f->cfuncs, "main");
 	assert_non_null(main_sym);
-	symbolizer_resolve(f->sym, 1, PIE_BASE + main_sym->addr, &ref);
+	symbolizer_resolve(f->sym, 1, PIE_BASE + main_sym->addr, 0, &ref);
 	assert_string_equal(ref.function, "main");
 }
 
@@ -328,16 +328,16 @@ static void test_resolve_shared_library(void **state)
 	assert_non_null(fn);
 	uint64_t pc = LIBC_BASE + fn->addr + fn->size / 2;
 	struct symbol_ref ref;
-	symbolizer_resolve(f->sym, 1, pc, &ref);
+	symbolizer_resolve(f->sym, 1, pc, 0, &ref);
 	if (!is_alias_of(f->libc, ref.function, fn))
 		fail_msg("pc in %s resolved to %s", fn->name, ref.function);
 	assert_string_equal(ref.dso, "libc.so.6");
 	assert_string_equal(ref.dso_path, LIBC_PATH);
 	assert_int_equal(ref.sym_start, LIBC_BASE + fn->addr);
 	/* The last byte of the function is still in it; the next one is not. */
-	symbolizer_resolve(f->sym, 1, LIBC_BASE + fn->addr + fn->size - 1, &ref);
+	symbolizer_resolve(f->sym, 1, LIBC_BASE + fn->addr + fn->size - 1, 0, &ref);
 	assert_true(is_alias_of(f->libc, ref.function, fn));
-	symbolizer_resolve(f->sym, 1, LIBC_BASE + fn->addr + fn->size, &ref);
+	symbolizer_resolve(f->sym, 1, LIBC_BASE + fn->addr + fn->size, 0, &ref);
 	assert_false(is_alias_of(f->libc, ref.function, fn));
 }
 
@@ -346,21 +346,21 @@ static void test_resolve_special(void **state)
 	struct sym_fixture *f = *state;
 	struct symbol_ref ref;
 
-	symbolizer_resolve(f->sym, 1, VDSO_START + 0x123, &ref);
+	symbolizer_resolve(f->sym, 1, VDSO_START + 0x123, 0, &ref);
 	assert_string_equal(ref.function, "[vdso]");
 	assert_string_equal(ref.dso, "[vdso]");
 
-	symbolizer_resolve(f->sym, 1, ANON_START + 0x10, &ref);
+	symbolizer_resolve(f->sym, 1, ANON_START + 0x10, 0, &ref);
 	assert_string_equal(ref.function, "[anon]");
 	assert_string_equal(ref.dso, "[anon]");
 
 	/* Unmapped: between the mappings, below them all, and an unknown process. */
-	symbolizer_resolve(f->sym, 1, 0x1000, &ref);
+	symbolizer_resolve(f->sym, 1, 0x1000, 0, &ref);
 	assert_string_equal(ref.function, "[unknown]");
-	symbolizer_resolve(f->sym, 1, LIBC_BASE - 1, &ref);
+	symbolizer_resolve(f->sym, 1, LIBC_BASE - 1, 0, &ref);
 	assert_string_equal(ref.function, "[unknown]");
 	const struct elf_symbol *fib = find_sym(f->cfuncs, "fib");
-	symbolizer_resolve(f->sym, 7, PIE_BASE + fib->addr, &ref);
+	symbolizer_resolve(f->sym, 7, PIE_BASE + fib->addr, 0, &ref);
 	assert_string_equal(ref.function, "[unknown]");
 }
 
@@ -377,13 +377,13 @@ static void test_resolve_changed_binary(void **state)
 	assert_non_null(s);
 	const struct elf_symbol *fib = find_sym(f->cfuncs, "fib");
 	struct symbol_ref ref;
-	symbolizer_resolve(s, 1, PIE_BASE + fib->addr + 1, &ref);
+	symbolizer_resolve(s, 1, PIE_BASE + fib->addr + 1, 0, &ref);
 	assert_string_equal(ref.function, "[unknown]");
 	assert_string_equal(ref.dso, "cfuncs");
 	/* libc, unchanged, still resolves. */
 	const struct elf_symbol *fn = pick_libc_function(f->libc);
 	assert_non_null(fn);
-	symbolizer_resolve(s, 1, LIBC_BASE + fn->addr, &ref);
+	symbolizer_resolve(s, 1, LIBC_BASE + fn->addr, 0, &ref);
 	assert_true(is_alias_of(f->libc, ref.function, fn));
 	symbolizer_free(s);
 }
