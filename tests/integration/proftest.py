@@ -160,11 +160,14 @@ class Attachee:
         self.tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % self.pid))
         assert len(self.tids) == 2, self.tids
 
-    def wait_traced_by(self, tracer):
-        """Until every thread is traced by tracer: prof's real attach (its
+    def wait_traced_by(self, prof_pid):
+        """Until every thread is traced by the tracer of `prof record` prof_pid
+        (its child: prof's process supervises it): prof's real attach (its
         probe before it seizes only the main thread, and lets it go)."""
-        wait_until("process %d to be traced by %d" % (self.pid, tracer),
-                   lambda: all(tracer_of(t) == tracer for t in self.tids))
+        def traced():
+            tracers = children(prof_pid)
+            return bool(tracers) and all(tracer_of(t) in tracers for t in self.tids)
+        wait_until("process %d to be traced under prof %d" % (self.pid, prof_pid), traced)
 
     def ping(self):
         self.proc.stdin.write("p")

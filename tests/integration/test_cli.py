@@ -50,7 +50,7 @@ class BadInput(ProfTestCase):
     def test_bad_values_list_the_valid_ones(self):
         cases = ((["report", "--sort", "foo"], "unknown --sort key 'foo' (one of: count, inclusive, name)"),
                  (["report", "--by", "func"], "unknown --by key 'func' (one of: function, dso, class, thread,"
-                                              " line; did you mean 'function'?)"),
+                                              " line, part; did you mean 'function'?)"),
                  (["report", "--format", "xml"], "unknown format 'xml' (one of: text, json, csv, callgrind,"
                                                  " folded)"),
                  (["diff", "a.db", "b.db", "--sort", "size"], "(one of: delta, base, new)"),
