@@ -3,11 +3,17 @@ class, the same call graph, syscalls, signals, processes and program output,
 on every kind of program; and block-mode specifics.
 
 The mode compared comes from PROF_TEST_MODE (default "block"), the
-reference from PROF_TEST_REFERENCE (default "step"): ctest runs these suites
-for block (modes, modes_system) and for cache (modes_cache against step,
-modes_system_cache against block)."""
+reference from PROF_TEST_REFERENCE (default "step"); the *Cache classes
+compare cache mode. ctest runs block and cache in one process (modes:
+StepEqualsMode and StepEqualsCache; modes_system: SystemPrograms and
+SystemProgramsCache, the latter against block mode), so each reference
+recording is made once: a recording is kept for the process and reused by
+any test recording the same command in the same mode."""
+import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 import unittest
 
 from proftest import (BENCH, PROF, ProfTestCase, expect, fixed_env, functions, program, query, record,
@@ -15,6 +21,11 @@ from proftest import (BENCH, PROF, ProfTestCase, expect, fixed_env, functions, p
 
 # The mode under test, compared with step mode (the reference).
 MODE = os.environ.get("PROF_TEST_MODE", "block")
+
+# (mode, argv, extra, env) -> (database, completed process), for the process.
+RECORDINGS = {}
+RECORDINGS_DIR = tempfile.mkdtemp(prefix="proftest-modes-")
+atexit.register(shutil.rmtree, RECORDINGS_DIR, True)
 
 
 class ModeCase(ProfTestCase):
@@ -28,14 +39,17 @@ class ModeCase(ProfTestCase):
         addresses and paths agree; the programs' exit status and output must
         agree too. Returns the databases in the order of modes."""
         runs = []
-        for i, mode in enumerate(modes):
-            db = self.db("%d-%s.db" % (i, mode))
+        for mode in modes:
             # Step mode maps no scratch page: prof refuses --no-scratch there.
             mode_extra = [a for a in extra if a != "--no-scratch" or mode in ("block", "cache")]
-            r = subprocess.run([PROF, "record", "-q", "--mode", mode, "-o", db, *mode_extra, "--",
-                                "setarch", "-R", *argv], capture_output=True, text=True, errors="replace",
-                               env={**fixed_env(), **(env or {})}, timeout=timeout)
-            runs.append((db, r))
+            key = (mode, tuple(argv), tuple(mode_extra), tuple(sorted((env or {}).items())))
+            if key not in RECORDINGS:
+                db = os.path.join(RECORDINGS_DIR, "%d-%s.db" % (len(RECORDINGS), mode))
+                r = subprocess.run([PROF, "record", "-q", "--mode", mode, "-o", db, *mode_extra, "--",
+                                    "setarch", "-R", *argv], capture_output=True, text=True,
+                                   errors="replace", env={**fixed_env(), **(env or {})}, timeout=timeout)
+                RECORDINGS[key] = (db, r)
+            runs.append(RECORDINGS[key])
         (_, first), *rest = runs
         for mode, (_, r) in zip(modes[1:], rest):
             self.assertEqual(first.returncode, r.returncode, "exit status, %s against %s: %s"
@@ -216,6 +230,10 @@ class StepEqualsMode(ModeCase):
         self.assertEqual(s["work"], 2 * (500 + 1000 + 2000 + 3000) + 4 * 2)
 
 
+class StepEqualsCache(StepEqualsMode):
+    mode = "cache"
+
+
 class SystemPrograms(ModeCase):
     """The longest comparison (step mode over a few million instructions):
     its own ctest entry, so it runs beside the others."""
@@ -231,6 +249,12 @@ class SystemPrograms(ModeCase):
                      ["/bin/sh", "-c", "echo a | tr a b"]):
             with self.subTest(argv=" ".join(argv)):
                 self.assertSameRun(argv, waiting_shell=argv[0] == "/bin/sh")
+
+
+class SystemProgramsCache(SystemPrograms):
+    """Cache mode against block mode: SystemPrograms compares block with
+    step on the same recordings."""
+    mode, reference = "cache", "block"
 
 
 @unittest.skipUnless(MODE == "block", "block-mode specifics: PROF_TEST_MODE is %s" % MODE)
