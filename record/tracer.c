@@ -919,7 +919,9 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK:
 		on_new_task(tr, t, event, es);
-		if (tr->detaching)
+		if (t->pc == 0)
+			thread_begin(tr, t, false); /* seized inside clone: this is its first stop */
+		else if (tr->detaching)
 			tracer_park(tr, t, status);
 		else
 			tr->opt.mode->resume(tr, t);
@@ -941,6 +943,12 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		break;
 	default: /* PTRACE_EVENT_STOP and others: just continue */
 		tr->opt.mode->resume(tr, t);
+		return;
+	}
+	if (t->pc == 0 && sig == (SIGTRAP | 0x80)) {
+		/* Seized inside a syscall: its exit is the first stop. Taken for
+		 * a signal, the thread would stay stopped for good. */
+		thread_begin(tr, t, false);
 		return;
 	}
 	if (t->pc == 0) { /* a new thread's first stop is a signal: deliver it */

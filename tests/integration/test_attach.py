@@ -17,7 +17,7 @@ import urllib.request
 
 from proftest import PROF, ProfTestCase, program, report_json
 
-CYCLES = {"cache": 20, "block": 10, "sample": 5, "step": 5}
+CYCLES = {"cache": 12, "block": 6, "sample": 4, "step": 3}
 
 
 def tracer_of(pid):

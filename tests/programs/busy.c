@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
@@ -28,11 +29,16 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
-static void on_fault(int sig)
+/* Says which signal, its code, address and where the thread stood: the
+ * first thing to know when prof harmed the program. */
+static void on_fault(int sig, siginfo_t *si, void *context)
 {
-	static const char msg[] = "busy: a signal of prof's reached the program\n";
-	(void)sig;
-	if (write(2, msg, sizeof msg - 1) < 0)
+	const ucontext_t *uc = context;
+	char msg[160];
+	int n = snprintf(msg, sizeof msg,
+			 "busy: a signal of prof's reached the program: %d code %d addr %p pc %#llx\n", sig,
+			 si->si_code, si->si_addr, (unsigned long long)uc->uc_mcontext.gregs[REG_RIP]);
+	if (write(2, msg, (size_t)n) < 0)
 		_exit(4);
 	_exit(3);
 }
@@ -160,7 +166,7 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (has_option(argc, argv, "handlers")) {
-		struct sigaction fault = { .sa_handler = on_fault };
+		struct sigaction fault = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
 		sigaction(SIGSEGV, &fault, NULL);
 		sigaction(SIGTRAP, &fault, NULL);
 		sigset_t trap;
