@@ -907,6 +907,19 @@ static void on_signal_stop(struct tracer *tr, struct tracee *t, int sig)
 	tr->opt.mode->on_signal(tr, t, sig);
 }
 
+/* A seized thread that stopped for an event (a clone under way) before its
+ * interrupt stop: it goes on, untouched by the mode, until the interrupt's
+ * stop, where it begins; a detach parks it here. */
+static void let_unbegun_thread_go(struct tracer *tr, struct tracee *t)
+{
+	if (tr->detaching) {
+		thread_begin(tr, t, false);
+		return;
+	}
+	if (ptrace(PTRACE_CONT, t->tid, 0, 0) != 0 && errno != ESRCH)
+		log_warn("cannot resume thread %d: %s", t->tid, strerror(errno));
+}
+
 void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es)
 {
 	int sig = WSTOPSIG(status), event = status >> 16;
@@ -920,7 +933,7 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 	case PTRACE_EVENT_VFORK:
 		on_new_task(tr, t, event, es);
 		if (t->pc == 0)
-			thread_begin(tr, t, false); /* seized inside clone: this is its first stop */
+			let_unbegun_thread_go(tr, t); /* seized inside clone */
 		else if (tr->detaching)
 			tracer_park(tr, t, status);
 		else
@@ -946,9 +959,9 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		return;
 	}
 	if (t->pc == 0 && sig == (SIGTRAP | 0x80)) {
-		/* Seized inside a syscall: its exit is the first stop. Taken for
-		 * a signal, the thread would stay stopped for good. */
-		thread_begin(tr, t, false);
+		/* Seized inside a syscall (not a signal to deliver: taken for
+		 * one, the thread stayed stopped for good). */
+		let_unbegun_thread_go(tr, t);
 		return;
 	}
 	if (t->pc == 0) { /* a new thread's first stop is a signal: deliver it */
