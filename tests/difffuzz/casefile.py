@@ -36,6 +36,7 @@ class Case:
         self.regs, self.vec, self.k = {}, {}, {}
         self.sections, self.groups, self.features, self.drop = [], [], [], []
         self.seed, self.slot = None, 0
+        self.needs = None
         self._parse(text)
 
     def _parse(self, text):
@@ -55,6 +56,8 @@ class Case:
                 self.slot = int(words[1])
             elif key == "features":
                 self.features = words[1:]
+            elif key == "needs":
+                self.needs = words[1:]
             elif key == "vec" and len(words) == 2:
                 self.vec_mode = int(words[1])
             elif key == "vec":

@@ -287,11 +287,13 @@ def fuzz(tools, args, log):
 def replay(tools, directory, log):
     """Every kept case alone in every mode; a case needing features this
     host lacks is skipped (and said so)."""
-    have = set(generate(tools, 0, 0).features)
+    host = generate(tools, 0, 0)
+    have = set(host.features)
     failures = ran = 0
     for path in sorted(glob.glob(os.path.join(directory, "*.case"))):
         case = Case(open(path).read())
-        missing = set(case.features) - have
+        case.vec_mode = min(case.vec_mode, host.vec_mode)
+        missing = set(case.needs if case.needs is not None else case.features) - have
         if missing:
             log("%s: skipped (this CPU has no %s)" % (os.path.basename(path), " ".join(sorted(missing))))
             continue

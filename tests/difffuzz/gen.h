@@ -56,6 +56,7 @@ struct item {
 	uint8_t len;
 	int label;              /* defined (IT_LABEL), used (IT_INSN), stored (IT_TABLE) */
 	int group;
+	uint32_t needs;         /* instruction sets it needs (bits of the feature list) */
 	uint32_t table_slot;    /* IT_TABLE: 8-byte slot of the ripdata table */
 	ZydisEncoderRequest req;
 	uint8_t bytes[16];

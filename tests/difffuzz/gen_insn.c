@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+/* In the order of gen_main.c's feature list, from 1. */
 enum feature {
 	F_BASE, F_SSE3, F_SSSE3, F_SSE41, F_SSE42, F_AVX, F_AVX2, F_FMA, F_AVX512, F_ADX,
 	F_BMI1, F_BMI2, F_LZCNT, F_POPCNT, F_MOVBE, F_PCLMUL, F_AES,
@@ -397,8 +398,11 @@ static bool one_of(struct gen *g, bool flags_reader, unsigned need)
 		struct pick pk = { .t = choose(g, flags_reader, need) };
 		if (!pk.t)
 			return false;
-		if (build(g, &pk) && emit(g, &pk.r))
+		if (build(g, &pk) && emit(g, &pk.r)) {
+			if (pk.t->feat != F_BASE)
+				g->p->v[g->p->n - 1].needs = 1u << (pk.t->feat - 1);
 			return true;
+		}
 		g->p->n = mark;
 		g->spent = spent;
 	}

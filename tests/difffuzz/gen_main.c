@@ -292,6 +292,14 @@ static int write_case(const struct options *o)
 	for (size_t i = 0; i < NFEATURES; i++)
 		if (*feature((struct features *)&o->f, i))
 			fprintf(out, " %s", feature_names[i].name);
+	uint32_t needs = 0;
+	for (size_t i = 0; i < p.n; i++)
+		if (!group_dropped(&p, p.v[i].group, drop))
+			needs |= p.v[i].needs;
+	fprintf(out, "\nneeds");
+	for (size_t i = 0; i < NFEATURES; i++)
+		if (needs & (1u << i))
+			fprintf(out, " %s", feature_names[i].name);
 	fprintf(out, "\nvec %d\ndrop %s\n", vector_mode(&o->f), o->drop ? o->drop : "");
 	fprintf(out, "entry 0x%" PRIx64 "\nexit_slot 0x%" PRIx64 "\nrsp0 0x%" PRIx64 "\n",
 		p.label_addr[g.main_label], g.ripdata + RIPDATA_TABLE, g.rsp0);
