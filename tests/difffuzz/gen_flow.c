@@ -473,11 +473,42 @@ static bool saved_flags(struct gen *g)
 	return simple(g, ZYDIS_MNEMONIC_POPFQ);
 }
 
+/* mov [rsp - d], r; some instructions; op r', [rsp - d]: the red zone
+ * keeps what the code stores there. */
+static bool red_zone_pair(struct gen *g)
+{
+	static const ZydisMnemonic loads[] = { ZYDIS_MNEMONIC_MOV, ZYDIS_MNEMONIC_ADD,
+					       ZYDIS_MNEMONIC_XOR, ZYDIS_MNEMONIC_ADC,
+					       ZYDIS_MNEMONIC_CMP };
+	int64_t d = 8 * (1 + (int64_t)rng_below(&g->rng, 16));
+	int to = writable_reg(g);
+	if (to < 0)
+		return false;
+	ZydisEncoderRequest r;
+	request(&r, ZYDIS_MNEMONIC_MOV, 2);
+	r.operands[0].type = ZYDIS_OPERAND_TYPE_MEMORY;
+	r.operands[0].mem.base = ZYDIS_REGISTER_RSP;
+	r.operands[0].mem.displacement = -d;
+	r.operands[0].mem.size = 8;
+	set_reg(&r.operands[1], gpr((int)rng_below(&g->rng, 16), 64));
+	if (!emit(g, &r))
+		return false;
+	bool small = g->small;
+	g->small = true;
+	block(g, (int)rng_below(&g->rng, 3));
+	g->small = small;
+	ZydisEncoderOperand mem = r.operands[0];
+	request(&r, loads[rng_below(&g->rng, sizeof loads / sizeof loads[0])], 2);
+	set_reg(&r.operands[0], gpr(to, 64));
+	r.operands[1] = mem;
+	return emit(g, &r);
+}
+
 /* ---- blocks ---- */
 
 enum shape {
 	S_PLAIN, S_IF, S_IF_ELSE, S_JRCXZ, S_LOOP, S_LOOP_INSN, S_CALL, S_JUMP, S_CALL_POP,
-	S_SWITCH, S_PUSH_POP, S_PUSHF, S_STRING, S_DIV, S_SYSCALL, NSHAPES
+	S_SWITCH, S_PUSH_POP, S_PUSHF, S_STRING, S_DIV, S_SYSCALL, S_RED_ZONE, NSHAPES
 };
 
 static const struct {
@@ -492,7 +523,7 @@ static const struct {
 	[S_CALL_POP] = { "call-pop", 1, false }, [S_SWITCH] = { "switch", 2, true },
 	[S_PUSH_POP] = { "push-pop", 3, true }, [S_PUSHF] = { "pushf-popf", 2, true },
 	[S_STRING] = { "string", 5, false },   [S_DIV] = { "div", 1, false },
-	[S_SYSCALL] = { "syscall", 1, false },
+	[S_SYSCALL] = { "syscall", 1, false }, [S_RED_ZONE] = { "red-zone", 2, false },
 };
 
 static enum shape pick_shape(struct gen *g)
@@ -526,6 +557,7 @@ static bool make(struct gen *g, enum shape s)
 	case S_STRING: return string_op(g);
 	case S_DIV: return divide(g);
 	case S_SYSCALL: return system_call(g);
+	case S_RED_ZONE: return red_zone_pair(g);
 	default: return plain_insn(g, false);
 	}
 }

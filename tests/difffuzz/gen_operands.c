@@ -275,15 +275,18 @@ uint64_t random_address(struct gen *g, unsigned align)
 	return (rng_chance(&g->rng, 50) ? g->ripdata : DATA_ADDR) + off;
 }
 
-/* [rsp + d], 8-aligned as RSP is: the red zone (the 128 bytes below RSP)
- * for loads and stores, what is above RSP in this frame for loads. */
+/* [rsp + d], 8-aligned as RSP is: what is above RSP in this frame for
+ * loads, the red zone (the 128 bytes below RSP) for stores. A load from
+ * the red zone only reads back what the same code just stored there
+ * (red_zone_pair): what else lies below RSP is what earlier, deeper code
+ * left, where prof's saved flags may lie as a signal frame would. */
 static bool stack_operand(struct gen *g, ZydisEncoderOperand *op, unsigned size, unsigned align,
 			  bool store)
 {
-	if (align > 8 || size > 64)
+	if (align > 8 || size > 64 || (!store && g->above < (int)size))
 		return false;
 	int64_t d;
-	if (!store && g->above >= (int)size && rng_chance(&g->rng, 50)) {
+	if (!store) {
 		d = 8 * (int64_t)rng_below(&g->rng, (uint64_t)(g->above - (int)size) / 8 + 1);
 	} else {
 		uint64_t lo = (size + 7) / 8;
