@@ -249,11 +249,27 @@ static bool may_keep_flags(unsigned id)
 	}
 }
 
+/* capstone 4 reports no flag read for these, which read the carry (adox
+ * the overflow flag) they add, subtract, rotate through or complement. */
+static uint8_t unreported_reads(unsigned id)
+{
+	switch (id) {
+	case X86_INS_ADC: case X86_INS_SBB: case X86_INS_RCL: case X86_INS_RCR:
+	case X86_INS_CMC: case X86_INS_ADCX:
+		return FLAG_CF;
+	case X86_INS_ADOX:
+		return FLAG_OF;
+	default:
+		return 0;
+	}
+}
+
 static void describe_flags(const cs_insn *i, struct insn_info *out)
 {
 	uint64_t ef = i->detail->x86.eflags;
 	out->flags_read = flag_bits(ef, X86_EFLAGS_TEST_CF, X86_EFLAGS_TEST_PF, X86_EFLAGS_TEST_AF,
-				    X86_EFLAGS_TEST_ZF, X86_EFLAGS_TEST_SF, X86_EFLAGS_TEST_OF);
+				    X86_EFLAGS_TEST_ZF, X86_EFLAGS_TEST_SF, X86_EFLAGS_TEST_OF) |
+			  unreported_reads(i->id);
 	uint64_t cf = X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | X86_EFLAGS_UNDEFINED_CF;
 	uint64_t pf = X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF | X86_EFLAGS_UNDEFINED_PF;
 	uint64_t af = X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF | X86_EFLAGS_UNDEFINED_AF;
