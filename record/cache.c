@@ -106,6 +106,8 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	remember_code(c, &parent->code_maps);
 	memset(&c->site_len, 0, sizeof c->site_len);
 	u64_table_copy(&c->site_len, &parent->site_len);
+	memset(&c->after_syscall, 0, sizeof c->after_syscall);
+	u64_table_copy(&c->after_syscall, &parent->after_syscall);
 	c->window = NULL;
 	c->window_len = 0;
 	open_mem(c, child);
@@ -129,6 +131,7 @@ static void forget_translations(struct cache *c)
 	u64_table_clear(&c->by_orig);
 	u64_table_clear(&c->exits);
 	u64_table_clear(&c->site_len);
+	u64_table_clear(&c->after_syscall);
 	c->nexits = 0;
 }
 
@@ -836,6 +839,8 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 		return NULL;
 	}
 	r->used += (x->end - x->entry + 15) & ~15ull;
+	if (kind == TE_SYSCALL)
+		u64_table_put(&c->after_syscall, x->entry + x->off[x->n], x->pc[x->n]);
 	c->trans[id] = x;
 	c->ntrans++;
 	u64_table_put(&c->by_orig, x->orig, id + 1ull);
@@ -940,6 +945,11 @@ bool cache_exit_at(const struct cache *c, uint64_t addr, uint64_t *target)
 		return false;
 	*target = c->exitv[i].target;
 	return true;
+}
+
+bool cache_after_syscall(const struct cache *c, uint64_t addr, uint64_t *orig)
+{
+	return u64_table_get(&c->after_syscall, addr, orig);
 }
 
 void cache_link(struct cache *c, uint64_t stub, const struct trans *to)

@@ -325,6 +325,16 @@ static void harvest(struct tracer *tr, struct tracee *t, struct cache *c)
 	c->harvested_ns = now_ns();
 }
 
+/* A syscall that ran in the cache left the cache's address after it in
+ * RCX (and the kernel in RIP): the program's own goes in RCX, as natively. */
+static void program_rcx(struct tracee *t, struct cache *c, const struct user_regs_struct *r)
+{
+	uint64_t orig;
+	if (r->rcx == r->rip && cache_after_syscall(c, r->rip, &orig) &&
+	    ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rcx), orig) != 0)
+		log_debug("thread %d: rcx not set after a syscall", t->tid);
+}
+
 /* The syscall's exit: on in the cache, unless the code under the
  * translations changed, the cache was given up, or the program went
  * elsewhere (rt_sigreturn). */
@@ -333,6 +343,7 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 {
 	struct block_thread *s = block_thread_of(t);
 	long nr = (long)t->sys_nr;
+	program_rcx(t, c, r);
 	tracer_finish_syscall(tr, t, true, (int64_t)r->rax);
 	bool flush = false;
 	if (changes_code(nr) && (int64_t)r->rax >= 0) {
@@ -457,6 +468,9 @@ static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 		return;
 	}
 	struct block_thread *s = block_thread_of(t);
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0)
+		program_rcx(t, c, &r);
 	if (c->forked.base && t->tid == t->proc->pid)
 		cache_area_copy(&s->area, &c->forked);
 	cache_area_free(&c->forked);
