@@ -275,23 +275,17 @@ uint64_t random_address(struct gen *g, unsigned align)
 	return (rng_chance(&g->rng, 50) ? g->ripdata : DATA_ADDR) + off;
 }
 
-/* [rsp + d], 8-aligned as RSP is: what is above RSP in this frame for
- * loads, the red zone (the 128 bytes below RSP) for stores. A load from
- * the red zone only reads back what the same code just stored there
- * (red_zone_pair): what else lies below RSP is what earlier, deeper code
- * left, where prof's saved flags may lie as a signal frame would. */
+/* [rsp + d], 8-aligned as RSP is, for loads of what is above RSP in this
+ * frame. The red zone (the 128 bytes below RSP) is only stored to by mov
+ * and read back by red_zone_pair: anything else there (a read-modify-write
+ * included) reads what earlier, deeper code left, where prof's saved flags
+ * may lie as a signal frame's would. */
 static bool stack_operand(struct gen *g, ZydisEncoderOperand *op, unsigned size, unsigned align,
 			  bool store)
 {
-	if (align > 8 || size > 64 || (!store && g->above < (int)size))
+	if (store || align > 8 || size > 64 || g->above < (int)size)
 		return false;
-	int64_t d;
-	if (!store) {
-		d = 8 * (int64_t)rng_below(&g->rng, (uint64_t)(g->above - (int)size) / 8 + 1);
-	} else {
-		uint64_t lo = (size + 7) / 8;
-		d = -8 * (int64_t)(lo + rng_below(&g->rng, 16 - lo + 1));
-	}
+	int64_t d = 8 * (int64_t)rng_below(&g->rng, (uint64_t)(g->above - (int)size) / 8 + 1);
 	set_mem(op, ZYDIS_REGISTER_RSP, ZYDIS_REGISTER_NONE, 0, d, size);
 	return true;
 }
