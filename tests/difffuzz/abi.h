@@ -2,7 +2,8 @@
  * state block and the batch file the harness reads. Included by C and by
  * the harness's assembly. All numbers little-endian, every field 8 bytes.
  *
- * Batch file: BATCH_MAGIC, number of cases, vector mode; then per case:
+ * Batch file: BATCH_MAGIC, number of cases, vector mode, the period of a
+ * SIGALRM timer in microseconds (0: none); then per case:
  *   number of memory sections, address of the exit slot,
  *   the input state (STATE_SIZE bytes),
  *   per section: address, size, PROT_* bits, then size bytes.
@@ -11,7 +12,7 @@
 #ifndef DIFFFUZZ_ABI_H
 #define DIFFFUZZ_ABI_H
 
-#define BATCH_MAGIC 0x3148435441425a46 /* "FZBATCH1" */
+#define BATCH_MAGIC 0x3248435441425a46 /* "FZBATCH2" */
 #define DUMP_MAGIC 0x31504d55445a46    /* "FZDUMP1" */
 
 /* The state block: general registers in encoding order (rax rcx rdx rbx

@@ -2,7 +2,7 @@
 (tests/difffuzz/abi.h), and the comparison of two dumps."""
 import struct
 
-BATCH_MAGIC = 0x3148435441425A46
+BATCH_MAGIC = 0x3248435441425A46
 DUMP_MAGIC = 0x31504D55445A46
 STATE_SIZE = 2304
 ST_RFLAGS, ST_MXCSR, ST_VEC, ST_K = 128, 136, 192, 2240
@@ -37,6 +37,7 @@ class Case:
         self.sections, self.groups, self.features, self.drop = [], [], [], []
         self.seed, self.slot = None, 0
         self.needs = None
+        self.signal_us = 0
         self._parse(text)
 
     def _parse(self, text):
@@ -56,6 +57,8 @@ class Case:
                 self.slot = int(words[1])
             elif key == "features":
                 self.features = words[1:]
+            elif key == "signal_us":
+                self.signal_us = int(words[1])
             elif key == "needs":
                 self.needs = words[1:]
             elif key == "vec" and len(words) == 2:
@@ -109,9 +112,25 @@ class Case:
         return "\n".join(l for l in self.text.splitlines() if l.startswith("# "))
 
 
-def batch(cases):
+def split_cases(text):
+    """The cases of a regression file (one or more, one after the other)
+    and its timer period."""
+    parts, cur = [], []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("difffuzz-case ") and cur:
+            parts.append("".join(cur))
+            cur = []
+        cur.append(line)
+    parts.append("".join(cur))
+    cases = [Case(p) for p in parts]
+    return cases, cases[0].signal_us
+
+
+def batch_blob(cases, signal_us=0):
+    """The harness's input: the cases, and SIGALRM every signal_us (0: never)."""
     vec = min(c.vec_mode for c in cases)
-    return struct.pack("<QQQ", BATCH_MAGIC, len(cases), vec) + b"".join(c.blob() for c in cases)
+    head = struct.pack("<QQQQ", BATCH_MAGIC, len(cases), vec, signal_us)
+    return head + b"".join(c.blob() for c in cases)
 
 
 class Dump:

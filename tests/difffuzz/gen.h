@@ -117,6 +117,7 @@ struct gen {
 	int depth;              /* structures nested here */
 	int above;              /* bytes above RSP the code may read */
 	bool small;             /* inside a rel8 loop: plain instructions only */
+	bool flat;              /* plain instructions only, as many as wanted */
 	bool dead;              /* never runs: anything goes */
 	int nfuncs, func;       /* func: the one being generated, -1 for main */
 	int func_label[MAX_FUNCS], func_args[MAX_FUNCS];

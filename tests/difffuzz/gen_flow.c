@@ -504,11 +504,22 @@ static bool red_zone_pair(struct gen *g)
 	return emit(g, &r);
 }
 
+/* More straight-line code than prof translates as one block (200
+ * instructions): the translation ends in the middle and goes on. */
+static bool long_run(struct gen *g)
+{
+	bool flat = g->flat;
+	g->flat = true;
+	block(g, 150 + (int)rng_below(&g->rng, 150));
+	g->flat = flat;
+	return true;
+}
+
 /* ---- blocks ---- */
 
 enum shape {
 	S_PLAIN, S_IF, S_IF_ELSE, S_JRCXZ, S_LOOP, S_LOOP_INSN, S_CALL, S_JUMP, S_CALL_POP,
-	S_SWITCH, S_PUSH_POP, S_PUSHF, S_STRING, S_DIV, S_SYSCALL, S_RED_ZONE, NSHAPES
+	S_SWITCH, S_PUSH_POP, S_PUSHF, S_STRING, S_DIV, S_SYSCALL, S_RED_ZONE, S_LONG, NSHAPES
 };
 
 static const struct {
@@ -524,6 +535,7 @@ static const struct {
 	[S_PUSH_POP] = { "push-pop", 3, true }, [S_PUSHF] = { "pushf-popf", 2, true },
 	[S_STRING] = { "string", 5, false },   [S_DIV] = { "div", 1, false },
 	[S_SYSCALL] = { "syscall", 1, false }, [S_RED_ZONE] = { "red-zone", 2, false },
+	[S_LONG] = { "long-run", 1, true },
 };
 
 static enum shape pick_shape(struct gen *g)
@@ -558,6 +570,7 @@ static bool make(struct gen *g, enum shape s)
 	case S_DIV: return divide(g);
 	case S_SYSCALL: return system_call(g);
 	case S_RED_ZONE: return red_zone_pair(g);
+	case S_LONG: return long_run(g);
 	default: return plain_insn(g, false);
 	}
 }
@@ -568,7 +581,7 @@ static void block(struct gen *g, int n)
 {
 	size_t start = g->p->n;
 	for (int i = 0; i < n && room(g, 1); i++) {
-		enum shape s = g->small ? S_PLAIN : pick_shape(g);
+		enum shape s = g->small || g->flat ? S_PLAIN : pick_shape(g);
 		if (shapes[s].nests && g->depth >= MAX_DEPTH)
 			s = S_PLAIN;
 		if (s == S_CALL && g->func + 1 >= g->nfuncs)
@@ -579,7 +592,7 @@ static void block(struct gen *g, int n)
 		long spent = g->spent, mult = g->mult;
 		int above = g->above, ngroups = g->p->ngroups, nlabels = g->p->nlabels;
 		uint32_t slots = g->table_next, reserved = g->reserved, busy = g->busy;
-		bool small = g->small, dead = g->dead;
+		bool small = g->small, dead = g->dead, flat = g->flat;
 		int parent = open_group(g, shapes[s].name);
 		g->depth++;
 		bool ok = make(g, s);
@@ -598,6 +611,7 @@ static void block(struct gen *g, int n)
 		g->busy = busy;
 		g->small = small;
 		g->dead = dead;
+		g->flat = flat;
 		if (g->small)
 			break;
 	}

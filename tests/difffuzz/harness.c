@@ -10,7 +10,12 @@
  * error, never silently replaced) and is filled by read(2) straight from
  * the batch file, the dump written by write(2) straight from it: no copy
  * loop adds instructions of its own. A case that crashes kills the
- * process; the dumps written before it stay, so the driver knows which. */
+ * process; the dumps written before it stay, so the driver knows which.
+ *
+ * With a timer period in the batch, SIGALRM interrupts the code wherever
+ * it is (on an alternate stack, so that the program's stack stays as it
+ * would be): prof must deliver it at the program's own address and count
+ * every instruction once however often it is interrupted. */
 #include "abi.h"
 
 typedef unsigned long u64;
@@ -21,7 +26,16 @@ typedef long i64;
 #define SYS_open 2
 #define SYS_mmap 9
 #define SYS_mprotect 10
+#define SYS_munmap 11
+#define SYS_rt_sigaction 13
+#define SYS_sigaltstack 131
+#define SYS_setitimer 38
 #define SYS_exit_group 231
+#define SIGALRM 14
+#define SA_ONSTACK 0x08000000
+#define SA_RESTART 0x10000000
+#define SA_RESTORER 0x04000000
+#define ITIMER_REAL 0
 #define O_RDONLY 0
 #define O_WRONLY 1
 #define O_CREAT 0100
@@ -37,6 +51,7 @@ extern unsigned char fz_in[STATE_SIZE], fz_out[STATE_SIZE];
 extern u64 fz_vec_mode;
 void fz_run(void);
 void fz_exit(void);
+void fz_restorer(void);
 
 static i64 sys6(i64 nr, i64 a, i64 b, i64 c, i64 d, i64 e, i64 f)
 {
@@ -108,27 +123,40 @@ struct memory {
 };
 
 /* Makes [addr, addr+size) writable: a mapping of an earlier case of the
- * batch at the same place is reused, anything else there is an error. */
+ * batch at the same place is reused (its code rewritten in place, as a JIT
+ * does: mprotect, write, mprotect), one of another size there is unmapped
+ * first; anything else there is an error. */
 static struct mapping *place(struct memory *m, u64 addr, u64 size)
 {
 	for (int i = 0; i < m->n; i++) {
 		struct mapping *x = &m->v[i];
-		if (x->addr != addr || x->size != size)
+		if (x->addr >= addr + size || addr >= x->addr + x->size)
 			continue;
+		if (x->addr != addr || x->size != size) {
+			if (sys6(SYS_munmap, (i64)x->addr, (i64)x->size, 0, 0, 0, 0) != 0)
+				die("munmap failed");
+			x->addr = x->size = 0; /* a free entry (others' places stay put) */
+			continue;
+		}
 		if (x->prot != (PROT_READ | PROT_WRITE) &&
 		    sys6(SYS_mprotect, (i64)addr, (i64)size, PROT_READ | PROT_WRITE, 0, 0, 0) != 0)
 			die("mprotect failed");
 		x->prot = PROT_READ | PROT_WRITE;
 		return x;
 	}
-	if (m->n == MAX_MAPPINGS)
+	int free = 0;
+	while (free < m->n && m->v[free].size)
+		free++;
+	if (free == MAX_MAPPINGS)
 		die("too many mappings");
 	i64 got = sys6(SYS_mmap, (i64)addr, (i64)size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if ((u64)got != addr)
 		die("a section's address is taken (or mmap failed)");
-	m->v[m->n] = (struct mapping){ addr, size, PROT_READ | PROT_WRITE };
-	return &m->v[m->n++];
+	m->v[free] = (struct mapping){ addr, size, PROT_READ | PROT_WRITE };
+	if (free == m->n)
+		m->n++;
+	return &m->v[free];
 }
 
 #define MAX_SECTIONS 16
@@ -160,6 +188,37 @@ static int load_case(int fd, struct memory *m, struct mapping *sec[MAX_SECTIONS]
 	return (int)nsec;
 }
 
+static volatile u64 alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+static void start_timer(u64 period_us)
+{
+	static char altstack[65536];
+	struct {
+		void *sp;
+		int flags;
+		u64 size;
+	} ss = { altstack, 0, sizeof altstack };
+	struct {
+		void (*handler)(int);
+		u64 flags;
+		void (*restorer)(void);
+		u64 mask;
+	} sa = { on_alarm, SA_ONSTACK | SA_RESTART | SA_RESTORER, fz_restorer, 0 };
+	struct {
+		long interval_s, interval_us, value_s, value_us;
+	} it = { 0, (long)period_us, 0, (long)period_us };
+	if (sys6(SYS_sigaltstack, (i64)&ss, 0, 0, 0, 0, 0) != 0 ||
+	    sys6(SYS_rt_sigaction, SIGALRM, (i64)&sa, 0, 8, 0, 0) != 0 ||
+	    sys6(SYS_setitimer, ITIMER_REAL, (i64)&it, 0, 0, 0, 0) != 0)
+		die("cannot start the timer");
+}
+
 int fz_main(long argc, char **argv)
 {
 	if (argc != 3)
@@ -172,6 +231,9 @@ int fz_main(long argc, char **argv)
 		die("not a batch file");
 	u64 ncases = read_u64(in);
 	fz_vec_mode = read_u64(in);
+	u64 period = read_u64(in);
+	if (period)
+		start_timer(period);
 	static struct memory mem;
 	for (u64 c = 0; c < ncases; c++) {
 		struct mapping *sec[MAX_SECTIONS];

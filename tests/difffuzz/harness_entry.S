@@ -27,6 +27,13 @@ _start:
 	syscall
 	hlt
 
+/* The return from a signal handler (rt_sigreturn). */
+	.globl fz_restorer
+fz_restorer:
+	mov eax, 15
+	syscall
+	hlt
+
 /* void fz_run(void): runs the code at fz_in's entry with fz_in's state. */
 	.globl fz_run
 fz_run:
