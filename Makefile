@@ -52,7 +52,8 @@ sanitize: deps
 	    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer (clang) on the recording reader and the ELF/DWARF symbolizer,
-# FUZZ_SECONDS each, from seeds made by the normal build.
+# FUZZ_SECONDS each, from seeds made by the normal build; then the
+# translator's differential fuzzer (tests/difffuzz) for FUZZ_SECONDS.
 fuzz: build
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROF_FUZZ=ON >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_store fuzz_elf fuzz_jit

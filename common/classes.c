@@ -265,8 +265,40 @@ static uint8_t known_flag_reads(unsigned id)
 	}
 }
 
+/* The AF the manuals leave undefined after and, or, xor and test: every
+ * CPU and emulator we know of clears it. They are the commonest flag
+ * setters at a block's start: with it, the counter update there needs no
+ * saved flags. */
+static bool undefined_is_written(unsigned id)
+{
+	return id == X86_INS_AND || id == X86_INS_OR || id == X86_INS_XOR || id == X86_INS_TEST;
+}
+
+/* Other undefined flags are not counted as written: some CPUs leave them
+ * as they were (AMD Zen 4: SF, ZF, AF, PF of mul and imul; OF, SF, AF, PF
+ * of bt, bts, btr, btc; OF of lzcnt and tzcnt), and what prof's counter
+ * update left there must not be what the program then sees. capstone 4
+ * also says imul sets SF, which it leaves undefined. */
+static uint8_t surely_written(const cs_insn *i)
+{
+	uint64_t ef = i->detail->x86.eflags;
+	if (may_keep_flags(i->id))
+		return 0;
+	if (i->id == X86_INS_MUL || i->id == X86_INS_IMUL)
+		return flag_bits(ef, X86_EFLAGS_MODIFY_CF, 0, 0, 0, 0, X86_EFLAGS_MODIFY_OF);
+	uint64_t u = undefined_is_written(i->id) ? ~0ull : 0;
+	uint64_t cf = X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | (u & X86_EFLAGS_UNDEFINED_CF);
+	uint64_t pf = X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF | (u & X86_EFLAGS_UNDEFINED_PF);
+	uint64_t af = X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF | (u & X86_EFLAGS_UNDEFINED_AF);
+	uint64_t zf = X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF | (u & X86_EFLAGS_UNDEFINED_ZF);
+	uint64_t sf = X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF | (u & X86_EFLAGS_UNDEFINED_SF);
+	uint64_t of = X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF | (u & X86_EFLAGS_UNDEFINED_OF);
+	return flag_bits(ef, cf, pf, af, zf, sf, of);
+}
+
 /* Flags read are the union of what capstone, Zydis and our table say; flags
- * written only what capstone and Zydis both say is always overwritten.
+ * written only what capstone and Zydis both say is always overwritten
+ * (undefined flags not, but the logical instructions' AF: see above).
  * Where a source is silent the instruction reads everything and writes
  * nothing, so the code cache saves the flags around its own updates. */
 static void describe_flags(struct classifier *c, const cs_insn *i, const uint8_t *code,
@@ -276,17 +308,11 @@ static void describe_flags(struct classifier *c, const cs_insn *i, const uint8_t
 	out->flags_read = flag_bits(ef, X86_EFLAGS_TEST_CF, X86_EFLAGS_TEST_PF, X86_EFLAGS_TEST_AF,
 				    X86_EFLAGS_TEST_ZF, X86_EFLAGS_TEST_SF, X86_EFLAGS_TEST_OF);
 	out->flags_read |= known_flag_reads(i->id);
-	uint64_t cf = X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | X86_EFLAGS_UNDEFINED_CF;
-	uint64_t pf = X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_SET_PF | X86_EFLAGS_UNDEFINED_PF;
-	uint64_t af = X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_SET_AF | X86_EFLAGS_UNDEFINED_AF;
-	uint64_t zf = X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_RESET_ZF | X86_EFLAGS_SET_ZF | X86_EFLAGS_UNDEFINED_ZF;
-	uint64_t sf = X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_SET_SF | X86_EFLAGS_UNDEFINED_SF;
-	uint64_t of = X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_SET_OF | X86_EFLAGS_UNDEFINED_OF;
-	out->flags_written = may_keep_flags(i->id) ? 0 : flag_bits(ef, cf, pf, af, zf, sf, of);
+	out->flags_written = surely_written(i);
 	uint8_t zread, zwritten;
 	if (zydis_status_flags(c->fallback, code, size, &zread, &zwritten)) {
 		out->flags_read |= zread;
-		out->flags_written &= zwritten;
+		out->flags_written &= zwritten | (undefined_is_written(i->id) ? FLAG_AF : 0);
 	} else {
 		out->flags_read = FLAGS_STATUS;
 		out->flags_written = 0;

@@ -72,8 +72,9 @@ bool zydis_fallback_decode(const struct zydis_fallback *z, const uint8_t *code, 
 	out->len = insn.length;
 	out->flags_read = FLAGS_STATUS;
 	if (insn.cpu_flags)
+		/* Undefined flags may keep their value (see classes.c). */
 		out->flags_written = status_flags(insn.cpu_flags->modified | insn.cpu_flags->set_0 |
-						  insn.cpu_flags->set_1 | insn.cpu_flags->undefined);
+						  insn.cpu_flags->set_1);
 	if (insn.cpu_flags && !insn.cpu_flags->tested)
 		out->flags_read = 0;
 	/* The same guess as for bytes nobody decodes: VEX/EVEX are vector ops. */
@@ -91,8 +92,9 @@ bool zydis_status_flags(const struct zydis_fallback *z, const uint8_t *code, siz
 	*written = 0;
 	if (insn.cpu_flags) {
 		*read = status_flags(insn.cpu_flags->tested);
+		/* Undefined flags may keep their value (see classes.c). */
 		*written = status_flags(insn.cpu_flags->modified | insn.cpu_flags->set_0 |
-					insn.cpu_flags->set_1 | insn.cpu_flags->undefined);
+					insn.cpu_flags->set_1);
 	}
 	return true;
 }

@@ -715,6 +715,7 @@ static void block_on_trap(struct tracer *tr, struct tracee *t, int sig)
 	switch (s->state) {
 	case B_HANDLER:
 		if (is_handler_entry(t)) {
+			tracer_clear_frame_tf(t);
 			uint64_t ret = 0, sp = tracer_read_reg(t, offsetof(struct user_regs_struct, rsp));
 			tracer_read_word(t, sp, &ret);
 			callstack_push(tr, t, t->pc, pc, ret, sp);

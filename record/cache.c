@@ -113,6 +113,8 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	u64_table_copy(&c->site_len, &parent->site_len);
 	memset(&c->unlisted, 0, sizeof c->unlisted);
 	u64_table_copy(&c->unlisted, &parent->unlisted);
+	memset(&c->after_syscall, 0, sizeof c->after_syscall);
+	u64_table_copy(&c->after_syscall, &parent->after_syscall);
 	c->window = NULL;
 	c->window_len = 0;
 	open_mem(c, child);
@@ -136,6 +138,7 @@ static void forget_translations(struct cache *c)
 	u64_table_clear(&c->by_orig);
 	u64_table_clear(&c->exits);
 	u64_table_clear(&c->site_len);
+	u64_table_clear(&c->after_syscall);
 	c->nexits = 0;
 }
 
@@ -981,6 +984,8 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 		return NULL;
 	}
 	r->used += (x->end - x->entry + 15) & ~15ull;
+	if (kind == TE_SYSCALL)
+		u64_table_put(&c->after_syscall, x->entry + x->off[x->n], x->pc[x->n]);
 	c->trans[id] = x;
 	c->ntrans++;
 	u64_table_put(&c->by_orig, x->orig, id + 1ull);
@@ -1085,6 +1090,11 @@ bool cache_exit_at(const struct cache *c, uint64_t addr, uint64_t *target)
 		return false;
 	*target = c->exitv[i].target;
 	return true;
+}
+
+bool cache_after_syscall(const struct cache *c, uint64_t addr, uint64_t *orig)
+{
+	return u64_table_get(&c->after_syscall, addr, orig);
 }
 
 void cache_link(struct cache *c, uint64_t stub, const struct trans *to)

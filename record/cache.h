@@ -133,6 +133,9 @@ struct cache {
 	size_t nexits, exits_cap;
 	struct u64_table site_len;  /* call site -> its length (return addresses) */
 	struct u64_table unlisted;  /* targets kept out of the lookup tables (cache_unlist) */
+	/* Where each translated syscall returns in the cache -> in the program
+	 * (the syscall puts the first in RCX; the program must see the second). */
+	struct u64_table after_syscall;
 	struct map_list code_maps;  /* the program's code when it was translated */
 	uint64_t harvested_ns;  /* when the counters were last read */
 	uint64_t writes;        /* writes into the program (PROF_DEBUG) */
@@ -175,6 +178,8 @@ bool cache_holds(const struct cache *c, uint64_t addr);
 const struct trans *cache_trans_at(const struct cache *c, uint64_t addr);
 /* An exit stub's int3 at addr: the original address it stands for. */
 bool cache_exit_at(const struct cache *c, uint64_t addr, uint64_t *target);
+/* The program's address for addr, where a translated syscall returns. */
+bool cache_after_syscall(const struct cache *c, uint64_t addr, uint64_t *orig);
 /* Links the exit at stub to the translation of its target. */
 void cache_link(struct cache *c, uint64_t stub, const struct trans *to);
 /* The lookup's miss int3 is at addr. */

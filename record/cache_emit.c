@@ -163,13 +163,23 @@ static void copy_gs_to_entry(struct emit *e, uint32_t off, uint8_t disp)
 	emit_u8(e, disp);
 }
 
-/* The entry's rsp and icount fields, then the log pointer moves on. */
-static void finish_log_entry(struct emit *e)
+/* The entry's rsp field; then RSP goes below the red zone for the copies
+ * from memory to memory (push, pop), whose push would otherwise write the
+ * 8 bytes under RSP: the program's red zone, or under a return address
+ * it pushed itself, data it may read back. */
+static void start_copies(struct emit *e)
 {
 	static const uint8_t store_rsp[] = { 0x48, 0x89, 0x60, 0x10 };  /* mov [rax+16], rsp */
-	static const uint8_t next[] = { 0x48, 0x8d, 0x40, 0x20 };       /* lea rax, [rax+32] */
 	emit_bytes(e, store_rsp, sizeof store_rsp);
+	emit_bytes(e, skip_red_zone, sizeof skip_red_zone);
+}
+
+/* The entry's icount field, RSP back, then the log pointer moves on. */
+static void finish_log_entry(struct emit *e)
+{
+	static const uint8_t next[] = { 0x48, 0x8d, 0x40, 0x20 };       /* lea rax, [rax+32] */
 	copy_gs_to_entry(e, CD_ICOUNT, 24);
+	emit_bytes(e, back_from_red_zone, sizeof back_from_red_zone);
 	emit_bytes(e, next, sizeof next);
 	emit_gs_store(e, R_RAX, CD_LOG_PTR);
 }
@@ -180,12 +190,13 @@ size_t emit_log_call(struct emit *e, uint64_t site, uint64_t target, bool target
 	size_t first_store = e->n;
 	store_rax_dword(e, 0, (uint32_t)site);
 	store_rax_dword(e, 4, (uint32_t)(site >> 32));
-	if (target_in_tmp) {
-		copy_gs_to_entry(e, CD_TMP_T, 8);
-	} else {
+	if (!target_in_tmp) {
 		store_rax_dword(e, 8, (uint32_t)target);
 		store_rax_dword(e, 12, (uint32_t)(target >> 32));
 	}
+	start_copies(e);
+	if (target_in_tmp)
+		copy_gs_to_entry(e, CD_TMP_T, 8);
 	finish_log_entry(e);
 	return first_store;
 }
@@ -193,10 +204,12 @@ size_t emit_log_call(struct emit *e, uint64_t site, uint64_t target, bool target
 size_t emit_log_ret(struct emit *e)
 {
 	static const uint8_t zero_site[] = { 0x48, 0xc7, 0x00, 0, 0, 0, 0 }; /* mov qword [rax], 0 */
-	static const uint8_t copy_target[] = { 0xff, 0x34, 0x24, 0x8f, 0x40, 0x08 }; /* push [rsp]; pop [rax+8] */
+	static const uint8_t copy_target[] = { 0xff, 0xb4, 0x24, 0x80, 0, 0, 0, /* push [rsp+128] */
+					       0x8f, 0x40, 0x08 };              /* pop [rax+8] */
 	emit_gs_load(e, R_RAX, CD_LOG_PTR);
 	size_t first_store = e->n;
 	emit_bytes(e, zero_site, sizeof zero_site);
+	start_copies(e);
 	emit_bytes(e, copy_target, sizeof copy_target);
 	finish_log_entry(e);
 	return first_store;

@@ -222,15 +222,68 @@ static bool stepped_onto_trap(struct tracer *tr, struct tracee *t, struct cache 
 	return false;
 }
 
+/* Signals met while stepping out, queued again once out: queued at once,
+ * one would stop the very next step again, and a timer's fired faster than
+ * the steps went on (the thread never got out). */
+struct held_signals {
+	int n, sig[8];
+	siginfo_t si[8];
+};
+
+static void hold(struct tracer *tr, struct tracee *t, struct held_signals *h, int sig,
+		 const siginfo_t *si)
+{
+	if (h->n == 8) {
+		tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, sig);
+		return;
+	}
+	h->sig[h->n] = sig;
+	h->si[h->n++] = *si;
+}
+
+static void queue_held(struct tracer *tr, struct tracee *t, const struct held_signals *h)
+{
+	for (int i = 0; i < h->n; i++)
+		if (syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, h->sig[i], &h->si[i]) != 0 &&
+		    syscall(SYS_tgkill, t->proc->pid, t->tid, h->sig[i]) != 0)
+			tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, h->sig[i]);
+}
+
+/* At our own popfq (a counter update's or a REP's), does it instead of a
+ * single step: stepping a popf, the kernel lets it own the trap flag it
+ * set for the step, and the flag then stays set after the last step and
+ * traps the program at each instruction. The flags the program can change
+ * come from the stack, the trap flag (pushed by a stepped pushfq) not. */
+static bool popfq_done(struct tracee *t)
+{
+	const uint64_t mask = 0x8d5 | 0x400 | 0x4000 | 0x40000 | 0x200000; /* status, DF, NT, AC, ID */
+	struct user_regs_struct r;
+	uint8_t code[16];
+	uint64_t word;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0 || !tracer_read_code(t->tid, r.rip, code) ||
+	    code[0] != 0x9d || !tracer_read_word(t, r.rsp, &word))
+		return false;
+	r.eflags = (r.eflags & ~(mask | 0x100)) | (word & mask);
+	r.rsp += 8;
+	r.rip += 1;
+	return ptrace(PTRACE_SETREGS, t->tid, 0, &r) == 0;
+}
+
 /* Single-steps t through our own code up to one of the program's
- * instructions. Signals met on the way are queued again. False: t died
+ * instructions. Signals met on the way are queued again at the end. False: t died
  * (its status waits in the loop's queue) or never got out. */
 static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t *orig)
 {
 	struct block_thread *s = block_thread_of(t);
-	for (int i = 0; i < MAX_STEPS_OUT; i++) {
-		if (to_original(tr, t, c, tracer_read_pc(t), false, orig))
-			return true;
+	struct held_signals held = { 0 };
+	bool out = false;
+	for (int i = 0; i < MAX_STEPS_OUT && !out; i++) {
+		if (to_original(tr, t, c, tracer_read_pc(t), false, orig)) {
+			out = true;
+			break;
+		}
+		if (popfq_done(t))
+			continue;
 		int status;
 		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) != 0 ||
 		    !tracer_wait_thread(tr, t->tid, &status))
@@ -241,6 +294,7 @@ static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 		}
 		if (!WIFSTOPPED(status) || status >> 16) {
 			tracer_defer_status(tr, t->tid, status);
+			queue_held(tr, t, &held);
 			return false;
 		}
 		int sig = WSTOPSIG(status);
@@ -249,19 +303,17 @@ static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 		if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
 			memset(&si, 0, sizeof si);
 		if (sig == SIGTRAP && stepped_onto_trap(tr, t, c, orig))
-			return true;
-		if (sig == SIGSEGV && cache_log_full(tr, t, c, &s->area, &s->clk, (uint64_t)si.si_addr,
-						     tracer_read_pc(t), &resume)) {
+			out = true;
+		else if (sig == SIGSEGV && cache_log_full(tr, t, c, &s->area, &s->clk,
+							  (uint64_t)si.si_addr, tracer_read_pc(t), &resume))
 			block_set_pc(t, resume);
-			continue;
-		}
-		if (sig != SIGTRAP &&
-		    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, sig, &si) != 0 &&
-		    syscall(SYS_tgkill, t->proc->pid, t->tid, sig) != 0)
-			tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, sig);
+		else if (sig != SIGTRAP)
+			hold(tr, t, &held, sig, &si);
 	}
-	tracer_lost(tr, "a thread stuck in the code cache", "thread %d", t->tid);
-	return false;
+	queue_held(tr, t, &held);
+	if (!out)
+		tracer_lost(tr, "a thread stuck in the code cache", "thread %d", t->tid);
+	return out;
 }
 
 /* Moves a stopped thread out of the cache onto the program's own code;
@@ -341,6 +393,17 @@ static void harvest(struct tracer *tr, struct tracee *t, struct cache *c)
 	c->harvested_ns = now_ns();
 }
 
+/* A syscall that ran in the cache left the cache's address after it in
+ * RCX (and the kernel in RIP): the program's own goes in RCX, as natively. */
+static void program_rcx(struct tracee *t, struct cache *c, const struct user_regs_struct *r)
+{
+	uint64_t orig;
+	if (r->rcx == r->rip && cache_after_syscall(c, r->rip, &orig) &&
+	    ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rcx), orig) != 0)
+		tracer_lost(t->tracer, "the code cache's address left in rcx after a syscall",
+			    "thread %d", t->tid);
+}
+
 /* The syscall's exit: on in the cache, unless the code under the
  * translations changed, the cache was given up, or the program went
  * elsewhere (rt_sigreturn). */
@@ -349,6 +412,7 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 {
 	struct block_thread *s = block_thread_of(t);
 	long nr = (long)t->sys_nr;
+	program_rcx(t, c, r);
 	tracer_finish_syscall(tr, t, true, (int64_t)r->rax);
 	bool flush = false;
 	if (tracer_is_memory_syscall(nr) && (int64_t)r->rax >= 0) {
@@ -473,6 +537,9 @@ static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 		return;
 	}
 	struct block_thread *s = block_thread_of(t);
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0)
+		program_rcx(t, c, &r);
 	if (c->forked.base && t->tid == t->proc->pid)
 		cache_area_copy(&s->area, &c->forked);
 	cache_area_free(&c->forked);

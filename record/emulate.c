@@ -96,9 +96,10 @@ bool emulate_branch(const struct branch *b, uint64_t pc, const struct user_regs_
 		out->taken = count == 0;
 		break;
 	case BR_LOOP:
+		/* With ECX as the count, its write clears RCX's upper half. */
 		count = b->count32 ? (uint32_t)(count - 1) : count - 1;
 		out->set_rcx = true;
-		out->rcx = b->count32 ? (r->rcx & ~0xffffffffull) | count : count;
+		out->rcx = count;
 		out->taken = count != 0 &&
 			     (b->cond == LOOP_PLAIN || (b->cond == LOOP_E) == !!(r->eflags & 0x40));
 		break;

@@ -78,8 +78,9 @@ static void after_syscall(struct tracer *tr, struct tracee *t)
 		tracer_finish_syscall(tr, t, false, 0);
 		return;
 	}
-	/* `syscall` saved RFLAGS, trap flag included, into r11: hide it. */
-	if (r.r11 & X86_TF) {
+	/* `syscall` saved RFLAGS, trap flag included, into r11: hide it. Not
+	 * after rt_sigreturn, which gave the program its own r11 back. */
+	if ((r.r11 & X86_TF) && t->sys_nr != SYS_rt_sigreturn) {
 		r.r11 &= ~X86_TF;
 		if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) != 0)
 			tracer_lost(tr, "the trap flag left in r11", "thread %d", t->tid);
@@ -153,6 +154,7 @@ static void step_on_trap(struct tracer *tr, struct tracee *t, int sig)
 	}
 	if (t->signal_injected && is_handler_entry(t)) {
 		t->signal_injected = false;
+		tracer_clear_frame_tf(t);
 		if (t->syscall_interrupted) {
 			/* The interrupted syscall ran once and returns into the handler's frame. */
 			tracer_count_insn(tr, t, t->pc, t->insn.cls);

@@ -198,6 +198,21 @@ void tracer_clear_pushed_tf(struct tracee *t)
 		tracer_lost(t->tracer, "the trap flag left on the stack", "thread %d", t->tid);
 }
 
+/* Where a handler's rt_sigframe keeps the interrupted RFLAGS, from the
+ * handler's RSP at entry: the return address (8), then the ucontext's
+ * uc_flags, uc_link and uc_stack (40) and r8..rip (17 words) of its
+ * mcontext. */
+#define FRAME_EFLAGS (8 + 40 + 17 * 8)
+
+void tracer_clear_frame_tf(struct tracee *t)
+{
+	uint64_t sp = tracer_read_reg(t, offsetof(struct user_regs_struct, rsp)), flags;
+	if (!sp || !tracer_read_word(t, sp + FRAME_EFLAGS, &flags) || !(flags & X86_TF))
+		return;
+	if (ptrace(PTRACE_POKEDATA, t->tid, sp + FRAME_EFLAGS, flags & ~X86_TF) != 0)
+		tracer_lost(t->tracer, "the trap flag left in a signal frame", "thread %d", t->tid);
+}
+
 struct deferred_status {
 	pid_t tid;
 	int status;

@@ -332,6 +332,11 @@ void tracer_defer_status(struct tracer *tr, pid_t tid, int status);
 bool tracer_write_code(pid_t tid, uint64_t addr, const uint8_t *buf, size_t n);
 /* Stepping pushf stores RFLAGS with the trap flag set: clears it in the pushed word. */
 void tracer_clear_pushed_tf(struct tracee *t);
+/* At a handler's first instruction, after a signal delivered with a single
+ * step: the trap flag out of the RFLAGS the frame saved. Stepped onto a
+ * popf, the kernel leaves the flag to the popf and saves it in the frame;
+ * rt_sigreturn would give it back and the program would trap for ever. */
+void tracer_clear_frame_tf(struct tracee *t);
 /* Reads up to 16 code bytes at pc; returns how many. */
 size_t tracer_read_code(pid_t tid, uint64_t pc, uint8_t buf[16]);
 /* Records a delivered signal. */

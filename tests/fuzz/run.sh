@@ -2,7 +2,10 @@
 # Runs each libFuzzer target for a bounded time from a seed corpus made of
 # real inputs: a recording by prof (BUILD/prof) and ELF files of the test
 # programs. A crash, leak or sanitizer finding fails with the input saved
-# in FUZZ_BUILD/artifacts.
+# in FUZZ_BUILD/artifacts. Then the translator's differential fuzzer
+# (tests/difffuzz) for as long: a case where prof changes what the code
+# computes, or counts it differently, fails with the case minimized in
+# FUZZ_BUILD/difffuzz-found (move it to tests/difffuzz/regressions).
 # usage: tests/fuzz/run.sh BUILD FUZZ_BUILD SECONDS
 set -euo pipefail
 build=$1 fuzz=$2 seconds=$3
@@ -31,3 +34,7 @@ for target in store elf jit; do
 	fi
 	grep -E "^(Done|stat::number_of_executed_units)" "$log" || true
 done
+echo "differential fuzzing of the translator for ${seconds} s"
+difffuzz=$(dirname "$0")/../difffuzz
+python3 "$difffuzz/difffuzz.py" --build "$build" --replay "$difffuzz/regressions" \
+	--seconds "$seconds" --jobs 2 --save "$fuzz/difffuzz-found"

@@ -87,6 +87,17 @@ static void test_loop_and_jrcxz(void **state)
 	e = emulate(jrcxz, sizeof jrcxz, &r, &m, &ok);
 	assert_true(ok && e.taken);
 	assert_int_equal(e.rip, PC + 7);
+	/* With the address-size prefix the count is ECX, and writing it clears
+	 * RCX's upper half, as every 32-bit register write does. */
+	const uint8_t loop32[] = { 0x67, 0xe2, 0xfd }; /* loop . (ecx) */
+	r.rcx = 0x1234567800000002ull;
+	e = emulate(loop32, sizeof loop32, &r, &m, &ok);
+	assert_true(ok && e.taken && e.set_rcx);
+	assert_int_equal(e.rcx, 1);
+	r.rcx = 0x1234567800000001ull;
+	e = emulate(loop32, sizeof loop32, &r, &m, &ok);
+	assert_false(e.taken);
+	assert_int_equal(e.rcx, 0);
 }
 
 static void test_calls_and_returns(void **state)
