@@ -103,6 +103,42 @@ void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps)
 	as->bps = kept;
 }
 
+struct overwritten {
+	pid_t pid;
+	uint64_t lo, hi;
+	uint64_t *gone;
+	size_t n, cap;
+};
+
+static void if_overwritten(uint64_t addr, uint64_t orig, void *ctx)
+{
+	struct overwritten *o = ctx;
+	uint8_t code[16];
+	(void)orig;
+	if (addr < o->lo || addr >= o->hi)
+		return;
+	if (tracer_read_code(o->pid, addr, code) && code[0] == 0xcc)
+		return; /* still ours: the program wrote elsewhere */
+	if (o->n == o->cap) {
+		o->cap = o->cap ? 2 * o->cap : 64;
+		o->gone = xrealloc(o->gone, o->cap * sizeof *o->gone);
+	}
+	o->gone[o->n++] = addr;
+}
+
+void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi)
+{
+	(void)tr;
+	struct overwritten o = { pid, lo, hi, NULL, 0, 0 };
+	u64_table_each(&as->bps, if_overwritten, &o);
+	for (size_t i = 0; i < o.n; i++)
+		u64_table_remove(&as->bps, o.gone[i]);
+	free(o.gone);
+	/* Blocks stay allocated: a thread may still run one (see struct aspace). */
+	u64_table_clear(&as->blocks);
+	scratch_forget_slots(&as->scratch);
+}
+
 struct restore_ctx {
 	struct tracer *tr;
 	pid_t pid;

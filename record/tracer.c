@@ -469,9 +469,30 @@ void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, in
 		touches |= overlaps_code(p, range[i][0], range[i][1]);
 	if (touches && tr->opt.mode->before_code_change)
 		tr->opt.mode->before_code_change(tr, t);
-	for (size_t i = 0; i < n && touches; i++)
+	for (size_t i = 0; i < n && touches; i++) {
 		tracer_code_changed(tr, p, range[i][0], range[i][1], nr != SYS_mprotect);
+		if (tr->opt.mode->code_changed)
+			tr->opt.mode->code_changed(tr, t, range[i][0], range[i][1]);
+	}
 	tracer_refresh_maps(tr, p);
+}
+
+void tracer_discard_code(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len)
+{
+	struct proc *p = t->proc;
+	uint64_t end = start + len;
+	if (!len || end < start || !p->id)
+		return;
+	if (tr->opt.mode->before_code_change)
+		tr->opt.mode->before_code_change(tr, t);
+	if (!tracer_code_changed(tr, p, start, end, true))
+		return; /* no code there */
+	decode_cache_clear(&p->cache);
+	funcmap_cache_clear(&p->jumps);
+	if (p->as)
+		aspace_discard(tr, p->as, p->pid, start, end);
+	if (tr->opt.mode->code_changed)
+		tr->opt.mode->code_changed(tr, t, start, end);
 }
 
 /* Code that exists in no file: what the program (a JIT) wrote itself. */
