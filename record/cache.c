@@ -108,6 +108,7 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	c->pages = xcalloc(parent->pages_cap ? parent->pages_cap : 1, sizeof *c->pages);
 	for (size_t i = 0; i < parent->npages; i++) {
 		const struct cache_page *pg = &parent->pages[i];
+		c->pages[i] = *pg;
 		c->pages[i].ids = xmalloc((pg->cap ? pg->cap : 1) * sizeof *pg->ids);
 		memcpy(c->pages[i].ids, pg->ids, pg->n * sizeof *pg->ids);
 	}

@@ -57,6 +57,20 @@ class CodeChange(ProfTestCase):
     def test_another_thread_runs_the_code(self):
         self.check("jitthread")
 
+    def test_forked_child_changes_its_copy(self):
+        seen = {}
+        for mode in EXACT_MODES:
+            with self.subTest(mode=mode):
+                db, base = self.record_how("fork", mode)
+                a = query(db, "SELECT SUM(count) FROM insns WHERE pc >= ? AND pc < ?",
+                          base, base + PAGE)
+                b = query(db, "SELECT SUM(count) FROM insns WHERE pc >= ? AND pc < ?",
+                          base + PAGE, base + 2 * PAGE)
+                self.assertEqual((a, b), ([(PAGE_A + 24,)], [(sum(PAGE_B) + PAGE_B[1],)]))
+                seen[mode] = self.per_pc(db, base)
+        self.assertEqual(seen["cache"], seen["step"])
+        self.assertEqual(seen["block"], seen["step"])
+
     def test_discard_translations(self):
         self.check("discard")
 

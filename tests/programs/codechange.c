@@ -23,6 +23,9 @@
  *               wait, alive, until main is done; round 2 uses munmap
  *   jitthread   as mprotect, but a second thread makes the calls: main
  *               rewrites B between its rounds (pipes keep them in turn)
+ *   fork        as mprotect, but after round 0 a forked child runs round
+ *               1 (rewriting its copy) and exits before the parent goes
+ *               on: page B counts 1806 more, page A 24 more, in the child
  *   discard     both pages RWX, B rewritten in place (the whole of it,
  *               int3s prof may have put there included), then
  *               VALGRIND_DISCARD_TRANSLATIONS of the bytes written
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
@@ -125,6 +129,21 @@ static void *jit_caller(void *arg)
 	return NULL;
 }
 
+/* A child changes its copy of the code, runs it and exits. */
+static int in_child(void)
+{
+	int status;
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		rewrite(1, 0);
+		call_rounds_of();
+		_exit(0);
+	}
+	return waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
 static void map_code(int prot)
 {
 	base = mmap((void *)0x20000000, 2 * PAGE, PROT_READ | PROT_WRITE,
@@ -179,8 +198,8 @@ int main(int argc, char **argv)
 		rc = discard();
 	else if (strcmp(how, "jitthread") == 0)
 		rc = in_turns();
-	else if (strcmp(how, "munmap") && strcmp(how, "mprotect") && !threads)
-		die("usage: codechange munmap|mprotect|threads|jitthread|discard");
+	else if (strcmp(how, "munmap") && strcmp(how, "mprotect") && strcmp(how, "fork") && !threads)
+		die("usage: codechange munmap|mprotect|threads|fork|jitthread|discard");
 	if (strcmp(how, "discard") && strcmp(how, "jitthread")) {
 		if (threads && pipe(release) != 0)
 			die("pipe");
@@ -192,6 +211,8 @@ int main(int argc, char **argv)
 			if (r)
 				rewrite(r, strcmp(how, "munmap") == 0 || (threads && r == 2));
 			call_rounds_of();
+			if (r == 0 && strcmp(how, "fork") == 0)
+				rc |= in_child();
 		}
 		for (int i = 0; threads && i < WORKERS; i++)
 			if (write(release[1], "r", 1) != 1)
