@@ -103,37 +103,47 @@ void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps)
 	as->bps = kept;
 }
 
-struct overwritten {
+struct discarded {
+	struct tracer *tr;
 	pid_t pid;
 	uint64_t lo, hi;
 	uint64_t *gone;
 	size_t n, cap;
 };
 
-static void if_overwritten(uint64_t addr, uint64_t orig, void *ctx)
+/* A breakpoint in the range: forgotten; where an int3 still stands there
+ * the original byte goes back. The program said it wrote the range: an
+ * int3 there is ours (copied back, or left where it wrote around it) or
+ * one it wrote itself, which cannot be told apart; JITs pad code with
+ * int3s, and taking ours for the program's made the translator decode the
+ * new code with the old byte. Padding is never run; our int3 would be. */
+static void forget_in_range(uint64_t addr, uint64_t orig, void *ctx)
 {
-	struct overwritten *o = ctx;
-	uint8_t code[16];
-	(void)orig;
-	if (addr < o->lo || addr >= o->hi)
+	struct discarded *d = ctx;
+	uint8_t code[16], byte = (uint8_t)orig;
+	if (addr < d->lo || addr >= d->hi)
 		return;
-	if (tracer_read_code(o->pid, addr, code) && code[0] == 0xcc)
-		return; /* still ours: the program wrote elsewhere */
-	if (o->n == o->cap) {
-		o->cap = o->cap ? 2 * o->cap : 64;
-		o->gone = xrealloc(o->gone, o->cap * sizeof *o->gone);
+	if (tracer_read_code(d->pid, addr, code) && code[0] == 0xcc &&
+	    !tracer_write_code(d->pid, addr, &byte, 1))
+		tracer_lost(d->tr, "a byte of code not restored", "process %d at %llx", d->pid,
+			    (unsigned long long)addr);
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 64;
+		d->gone = xrealloc(d->gone, d->cap * sizeof *d->gone);
 	}
-	o->gone[o->n++] = addr;
+	d->gone[d->n++] = addr;
 }
 
 void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi)
 {
-	(void)tr;
-	struct overwritten o = { pid, lo, hi, NULL, 0, 0 };
-	u64_table_each(&as->bps, if_overwritten, &o);
-	for (size_t i = 0; i < o.n; i++)
-		u64_table_remove(&as->bps, o.gone[i]);
-	free(o.gone);
+	struct discarded d = { tr, pid, lo, hi, NULL, 0, 0 };
+	u64_table_each(&as->bps, forget_in_range, &d);
+	for (size_t i = 0; i < d.n; i++)
+		u64_table_remove(&as->bps, d.gone[i]);
+	if (d.n)
+		log_debug("process %d: %zu breakpoints of %llx-%llx forgotten", pid, d.n,
+			  (unsigned long long)lo, (unsigned long long)hi);
+	free(d.gone);
 	/* Blocks stay allocated: a thread may still run one (see struct aspace). */
 	u64_table_clear(&as->blocks);
 	scratch_forget_slots(&as->scratch);

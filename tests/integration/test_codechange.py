@@ -74,6 +74,9 @@ class CodeChange(ProfTestCase):
     def test_discard_translations(self):
         self.check("discard")
 
+    def test_madvise_drops_the_code(self):
+        self.check("madvise")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -26,6 +26,8 @@
  *   fork        as mprotect, but after round 0 a forked child runs round
  *               1 (rewriting its copy) and exits before the parent goes
  *               on: page B counts 1806 more, page A 24 more, in the child
+ *   madvise     both pages RWX, B dropped with madvise(MADV_DONTNEED)
+ *               (it reads back as zeros), then written again
  *   discard     both pages RWX, B rewritten in place (the whole of it,
  *               int3s prof may have put there included), then
  *               VALGRIND_DISCARD_TRANSLATIONS of the bytes written
@@ -157,11 +159,15 @@ static void map_code(int prot)
 	protect(base, 2 * PAGE, prot);
 }
 
-static int discard(void)
+static int discard(int by_madvise)
 {
 	map_code(PROT_READ | PROT_WRITE | PROT_EXEC);
 	for (int r = 0; r < ROUNDS; r++) {
-		if (r) {
+		if (r && by_madvise) {
+			if (madvise(base + PAGE, PAGE, MADV_DONTNEED) != 0)
+				die("madvise");
+			write_b(base + PAGE, loops[r]);
+		} else if (r) {
 			uint8_t page[PAGE];
 			memcpy(page, base + PAGE, PAGE); /* int3s of prof's included, if any */
 			write_b(page, loops[r]);
@@ -194,13 +200,14 @@ int main(int argc, char **argv)
 	const char *how = argc > 1 ? argv[1] : "mprotect";
 	pthread_t t[WORKERS];
 	int threads = strcmp(how, "threads") == 0, rc = 0;
-	if (strcmp(how, "discard") == 0)
-		rc = discard();
+	int in_place = strcmp(how, "discard") == 0 || strcmp(how, "madvise") == 0;
+	if (in_place)
+		rc = discard(strcmp(how, "madvise") == 0);
 	else if (strcmp(how, "jitthread") == 0)
 		rc = in_turns();
 	else if (strcmp(how, "munmap") && strcmp(how, "mprotect") && strcmp(how, "fork") && !threads)
-		die("usage: codechange munmap|mprotect|threads|fork|jitthread|discard");
-	if (strcmp(how, "discard") && strcmp(how, "jitthread")) {
+		die("usage: codechange munmap|mprotect|threads|fork|jitthread|discard|madvise");
+	if (!in_place && strcmp(how, "jitthread")) {
 		if (threads && pipe(release) != 0)
 			die("pipe");
 		for (int i = 0; threads && i < WORKERS; i++)
