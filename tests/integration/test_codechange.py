@@ -21,7 +21,9 @@ class CodeChange(ProfTestCase):
         db = self.db("%s-%s.db" % (how, mode))
         r = record(db, [CODECHANGE, how], mode=mode)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertNotIn("warning", r.stderr)
+        # (a memfd's file cannot be read for names: said once, not ours here)
+        warnings = [l for l in r.stderr.splitlines() if "warning" in l and "/memfd:" not in l]
+        self.assertEqual(warnings, [])
         return db, int(r.stdout.strip(), 16)
 
     def per_pc(self, db, base):

@@ -28,10 +28,15 @@
  *               on: page B counts 1806 more, page A 24 more, in the child
  *   madvise     both pages RWX, B dropped with madvise(MADV_DONTNEED)
  *               (it reads back as zeros), then written again
- *   discard     both pages RWX, B rewritten in place (the whole of it,
+ *   discard     the two pages mapped twice from a memfd, executable at
+ *               BASE and writable elsewhere (as V8 can); B rewritten in
+ *               place through the writable view (its first 16 bytes,
  *               int3s prof may have put there included), then
  *               VALGRIND_DISCARD_TRANSLATIONS of the bytes written
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* memfd_create */
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -159,9 +164,33 @@ static void map_code(int prot)
 	protect(base, 2 * PAGE, prot);
 }
 
+/* The code executable at base and writable at the address returned. */
+static uint8_t *map_twice(void)
+{
+	int fd = memfd_create("codechange", 0);
+	if (fd < 0 || ftruncate(fd, 2 * PAGE) != 0)
+		die("memfd");
+	uint8_t *rw = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (rw == MAP_FAILED)
+		die("mmap");
+	write_a(rw);
+	write_b(rw + PAGE, loops[0]);
+	base = mmap((void *)0x20000000, 2 * PAGE, PROT_READ | PROT_EXEC,
+		    MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+	if (base == MAP_FAILED)
+		base = mmap(NULL, 2 * PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		die("mmap");
+	return rw;
+}
+
 static int discard(int by_madvise)
 {
-	map_code(PROT_READ | PROT_WRITE | PROT_EXEC);
+	uint8_t *rw = base;
+	if (by_madvise)
+		map_code(PROT_READ | PROT_WRITE | PROT_EXEC);
+	else
+		rw = map_twice();
 	for (int r = 0; r < ROUNDS; r++) {
 		if (r && by_madvise) {
 			if (madvise(base + PAGE, PAGE, MADV_DONTNEED) != 0)
@@ -171,7 +200,7 @@ static int discard(int by_madvise)
 			uint8_t page[PAGE];
 			memcpy(page, base + PAGE, PAGE); /* int3s of prof's included, if any */
 			write_b(page, loops[r]);
-			memcpy(base + PAGE, page, 16);
+			memcpy(rw + PAGE, page, 16);
 			VALGRIND_DISCARD_TRANSLATIONS(base + PAGE, 16);
 		}
 		call_rounds_of();
