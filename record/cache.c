@@ -559,17 +559,6 @@ static bool read_insn(struct tracer *tr, struct tracee *t, uint64_t pc, struct s
 	       s->enc.len == s->info.len;
 }
 
-/* Code in writable memory can change with no syscall (HotSpot's code
- * cache and V8's code space are RWX, and V8 patches code during GC without
- * telling valgrind): a translation of it could run stale code. Block mode
- * runs it instead, in place, until writes to such pages are caught. */
-static bool in_writable_code(const struct tracee *t, uint64_t pc)
-{
-	const struct map_entry *m = maps_find(&t->proc->maps, pc);
-	const struct map_entry *end = maps_find(&t->proc->maps, pc + 15); /* where it may run on */
-	return !m || (m->prot & MAP_PROT_W) || (end && (end->prot & MAP_PROT_W));
-}
-
 static bool is_transfer(const struct insn_info *i)
 {
 	return i->cls == CLASS_BRANCH || i->cls == CLASS_CALL || i->cls == CLASS_RET;
@@ -629,8 +618,7 @@ static bool flags_live_at(struct tracer *tr, struct tracee *t, uint64_t pc, int 
 	uint8_t written = 0;
 	struct scanned s;
 	for (int i = 0; i < 32; i++) {
-		if (in_writable_code(t, pc) || !read_insn(tr, t, pc, &s) || s.info.is_rep ||
-		    (s.info.flags_read & ~written))
+		if (!read_insn(tr, t, pc, &s) || s.info.is_rep || (s.info.flags_read & ~written))
 			return true;
 		depend_on(dep, pc, pc + s.info.len);
 		written |= s.info.flags_written;
@@ -683,7 +671,7 @@ static uint32_t scan(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 {
 	uint32_t n = 0;
 	for (; n < MAX_TRANS_INSNS; n++) {
-		if (in_writable_code(t, pc) || !read_insn(tr, t, pc, &s[n]))
+		if (!read_insn(tr, t, pc, &s[n]))
 			break;
 		if (s[n].enc.gs_prefix && ahead)
 			return 0; /* maybe not code at all: decide when a thread gets there */
