@@ -103,6 +103,52 @@ void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps)
 	as->bps = kept;
 }
 
+struct discarded {
+	struct tracer *tr;
+	pid_t pid;
+	uint64_t lo, hi;
+	uint64_t *gone;
+	size_t n, cap;
+};
+
+/* A breakpoint in the range: forgotten; where an int3 still stands there
+ * the original byte goes back. The program said it wrote the range: an
+ * int3 there is ours (copied back, or left where it wrote around it) or
+ * one it wrote itself, which cannot be told apart; JITs pad code with
+ * int3s, and taking ours for the program's made the translator decode the
+ * new code with the old byte. Padding is never run; our int3 would be. */
+static void forget_in_range(uint64_t addr, uint64_t orig, void *ctx)
+{
+	struct discarded *d = ctx;
+	uint8_t code[16], byte = (uint8_t)orig;
+	if (addr < d->lo || addr >= d->hi)
+		return;
+	if (tracer_read_code(d->pid, addr, code) && code[0] == 0xcc &&
+	    !tracer_write_code(d->pid, addr, &byte, 1))
+		tracer_lost(d->tr, "a byte of code not restored", "process %d at %llx", d->pid,
+			    (unsigned long long)addr);
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 64;
+		d->gone = xrealloc(d->gone, d->cap * sizeof *d->gone);
+	}
+	d->gone[d->n++] = addr;
+}
+
+void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi)
+{
+	struct discarded d = { tr, pid, lo, hi, NULL, 0, 0 };
+	u64_table_each(&as->bps, forget_in_range, &d);
+	for (size_t i = 0; i < d.n; i++)
+		u64_table_remove(&as->bps, d.gone[i]);
+	if (d.n)
+		log_debug("process %d: %zu breakpoints of %llx-%llx forgotten", pid, d.n,
+			  (unsigned long long)lo, (unsigned long long)hi);
+	free(d.gone);
+	/* Blocks stay allocated: a thread may still run one (see struct aspace). */
+	u64_table_clear(&as->blocks);
+	scratch_forget_slots(&as->scratch);
+}
+
 struct restore_ctx {
 	struct tracer *tr;
 	pid_t pid;

@@ -121,6 +121,10 @@ bool aspace_bp_orig(const struct aspace *as, uint64_t addr, uint8_t *orig);
 void aspace_bp_add(struct aspace *as, uint64_t addr, uint8_t orig);
 /* Executable mappings changed: forget blocks, and breakpoints no longer in code. */
 void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps);
+/* The program rewrote [lo, hi) in place: blocks are decoded again, and
+ * its breakpoints there are forgotten (an int3 left there gives its byte
+ * back). */
+void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi);
 /* Writes every original byte back into pid's memory (before letting it run free). */
 void aspace_remove_breakpoints(struct tracer *tr, struct aspace *as, pid_t pid);
 

@@ -70,16 +70,6 @@ static void open_mem(struct cache *c, pid_t pid)
 		log_debug("cannot open %s: %s", path, strerror(errno));
 }
 
-/* The program's code as the translations were made from it. */
-static void remember_code(struct cache *c, const struct map_list *maps)
-{
-	maps_free(&c->code_maps);
-	for (size_t i = 0; i < maps->n; i++) {
-		const struct map_entry *m = &maps->v[i];
-		maps_add(&c->code_maps, m->start, m->end, m->pgoff, m->prot, m->path);
-	}
-}
-
 struct cache *cache_fork(const struct cache *parent, pid_t child)
 {
 	struct cache *c = cache_new();
@@ -95,6 +85,10 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 		c->regions[i].keys = keys ? xmalloc(CR_TABLE_SLOTS * sizeof *keys) : NULL;
 		c->regions[i].pending = NULL;
 		c->regions[i].pending_len = c->regions[i].pending_cap = 0;
+		const uint32_t *ids = parent->regions[i].ids;
+		c->regions[i].ids = xmalloc((parent->regions[i].ids_cap + 1) * sizeof *ids);
+		if (ids)
+			memcpy(c->regions[i].ids, ids, parent->regions[i].nids * sizeof *ids);
 		if (keys)
 			memcpy(c->regions[i].keys, keys, CR_TABLE_SLOTS * sizeof *keys);
 	}
@@ -107,8 +101,17 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	u64_table_copy(&c->exits, &parent->exits);
 	c->exitv = xmalloc((parent->exits_cap ? parent->exits_cap : 1) * sizeof *c->exitv);
 	memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
-	memset(&c->code_maps, 0, sizeof c->code_maps);
-	remember_code(c, &parent->code_maps);
+	memset(&c->exits_to, 0, sizeof c->exits_to);
+	u64_table_copy(&c->exits_to, &parent->exits_to);
+	memset(&c->by_page, 0, sizeof c->by_page);
+	u64_table_copy(&c->by_page, &parent->by_page);
+	c->pages = xcalloc(parent->pages_cap ? parent->pages_cap : 1, sizeof *c->pages);
+	for (size_t i = 0; i < parent->npages; i++) {
+		const struct cache_page *pg = &parent->pages[i];
+		c->pages[i] = *pg;
+		c->pages[i].ids = xmalloc((pg->cap ? pg->cap : 1) * sizeof *pg->ids);
+		memcpy(c->pages[i].ids, pg->ids, pg->n * sizeof *pg->ids);
+	}
 	memset(&c->site_len, 0, sizeof c->site_len);
 	u64_table_copy(&c->site_len, &parent->site_len);
 	memset(&c->unlisted, 0, sizeof c->unlisted);
@@ -126,6 +129,7 @@ static void free_region_buffers(struct cache *c)
 	for (int i = 0; i < c->nregions; i++) {
 		free(c->regions[i].keys);
 		free(c->regions[i].pending);
+		free(c->regions[i].ids);
 	}
 }
 
@@ -137,8 +141,15 @@ static void forget_translations(struct cache *c)
 	}
 	u64_table_clear(&c->by_orig);
 	u64_table_clear(&c->exits);
+	u64_table_clear(&c->exits_to);
 	u64_table_clear(&c->site_len);
 	u64_table_clear(&c->after_syscall);
+	u64_table_clear(&c->by_page);
+	for (size_t i = 0; i < c->npages; i++)
+		free(c->pages[i].ids);
+	free(c->pages);
+	c->pages = NULL;
+	c->npages = c->pages_cap = 0;
 	c->nexits = 0;
 }
 
@@ -146,8 +157,8 @@ void cache_put(struct cache *c)
 {
 	if (!c || --c->refs > 0)
 		return;
-	log_debug("process %d: %u translations, %zu exits, %llu writes", c->pid, c->ntrans,
-		  c->nexits, (unsigned long long)c->writes);
+	log_debug("process %d: %u translations (%llu invalidated), %zu exits, %llu writes", c->pid,
+		  c->ntrans, (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->writes);
 	forget_translations(c);
 	u64_table_clear(&c->unlisted);
 	free(c->trans);
@@ -157,7 +168,6 @@ void cache_put(struct cache *c)
 	free(c->area_counters);
 	cache_area_free(&c->forked);
 	free(c->window);
-	maps_free(&c->code_maps);
 	if (c->mem_fd >= 0)
 		close(c->mem_fd);
 	free(c);
@@ -371,7 +381,6 @@ bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t 
 		return false;
 	}
 	c->started = true;
-	remember_code(c, &t->proc->maps);
 	return true;
 }
 
@@ -586,15 +595,35 @@ static int end_kind(const struct scanned *s)
 	}
 }
 
+/* Code read beyond a block: up to two runs of instructions. */
+static void depend_on(uint64_t dep[2][2], uint64_t lo, uint64_t hi)
+{
+	for (int i = 0; i < 2; i++) {
+		if (dep[i][1] == lo && dep[i][0] < dep[i][1]) {
+			dep[i][1] = hi;
+			return;
+		}
+		if (dep[i][0] >= dep[i][1]) {
+			dep[i][0] = lo;
+			dep[i][1] = hi;
+			return;
+		}
+	}
+	dep[1][1] = hi > dep[1][1] ? hi : dep[1][1]; /* not reached: at most one jump is followed */
+	dep[1][0] = lo < dep[1][0] ? lo : dep[1][0];
+}
+
 /* Whether the status flags may be read at pc before being overwritten
- * (depth: how many direct jumps to follow). */
-static bool flags_live_at(struct tracer *tr, struct tracee *t, uint64_t pc, int depth)
+ * (depth: how many direct jumps to follow); the code it reads goes into dep. */
+static bool flags_live_at(struct tracer *tr, struct tracee *t, uint64_t pc, int depth,
+			  uint64_t dep[2][2])
 {
 	uint8_t written = 0;
 	struct scanned s;
 	for (int i = 0; i < 32; i++) {
 		if (!read_insn(tr, t, pc, &s) || s.info.is_rep || (s.info.flags_read & ~written))
 			return true;
+		depend_on(dep, pc, pc + s.info.len);
 		written |= s.info.flags_written;
 		if (written == FLAGS_STATUS)
 			return false;
@@ -615,7 +644,7 @@ static bool flags_live_at(struct tracer *tr, struct tracee *t, uint64_t pc, int 
 
 /* Whether the counter update at the block's entry must save the flags. */
 static bool block_flags_live(struct tracer *tr, struct tracee *t, const struct scanned *s,
-			     uint32_t n, int kind)
+			     uint32_t n, int kind, uint64_t dep[2][2])
 {
 	uint8_t written = 0;
 	for (uint32_t i = 0; i < n; i++) {
@@ -629,10 +658,10 @@ static bool block_flags_live(struct tracer *tr, struct tracee *t, const struct s
 	switch (kind) {
 	case TE_FALL:
 	case TE_SYSCALL:
-		return flags_live_at(tr, t, next, 1);
+		return flags_live_at(tr, t, next, 1, dep);
 	case TE_JMP:
 	case TE_CALL:
-		return flags_live_at(tr, t, s[n - 1].br.to.target, 1);
+		return flags_live_at(tr, t, s[n - 1].br.to.target, 1, dep);
 	default:
 		return true; /* the rest were decided inside the block or go who knows where */
 	}
@@ -846,34 +875,38 @@ static bool fits_rel32(uint64_t field, uint64_t target)
 	return d == (int32_t)d;
 }
 
-static void add_exit(struct cache *c, uint64_t stub, uint64_t field, uint64_t target)
+static void add_exit(struct cache *c, uint64_t stub, uint64_t field, uint64_t target,
+		     uint8_t linked)
 {
 	if (c->nexits == c->exits_cap) {
 		c->exits_cap = c->exits_cap ? 2 * c->exits_cap : 256;
 		c->exitv = xrealloc(c->exitv, c->exits_cap * sizeof *c->exitv);
 	}
-	c->exitv[c->nexits] = (struct cache_exit){ stub, field, target };
+	uint64_t *head = u64_table_slot(&c->exits_to, target, NULL);
+	c->exitv[c->nexits] = (struct cache_exit){ stub, field, target, (uint32_t)*head, linked, false };
+	*head = c->nexits + 1;
 	u64_table_put(&c->exits, stub, c->nexits++);
 }
 
-/* Points each exit at its target's translation when there is one, else at a
- * stub of its own after the code. */
+/* Every exit gets a stub of its own after the code, its int3 for as long
+ * as the target has no translation (again, after an invalidation); the
+ * jump leads straight to the target's translation when there is one. */
 static void place_exits(struct cache *c, struct builder *b)
 {
 	for (int i = 0; i < b->nex; i++) {
 		const struct pending_exit *p = &b->ex[i];
 		const struct trans *to = lookup_orig(c, p->target);
-		uint64_t dest;
+		uint64_t stub = emit_here(&b->e), dest = stub;
+		uint8_t linked = LINK_NONE;
+		emit_stub(&b->e);
 		if (to && fits_rel32(p->field, to->entry)) {
 			dest = to->entry;
-		} else {
-			dest = emit_here(&b->e);
-			emit_stub(&b->e);
-			if (to)
-				encode_abs_jmp(b->e.b + (dest - b->e.base), to->entry);
-			else
-				add_exit(c, dest, p->field, p->target);
+			linked = LINK_REL;
+		} else if (to) {
+			encode_abs_jmp(b->e.b + (stub - b->e.base), to->entry);
+			linked = LINK_ABS;
 		}
+		add_exit(c, stub, p->field, p->target, linked);
 		uint32_t rel = (uint32_t)(int32_t)(int64_t)(dest - (p->field + 4));
 		memcpy(b->e.b + (p->field - b->e.base), &rel, 4);
 	}
@@ -939,6 +972,50 @@ static struct trans *trans_alloc(const struct scanned *s, uint32_t n, int kind, 
 	return x;
 }
 
+static void region_add(struct cache_region *r, uint32_t id)
+{
+	if (r->nids == r->ids_cap) {
+		r->ids_cap = r->ids_cap ? 2 * r->ids_cap : 1024;
+		r->ids = xrealloc(r->ids, r->ids_cap * sizeof *r->ids);
+	}
+	r->ids[r->nids++] = id;
+}
+
+#define PAGE_SHIFT 12
+
+static void index_range(struct cache *c, uint32_t id, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t pg = lo >> PAGE_SHIFT; lo < hi && pg <= (hi - 1) >> PAGE_SHIFT; pg++) {
+		bool added;
+		uint64_t *slot = u64_table_slot(&c->by_page, pg, &added);
+		if (added) {
+			if (c->npages == c->pages_cap) {
+				c->pages_cap = c->pages_cap ? 2 * c->pages_cap : 256;
+				c->pages = xrealloc(c->pages, c->pages_cap * sizeof *c->pages);
+			}
+			memset(&c->pages[c->npages], 0, sizeof *c->pages);
+			*slot = ++c->npages;
+		}
+		struct cache_page *p = &c->pages[*slot - 1];
+		if (p->n && p->ids[p->n - 1] == id)
+			continue; /* the dependency runs on in the block's page */
+		if (p->n == p->cap) {
+			p->cap = p->cap ? 2 * p->cap : 8;
+			p->ids = xrealloc(p->ids, p->cap * sizeof *p->ids);
+		}
+		p->ids[p->n++] = id;
+	}
+}
+
+/* A translation belongs to every page its source bytes (or the code read
+ * for its flags) touch: a block straddling two pages is in both. */
+static void index_pages(struct cache *c, const struct trans *x)
+{
+	index_range(c, x->id, x->orig, x->pc[x->n]);
+	for (int i = 0; i < 2; i++)
+		index_range(c, x->id, x->dep[i][0], x->dep[i][1]);
+}
+
 static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 			   const struct scanned *s, uint32_t n, int kind)
 {
@@ -959,7 +1036,8 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 	if (kind == TE_REP) {
 		ok = terminator(&b, x, &s[0], id);
 	} else {
-		emit_count(&b.e, (uint32_t)(CD_COUNTERS + 8 * id), n, block_flags_live(tr, t, s, n, kind));
+		emit_count(&b.e, (uint32_t)(CD_COUNTERS + 8 * id), n,
+			   block_flags_live(tr, t, s, n, kind, x->dep));
 		uint32_t copied = kind == TE_FALL ? n : n - 1;
 		ok = body(&b, x, s, copied);
 		if (ok && kind == TE_FALL) {
@@ -970,8 +1048,10 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 			ok = terminator(&b, x, &s[n - 1], id);
 		}
 	}
+	x->exit0 = (uint32_t)c->nexits;
 	if (ok) {
 		place_exits(c, &b);
+		x->nexit = (uint32_t)(c->nexits - x->exit0);
 		ok = b.e.n <= bound;
 		if (ok)
 			pend(r, b.e.base, b.e.b, b.e.n);
@@ -989,6 +1069,8 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 	c->trans[id] = x;
 	c->ntrans++;
 	u64_table_put(&c->by_orig, x->orig, id + 1ull);
+	region_add(r, id);
+	index_pages(c, x);
 	return x;
 }
 
@@ -1042,7 +1124,7 @@ static void translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c
 	for (size_t i = first_exit; i < c->nexits; i++) {
 		const struct trans *to = lookup_orig(c, c->exitv[i].target);
 		uint64_t idx;
-		if (to && u64_table_get(&c->exits, c->exitv[i].stub, &idx))
+		if (to && !c->exitv[i].linked && u64_table_get(&c->exits, c->exitv[i].stub, &idx))
 			cache_link(c, c->exitv[i].stub, to);
 	}
 	for (size_t m = 0; m < nmade; m++) {
@@ -1073,12 +1155,23 @@ const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct 
 	return x;
 }
 
+/* The translation at or before addr in r (they follow each other). */
 const struct trans *cache_trans_at(const struct cache *c, uint64_t addr)
 {
-	for (uint32_t i = 0; i < c->ntrans; i++) {
-		const struct trans *x = c->trans[i];
-		if (x && addr >= x->entry && addr < x->end)
-			return x;
+	for (int i = 0; i < c->nregions; i++) {
+		const struct cache_region *r = &c->regions[i];
+		if (addr < r->base || addr >= r->base + CACHE_REGION_SIZE)
+			continue;
+		size_t lo = 0, hi = r->nids; /* the first whose entry is above addr */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (c->trans[r->ids[mid]]->entry <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		const struct trans *x = lo ? c->trans[r->ids[lo - 1]] : NULL;
+		return x && addr < x->end ? x : NULL;
 	}
 	return NULL;
 }
@@ -1102,16 +1195,20 @@ void cache_link(struct cache *c, uint64_t stub, const struct trans *to)
 	uint64_t i;
 	if (!u64_table_get(&c->exits, stub, &i))
 		return;
-	const struct cache_exit *x = &c->exitv[i];
+	struct cache_exit *x = &c->exitv[i];
 	bool ok;
+	if (x->dead || to->dead)
+		return; /* a thread left in dead code goes on through the stubs */
 	if (fits_rel32(x->rel_field, to->entry)) {
 		uint32_t rel = (uint32_t)(int32_t)(int64_t)(to->entry - (x->rel_field + 4));
 		ok = patch(c, x->rel_field, &rel, 4);
+		x->linked = LINK_REL;
 	} else {
 		/* Its int3 last: a thread reaching the stub meanwhile traps, as before. */
 		uint8_t jmp[14];
 		encode_abs_jmp(jmp, to->entry);
 		ok = patch(c, stub + 1, jmp + 1, sizeof jmp - 1) && patch(c, stub, jmp, 1);
+		x->linked = LINK_ABS;
 	}
 	/* The exit stays known: another thread may stand on its int3 already. */
 	if (!ok)
@@ -1150,24 +1247,15 @@ static bool region_insert(struct cache *c, struct cache_region *r, uint64_t targ
 /* A key no target equals: probes go on past it, inserts leave it. */
 #define TOMBSTONE 1
 
+static void unlist_entry(struct cache *c, uint64_t target);
+
 void cache_unlist(struct cache *c, uint64_t target)
 {
-	uint64_t v, dead = TOMBSTONE;
+	uint64_t v;
 	if (u64_table_get(&c->unlisted, target, &v))
 		return;
 	u64_table_put(&c->unlisted, target, 1);
-	for (int i = 0; i < c->nregions; i++) {
-		struct cache_region *r = &c->regions[i];
-		uint64_t b = bucket_of(target);
-		for (uint64_t k = b; r->keys && k < b + CR_TABLE_SLACK && r->keys[k]; k++) {
-			if (r->keys[k] != target)
-				continue;
-			if (!cache_write(c, r->base + CR_TABLE + 16 * k, &dead, 8))
-				log_debug("process %d: %llx stays in a lookup table", c->pid,
-					  (unsigned long long)target);
-			r->keys[k] = TOMBSTONE;
-		}
-	}
+	unlist_entry(c, target);
 }
 
 bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
@@ -1312,40 +1400,157 @@ void cache_unenter(struct tracer *tr, struct cache *c, struct cache_area *a, con
 
 /* ---- code changing under the translations ---- */
 
-static bool still_mapped(const struct map_entry *m, const struct map_list *now)
+static bool overlaps(uint64_t a, uint64_t b, uint64_t lo, uint64_t hi)
 {
-	for (size_t i = 0; i < now->n; i++)
-		if (now->v[i].start == m->start && now->v[i].end == m->end &&
-		    now->v[i].pgoff == m->pgoff && strcmp(now->v[i].path, m->path) == 0)
-			return true;
-	return false;
+	return a < b && a < hi && lo < b;
 }
 
-bool cache_code_gone(struct cache *c, const struct map_list *exec_maps)
+static bool reads_range(const struct trans *x, uint64_t lo, uint64_t hi)
 {
-	bool gone = false;
-	for (size_t i = 0; i < c->code_maps.n && !gone; i++)
-		gone = !cache_holds(c, c->code_maps.v[i].start) &&
-		       !still_mapped(&c->code_maps.v[i], exec_maps);
-	remember_code(c, exec_maps);
-	return gone;
+	return overlaps(x->orig, x->pc[x->n], lo, hi) || overlaps(x->dep[0][0], x->dep[0][1], lo, hi) ||
+	       overlaps(x->dep[1][0], x->dep[1][1], lo, hi);
 }
 
-void cache_flush(struct tracer *tr, struct cache *c)
+/* Exits leading to target trap again (a thread reaching one translates
+ * the new code): the jump back to its stub (one aligned store), or the
+ * stub's int3 back over its absolute jump. */
+static void unlink_exits_to(struct cache *c, uint64_t target)
 {
-	forget_translations(c);
-	void *zero = xcalloc(CR_TABLE_SLOTS, 16);
+	uint64_t head;
+	if (!u64_table_get(&c->exits_to, target, &head))
+		return;
+	for (uint64_t i = head; i; i = c->exitv[i - 1].next) {
+		struct cache_exit *e = &c->exitv[i - 1];
+		uint32_t rel = (uint32_t)(int32_t)(int64_t)(e->stub - (e->rel_field + 4));
+		static const uint8_t int3 = 0xcc;
+		bool ok = true;
+		if (e->linked == LINK_REL)
+			ok = patch(c, e->rel_field, &rel, 4);
+		else if (e->linked == LINK_ABS)
+			ok = patch(c, e->stub, &int3, 1);
+		if (!ok)
+			log_debug("process %d: exit at %llx not unlinked", c->pid,
+				  (unsigned long long)e->stub);
+		e->linked = LINK_NONE;
+	}
+}
+
+/* Its entries in the lookup tables become dead keys (probes go past them). */
+static void unlist_entry(struct cache *c, uint64_t target)
+{
+	uint64_t dead = TOMBSTONE, b = bucket_of(target);
 	for (int i = 0; i < c->nregions; i++) {
 		struct cache_region *r = &c->regions[i];
-		if (r->keys && !cache_write(c, r->base + CR_TABLE, zero, CR_TABLE_SLOTS * 16))
-			tracer_lost(tr, "a lookup table not cleared", "process %d", c->pid);
-		if (r->keys)
-			memset(r->keys, 0, CR_TABLE_SLOTS * sizeof *r->keys);
+		for (uint64_t k = b; r->keys && k < b + CR_TABLE_SLACK && r->keys[k]; k++) {
+			if (r->keys[k] != target)
+				continue;
+			if (!cache_write(c, r->base + CR_TABLE + 16 * k, &dead, 8))
+				log_debug("process %d: %llx stays in a lookup table", c->pid,
+					  (unsigned long long)target);
+			r->keys[k] = TOMBSTONE;
+		}
 	}
-	free(zero);
-	/* Only the lookup routine stays at the start of each region. */
-	for (int i = 0; i < c->nregions; i++)
-		c->regions[i].used = CR_CODE;
+}
+
+static void kill_trans(struct cache *c, struct trans *x)
+{
+	uint64_t v;
+	x->dead = true;
+	c->invalidated++;
+	if (u64_table_get(&c->by_orig, x->orig, &v) && v == x->id + 1ull)
+		u64_table_remove(&c->by_orig, x->orig);
+	/* Its own exits stay known (a thread may stand on one) but are never
+	 * linked again, nor unlinked. */
+	for (uint32_t i = 0; i < x->nexit; i++)
+		c->exitv[x->exit0 + i].dead = true;
+	unlist_entry(c, x->orig);
+	unlink_exits_to(c, x->orig);
+}
+
+/* Kills the live translations of one page that read [lo, hi); the page's
+ * list keeps the live ones. */
+static size_t invalidate_page(struct cache *c, struct cache_page *p, uint64_t lo, uint64_t hi)
+{
+	size_t killed = 0;
+	uint32_t kept = 0;
+	for (uint32_t k = 0; k < p->n; k++) {
+		struct trans *x = c->trans[p->ids[k]];
+		if (x && !x->dead && reads_range(x, lo, hi)) {
+			kill_trans(c, x);
+			killed++;
+		}
+		if (x && !x->dead)
+			p->ids[kept++] = p->ids[k];
+	}
+	p->n = kept;
+	return killed;
+}
+
+struct page_walk {
+	struct cache *c;
+	uint64_t lo, hi;
+	size_t killed;
+};
+
+static void invalidate_if_inside(uint64_t page, uint64_t idx, void *ctx)
+{
+	struct page_walk *w = ctx;
+	uint64_t start = page << PAGE_SHIFT;
+	if (start < w->hi && w->lo < start + (1ull << PAGE_SHIFT))
+		w->killed += invalidate_page(w->c, &w->c->pages[idx - 1], w->lo, w->hi);
+}
+
+struct site_walk {
+	uint64_t lo, hi;
+	uint64_t *gone;
+	size_t n, cap;
+};
+
+static void site_if_inside(uint64_t site, uint64_t len, void *ctx)
+{
+	struct site_walk *w = ctx;
+	(void)len;
+	if (site < w->lo || site >= w->hi)
+		return;
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 64;
+		w->gone = xrealloc(w->gone, w->cap * sizeof *w->gone);
+	}
+	w->gone[w->n++] = site;
+}
+
+/* Call sites whose length was read from the old code. */
+static void forget_sites(struct cache *c, uint64_t lo, uint64_t hi)
+{
+	struct site_walk w = { lo, hi, NULL, 0, 0 };
+	u64_table_each(&c->site_len, site_if_inside, &w);
+	for (size_t i = 0; i < w.n; i++)
+		u64_table_remove(&c->site_len, w.gone[i]);
+	free(w.gone);
+}
+
+size_t cache_invalidate(struct tracer *tr, struct cache *c, uint64_t lo, uint64_t hi)
+{
+	(void)tr;
+	if (hi <= lo || !c->ntrans)
+		return 0;
+	c->window_len = 0;
+	uint64_t first = lo >> PAGE_SHIFT, last = (hi - 1) >> PAGE_SHIFT;
+	struct page_walk w = { c, lo, hi, 0 };
+	if (last - first + 1 > c->by_page.n) { /* a huge range: walk the pages that hold code */
+		u64_table_each(&c->by_page, invalidate_if_inside, &w);
+	} else {
+		for (uint64_t pg = first; pg <= last; pg++) {
+			uint64_t idx;
+			if (u64_table_get(&c->by_page, pg, &idx))
+				w.killed += invalidate_page(c, &c->pages[idx - 1], lo, hi);
+		}
+	}
+	forget_sites(c, lo, hi);
+	if (w.killed)
+		log_debug("process %d: %zu translations of %llx-%llx invalidated", c->pid, w.killed,
+			  (unsigned long long)lo, (unsigned long long)hi);
+	return w.killed;
 }
 
 void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,

@@ -80,6 +80,11 @@ struct trans {
 	uint8_t *cls;
 	uint32_t *off;          /* their copies' offsets from entry; [n]: after the last */
 	uint32_t special_off;   /* TE_REP: its copy; TE_ICALL, TE_IJMP: the target load */
+	bool dead;              /* invalidated: its code changed (it stays for the counts) */
+	uint32_t exit0, nexit;  /* its exits: exitv[exit0 .. exit0+nexit) */
+	/* Code read beyond the block to decide that the flags need no saving:
+	 * a change there invalidates the translation too. */
+	uint64_t dep[2][2];
 };
 
 /* An exit to code that was not translated yet: the jump leads to an int3. */
@@ -87,7 +92,11 @@ struct cache_exit {
 	uint64_t stub;          /* the int3 */
 	uint64_t rel_field;     /* the rel32 of the jump to the stub */
 	uint64_t target;        /* the original address it stands for */
+	uint32_t next;          /* the next exit to the same target, + 1 (0: none) */
+	uint8_t linked;         /* LINK_*: how it reaches its target's translation */
+	bool dead;              /* in a translation invalidated */
 };
+enum { LINK_NONE, LINK_REL, LINK_ABS };
 
 struct cache_region {
 	uint64_t base, used;
@@ -95,6 +104,8 @@ struct cache_region {
 	uint64_t lookup;        /* its copy of the indirect-target lookup */
 	uint64_t probe, miss;   /* inside it: where a miss resumes, its int3 */
 	uint64_t *keys;         /* its table's keys, as written into the program */
+	uint32_t *ids;          /* its translations, in the order of their addresses */
+	size_t nids, ids_cap;
 	/* Translations made during this stop, not written yet: one write for
 	 * all of them (they follow each other from pending_at). */
 	uint8_t *pending;
@@ -107,6 +118,13 @@ struct cache_area {
 	uint64_t base;          /* its address, the thread's GS base; 0: none */
 	uint64_t *seen;         /* counter values already counted, by id */
 	uint32_t nseen;
+};
+
+/* The translations made from one page of the program's code (dead ones
+ * are dropped as they are met). */
+struct cache_page {
+	uint32_t *ids;
+	uint32_t n, cap;
 };
 
 struct cache {
@@ -129,6 +147,11 @@ struct cache {
 	uint32_t ntrans, trans_cap;
 	struct u64_table by_orig;   /* original address -> id + 1 */
 	struct u64_table exits;     /* stub address -> index in exits */
+	struct u64_table exits_to;  /* target -> the first exit to it, + 1 (cache_exit.next) */
+	struct u64_table by_page;   /* page of original code -> index in pages, + 1 */
+	struct cache_page *pages;   /* the translations reading each page */
+	size_t npages, pages_cap;
+	uint64_t invalidated;       /* translations invalidated (PROF_DEBUG) */
 	struct cache_exit *exitv;
 	size_t nexits, exits_cap;
 	struct u64_table site_len;  /* call site -> its length (return addresses) */
@@ -136,7 +159,6 @@ struct cache {
 	/* Where each translated syscall returns in the cache -> in the program
 	 * (the syscall puts the first in RCX; the program must see the second). */
 	struct u64_table after_syscall;
-	struct map_list code_maps;  /* the program's code when it was translated */
 	uint64_t harvested_ns;  /* when the counters were last read */
 	uint64_t writes;        /* writes into the program (PROF_DEBUG) */
 	/* The program's code around the last read, valid while one stop
@@ -212,10 +234,11 @@ void cache_unlist(struct cache *c, uint64_t target);
 bool cache_collect_untranslated(struct tracer *tr, struct tracee *t, uint64_t pc);
 /* A call into FUNC returns to ret_addr: the return must stop (mode_ops.on_collect_call). */
 void cache_collect_call(struct tracer *tr, struct tracee *t, uint64_t ret_addr);
-/* Code maps changed: true when translated code may be gone (flush). */
-bool cache_code_gone(struct cache *c, const struct map_list *exec_maps);
-/* Forgets every translation (no thread may be in the cache). */
-void cache_flush(struct tracer *tr, struct cache *c);
+/* The program's code in [lo, hi) changed or went: every translation made
+ * from it dies (its entries leave the lookup tables, the exits leading to
+ * it trap again); its memory is kept, since a thread may still be inside.
+ * Returns how many died. See docs/code-cache.md, "Code that changes". */
+size_t cache_invalidate(struct tracer *tr, struct cache *c, uint64_t lo, uint64_t hi);
 /* Takes the cache out of the process (no thread inside); t is stopped. */
 void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 		  bool at_syscall_entry);

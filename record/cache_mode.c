@@ -404,9 +404,9 @@ static void program_rcx(struct tracee *t, struct cache *c, const struct user_reg
 			    "thread %d", t->tid);
 }
 
-/* The syscall's exit: on in the cache, unless the code under the
- * translations changed, the cache was given up, or the program went
- * elsewhere (rt_sigreturn). */
+/* The syscall's exit: on in the cache, unless the cache was given up or
+ * the program went elsewhere (rt_sigreturn). Code that changed under the
+ * translations took only theirs with it (cache_code_changed). */
 static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 			 const struct user_regs_struct *r)
 {
@@ -414,31 +414,17 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 	long nr = (long)t->sys_nr;
 	program_rcx(t, c, r);
 	tracer_finish_syscall(tr, t, true, (int64_t)r->rax);
-	bool flush = false;
-	if (tracer_is_memory_syscall(nr) && (int64_t)r->rax >= 0) {
+	if (tracer_is_memory_syscall(nr) && (int64_t)r->rax >= 0)
 		tracer_memory_syscall_exit(tr, t, nr, (int64_t)r->rax);
-		flush = cache_code_gone(c, &t->proc->maps);
-	}
-	if (flush && t->proc->live_threads > 1) {
-		/* Others may be inside what a flush would free: no more cache here. */
-		log_warn("process %d unmapped code it ran while it has threads: "
-			 "block mode counts it from here", t->proc->pid);
-		c->off = true;
-		flush = false;
-	}
 	s->state = B_CACHE;
-	if (!flush && !c->off && cache_holds(c, r->rip)) {
+	if (!c->off && cache_holds(c, r->rip)) {
 		if (now_ns() - c->harvested_ns > HARVEST_EVERY_NS)
 			harvest(tr, t, c);
 		block_resume_thread(t, 0);
 		return;
 	}
-	if (flush)
-		harvest(tr, t, c);
 	if (!leave_cache(tr, t, c, false))
 		return;
-	if (flush)
-		cache_flush(tr, c);
 	block_run_from(tr, t, t->pc, 0);
 }
 
@@ -693,15 +679,31 @@ static void cache_thread_gone(struct tracer *tr, struct tracee *t)
 	block_mode.thread_gone(tr, t);
 }
 
-/* What t's translations counted, and the calls they logged, belong to the
- * code that is about to change. */
+/* What the translations counted, in every thread, and the calls t's
+ * logged, belong to the code that is about to change. */
 static void cache_before_code_change(struct tracer *tr, struct tracee *t)
 {
 	struct cache *c = cache_of(t);
-	if (!c || !area_of(t)->base)
+	if (!c || !c->started)
 		return;
-	harvest(tr, t, c);
-	drain(tr, t, c);
+	harvest_process(tr, t->proc, c);
+	if (area_of(t)->base)
+		drain(tr, t, c);
+}
+
+/* Code that ran changed. With other threads, block mode from here, as
+ * before translations were invalidated range by range: with the cache on,
+ * node (whose JIT also rewrites code in place, unseen) crashed under load
+ * in 2 of 6 runs, and a result must never change under prof. Write
+ * protection of the pages translated from is what will keep it on. */
+static void cache_code_changed(struct tracer *tr, struct tracee *t, uint64_t lo, uint64_t hi)
+{
+	struct cache *c = cache_of(t);
+	if (!c || !c->started || c->off || !cache_invalidate(tr, c, lo, hi) || t->proc->live_threads <= 1)
+		return;
+	log_warn("process %d changed code it ran while it has threads: block mode counts it from here",
+		 t->proc->pid);
+	c->off = true;
 }
 
 const struct mode_ops cache_mode = {
@@ -720,4 +722,5 @@ const struct mode_ops cache_mode = {
 	.count_now = cache_count_now,
 	.on_collect_call = cache_collect_call,
 	.before_code_change = cache_before_code_change,
+	.code_changed = cache_code_changed,
 };

@@ -37,6 +37,7 @@ enum creq_action creq_action_of(uint64_t code)
 {
 	switch (code) {
 	case CREQ_RUNNING_ON_VALGRIND: return CREQ_DO_NOTHING;
+	case CREQ_DISCARD_TRANSLATIONS: return CREQ_DO_DISCARD;
 	case CREQ_DUMP_STATS:
 	case CREQ_DUMP_STATS_AT: return CREQ_DO_DUMP;
 	case CREQ_ZERO_STATS: return CREQ_DO_ZERO;
@@ -181,6 +182,9 @@ static void act(struct tracer *tr, struct tracee *t, uint64_t pc, enum creq_acti
 	case CREQ_DO_START:
 	case CREQ_DO_STOP:
 		t->proc->instr_off = a == CREQ_DO_STOP;
+		break;
+	case CREQ_DO_DISCARD:
+		tracer_discard_code(tr, t, args[1], args[2]);
 		break;
 	default:
 		break;

@@ -21,6 +21,7 @@ struct tracee;
 /* Request codes: valgrind's VG_USERREQ_TOOL_BASE(a, b) is a << 24 | b << 16. */
 #define CREQ_TOOL_BASE(a, b) ((uint64_t)((a) & 0xff) << 24 | (uint64_t)((b) & 0xff) << 16)
 #define CREQ_RUNNING_ON_VALGRIND 0x1001
+#define CREQ_DISCARD_TRANSLATIONS 0x1002  /* args[1]: address, args[2]: length */
 /* callgrind.h ('C','T'), in its order */
 #define CREQ_DUMP_STATS (CREQ_TOOL_BASE('C', 'T') + 0)
 #define CREQ_ZERO_STATS (CREQ_TOOL_BASE('C', 'T') + 1)
@@ -43,6 +44,7 @@ enum creq_action {
 	CREQ_DO_TOGGLE,         /* the thread's collection state flips */
 	CREQ_DO_START,          /* the process's instrumentation on */
 	CREQ_DO_STOP,           /* ... off */
+	CREQ_DO_DISCARD,        /* the program rewrote code in place: decoded and translated copies go */
 	CREQ_DO_UNKNOWN,        /* not one prof implements: ignored, as without valgrind */
 };
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/kcmp.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -440,7 +441,15 @@ bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint
 
 bool tracer_is_memory_syscall(long nr)
 {
-	return nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap;
+	return nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap ||
+	       nr == SYS_madvise;
+}
+
+/* madvise advice after which the memory may read back as zeros. */
+static bool drops_contents(uint64_t advice)
+{
+	return advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE ||
+	       advice == 24 /* MADV_DONTNEED_LOCKED */;
 }
 
 /* The address ranges a successful memory syscall changed (at most two). */
@@ -477,6 +486,14 @@ void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, in
 	if (!tracer_is_memory_syscall(nr) || ret < 0)
 		return;
 	struct proc *p = t->proc;
+	if (nr == SYS_madvise) {
+		/* Code dropped in place: no mapping changes (and malloc's madvise
+		 * calls, far from code, cost no look at the maps). */
+		uint64_t start = t->sys_regs.rdi, len = (t->sys_regs.rsi + 4095) & ~4095ull;
+		if (drops_contents(t->sys_regs.rdx) && overlaps_code(p, start, start + len))
+			tracer_discard_code(tr, t, start, len);
+		return;
+	}
 	uint64_t range[2][2];
 	size_t n = p->id ? memory_syscall_ranges(t, nr, ret, range) : 0;
 	bool touches = false;
@@ -484,9 +501,30 @@ void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, in
 		touches |= overlaps_code(p, range[i][0], range[i][1]);
 	if (touches && tr->opt.mode->before_code_change)
 		tr->opt.mode->before_code_change(tr, t);
-	for (size_t i = 0; i < n && touches; i++)
+	for (size_t i = 0; i < n && touches; i++) {
 		tracer_code_changed(tr, p, range[i][0], range[i][1], nr != SYS_mprotect);
+		if (tr->opt.mode->code_changed)
+			tr->opt.mode->code_changed(tr, t, range[i][0], range[i][1]);
+	}
 	tracer_refresh_maps(tr, p);
+}
+
+void tracer_discard_code(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len)
+{
+	struct proc *p = t->proc;
+	uint64_t end = start + len;
+	if (!len || end < start || !p->id)
+		return;
+	if (tr->opt.mode->before_code_change)
+		tr->opt.mode->before_code_change(tr, t);
+	if (!tracer_code_changed(tr, p, start, end, true))
+		return; /* no code there */
+	decode_cache_clear(&p->cache);
+	funcmap_cache_clear(&p->jumps);
+	if (p->as)
+		aspace_discard(tr, p->as, p->pid, start, end);
+	if (tr->opt.mode->code_changed)
+		tr->opt.mode->code_changed(tr, t, start, end);
 }
 
 /* Code that exists in no file: what the program (a JIT) wrote itself. */

@@ -76,6 +76,10 @@ struct mode_ops {
 	 * exit): count what ran before, for the old generation (NULL: the mode
 	 * counts at once). */
 	void (*before_code_change)(struct tracer *tr, struct tracee *t);
+	/* The code of t's process in [lo, hi) changed or went (after
+	 * before_code_change): what the mode made of it must go (NULL:
+	 * nothing kept beyond what the tracer forgets itself). */
+	void (*code_changed)(struct tracer *tr, struct tracee *t, uint64_t lo, uint64_t hi);
 };
 
 extern const struct mode_ops step_mode, block_mode, cache_mode, sample_mode;
@@ -307,6 +311,10 @@ bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint
 void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, int64_t ret);
 /* nr is one of those syscalls. */
 bool tracer_is_memory_syscall(long nr);
+/* The program says it changed its code in [start, start + len) in place
+ * (valgrind's DISCARD_TRANSLATIONS, t stopped): counted so far at the old
+ * code, from here at the new; every decoded or translated copy of it goes. */
+void tracer_discard_code(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len);
 /* prof decoded len bytes of the program's code at pc: kept in the
  * recording when pc is in anonymous executable memory (JIT code). */
 void tracer_saw_code(struct tracer *tr, struct proc *p, uint64_t pc, const uint8_t *bytes, size_t len);

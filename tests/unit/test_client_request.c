@@ -45,6 +45,7 @@ static void test_codes_are_valgrinds(void **state)
 {
 	(void)state;
 	assert_int_equal(CREQ_RUNNING_ON_VALGRIND, VG_USERREQ__RUNNING_ON_VALGRIND);
+	assert_int_equal(CREQ_DISCARD_TRANSLATIONS, VG_USERREQ__DISCARD_TRANSLATIONS);
 	assert_int_equal(CREQ_DUMP_STATS, VG_USERREQ__DUMP_STATS);
 	assert_int_equal(CREQ_ZERO_STATS, VG_USERREQ__ZERO_STATS);
 	assert_int_equal(CREQ_TOGGLE_COLLECT, VG_USERREQ__TOGGLE_COLLECT);
@@ -60,6 +61,7 @@ static void test_actions(void **state)
 {
 	(void)state;
 	assert_int_equal(creq_action_of(VG_USERREQ__RUNNING_ON_VALGRIND), CREQ_DO_NOTHING);
+	assert_int_equal(creq_action_of(VG_USERREQ__DISCARD_TRANSLATIONS), CREQ_DO_DISCARD);
 	assert_int_equal(creq_action_of(VG_USERREQ__DUMP_STATS), CREQ_DO_DUMP);
 	assert_int_equal(creq_action_of(VG_USERREQ__DUMP_STATS_AT), CREQ_DO_DUMP);
 	assert_int_equal(creq_action_of(VG_USERREQ__ZERO_STATS), CREQ_DO_ZERO);

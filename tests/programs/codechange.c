@@ -1,0 +1,261 @@
+/*
+ * codechange.c - JIT code that changes between calls, for the code cache's
+ * invalidation (tests/integration/test_codechange.py).
+ *
+ * Two pages of code at BASE (0x20000000 when free; printed in hex):
+ *
+ *   BASE + 0:      caller: call f; ret                              2
+ *   BASE + 4088:   f:      add eax, 1; 5 x nop                      6
+ *   BASE + 4096:           mov ecx, N; 1: dec ecx; jnz 1b; ret      2N + 2
+ *
+ * f's first block straddles the two pages; it starts by writing every
+ * status flag, so caller's translation depends on page A alone and its
+ * exit into f must be unlinked when B changes. Only the second page (B) is
+ * ever rewritten, N taking the values 100, 300, 50 in three rounds; each
+ * round calls caller (through a function pointer) CALLS = 3 times. So:
+ *   page A, every round, never changed:  3 * (2 + 6) = 24
+ *   page B, round r:                     3 * (2 N_r + 2) = 606, 1806, 306
+ * How B changes, by the first argument:
+ *   munmap      B unmapped, mapped again at the same address, written, RX
+ *   mprotect    B made RW, written, RX again (W^X flips)
+ *   threads     as mprotect, while three threads run work(100) 50 times
+ *               each (10,100 instructions per thread, work.S) and then
+ *               wait, alive, until main is done; round 2 uses munmap
+ *   jitthread   as mprotect, but a second thread makes the calls: main
+ *               rewrites B between its rounds (pipes keep them in turn)
+ *   fork        as mprotect, but after round 0 a forked child runs round
+ *               1 (rewriting its copy) and exits before the parent goes
+ *               on: page B counts 1806 more, page A 24 more, in the child
+ *   madvise     both pages RWX, B dropped with madvise(MADV_DONTNEED)
+ *               (it reads back as zeros), then written again
+ *   discard     the two pages mapped twice from a memfd, executable at
+ *               BASE and writable elsewhere (as V8 can); B rewritten in
+ *               place through the writable view (its first 16 bytes,
+ *               int3s prof may have put there included), then
+ *               VALGRIND_DISCARD_TRANSLATIONS of the bytes written
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* memfd_create */
+#endif
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+#define PAGE 4096
+#define CALLS 3
+#define ROUNDS 3
+#define WORKERS 3
+
+void work(long n);
+
+static const uint32_t loops[ROUNDS] = { 100, 300, 50 };
+static uint8_t *base;
+static int go[2], done[2], release[2];
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+/* Page A: caller, and f's first block up to the end of the page. */
+static void write_a(uint8_t *a)
+{
+	uint8_t *f = a + PAGE - 8;
+	int32_t rel = (int32_t)(f - (a + 5));
+	a[0] = 0xe8; /* call f */
+	memcpy(a + 1, &rel, 4);
+	a[5] = 0xc3;
+	static const uint8_t head[] = { 0x83, 0xc0, 1, 0x90, 0x90, 0x90, 0x90, 0x90 };
+	memcpy(f, head, sizeof head);
+}
+
+/* Page B: the loop, N times. */
+static void write_b(uint8_t *b, uint32_t n)
+{
+	uint8_t body[] = { 0xb9, 0, 0, 0, 0, 0xff, 0xc9, 0x75, 0xfc, 0xc3 };
+	memcpy(body + 1, &n, 4);
+	memcpy(b, body, sizeof body);
+}
+
+static void protect(void *p, size_t n, int prot)
+{
+	if (mprotect(p, n, prot) != 0)
+		die("mprotect");
+}
+
+static void call_rounds_of(void)
+{
+	void (*volatile caller)(void) = (void (*)(void))base;
+	for (int i = 0; i < CALLS; i++)
+		caller();
+}
+
+/* Round r's code in B, by munmap or by W^X flips. */
+static void rewrite(int r, int by_munmap)
+{
+	uint8_t *b = base + PAGE;
+	if (by_munmap) {
+		if (munmap(b, PAGE) != 0 ||
+		    mmap(b, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != b)
+			die("munmap/mmap");
+	} else {
+		protect(b, PAGE, PROT_READ | PROT_WRITE);
+	}
+	write_b(b, loops[r]);
+	protect(b, PAGE, PROT_READ | PROT_EXEC);
+}
+
+static void *worker(void *arg)
+{
+	char c;
+	(void)arg;
+	for (int i = 0; i < 50; i++)
+		work(100);
+	/* Alive until main is done: the process has threads all along. */
+	return read(release[0], &c, 1) == 1 ? NULL : (void *)1;
+}
+
+static void *jit_caller(void *arg)
+{
+	char c;
+	(void)arg;
+	for (int r = 0; r < ROUNDS; r++) {
+		if (read(go[0], &c, 1) != 1)
+			return (void *)1;
+		call_rounds_of();
+		if (write(done[1], "d", 1) != 1)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* A child changes its copy of the code, runs it and exits. */
+static int in_child(void)
+{
+	int status;
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		rewrite(1, 0);
+		call_rounds_of();
+		_exit(0);
+	}
+	return waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+static void map_code(int prot)
+{
+	base = mmap((void *)0x20000000, 2 * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (base == MAP_FAILED)
+		base = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		die("mmap");
+	write_a(base);
+	write_b(base + PAGE, loops[0]);
+	protect(base, 2 * PAGE, prot);
+}
+
+/* The code executable at base and writable at the address returned. */
+static uint8_t *map_twice(void)
+{
+	int fd = memfd_create("codechange", 0);
+	if (fd < 0 || ftruncate(fd, 2 * PAGE) != 0)
+		die("memfd");
+	uint8_t *rw = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (rw == MAP_FAILED)
+		die("mmap");
+	write_a(rw);
+	write_b(rw + PAGE, loops[0]);
+	base = mmap((void *)0x20000000, 2 * PAGE, PROT_READ | PROT_EXEC,
+		    MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+	if (base == MAP_FAILED)
+		base = mmap(NULL, 2 * PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		die("mmap");
+	return rw;
+}
+
+static int discard(int by_madvise)
+{
+	uint8_t *rw = base;
+	if (by_madvise)
+		map_code(PROT_READ | PROT_WRITE | PROT_EXEC);
+	else
+		rw = map_twice();
+	for (int r = 0; r < ROUNDS; r++) {
+		if (r && by_madvise) {
+			if (madvise(base + PAGE, PAGE, MADV_DONTNEED) != 0)
+				die("madvise");
+			write_b(base + PAGE, loops[r]);
+		} else if (r) {
+			uint8_t page[PAGE];
+			memcpy(page, base + PAGE, PAGE); /* int3s of prof's included, if any */
+			write_b(page, loops[r]);
+			memcpy(rw + PAGE, page, 16);
+			VALGRIND_DISCARD_TRANSLATIONS(base + PAGE, 16);
+		}
+		call_rounds_of();
+	}
+	return 0;
+}
+
+static int in_turns(void)
+{
+	pthread_t t;
+	char c;
+	if (pipe(go) != 0 || pipe(done) != 0 || pthread_create(&t, NULL, jit_caller, NULL) != 0)
+		die("setup");
+	map_code(PROT_READ | PROT_EXEC);
+	for (int r = 0; r < ROUNDS; r++) {
+		if (r)
+			rewrite(r, 0);
+		if (write(go[1], "g", 1) != 1 || read(done[0], &c, 1) != 1)
+			die("pipe");
+	}
+	return pthread_join(t, NULL) != 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *how = argc > 1 ? argv[1] : "mprotect";
+	pthread_t t[WORKERS];
+	int threads = strcmp(how, "threads") == 0, rc = 0;
+	int in_place = strcmp(how, "discard") == 0 || strcmp(how, "madvise") == 0;
+	if (in_place)
+		rc = discard(strcmp(how, "madvise") == 0);
+	else if (strcmp(how, "jitthread") == 0)
+		rc = in_turns();
+	else if (strcmp(how, "munmap") && strcmp(how, "mprotect") && strcmp(how, "fork") && !threads)
+		die("usage: codechange munmap|mprotect|threads|fork|jitthread|discard|madvise");
+	if (!in_place && strcmp(how, "jitthread")) {
+		if (threads && pipe(release) != 0)
+			die("pipe");
+		for (int i = 0; threads && i < WORKERS; i++)
+			if (pthread_create(&t[i], NULL, worker, NULL) != 0)
+				die("pthread_create");
+		map_code(PROT_READ | PROT_EXEC);
+		for (int r = 0; r < ROUNDS; r++) {
+			if (r)
+				rewrite(r, strcmp(how, "munmap") == 0 || (threads && r == 2));
+			call_rounds_of();
+			if (r == 0 && strcmp(how, "fork") == 0)
+				rc |= in_child();
+		}
+		for (int i = 0; threads && i < WORKERS; i++)
+			if (write(release[1], "r", 1) != 1)
+				die("write");
+		for (int i = 0; threads && i < WORKERS; i++)
+			rc |= pthread_join(t[i], NULL) != 0;
+	}
+	printf("%lx\n", (unsigned long)base);
+	return rc;
+}
