@@ -122,6 +122,9 @@ void aspace_bp_add(struct aspace *as, uint64_t addr, uint8_t orig);
 /* Executable mappings changed: forget blocks, and breakpoints no longer in code. */
 void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps);
 /* Writes every original byte back into pid's memory (before letting it run free). */
+/* Every range prof mapped into the process (scratch page, code cache),
+ * up to cap of them; returns how many there are. */
+size_t aspace_prof_mappings(const struct aspace *as, struct vm_range *out, size_t cap);
 void aspace_remove_breakpoints(struct tracer *tr, struct aspace *as, pid_t pid);
 
 #endif

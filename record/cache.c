@@ -482,6 +482,19 @@ static struct cache_region *region_for(struct tracer *tr, struct tracee *t, stru
 	return new_region(tr, t, c, stub, pc);
 }
 
+size_t cache_mappings(const struct cache *c, struct vm_range *out, size_t cap)
+{
+	size_t n = 0;
+	for (int i = 0; i < c->nregions; i++, n++)
+		if (n < cap)
+			out[n] = (struct vm_range){ c->regions[i].base,
+						    c->regions[i].base + c->regions[i].mapped };
+	for (size_t i = 0; i < c->nareas; i++, n++)
+		if (n < cap)
+			out[n] = (struct vm_range){ c->areas[i], c->areas[i] + area_mapped(c, i) };
+	return n;
+}
+
 bool cache_holds(const struct cache *c, uint64_t addr)
 {
 	for (int i = 0; i < c->nregions; i++)

@@ -218,4 +218,13 @@ bool cache_write(struct cache *c, uint64_t addr, const void *buf, size_t n);
 bool cache_read(struct cache *c, uint64_t addr, void *buf, size_t n);
 bool cache_set_gs(pid_t tid, uint64_t gs);
 
+/* An address range [start, end) of the program's memory. */
+struct vm_range {
+	uint64_t start, end;
+};
+/* What prof mapped into the program for the cache (code regions and data
+ * areas, as far as each is mapped), up to cap of them; returns how many
+ * there are. */
+size_t cache_mappings(const struct cache *c, struct vm_range *out, size_t cap);
+
 #endif
