@@ -1,0 +1,76 @@
+"""The program's address space as natively: its libraries load where they
+would without prof, and what it reads of /proc/self/maps and smaps shows
+none of prof's mappings (scratch page, code regions, data areas), in every
+exact mode; programs that read it (grep and gawk, through gnulib's c-stack)
+then count the same in every mode."""
+import subprocess
+import unittest
+
+from proftest import PROF, ProfTestCase, fixed_env, program, query
+
+MODES = ("step", "block", "cache")
+
+
+class AddressSpace(ProfTestCase):
+    def native(self, argv):
+        r = subprocess.run(["setarch", "-R", *argv], capture_output=True, text=True,
+                           env=fixed_env(), timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def traced(self, mode, argv):
+        """The program's output under prof (address randomization off) and
+        the recording."""
+        db = self.db(mode + ".db")
+        r = subprocess.run([PROF, "record", "-q", "--no-aslr", "--mode", mode, "-o", db, "--", *argv],
+                           capture_output=True, text=True, env=fixed_env(), timeout=600)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "", "prof said something")
+        return r.stdout, db
+
+    def per_pc(self, db):
+        return query(db, "SELECT pc, SUM(count) FROM insns GROUP BY pc ORDER BY pc")
+
+    def test_own_maps(self):
+        # selfmaps reads its maps with stdio, 7 bytes at a time, pread, readv
+        # and after lseeks, checks they agree, and prints them and smaps'
+        # range lines; not PIE, so its libraries' places are the kernel's.
+        argv = [program("selfmaps")]
+        untraced = self.native(argv)
+        self.assertIn("/libc.so", untraced)
+        self.assertIn("smaps ", untraced)
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                out, _ = self.traced(mode, argv)
+                self.assertEqual(out, untraced)
+
+    def assertSameEverywhere(self, argv, modes):
+        untraced = self.native(argv)
+        counts = None
+        for mode in modes:
+            with self.subTest(mode=mode):
+                out, db = self.traced(mode, argv)
+                self.assertEqual(out, untraced)
+                if counts is None:
+                    counts = self.per_pc(db)
+                    self.assertGreater(len(counts), 1000)
+                else:
+                    self.assertEqual(self.per_pc(db), counts, "counts per instruction, %s" % mode)
+
+    def test_grep_reads_maps(self):
+        # gnulib's c-stack in grep reads /proc/self/maps at startup.
+        path = self.db("input.txt")
+        with open(path, "w") as f:
+            f.write("alpha\nbeta\ngamma\n")
+        self.assertSameEverywhere(["grep", "-c", "a", path], MODES)
+
+    def test_gawk_reads_maps(self):
+        # gawk's too (a million and a half instructions: not single-stepped).
+        path = self.db("input.txt")
+        with open(path, "w") as f:
+            f.write("alpha\nbeta\ngamma\n")
+        self.assertSameEverywhere(["gawk", "/a/ { n++ } END { print n }", path], ("block", "cache"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
