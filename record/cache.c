@@ -145,6 +145,10 @@ void cache_put(struct cache *c)
 		return;
 	log_debug("process %d: %u translations, %zu exits, %llu writes", c->pid, c->ntrans,
 		  c->nexits, (unsigned long long)c->writes);
+	if (c->homeless.n) /* once, with the count: a warning per block would flood */
+		log_warn("process %d: no room for the code cache within reach of some of its code: "
+			 "%zu blocks of it ran in block mode (exact, slower)", c->pid, c->homeless.n);
+	u64_table_clear(&c->homeless);
 	forget_translations(c);
 	u64_table_clear(&c->unlisted);
 	free(c->trans);
@@ -407,14 +411,58 @@ static bool reaches(uint64_t a, uint64_t b)
 	return (a > b ? a - b : b - a) < REACH;
 }
 
+#define GAP_MARGIN (2ull << 20)  /* left free on each side of a region put in a gap */
+
+/* The start of room for a region (all of CACHE_REGION_SIZE if there is,
+ * else its first step) in a free gap of pid's address space where rel32
+ * from pc reaches it, as close to pc as can be; 0: none. Below the stack
+ * only (it grows down into what lies under it). */
+static uint64_t gap_near(pid_t pid, uint64_t pc)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	uint64_t prev_end = 1ull << 20, best = 0, best_size = 0, start, end;
+	for (bool more = true; more;) {
+		more = fgets(line, sizeof line, f) != NULL;
+		if (more && sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) != 2)
+			continue;
+		if (!more || strstr(line, "[stack]"))
+			start = end = prev_end; /* nothing past the stack */
+		for (uint64_t size = CACHE_REGION_SIZE; size >= CR_CODE + CACHE_REGION_STEP;
+		     size = size == CACHE_REGION_SIZE ? CR_CODE + CACHE_REGION_STEP : 0) {
+			if (start < prev_end + size + 2 * GAP_MARGIN || size < best_size)
+				continue;
+			uint64_t lo = (prev_end + GAP_MARGIN + 0xfffff) & ~0xfffffull;
+			uint64_t hi = (start - GAP_MARGIN - size) & ~0xfffffull;
+			uint64_t at = pc < lo ? lo : pc > hi ? hi : pc & ~0xfffffull;
+			if (at >= lo && at <= hi && reaches(at, pc) && reaches(at + size, pc) &&
+			    (size > best_size || (at > pc ? at - pc : pc - at) <
+			     (best > pc ? best - pc : pc - best))) {
+				best = at;
+				best_size = size;
+			}
+		}
+		if (!more || strstr(line, "[stack]"))
+			break;
+		prev_end = end > prev_end ? end : prev_end;
+	}
+	fclose(f);
+	return best;
+}
+
 /* Places a new region where rel32 from pc reaches it and nothing of the
- * program's would have gone. */
+ * program's would have gone; failing that, in the free gap nearest pc (the
+ * program's later mmaps may then go elsewhere than natively: better than
+ * its code running in block mode). */
 static struct cache_region *new_region(struct tracer *tr, struct tracee *t, struct cache *c,
 				       uint64_t stub, uint64_t pc)
 {
 	if (c->nregions == CACHE_MAX_REGIONS)
 		return NULL;
-	uint64_t low, high, cand[24];
+	uint64_t low, high, cand[25];
 	int n = 0;
 	code_span(&t->proc->maps, &low, &high);
 	uint64_t below = low;
@@ -433,6 +481,8 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 		cand[n++] = (pc & ~0x1fffffull) + (512ull << 20) + k * CACHE_REGION_SIZE;
 	for (uint64_t k = 1; k <= 8 && pc > (640ull << 20) + k * CACHE_REGION_SIZE; k++)
 		cand[n++] = (pc & ~0x1fffffull) - (512ull << 20) - k * CACHE_REGION_SIZE;
+	cand[n] = gap_near(t->tid, pc);
+	n += cand[n] != 0;
 	for (int i = 0; i < n; i++) {
 		if (!reaches(cand[i], pc))
 			continue;
@@ -950,7 +1000,7 @@ static struct trans *trans_alloc(const struct scanned *s, uint32_t n, int kind, 
 }
 
 static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
-			   const struct scanned *s, uint32_t n, int kind)
+			   const struct scanned *s, uint32_t n, int kind, bool ahead)
 {
 	grow_ids(c);
 	uint32_t id = c->ntrans;
@@ -958,8 +1008,11 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 		return NULL;
 	size_t bound = 24ul * n + 256;
 	struct cache_region *r = region_for(tr, t, c, stub, s[0].pc, bound);
-	if (!r)
+	if (!r) {
+		if (!ahead) /* it runs now, in block mode */
+			u64_table_put(&c->homeless, s[0].pc, 1);
 		return NULL;
+	}
 	struct trans *x = trans_alloc(s, n, kind, id);
 	struct builder b = { .lookup = r->lookup };
 	if (kind == TE_JMP || kind == TE_JCC || kind == TE_IJMP)
@@ -1004,12 +1057,16 @@ static const struct trans *translate_one(struct tracer *tr, struct tracee *t, st
 					 uint64_t stub, uint64_t pc, bool ahead)
 {
 	const struct trans *x = lookup_orig(c, pc);
-	if (x || c->off || cache_collect_untranslated(tr, t, pc))
+	uint64_t seen;
+	/* A block no region reached is not tried again: each try injects
+	 * a mmap per candidate place. */
+	if (x || c->off || u64_table_get(&c->homeless, pc, &seen) ||
+	    cache_collect_untranslated(tr, t, pc))
 		return x;
 	struct scanned *s = xmalloc(MAX_TRANS_INSNS * sizeof *s);
 	int kind = TE_FALL;
 	uint32_t n = scan(tr, t, c, pc, s, &kind, ahead);
-	x = n ? build(tr, t, c, stub, s, n, kind) : NULL;
+	x = n ? build(tr, t, c, stub, s, n, kind, ahead) : NULL;
 	free(s);
 	return x;
 }

@@ -133,6 +133,7 @@ struct cache {
 	size_t nexits, exits_cap;
 	struct u64_table site_len;  /* call site -> its length (return addresses) */
 	struct u64_table unlisted;  /* targets kept out of the lookup tables (cache_unlist) */
+	struct u64_table homeless;  /* blocks that ran in block mode: no region could reach them */
 	struct map_list code_maps;  /* the program's code when it was translated */
 	uint64_t harvested_ns;  /* when the counters were last read */
 	uint64_t writes;        /* writes into the program (PROF_DEBUG) */

@@ -72,5 +72,49 @@ class AddressSpace(ProfTestCase):
         self.assertSameEverywhere(["gawk", "/a/ { n++ } END { print n }", path], ("block", "cache"))
 
 
+class CodeCachePlacement(ProfTestCase):
+    """Code far from everything: prof finds room for a code region within
+    rel32 reach of it, or says once how many blocks ran in block mode."""
+
+    def record(self, mode, argv, env=None):
+        db = self.db(mode + ".db")
+        r = subprocess.run([PROF, "record", "-q", "--no-aslr", "--mode", mode, "-o", db, "--", *argv],
+                           capture_output=True, text=True, env={**fixed_env(), **(env or {})},
+                           timeout=600)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        counts = query(db, "SELECT pc, SUM(count) FROM insns GROUP BY pc ORDER BY pc")
+        far = query(db, "SELECT SUM(count) FROM insns WHERE pc >= 0x300000000000"
+                        " AND pc < 0x300000001000")[0][0]
+        self.assertEqual(far, 1 + 2 * 1000 + 2)
+        return r.stderr, counts
+
+    def test_no_room_said_once(self):
+        argv = [program("far_code")]
+        step_err, step = self.record("step", argv)
+        self.assertEqual(step_err, "")
+        for mode in ("block", "cache"):
+            with self.subTest(mode=mode):
+                err, counts = self.record(mode, argv)
+                self.assertEqual(counts, step)
+                if mode == "block":
+                    self.assertEqual(err, "")
+                    continue
+                lines = err.splitlines()
+                self.assertEqual(len(lines), 1, err)
+                self.assertRegex(lines[0], r"^prof: warning: process \d+: no room for the code cache"
+                                 r" .*: 3 blocks of it ran in block mode")
+
+    def test_gap_found(self):
+        # The places prof tries first are taken, a gap within reach is not:
+        # the loop runs from the cache (PROF_DEBUG names code that does not).
+        argv = [program("far_code"), "gap"]
+        debug = {"PROF_DEBUG": "1"}  # in both: the environment is the program's too
+        _, block = self.record("block", argv, env=debug)
+        err, counts = self.record("cache", argv, env=debug)
+        self.assertEqual(counts, block)
+        self.assertNotIn("warning", err)
+        self.assertNotRegex(err, r"30000000[0-9a-f]{4} runs in block mode")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
