@@ -457,12 +457,36 @@ static uint64_t gap_near(pid_t pid, uint64_t pc)
  * program's would have gone; failing that, in the free gap nearest pc (the
  * program's later mmaps may then go elsewhere than natively: better than
  * its code running in block mode). */
+/* A region at addr, its lookup written; NULL when addr is taken. */
+static struct cache_region *region_at(struct tracer *tr, struct tracee *t, struct cache *c,
+				      uint64_t stub, uint64_t addr)
+{
+	uint64_t base = map_at(tr, t, stub, addr, CR_CODE + CACHE_REGION_STEP, PROT_READ | PROT_EXEC);
+	if (!base)
+		return NULL;
+	struct cache_region *r = &c->regions[c->nregions++];
+	memset(r, 0, sizeof *r);
+	r->base = base;
+	r->mapped = CR_CODE + CACHE_REGION_STEP;
+	struct emit e;
+	emit_init(&e, base);
+	emit_lookup(&e, base + CR_TABLE, &r->probe, &r->miss);
+	r->lookup = base;
+	bool ok = cache_write(c, base, e.b, e.n);
+	r->used = CR_CODE;
+	emit_free(&e);
+	if (ok)
+		return r;
+	c->nregions--;
+	return NULL;
+}
+
 static struct cache_region *new_region(struct tracer *tr, struct tracee *t, struct cache *c,
 				       uint64_t stub, uint64_t pc)
 {
 	if (c->nregions == CACHE_MAX_REGIONS)
 		return NULL;
-	uint64_t low, high, cand[25];
+	uint64_t low, high, cand[24];
 	int n = 0;
 	code_span(&t->proc->maps, &low, &high);
 	uint64_t below = low;
@@ -481,31 +505,12 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 		cand[n++] = (pc & ~0x1fffffull) + (512ull << 20) + k * CACHE_REGION_SIZE;
 	for (uint64_t k = 1; k <= 8 && pc > (640ull << 20) + k * CACHE_REGION_SIZE; k++)
 		cand[n++] = (pc & ~0x1fffffull) - (512ull << 20) - k * CACHE_REGION_SIZE;
-	cand[n] = gap_near(t->tid, pc);
-	n += cand[n] != 0;
-	for (int i = 0; i < n; i++) {
-		if (!reaches(cand[i], pc))
-			continue;
-		uint64_t base = map_at(tr, t, stub, cand[i], CR_CODE + CACHE_REGION_STEP,
-				       PROT_READ | PROT_EXEC);
-		if (!base)
-			continue;
-		struct cache_region *r = &c->regions[c->nregions++];
-		memset(r, 0, sizeof *r);
-		r->base = base;
-		r->mapped = CR_CODE + CACHE_REGION_STEP;
-		struct emit e;
-		emit_init(&e, base);
-		emit_lookup(&e, base + CR_TABLE, &r->probe, &r->miss);
-		r->lookup = base;
-		bool ok = cache_write(c, base, e.b, e.n);
-		r->used = CR_CODE;
-		emit_free(&e);
-		if (ok)
-			return r;
-		c->nregions--;
-	}
-	return NULL;
+	struct cache_region *r = NULL;
+	for (int i = 0; i < n && !r; i++)
+		if (reaches(cand[i], pc))
+			r = region_at(tr, t, c, stub, cand[i]);
+	uint64_t gap = r ? 0 : gap_near(t->tid, pc);
+	return gap ? region_at(tr, t, c, stub, gap) : r;
 }
 
 /* More of the region mapped, in place, up to CACHE_REGION_SIZE. */
