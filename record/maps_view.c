@@ -64,9 +64,8 @@ static bool maps_file(pid_t pid, long fd, struct maps_read *m)
 		if (sscanf(m->path, "/proc/%d/%31[a-z_]%n", &p, name, &end) != 2 || m->path[end])
 			return false;
 	}
-	m->kind = kind_of(name);
 	m->of = p;
-	return m->kind != 0;
+	return kind_of(name) != 0;
 }
 
 static struct proc *traced_proc(struct tracer *tr, pid_t pid)
@@ -184,10 +183,10 @@ static bool covered(const struct vm_range *v, size_t n, uint64_t a, uint64_t b)
 	return false;
 }
 
-/* Leaves out the entries of mappings inside prof's ranges (an smaps entry
- * is its range's line and the field lines after it). */
-static size_t filter(char *text, size_t len, int kind, const struct vm_range *v, size_t n)
+size_t maps_view_filter(char *text, size_t len, const char *name, const struct vm_range *v,
+			size_t n)
 {
+	int kind = kind_of(name);
 	size_t out = 0;
 	bool dropping = false;
 	for (size_t i = 0; i < len;) {
@@ -242,7 +241,7 @@ static const struct maps_snapshot *snapshot(struct tracer *tr, struct proc *p, s
 	if (!text)
 		return NULL;
 	struct vm_range *v = prof_ranges(of, &nranges);
-	len = filter(text, len, m->kind, v, nranges);
+	len = maps_view_filter(text, len, strrchr(m->path, '/') + 1, v, nranges);
 	free(v);
 	maps_snapshot_free(s);
 	s = p->maps_snap = xcalloc(1, sizeof *s);

@@ -15,16 +15,17 @@
 #define PROF_MAPS_VIEW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct tracer;
 struct tracee;
+struct vm_range;
 
 /* A read of a maps file in flight (tracee.maps_read). */
 struct maps_read {
 	int fd;                 /* prof's copy of the descriptor; -1: none in flight */
-	int kind;               /* which file (maps, smaps, numa_maps) */
 	pid_t of;               /* the process it describes */
 	char path[64];          /* the file, as the descriptor names it */
 	uint64_t count;         /* the argument set to 0, as the program passed it */
@@ -48,5 +49,12 @@ void maps_view_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const
 /* The syscall returned ret (returned false: it never will): a read taken
  * over gets the filtered file; returns what the program sees as the result. */
 int64_t maps_view_syscall_exit(struct tracer *tr, struct tracee *t, bool returned, int64_t ret);
+
+/* The text of the maps file called name ("maps", "smaps", "numa_maps"),
+ * in place, less the entries of mappings inside one of the n ranges (an
+ * smaps entry: its range's line and the field lines after it); returns
+ * the new length. */
+size_t maps_view_filter(char *text, size_t len, const char *name, const struct vm_range *v,
+			size_t n);
 
 #endif
