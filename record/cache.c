@@ -283,13 +283,25 @@ static uint64_t lowest_file_from(const struct map_list *m, uint64_t floor)
 	return low;
 }
 
-#define AREAS_BELOW_LIBRARIES (1ull << 40)
+#define AREAS_BELOW_LIBRARIES SCRATCH_FAR_BELOW
+
+/* The lowest start of any mapping (the vDSO too) at or above floor. */
+static uint64_t lowest_mapping_from(const struct map_list *m, uint64_t floor)
+{
+	uint64_t low = UINT64_MAX;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].start >= floor && m->v[i].start < low)
+			low = m->v[i].start;
+	return low;
+}
 
 /* Areas go below the program's files, one under the other (the k-th
  * place; each with room to grow into); 0: no such place. A non-PIE
- * executable leaves no room below it: then a terabyte below its libraries,
- * where the program's own mmaps (top-down from above the libraries) and its
- * heap (up from the executable) do not reach. */
+ * executable leaves no room below it, and below a static-pie one the
+ * program's own mmaps go: then a terabyte below its libraries (or its
+ * vDSO, for a static executable), where the program's own mmaps (top-down
+ * from above the libraries) and its heap (up from the executable) do not
+ * reach. */
 static uint64_t area_address(const struct map_list *maps, size_t k)
 {
 	uint64_t step = CD_SIZE + DATA_GAP;
@@ -297,11 +309,14 @@ static uint64_t area_address(const struct map_list *maps, size_t k)
 	if (low == UINT64_MAX)
 		return 0;
 	uint64_t below = low - SCRATCH_SIZE - DATA_GAP;
-	if (low < SCRATCH_SIZE + DATA_GAP || below < (k + 2) * step + (1ull << 30)) {
+	if (low < SCRATCH_SIZE + DATA_GAP || below < (k + 2) * step + (1ull << 30) ||
+	    scratch_in_mmap_area(maps, low)) {
 		uint64_t libs = lowest_file_from(maps, 1ull << 32);
+		if (libs == UINT64_MAX) /* a static executable: below the vDSO */
+			libs = lowest_mapping_from(maps, 1ull << 32);
 		if (libs == UINT64_MAX || libs < 2 * AREAS_BELOW_LIBRARIES)
 			return 0;
-		below = libs - AREAS_BELOW_LIBRARIES;
+		below = libs - AREAS_BELOW_LIBRARIES - SCRATCH_SIZE;
 	}
 	return (below - (k + 1) * step + DATA_GAP) & ~0xfffffull;
 }

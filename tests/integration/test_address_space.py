@@ -31,18 +31,31 @@ class AddressSpace(ProfTestCase):
     def per_pc(self, db):
         return query(db, "SELECT pc, SUM(count) FROM insns GROUP BY pc ORDER BY pc")
 
-    def test_own_maps(self):
+    def assertSameMaps(self, name):
         # selfmaps reads its maps with stdio, 7 bytes at a time, pread, readv
-        # and after lseeks, checks they agree, and prints them and smaps'
-        # range lines; not PIE, so its libraries' places are the kernel's.
-        argv = [program("selfmaps")]
+        # and after lseeks, checks they agree, and prints them, smaps' range
+        # lines and where its own mmap went.
+        argv = [program(name)]
         untraced = self.native(argv)
-        self.assertIn("/libc.so", untraced)
+        self.assertIn("its mmap: 0x7", untraced)
         self.assertIn("smaps ", untraced)
         for mode in MODES:
             with self.subTest(mode=mode):
                 out, _ = self.traced(mode, argv)
                 self.assertEqual(out, untraced)
+        return untraced
+
+    def test_own_maps(self):
+        # Not PIE: its libraries' places are the kernel's.
+        self.assertIn("/libc.so", self.assertSameMaps("selfmaps"))
+
+    def test_own_maps_static(self):
+        # No libraries: prof's memory must stay out of its own mmaps' way.
+        self.assertSameMaps("selfmaps_static")
+
+    def test_own_maps_static_pie(self):
+        # The executable itself is where the kernel's mmaps go.
+        self.assertSameMaps("selfmaps_static_pie")
 
     def assertSameEverywhere(self, argv, modes):
         untraced = self.native(argv)

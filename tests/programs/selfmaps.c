@@ -1,14 +1,15 @@
 /* Prints what the program sees of its own address space: /proc/self/maps
  * read with stdio, then checks that other ways of reading it (a few bytes
  * at a time, pread, readv, lseek back to 0) give the same text, and prints
- * the range lines of /proc/self/smaps. Built not PIE: its libraries load
- * where the kernel's top-down allocation puts them, which prof must not
- * move. The output is the same with and without prof (address
+ * the range lines of /proc/self/smaps. Built not PIE (and static, and
+ * static-pie): its libraries and its own mmaps go where the kernel's
+ * top-down allocation puts them, which prof must not move. The output is the same with and without prof (address
  * randomization off for both). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -35,6 +36,11 @@ static void check(const char *what, int ok)
 int main(void)
 {
 	static char whole[MAX_TEXT], small[MAX_TEXT], part[256], line[512];
+	/* Where the kernel puts the program's own next mapping (top-down from
+	 * its libraries, or from a static-pie executable). */
+	void *own = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	printf("its mmap: %p\n", own);
+	fflush(stdout);
 	int fd = open("/proc/self/maps", O_RDONLY);
 	if (fd < 0)
 		return 2;
