@@ -171,3 +171,16 @@ void aspace_remove_breakpoints(struct tracer *tr, struct aspace *as, pid_t pid)
 	as->removed = true;
 	u64_table_clear(&as->blocks);
 }
+
+size_t aspace_prof_mappings(const struct aspace *as, struct vm_range *out, size_t cap)
+{
+	size_t n = 0;
+	if (!as)
+		return 0;
+	if (as->scratch.base && cap)
+		out[0] = (struct vm_range){ as->scratch.base, as->scratch.base + SCRATCH_SIZE };
+	n += as->scratch.base != 0;
+	if (as->cache)
+		n += cache_mappings(as->cache, out + (n < cap ? n : cap), cap > n ? cap - n : 0);
+	return n;
+}

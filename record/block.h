@@ -126,6 +126,9 @@ void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps);
  * back). */
 void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi);
 /* Writes every original byte back into pid's memory (before letting it run free). */
+/* Every range prof mapped into the process (scratch page, code cache),
+ * up to cap of them; returns how many there are. */
+size_t aspace_prof_mappings(const struct aspace *as, struct vm_range *out, size_t cap);
 void aspace_remove_breakpoints(struct tracer *tr, struct aspace *as, pid_t pid);
 
 #endif

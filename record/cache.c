@@ -159,6 +159,10 @@ void cache_put(struct cache *c)
 		return;
 	log_debug("process %d: %u translations (%llu invalidated), %zu exits, %llu writes", c->pid,
 		  c->ntrans, (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->writes);
+	if (c->homeless.n) /* once, with the count: a warning per block would flood */
+		log_warn("process %d: no room for the code cache within reach of some of its code: "
+			 "%zu blocks of it ran in block mode (exact, slower)", c->pid, c->homeless.n);
+	u64_table_clear(&c->homeless);
 	forget_translations(c);
 	u64_table_clear(&c->unlisted);
 	free(c->trans);
@@ -292,13 +296,25 @@ static uint64_t lowest_file_from(const struct map_list *m, uint64_t floor)
 	return low;
 }
 
-#define AREAS_BELOW_LIBRARIES (1ull << 40)
+#define AREAS_BELOW_LIBRARIES SCRATCH_FAR_BELOW
+
+/* The lowest start of any mapping (the vDSO too) at or above floor. */
+static uint64_t lowest_mapping_from(const struct map_list *m, uint64_t floor)
+{
+	uint64_t low = UINT64_MAX;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].start >= floor && m->v[i].start < low)
+			low = m->v[i].start;
+	return low;
+}
 
 /* Areas go below the program's files, one under the other (the k-th
  * place; each with room to grow into); 0: no such place. A non-PIE
- * executable leaves no room below it: then a terabyte below its libraries,
- * where the program's own mmaps (top-down from above the libraries) and its
- * heap (up from the executable) do not reach. */
+ * executable leaves no room below it, and below a static-pie one the
+ * program's own mmaps go: then a terabyte below its libraries (or its
+ * vDSO, for a static executable), where the program's own mmaps (top-down
+ * from above the libraries) and its heap (up from the executable) do not
+ * reach. */
 static uint64_t area_address(const struct map_list *maps, size_t k)
 {
 	uint64_t step = CD_SIZE + DATA_GAP;
@@ -306,11 +322,14 @@ static uint64_t area_address(const struct map_list *maps, size_t k)
 	if (low == UINT64_MAX)
 		return 0;
 	uint64_t below = low - SCRATCH_SIZE - DATA_GAP;
-	if (low < SCRATCH_SIZE + DATA_GAP || below < (k + 2) * step + (1ull << 30)) {
+	if (low < SCRATCH_SIZE + DATA_GAP || below < (k + 2) * step + (1ull << 30) ||
+	    scratch_in_mmap_area(maps, low)) {
 		uint64_t libs = lowest_file_from(maps, 1ull << 32);
+		if (libs == UINT64_MAX) /* a static executable: below the vDSO */
+			libs = lowest_mapping_from(maps, 1ull << 32);
 		if (libs == UINT64_MAX || libs < 2 * AREAS_BELOW_LIBRARIES)
 			return 0;
-		below = libs - AREAS_BELOW_LIBRARIES;
+		below = libs - AREAS_BELOW_LIBRARIES - SCRATCH_SIZE;
 	}
 	return (below - (k + 1) * step + DATA_GAP) & ~0xfffffull;
 }
@@ -419,8 +438,76 @@ static bool reaches(uint64_t a, uint64_t b)
 	return (a > b ? a - b : b - a) < REACH;
 }
 
+#define GAP_MARGIN (2ull << 20)  /* left free on each side of a region put in a gap */
+
+/* The start of room for a region (all of CACHE_REGION_SIZE if there is,
+ * else its first step) in a free gap of pid's address space where rel32
+ * from pc reaches it, as close to pc as can be; 0: none. Below the stack
+ * only (it grows down into what lies under it). */
+static uint64_t gap_near(pid_t pid, uint64_t pc)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	uint64_t prev_end = 1ull << 20, best = 0, best_size = 0, start, end;
+	for (bool more = true; more;) {
+		more = fgets(line, sizeof line, f) != NULL;
+		if (more && sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) != 2)
+			continue;
+		if (!more || strstr(line, "[stack]"))
+			start = end = prev_end; /* nothing past the stack */
+		for (uint64_t size = CACHE_REGION_SIZE; size >= CR_CODE + CACHE_REGION_STEP;
+		     size = size == CACHE_REGION_SIZE ? CR_CODE + CACHE_REGION_STEP : 0) {
+			if (start < prev_end + size + 2 * GAP_MARGIN || size < best_size)
+				continue;
+			uint64_t lo = (prev_end + GAP_MARGIN + 0xfffff) & ~0xfffffull;
+			uint64_t hi = (start - GAP_MARGIN - size) & ~0xfffffull;
+			uint64_t at = pc < lo ? lo : pc > hi ? hi : pc & ~0xfffffull;
+			if (at >= lo && at <= hi && reaches(at, pc) && reaches(at + size, pc) &&
+			    (size > best_size || (at > pc ? at - pc : pc - at) <
+			     (best > pc ? best - pc : pc - best))) {
+				best = at;
+				best_size = size;
+			}
+		}
+		if (!more || strstr(line, "[stack]"))
+			break;
+		prev_end = end > prev_end ? end : prev_end;
+	}
+	fclose(f);
+	return best;
+}
+
 /* Places a new region where rel32 from pc reaches it and nothing of the
- * program's would have gone. */
+ * program's would have gone; failing that, in the free gap nearest pc (the
+ * program's later mmaps may then go elsewhere than natively: better than
+ * its code running in block mode). */
+/* A region at addr, its lookup written; NULL when addr is taken. */
+static struct cache_region *region_at(struct tracer *tr, struct tracee *t, struct cache *c,
+				      uint64_t stub, uint64_t addr)
+{
+	uint64_t base = map_at(tr, t, stub, addr, CR_CODE + CACHE_REGION_STEP, PROT_READ | PROT_EXEC);
+	if (!base)
+		return NULL;
+	struct cache_region *r = &c->regions[c->nregions++];
+	memset(r, 0, sizeof *r);
+	r->base = base;
+	r->mapped = CR_CODE + CACHE_REGION_STEP;
+	struct emit e;
+	emit_init(&e, base);
+	emit_lookup(&e, base + CR_TABLE, &r->probe, &r->miss);
+	r->lookup = base;
+	bool ok = cache_write(c, base, e.b, e.n);
+	r->used = CR_CODE;
+	emit_free(&e);
+	if (ok)
+		return r;
+	c->nregions--;
+	return NULL;
+}
+
 static struct cache_region *new_region(struct tracer *tr, struct tracee *t, struct cache *c,
 				       uint64_t stub, uint64_t pc)
 {
@@ -445,29 +532,12 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 		cand[n++] = (pc & ~0x1fffffull) + (512ull << 20) + k * CACHE_REGION_SIZE;
 	for (uint64_t k = 1; k <= 8 && pc > (640ull << 20) + k * CACHE_REGION_SIZE; k++)
 		cand[n++] = (pc & ~0x1fffffull) - (512ull << 20) - k * CACHE_REGION_SIZE;
-	for (int i = 0; i < n; i++) {
-		if (!reaches(cand[i], pc))
-			continue;
-		uint64_t base = map_at(tr, t, stub, cand[i], CR_CODE + CACHE_REGION_STEP,
-				       PROT_READ | PROT_EXEC);
-		if (!base)
-			continue;
-		struct cache_region *r = &c->regions[c->nregions++];
-		memset(r, 0, sizeof *r);
-		r->base = base;
-		r->mapped = CR_CODE + CACHE_REGION_STEP;
-		struct emit e;
-		emit_init(&e, base);
-		emit_lookup(&e, base + CR_TABLE, &r->probe, &r->miss);
-		r->lookup = base;
-		bool ok = cache_write(c, base, e.b, e.n);
-		r->used = CR_CODE;
-		emit_free(&e);
-		if (ok)
-			return r;
-		c->nregions--;
-	}
-	return NULL;
+	struct cache_region *r = NULL;
+	for (int i = 0; i < n && !r; i++)
+		if (reaches(cand[i], pc))
+			r = region_at(tr, t, c, stub, cand[i]);
+	uint64_t gap = r ? 0 : gap_near(t->tid, pc);
+	return gap ? region_at(tr, t, c, stub, gap) : r;
 }
 
 /* More of the region mapped, in place, up to CACHE_REGION_SIZE. */
@@ -492,6 +562,19 @@ static struct cache_region *region_for(struct tracer *tr, struct tracee *t, stru
 			return r;
 	}
 	return new_region(tr, t, c, stub, pc);
+}
+
+size_t cache_mappings(const struct cache *c, struct vm_range *out, size_t cap)
+{
+	size_t n = 0;
+	for (int i = 0; i < c->nregions; i++, n++)
+		if (n < cap)
+			out[n] = (struct vm_range){ c->regions[i].base,
+						    c->regions[i].base + c->regions[i].mapped };
+	for (size_t i = 0; i < c->nareas; i++, n++)
+		if (n < cap)
+			out[n] = (struct vm_range){ c->areas[i], c->areas[i] + area_mapped(c, i) };
+	return n;
 }
 
 bool cache_holds(const struct cache *c, uint64_t addr)
@@ -1017,7 +1100,7 @@ static void index_pages(struct cache *c, const struct trans *x)
 }
 
 static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
-			   const struct scanned *s, uint32_t n, int kind)
+			   const struct scanned *s, uint32_t n, int kind, bool ahead)
 {
 	grow_ids(c);
 	uint32_t id = c->ntrans;
@@ -1025,8 +1108,11 @@ static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c,
 		return NULL;
 	size_t bound = 24ul * n + 256;
 	struct cache_region *r = region_for(tr, t, c, stub, s[0].pc, bound);
-	if (!r)
+	if (!r) {
+		if (!ahead) /* it runs now, in block mode */
+			u64_table_put(&c->homeless, s[0].pc, 1);
 		return NULL;
+	}
 	struct trans *x = trans_alloc(s, n, kind, id);
 	struct builder b = { .lookup = r->lookup };
 	if (kind == TE_JMP || kind == TE_JCC || kind == TE_IJMP)
@@ -1078,12 +1164,16 @@ static const struct trans *translate_one(struct tracer *tr, struct tracee *t, st
 					 uint64_t stub, uint64_t pc, bool ahead)
 {
 	const struct trans *x = lookup_orig(c, pc);
-	if (x || c->off || cache_collect_untranslated(tr, t, pc))
+	uint64_t seen;
+	/* A block no region reached is not tried again: each try injects
+	 * a mmap per candidate place. */
+	if (x || c->off || u64_table_get(&c->homeless, pc, &seen) ||
+	    cache_collect_untranslated(tr, t, pc))
 		return x;
 	struct scanned *s = xmalloc(MAX_TRANS_INSNS * sizeof *s);
 	int kind = TE_FALL;
 	uint32_t n = scan(tr, t, c, pc, s, &kind, ahead);
-	x = n ? build(tr, t, c, stub, s, n, kind) : NULL;
+	x = n ? build(tr, t, c, stub, s, n, kind, ahead) : NULL;
 	free(s);
 	return x;
 }

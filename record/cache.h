@@ -159,6 +159,7 @@ struct cache {
 	/* Where each translated syscall returns in the cache -> in the program
 	 * (the syscall puts the first in RCX; the program must see the second). */
 	struct u64_table after_syscall;
+	struct u64_table homeless;  /* blocks that ran in block mode: no region could reach them */
 	uint64_t harvested_ns;  /* when the counters were last read */
 	uint64_t writes;        /* writes into the program (PROF_DEBUG) */
 	/* The program's code around the last read, valid while one stop
@@ -245,5 +246,14 @@ void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t
 bool cache_write(struct cache *c, uint64_t addr, const void *buf, size_t n);
 bool cache_read(struct cache *c, uint64_t addr, void *buf, size_t n);
 bool cache_set_gs(pid_t tid, uint64_t gs);
+
+/* An address range [start, end) of the program's memory. */
+struct vm_range {
+	uint64_t start, end;
+};
+/* What prof mapped into the program for the cache (code regions and data
+ * areas, as far as each is mapped), up to cap of them; returns how many
+ * there are. */
+size_t cache_mappings(const struct cache *c, struct vm_range *out, size_t cap);
 
 #endif

@@ -9,9 +9,20 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+bool scratch_in_mmap_area(const struct map_list *exec_maps, uint64_t addr)
+{
+	uint64_t top = 0;
+	for (size_t i = 0; i < exec_maps->n; i++)
+		if (exec_maps->v[i].end > top && exec_maps->v[i].end < (1ull << 47))
+			top = exec_maps->v[i].end;
+	return addr >= (1ull << 32) && addr < top && top - addr < (4ull << 40);
+}
+
 /* Just below the lowest file-backed code: the program's own mmaps grow down
  * from the top, its heap up from the executable, so a page here moves
- * nothing of the program's (its libraries load where they would unseen). */
+ * nothing of the program's (its libraries load where they would unseen).
+ * Unless that file is itself among the mmaps (a static-pie executable):
+ * then a terabyte lower. */
 static uint64_t quiet_address(const struct map_list *exec_maps)
 {
 	uint64_t low = 0;
@@ -22,6 +33,8 @@ static uint64_t quiet_address(const struct map_list *exec_maps)
 		if (m->path[0] == '/' && m->pgoff <= m->start && (!low || file_start < low))
 			low = file_start;
 	}
+	if (low && scratch_in_mmap_area(exec_maps, low))
+		return low > 2 * SCRATCH_FAR_BELOW ? low - SCRATCH_FAR_BELOW - SCRATCH_SIZE : 0;
 	return low > 2 * SCRATCH_SIZE ? low - SCRATCH_SIZE : 0;
 }
 

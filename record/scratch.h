@@ -14,6 +14,7 @@
 struct tracer;
 struct tracee;
 struct injection;
+struct map_list;
 
 #define SCRATCH_SIZE (64 * 1024)
 #define SCRATCH_SLOT_SIZE 32
@@ -28,6 +29,14 @@ struct scratch {
 /* Maps the page into t's process; t stands at a stop that is not a
  * syscall-entry stop and no other thread of the process runs. On false the
  * page is refused (said once) or t died (inj->ret is -ESRCH). */
+/* Whether addr lies among what the kernel's top-down mmap placed (the
+ * libraries, the vDSO, a static-pie executable): within 4 TiB below the
+ * highest of the program's code mappings. Memory of prof's just below such
+ * a mapping would be where the program's next mmap goes. */
+bool scratch_in_mmap_area(const struct map_list *exec_maps, uint64_t addr);
+/* Far below the top-down mmap area: a terabyte under addr (0: no room). */
+#define SCRATCH_FAR_BELOW (1ull << 40)
+
 bool scratch_map(struct tracer *tr, struct tracee *t, struct scratch *s, struct injection *inj);
 /* Takes the page out of t's process (no thread may be inside it); t may stand
  * at a syscall-entry stop, which then goes on as if nothing happened. */

@@ -628,6 +628,7 @@ static void proc_release(struct tracer *tr, struct proc *p)
 	collect_free(&p->collect);
 	funcmap_cache_clear(&p->jumps);
 	sandbox_free(p->sandbox);
+	maps_snapshot_free(p->maps_snap);
 	aspace_put(p->as);
 	unwinder_free(p->unwinder);
 	free(p);
@@ -652,6 +653,7 @@ struct tracee *tracer_thread_add(struct tracer *tr, pid_t tid, struct proc *p)
 	t->id = p->id ? ++tr->next_thread_id : 0;
 	t->proc = p;
 	t->collect_off = tr->opt.collect_off_at_start;
+	maps_read_init(&t->maps_read);
 	p->live_threads++;
 	if (tr->nthreads == tr->threads_cap) {
 		tr->threads_cap = tr->threads_cap ? 2 * tr->threads_cap : 8;
@@ -716,6 +718,8 @@ static void thread_remove(struct tracer *tr, struct tracee *t)
 	if (tr->last_hit == t)
 		tr->last_hit = NULL;
 	t->proc->live_threads--;
+	if (t->maps_read.fd >= 0)
+		close(t->maps_read.fd);
 	free(t);
 }
 
@@ -796,6 +800,7 @@ void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const ui
 	t->holds_terminal = progress_syscall_entry(tr->progress, t->proc->pid, nr, args);
 	if (!affinity_before_syscall(tr->affinity, t->tid, t->proc->pid, t->own_affinity, nr, args))
 		tracer_lost(tr, "prof's CPU pin shown to the program", "thread %d: its status", t->tid);
+	maps_view_syscall_entry(tr, t, nr, args);
 }
 
 /* Block mode's syscall-entry stops, seen before the mode resumes the thread
@@ -813,6 +818,7 @@ static void on_syscall_stop_entry(struct tracer *tr, struct tracee *t)
 void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, int64_t ret)
 {
 	struct prof_event ev = { .kind = EV_SYSCALL, .thread = t->id };
+	ret = maps_view_syscall_exit(tr, t, returned, ret);
 	const struct user_regs_struct *r = &t->sys_regs;
 	ev.sys.nr = t->sys_nr;
 	uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };

@@ -8,6 +8,7 @@
 #include "aslimit.h"
 #include "funcmap.h"
 #include "jit.h"
+#include "maps_view.h"
 #include "prof/classes.h"
 #include "prof/events.h"
 #include "prof/maps.h"
@@ -112,6 +113,7 @@ struct proc {
 	struct code_gens gens;     /* code generations of its address ranges */
 	struct jit_files jit;      /* the perf map and jitdump its JIT writes */
 	struct code_seen *seen;    /* bytes of its anonymous code prof decoded */
+	struct maps_snapshot *maps_snap; /* the maps file it reads (maps_view.h) */
 	struct proc *next;
 };
 
@@ -137,6 +139,7 @@ struct tracee {
 	int64_t sys_nr;            /* the syscall being made, while in_syscall */
 	bool holds_terminal;       /* the syscall reads or writes prof's terminal */
 	bool own_affinity;         /* set its own CPU mask: prof no longer hides its pin */
+	struct maps_read maps_read; /* a read of a maps file prof answers (maps_view.h) */
 	uint64_t icount;           /* instructions counted so far (inclusive costs) */
 	struct callstack *stack;   /* the shadow call stack (step and block) */
 	uint32_t collect_depth;    /* --collect: FUNC's frames on the call stack */

@@ -56,19 +56,24 @@ int verify_compare(const char *block_db, const char *step_db, const char *mode, 
 		sqlite3_close(db);
 		return -1;
 	}
-	long long b = 0, s = 0, pcs = 0;
+	long long b = 0, s = 0, pcs = 0, threads = 0;
 	if (scalar(db, "SELECT COALESCE(SUM(count), 0) FROM main.insns", &b) != 0 ||
 	    scalar(db, "SELECT COALESCE(SUM(count), 0) FROM step.insns", &s) != 0 ||
-	    scalar(db, "SELECT COUNT(DISTINCT pc) FROM main.insns", &pcs) != 0) {
+	    scalar(db, "SELECT COUNT(DISTINCT pc) FROM main.insns", &pcs) != 0 ||
+	    scalar(db, "SELECT COALESCE(MAX(n), 1) FROM (SELECT COUNT(*) AS n FROM main.threads"
+		   " GROUP BY proc)", &threads) != 0) {
 		sqlite3_close(db);
 		return -1;
 	}
 	sqlite3_close(db);
 	char nb[32], ns[32];
 	if (diffs) {
-		log_error("verify: MISMATCH: %s counted %s, step %s; %lld instructions differ "
-			  "(a multi-threaded program may legitimately take other paths)", mode,
-			  fmt_count((uint64_t)b, nb, sizeof nb), fmt_count((uint64_t)s, ns, sizeof ns), diffs);
+		log_error("verify: MISMATCH: %s counted %s, step %s; %lld instructions differ (%s)", mode,
+			  fmt_count((uint64_t)b, nb, sizeof nb), fmt_count((uint64_t)s, ns, sizeof ns), diffs,
+			  threads > 1 ? "a multi-threaded program may legitimately take other paths"
+			  : "one thread per process: the program took another path, from what it read "
+			    "(the time, or what prof cannot hide: smaps_rollup, maps files read through "
+			    "sendfile or splice; see README)");
 		return -1;
 	}
 	if (!quiet)
