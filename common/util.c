@@ -302,3 +302,11 @@ int open_regular(const char *path)
 	}
 	return fd;
 }
+
+uint64_t hash_fnv1a(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}

@@ -40,14 +40,6 @@ struct jit_source {
 	size_t nnames;
 };
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* The hash of a file's first bytes (up to n of them); false when unreadable. */
 static bool prefix_hash(int fd, off_t n, uint64_t *h)
 {
@@ -56,7 +48,7 @@ static bool prefix_hash(int fd, off_t n, uint64_t *h)
 	ssize_t got = pread(fd, buf, want, 0);
 	if (got != (ssize_t)want)
 		return false;
-	*h = fnv1a(buf, want);
+	*h = hash_fnv1a(buf, want);
 	return true;
 }
 

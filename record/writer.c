@@ -470,19 +470,11 @@ static bool drop_on_full_disk(struct writer *w, const struct prof_event *ev)
 	return true;
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* The row of these bytes in code_blobs, added the first time: the same
  * code (a forked child's, a moved function's) is kept once. 0 on failure. */
 static sqlite3_int64 store_blob(struct writer *w, const uint8_t *bytes, size_t len)
 {
-	sqlite3_int64 hash = (sqlite3_int64)fnv1a(bytes, len), id = 0;
+	sqlite3_int64 hash = (sqlite3_int64)hash_fnv1a(bytes, len), id = 0;
 	sqlite3_stmt *st = w->st_blob_find;
 	sqlite3_bind_int64(st, 1, hash);
 	sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);

@@ -68,4 +68,8 @@ void print_escaped(FILE *f, const char *s);
 /* Columns of the terminal fd writes to; 0 when fd is not a terminal. */
 size_t terminal_width(int fd);
 
+/* FNV-1a of n bytes: a cheap hash to find equal byte strings (code seen,
+ * JIT files read), not to resist anyone. */
+uint64_t hash_fnv1a(const uint8_t *p, size_t n);
+
 #endif
