@@ -122,8 +122,12 @@ void tracer_detach_all(struct tracer *tr)
 	const struct mode_ops *mode = tr->opt.mode;
 	int *pass = calloc(tr->nthreads + 1, sizeof *pass);
 	for (size_t i = 0; i < tr->nthreads; i++)
-		if (tr->threads[i]->parked)
-			pass[i] = mode->settle(tr, tr->threads[i], tr->threads[i]->park_status);
+		if (tr->threads[i]->parked) {
+			struct tracee *t = tr->threads[i];
+			pass[i] = mode->settle(tr, t, t->park_status);
+			log_debug("thread %d: parked at status %#x, settled at %#llx, detached with signal %d",
+				  t->tid, t->park_status, (unsigned long long)tracer_read_pc(t), pass[i]);
+		}
 	for (struct proc *p = tr->procs; p; p = p->next) {
 		bool entry = false;
 		struct tracee *injector = injector_of(tr, p, &entry);
