@@ -540,15 +540,20 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 	return gap ? region_at(tr, t, c, stub, gap) : r;
 }
 
-/* More of the region mapped, in place, up to CACHE_REGION_SIZE. */
+/* More of the region mapped, in place, never past CACHE_REGION_SIZE: the
+ * first step starts after the lookup table, so the last one is shorter (a
+ * translation past the end was not the cache's for cache_holds, and a
+ * thread in it was taken for one in the program's code). */
 static bool grow_region(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 			struct cache_region *r, size_t size)
 {
 	uint64_t end = r->base + r->mapped;
-	if (r->used + size > CACHE_REGION_SIZE ||
-	    map_at(tr, t, stub, end, CACHE_REGION_STEP, PROT_READ | PROT_EXEC) != end)
+	uint64_t step = CACHE_REGION_SIZE - r->mapped;
+	step = step < CACHE_REGION_STEP ? step : CACHE_REGION_STEP;
+	if (r->used + size > CACHE_REGION_SIZE || !step ||
+	    map_at(tr, t, stub, end, step, PROT_READ | PROT_EXEC) != end)
 		return false;
-	r->mapped += CACHE_REGION_STEP;
+	r->mapped += step;
 	return r->used + size <= r->mapped || grow_region(tr, t, c, stub, r, size);
 }
 
