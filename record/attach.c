@@ -160,9 +160,10 @@ static bool is_known(struct tracer *tr, pid_t tid)
 	return false;
 }
 
-/* Seizes threads of pid not seized yet; returns how many were added. Threads
- * created after their creator was seized arrive through PTRACE_EVENT_CLONE. */
-static int seize_new_threads(struct tracer *tr, struct proc *p, long options)
+/* Seizes threads of pid not seized yet; returns how many were added and sets
+ * *listed to how many the directory listed. Threads created after their
+ * creator was seized arrive through PTRACE_EVENT_CLONE. */
+static int seize_new_threads(struct tracer *tr, struct proc *p, long options, long *listed)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)p->pid);
@@ -171,12 +172,16 @@ static int seize_new_threads(struct tracer *tr, struct proc *p, long options)
 		return 0;
 	int added = 0;
 	struct dirent *e;
+	*listed = 0;
 	while ((e = readdir(d))) {
 		pid_t tid = (pid_t)atoi(e->d_name);
+		*listed += tid > 0;
 		if (tid <= 0 || is_known(tr, tid))
 			continue;
-		if (ptrace(PTRACE_SEIZE, tid, 0, options) != 0)
+		if (ptrace(PTRACE_SEIZE, tid, 0, options) != 0) {
+			log_debug("seize %d: %s", tid, strerror(errno));
 			continue; /* it exited meanwhile */
+		}
 		tracer_thread_add(tr, tid, p);
 		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
 			log_debug("interrupt %d: %s", tid, strerror(errno));
@@ -184,6 +189,29 @@ static int seize_new_threads(struct tracer *tr, struct proc *p, long options)
 	}
 	closedir(d);
 	return added;
+}
+
+/* Seizes every thread of p. A pass that adds none is not enough: a thread
+ * not yet seized may start others meanwhile, and a listing of the task
+ * directory skips entries when threads exit during it. So passes go on
+ * until one lists as many threads as the kernel counts, before and after,
+ * and all of them seized: a thread left unseized would die of the first
+ * int3 prof writes (busy with churning threads did, 1 attach in ~100). */
+static void seize_all_threads(struct tracer *tr, struct proc *p, long options)
+{
+	for (int pass = 0; pass < 100000; pass++) {
+		long listed = 0, before = read_status_field(p->pid, "Threads");
+		int added = seize_new_threads(tr, p, options, &listed);
+		long after = read_status_field(p->pid, "Threads");
+		log_debug("attach pass %d: %d added, %ld listed, %ld then %ld threads", pass, added,
+			  listed, before, after);
+		if (!added && (listed == before && before == after))
+			return;
+		if (before < 0 || after < 0)
+			return; /* the process is gone: the loop will see its exit */
+	}
+	log_warn("process %d: its threads kept changing while prof attached: some may not be traced",
+		 (int)p->pid);
 }
 
 /* Waits until every seized thread has stopped, keeping each status for the
@@ -256,8 +284,7 @@ void tracer_attach(struct tracer *tr, pid_t pid, long options)
 	} else {
 		p->mm_tid = live_thread(pid);
 	}
-	while (seize_new_threads(tr, p, options) > 0)
-		;
+	seize_all_threads(tr, p, options);
 	wait_first_stops(tr);
 	sandbox_read_attached(&p->sandbox, p->mm_tid);
 }

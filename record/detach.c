@@ -56,8 +56,10 @@ void tracer_detach_stop(struct tracer *tr, struct tracee *t, int status, struct 
 		if (ptrace(PTRACE_CONT, t->tid, 0, 0) == 0)
 			return;
 	}
+	/* Its first stop; or, seized inside clone, the syscall's exit stop. */
 	bool first = t->pc == 0 && (event == PTRACE_EVENT_STOP ||
-				    (event == 0 && WSTOPSIG(status) == SIGSTOP));
+				    (event == 0 && (WSTOPSIG(status) == SIGSTOP ||
+						    WSTOPSIG(status) == (SIGTRAP | 0x80))));
 	switch (event) {
 	case PTRACE_EVENT_CLONE:
 	case PTRACE_EVENT_FORK:

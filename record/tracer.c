@@ -967,16 +967,30 @@ static void on_signal_stop(struct tracer *tr, struct tracee *t, int sig)
 }
 
 /* A seized thread that stopped for an event (a clone under way) before its
- * interrupt stop: it goes on, untouched by the mode, until the interrupt's
- * stop, where it begins; a detach parks it here. */
+ * interrupt stop: that stop will not come (the kernel drops a pending
+ * interrupt at any other ptrace stop), so it goes on, untouched by the mode,
+ * to the syscall's exit stop, where it begins (or, detaching, is parked)
+ * before it runs anything. Let go with PTRACE_CONT, it ran on unbegun, and
+ * the first int3 of prof's it met was delivered to it as its own SIGTRAP. */
 static void let_unbegun_thread_go(struct tracer *tr, struct tracee *t)
 {
-	if (tr->detaching) {
-		thread_begin(tr, t, false);
-		return;
-	}
-	if (ptrace(PTRACE_CONT, t->tid, 0, 0) != 0 && errno != ESRCH)
+	(void)tr;
+	if (ptrace(PTRACE_SYSCALL, t->tid, 0, 0) != 0 && errno != ESRCH)
 		log_warn("cannot resume thread %d: %s", t->tid, strerror(errno));
+}
+
+/* Detaching, a thread at a clone, fork or vfork event is inside the syscall:
+ * no syscall of prof's can be injected through it, and the cleanup may have
+ * no other thread to use. So it finishes the syscall, and the interrupt
+ * stops it before it runs anything (at the syscall's exit stop, or back at
+ * the user boundary), where it is parked as the others are. (Parked at the
+ * event, it was once picked to unmap the scratch page: the injection ran the
+ * rest of clone instead, and its caller was given -ENOSYS back.) */
+static void finish_syscall_then_park(struct tracer *tr, struct tracee *t)
+{
+	tr->opt.mode->resume(tr, t);
+	if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) != 0 && errno != ESRCH)
+		log_debug("interrupt %d: %s", t->tid, strerror(errno));
 }
 
 void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es)
@@ -994,7 +1008,7 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		if (t->pc == 0)
 			let_unbegun_thread_go(tr, t); /* seized inside clone */
 		else if (tr->detaching)
-			tracer_park(tr, t, status);
+			finish_syscall_then_park(tr, t);
 		else
 			tr->opt.mode->resume(tr, t);
 		return;
@@ -1018,9 +1032,10 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		return;
 	}
 	if (t->pc == 0 && sig == (SIGTRAP | 0x80)) {
-		/* Seized inside a syscall (not a signal to deliver: taken for
-		 * one, the thread stayed stopped for good). */
-		let_unbegun_thread_go(tr, t);
+		/* Seized inside clone: the exit stop let_unbegun_thread_go asked for
+		 * (not a signal to deliver: taken for one, the thread stayed
+		 * stopped for good). */
+		thread_begin(tr, t, false);
 		return;
 	}
 	if (t->pc == 0) { /* a new thread's first stop is a signal: deliver it */
