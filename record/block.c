@@ -746,6 +746,8 @@ static void block_on_trap(struct tracer *tr, struct tracee *t, int sig)
 		break;
 	}
 	/* Not ours: the program's own int3 or a SIGTRAP sent to it. */
+	log_debug("thread %d: SIGTRAP at %#llx in state %d is the program's", t->tid,
+		  (unsigned long long)pc, s->state);
 	block_on_signal(tr, t, SIGTRAP);
 }
 
@@ -824,6 +826,9 @@ static void faulted_cpuid(struct tracer *tr, struct tracee *t, uint64_t pc)
 
 static void block_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
+	if (sig == SIGTRAP)
+		log_debug("thread %d: SIGTRAP for the program at %#llx, state %d", t->tid,
+			  (unsigned long long)tracer_read_pc(t), bt(t) ? bt(t)->state : -1);
 	struct block_thread *s = bt(t);
 	uint64_t pc = count_until_signal(tr, t, tracer_read_pc(t));
 	s->block = NULL;
@@ -921,6 +926,9 @@ static int program_signal(struct tracee *t, int status, uint64_t pc, bool *at_br
 	}
 	bool ours = s->state == B_STEP || s->state == B_WALK || s->state == B_HANDLER ||
 		    (s->state == B_SLOT && pc == s->slot + s->insn.len + 1);
+	if (!ours)
+		log_debug("thread %d: SIGTRAP (code %d) at %#llx in state %d: the program's", t->tid,
+			  si.si_code, (unsigned long long)pc, s->state);
 	return ours ? 0 : SIGTRAP;
 }
 

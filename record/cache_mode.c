@@ -462,6 +462,25 @@ static void cache_syscall_stop(struct tracer *tr, struct tracee *t, struct cache
 	block_resume_thread(t, 0);
 }
 
+/* PROF_DEBUG: where in the cache a fault or a trap prof does not own came. */
+static void log_cache_fault(struct tracee *t, struct cache *c, int sig, const siginfo_t *si)
+{
+	struct user_regs_struct r;
+	uint8_t code[16] = { 0 };
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0)
+		return;
+	tracer_read_code(t->tid, r.rip, code);
+	const struct trans *x = cache_trans_at(c, r.rip);
+	log_debug("thread %d: signal %d code %d addr %p at %#llx (translation of %#llx at %#llx+%#llx%s) "
+		  "rsp %#llx rax %#llx rcx %#llx rdx %#llx gs %#llx eflags %#llx; "
+		  "%02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x",
+		  t->tid, sig, si->si_code, si->si_addr, r.rip, x ? (unsigned long long)x->orig : 0ull,
+		  x ? (unsigned long long)x->entry : 0ull,
+		  x ? (unsigned long long)(r.rip - x->entry) : 0ull, x && x->dead ? ", dead" : "",
+		  r.rsp, r.rax, r.rcx, r.rdx, r.gs_base, r.eflags, code[0], code[1], code[2], code[3],
+		  code[4], code[5], code[6], code[7], code[8], code[9], code[10], code[11]);
+}
+
 static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
 	struct cache *c = cache_of(t);
@@ -481,6 +500,8 @@ static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
 	}
 	bool fault = si.si_code > 0 &&
 		     (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
+	if (fault || sig == SIGTRAP)
+		log_cache_fault(t, c, sig, &si);
 	if (!leave_cache(tr, t, c, fault))
 		return;
 	/* Stepping out may have replaced the stop: the signal keeps its details. */
@@ -588,6 +609,27 @@ static void cache_on_exit_event(struct tracer *tr, struct tracee *t)
 	block_mode.on_exit_event(tr, t);
 }
 
+/* Detaching: a thread born of a clone made in the cache and parked at its
+ * first stop, before cache_begin took it out, stands after the translated
+ * syscall with its creator's GS base. Left there, it ran into the unmapped
+ * cache after detach and the program died of SIGSEGV. Nothing ran yet. */
+static int settle_newborn(struct tracee *t, struct cache *c)
+{
+	struct user_regs_struct r;
+	uint64_t orig;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0)
+		return 0;
+	if (!cache_after_syscall(c, r.rip, &orig)) {
+		log_warn("thread %d: left in prof's code cache at detach", t->tid);
+		return 0;
+	}
+	program_rcx(t, c, &r);
+	block_set_pc(t, orig);
+	t->pc = orig;
+	restore_gs(t, c);
+	return 0;
+}
+
 /* Detaching, no thread running: t leaves the cache. At an exit's or the
  * lookup's int3 it stands at the original target; at the call log's guard
  * fault the fault is prof's (never the program's). */
@@ -614,12 +656,16 @@ static int cache_settle(struct tracer *tr, struct tracee *t, int status)
 			sig = 0;
 		}
 		bool fault = si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
+		if (fault)
+			log_cache_fault(t, c, sig, &si);
 		if (!leave_cache(tr, t, c, fault))
 			log_warn("thread %d: left in prof's code cache at detach", t->tid);
 		s->state = in_syscall ? B_SYSCALL : B_RUN;
 		restore_gs(t, c);
 		return sig == (SIGTRAP | 0x80) || sig == SIGTRAP ? 0 : sig;
 	}
+	if (!area_of(t)->base && cache_holds(c, tracer_read_pc(t)))
+		return settle_newborn(t, c);
 	if (area_of(t)->base)
 		restore_gs(t, c);
 	return block_settle(tr, t, status);
