@@ -472,12 +472,14 @@ static void log_cache_fault(struct tracee *t, struct cache *c, int sig, const si
 	tracer_read_code(t->tid, r.rip, code);
 	const struct trans *x = cache_trans_at(c, r.rip);
 	log_debug("thread %d: signal %d code %d addr %p at %#llx (translation of %#llx at %#llx+%#llx%s) "
-		  "rsp %#llx rax %#llx rcx %#llx rdx %#llx gs %#llx eflags %#llx; "
+		  "rsp %#llx rax %#llx rcx %#llx rdx %#llx gs %#llx eflags %#llx "
+		  "cs %#llx ss %#llx ds %#llx es %#llx fs %#llx gs %#llx orig_rax %#llx; "
 		  "%02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x",
 		  t->tid, sig, si->si_code, si->si_addr, r.rip, x ? (unsigned long long)x->orig : 0ull,
 		  x ? (unsigned long long)x->entry : 0ull,
 		  x ? (unsigned long long)(r.rip - x->entry) : 0ull, x && x->dead ? ", dead" : "",
-		  r.rsp, r.rax, r.rcx, r.rdx, r.gs_base, r.eflags, code[0], code[1], code[2], code[3],
+		  r.rsp, r.rax, r.rcx, r.rdx, r.gs_base, r.eflags, r.cs, r.ss, r.ds, r.es, r.fs, r.gs,
+		  r.orig_rax, code[0], code[1], code[2], code[3],
 		  code[4], code[5], code[6], code[7], code[8], code[9], code[10], code[11]);
 }
 
