@@ -33,9 +33,10 @@ class CodeChange(ProfTestCase):
         self.assertEqual(warnings, [])
         base = int(r.stdout.strip(), 16)
         if mode == "cache":
-            # Each rewrite of B (two; three with a forked child's) kills B's
-            # translations of the code before it: the cache stayed on through
-            # the first, with threads too (a cache given up invalidates no more).
+            # Each rewrite of B (two; three with a forked child's; each flip
+            # of flipunder) kills B's translations of the code before it: the
+            # cache stayed on through the first, with threads too (a cache
+            # given up invalidates no more).
             killed = [(int(lo, 16), int(hi, 16)) for lo, hi in
                       re.findall(r"translations of ([0-9a-f]+)-([0-9a-f]+) invalidated", r.stderr)]
             in_b = [k for k in killed if k[0] < base + 2 * PAGE and base + PAGE < k[1]]
@@ -74,6 +75,20 @@ class CodeChange(ProfTestCase):
 
     def test_another_thread_runs_the_code(self):
         self.check("jitthread")
+
+    def test_killed_under_a_thread_in_a_syscall(self):
+        # Each of 100 mprotects kills the translation the other thread is in
+        # a read from; it returns into it, and on through new translations.
+        flips, per_call = 100, 2 * 100 + 5
+        seen = {}
+        for mode in EXACT_MODES:
+            with self.subTest(mode=mode):
+                db, base = self.record_how("flipunder", mode, rewrites=flips)
+                seen[mode] = query(db, "SELECT pc - ?, SUM(count) FROM insns WHERE pc >= ?"
+                                   " AND pc < ? GROUP BY pc ORDER BY pc", base, base, base + 2 * PAGE)
+                self.assertEqual(sum(n for _, n in seen[mode]), flips * per_call)
+        self.assertEqual(seen["cache"], seen["step"])
+        self.assertEqual(seen["block"], seen["step"])
 
     def test_forked_child_changes_its_copy(self):
         seen = {}
