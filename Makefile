@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 DEB_PACKAGES = libsqlite3-dev libelf-dev libdw-dev libcapstone-dev libcmocka-dev \
                libiberty-dev libzydis-dev cmake pkg-config gcc g++ make valgrind python3 procps \
                util-linux binutils bc tmux chromium clang libclang-rt-14-dev sqlite3 \
-               openjdk-17-jdk-headless openssl gawk zstd
+               openjdk-17-jdk-headless openssl gawk zstd luajit
 # The flame graph's browser test drives Chromium with playwright-core (npm),
 # installed under the build directory, never committed; 1.55 still runs on
 # Debian 12's Node.js 18.

@@ -8,7 +8,8 @@
 # tables show the median of REPS repetitions.
 #
 # Table 1, workloads of 100M+ instructions (step and block mode would take
-# hours on these):
+# hours on these), and three JIT runtimes (node, java, luajit: code that
+# changes, threads; each skipped with a note when not installed):
 #   native     ./WORKLOAD ARGS
 #   callgrind  valgrind --tool=callgrind --callgrind-out-file=/dev/null ./WORKLOAD ARGS
 #   prof       BUILD/prof record -q --mode MODE -o DB -- ./WORKLOAD ARGS
@@ -25,7 +26,8 @@
 #   -b BIG    big workloads, space or comma separated, each NAME or NAME:ARG
 #             (default: all below); "" skips table 1. ARG is the iteration
 #             count for hashmix and intloop, the input size for sha256sum
-#             and gzip in MB, or in KB with a k suffix (e.g. gzip:16k).
+#             and gzip in MB, or in KB with a k suffix (e.g. gzip:16k), the
+#             loop count of the node, java and luajit scripts.
 #   -s SMALL  small workloads, as bench/run.sh names them (default: all of
 #             run.sh's, with its arguments); "" skips table 2.
 #   -c CPU    table 1 also runs prof record --mode MODE --cpu CPU in each
@@ -40,7 +42,11 @@
 # temporary directory: a fixed-seed pseudo-random text of words (a
 # Park-Miller generator in awk, exact in double arithmetic, so the same
 # bytes with any awk on any machine) that gzip compresses about 2.4x, as
-# real text. Public tools only: bash, awk, valgrind, date.
+# real text. The JIT workloads run a small fixed script each, written into
+# the temporary directory: node -e and luajit -e sum i % 7 over the loop
+# count; java runs a class compiled there with javac (a hot method, an
+# interface call that turns megamorphic halfway, a HashMap), with its
+# default JIT and threads. Public tools only: bash, awk, valgrind, date.
 #
 # Exit status: 0; 1 if a run failed or prof's output differs from the
 # program's own; 2 on a usage error.
@@ -51,7 +57,9 @@ set -uo pipefail
 # NAME:DEFAULT_ARG; instruction counts measured with callgrind (2026-12-01,
 # valgrind 3.x, so no SHA or AVX-512 code paths): hashmix 6500000 ~ 201M,
 # intloop 14000000 ~ 203M, sha256sum of 20 MB ~ 1.1G, gzip -9 of 10 MB ~ 2.1G.
-BIG_DEFAULT="hashmix:6500000 intloop:14000000 sha256sum:20 gzip:10 threads4:4000000 make:12"
+# JIT runtimes (prof's counts, 2026-12-07): node -e 1e6 ~ 218M (mostly V8's
+# start), java Work 20000 ~ 1.0G, luajit -e 30000000 ~ 913M.
+BIG_DEFAULT="hashmix:6500000 intloop:14000000 sha256sum:20 gzip:10 threads4:4000000 make:12 node:1e6 java:20000 luajit:30000000"
 # As bench/run.sh's WORKLOADS.
 SMALL_DEFAULT="intloop:30000 recursion:21 hashmix:20000 memcpy_heavy:500"
 # ---------------------------------------------------------------------------
@@ -156,7 +164,14 @@ big_cmd() { # name arg
         [ -d "$TMP/proj.$2" ] || gen_project "$2" "$TMP/proj.$2"
         CMD=(make -s -B -j2 -C "$TMP/proj.$2"); LABEL="make -j2 ($2 C files)"
         CG_EXTRA=(--trace-children=yes) ;;
-    *) die "unknown big workload '$1' (known: hashmix intloop sha256sum gzip threads4 make)" ;;
+    node)
+        CMD=(node -e "let s=0;for(let i=0;i<$2;i++)s+=i%7;console.log(s)"); LABEL="node -e, $2 iterations" ;;
+    luajit)
+        CMD=(luajit -e "local s=0 for i=1,$2 do s=s+i%7 end print(s)"); LABEL="luajit -e, $2 iterations" ;;
+    java)
+        [ -f "$TMP/java/Work.class" ] || gen_java "$TMP/java" || die "javac failed"
+        CMD=(java -cp "$TMP/java" Work "$2"); LABEL="java Work $2" ;;
+    *) die "unknown big workload '$1' (known: hashmix intloop sha256sum gzip threads4 make node java luajit)" ;;
     esac
 }
 
@@ -175,6 +190,50 @@ EOC
     done
     printf 'int main(void) { return 0; }\n' >"$2/main.c"
     printf 'prog: main.o%s\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O2 -c -o $@ $<\n' "$objs" >"$2/Makefile"
+}
+
+# A Java class for the java workload, compiled into dir: a hot static
+# method, an interface call monomorphic for the first half of the rounds
+# and megamorphic after (HotSpot recompiles it), a HashMap and a
+# StringBuilder.
+gen_java() { # dir
+    mkdir -p "$1"
+    cat >"$1/Work.java" <<'EOJ'
+import java.util.HashMap;
+public class Work {
+  interface Shape { long area(long k); }
+  static final class Sq implements Shape { public long area(long k) { return k * k; } }
+  static final class Tri implements Shape { public long area(long k) { return k * (k + 1) / 2; } }
+  static final class Rect implements Shape { public long area(long k) { return k * 3; } }
+  static int hot(int n) { int s = 0; for (int i = 0; i < n; i++) s = (s + i * 7) % 1000003; return s; }
+  public static void main(String[] a) {
+    int rounds = Integer.parseInt(a[0]);
+    long t = 0;
+    Shape[] shapes = { new Sq(), new Tri(), new Rect() };
+    HashMap<Integer, Long> m = new HashMap<>();
+    StringBuilder sb = new StringBuilder();
+    for (int k = 0; k < rounds; k++) {
+      t += hot(1000);
+      t += shapes[k % (k < rounds / 2 ? 1 : 3)].area(k);
+      m.merge(k % 97, (long) k, Long::sum);
+      if (k % 100 == 0) sb.append(k).append(',');
+    }
+    long ms = 0;
+    for (long v : m.values()) ms += v;
+    System.out.println(t + " " + ms + " " + sb.length());
+  }
+}
+EOJ
+    "${RUN[@]}" javac -d "$1" "$1/Work.java" >&2
+}
+
+# Whether a big workload's program is installed (the JIT runtimes may not be).
+big_available() { # name
+    case $1 in
+    node | luajit) command -v "$1" >/dev/null 2>&1 ;;
+    java) command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 ;;
+    *) true ;;
+    esac
 }
 
 # timed OUT CMD...: runs CMD (outputs in OUT.stdout, OUT.stderr), prints its
@@ -210,6 +269,10 @@ if [ -n "${BIG//[, ]/}" ]; then
         fi
         [ -n "$arg" ] || die "unknown big workload '$name'"
         CG_EXTRA=()
+        if ! big_available "$name"; then
+            NOTES+=("$name: not installed, skipped (make deps installs it)")
+            continue
+        fi
         big_cmd "$name" "$arg"
         note "$LABEL: native, callgrind, prof --mode $MODE, $REPS times..."
         tn=() tc=() tp=() tx=() n="" nx="" cgn=""

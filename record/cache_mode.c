@@ -1,7 +1,7 @@
 /* Cache mode: block mode whose threads run translated code (cache.c) and
  * stop only where a translation ends in code not translated yet, at
  * syscalls, and for signals. Whatever the cache cannot run (an instruction
- * it does not translate, a thread of a multi-threaded process) goes through
+ * it does not translate, a thread without a data area) goes through
  * block mode, whose int3s stay in the original code: the cache accelerates,
  * block mode guarantees. */
 #include "block.h"
@@ -739,19 +739,16 @@ static void cache_before_code_change(struct tracer *tr, struct tracee *t)
 		drain(tr, t, c);
 }
 
-/* Code that ran changed. With other threads, block mode from here, as
- * before translations were invalidated range by range: with the cache on,
- * node (whose JIT also rewrites code in place, unseen) crashed under load
- * in 2 of 6 runs, and a result must never change under prof. Write
- * protection of the pages translated from is what will keep it on. */
+/* Code that ran changed: its translations die, in every thread, and the
+ * cache stays on. No thread is stopped: nothing links to a dead
+ * translation once this returns, and a thread still inside one runs on
+ * only to its exit, which traps or leads to live code (docs/code-cache.md,
+ * "Threads: dead code stays in place"). */
 static void cache_code_changed(struct tracer *tr, struct tracee *t, uint64_t lo, uint64_t hi)
 {
 	struct cache *c = cache_of(t);
-	if (!c || !c->started || c->off || !cache_invalidate(tr, c, lo, hi) || t->proc->live_threads <= 1)
-		return;
-	log_warn("process %d changed code it ran while it has threads: block mode counts it from here",
-		 t->proc->pid);
-	c->off = true;
+	if (c && c->started && !c->off)
+		cache_invalidate(tr, c, lo, hi);
 }
 
 const struct mode_ops cache_mode = {

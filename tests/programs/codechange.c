@@ -28,6 +28,14 @@
  *               on: page B counts 1806 more, page A 24 more, in the child
  *   madvise     both pages RWX, B dropped with madvise(MADV_DONTNEED)
  *               (it reads back as zeros), then written again
+ *   flipunder   B holds instead: read(fd, buf, 1); mov ecx, N; 1: dec
+ *               ecx; jnz 1b; ret (2N + 5, N = 100), called FLIPS = 100
+ *               times by a second thread, with the pipe fd and a buffer
+ *               (not through caller). Each time the thread is in that read,
+ *               main makes B executable again (mprotect, the same bytes and
+ *               rights) and only then writes the byte it waits for: every
+ *               mprotect kills the translation the thread is in a syscall
+ *               from, which it returns into (page B counts 205 FLIPS)
  *   discard     the two pages mapped twice from a memfd, executable at
  *               BASE and writable elsewhere (as V8 can); B rewritten in
  *               place through the writable view (its first 16 bytes,
@@ -38,6 +46,8 @@
 #define _GNU_SOURCE 1 /* memfd_create */
 #endif
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +61,7 @@
 #define CALLS 3
 #define ROUNDS 3
 #define WORKERS 3
+#define FLIPS 100
 
 void work(long n);
 
@@ -208,6 +219,60 @@ static int discard(int by_madvise)
 	return 0;
 }
 
+static atomic_int entered, reader_tid;
+
+static void *flip_caller(void *arg)
+{
+	long (*volatile b)(long fd, char *buf) = (long (*)(long, char *))(base + PAGE);
+	char c;
+	(void)arg;
+	atomic_store(&reader_tid, (int)gettid());
+	for (int i = 0; i < FLIPS; i++) {
+		atomic_store(&entered, i + 1);
+		if (b(go[0], &c) != 1)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* Whether thread tid is in a read (stopped at it by a tracer, or blocked). */
+static int in_read(int tid)
+{
+	char path[64], text[32] = "";
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die(path);
+	int got = fgets(text, sizeof text, f) != NULL;
+	fclose(f);
+	return got && strncmp(text, "0 ", 2) == 0;
+}
+
+/* Main changes B's rights (to what they were) while the thread is in a
+ * syscall made from B; B: read(fd, buf, 1), then N turns of a loop. */
+static int flip_under(void)
+{
+	static const uint8_t head[] = { 0xba, 1, 0, 0, 0, 0x31, 0xc0, 0x0f, 0x05 };
+	pthread_t t;
+	if (pipe(go) != 0)
+		die("pipe");
+	map_code(PROT_READ | PROT_WRITE);
+	memcpy(base + PAGE, head, sizeof head); /* mov edx, 1; xor eax, eax; syscall */
+	write_b(base + PAGE + sizeof head, loops[0]);
+	protect(base, 2 * PAGE, PROT_READ | PROT_EXEC);
+	if (pthread_create(&t, NULL, flip_caller, NULL) != 0)
+		die("pthread_create");
+	for (int i = 0; i < FLIPS; i++) {
+		/* in this round's read, not still in the last one's */
+		while (atomic_load(&entered) != i + 1 || !in_read(atomic_load(&reader_tid)))
+			sched_yield();
+		protect(base + PAGE, PAGE, PROT_READ | PROT_EXEC);
+		if (write(go[1], "g", 1) != 1)
+			die("write");
+	}
+	return pthread_join(t, NULL) != 0;
+}
+
 static int in_turns(void)
 {
 	pthread_t t;
@@ -234,9 +299,11 @@ int main(int argc, char **argv)
 		rc = discard(strcmp(how, "madvise") == 0);
 	else if (strcmp(how, "jitthread") == 0)
 		rc = in_turns();
+	else if (strcmp(how, "flipunder") == 0)
+		rc = flip_under();
 	else if (strcmp(how, "munmap") && strcmp(how, "mprotect") && strcmp(how, "fork") && !threads)
-		die("usage: codechange munmap|mprotect|threads|fork|jitthread|discard|madvise");
-	if (!in_place && strcmp(how, "jitthread")) {
+		die("usage: codechange munmap|mprotect|threads|fork|jitthread|flipunder|discard|madvise");
+	if (!in_place && strcmp(how, "jitthread") && strcmp(how, "flipunder")) {
 		if (threads && pipe(release) != 0)
 			die("pipe");
 		for (int i = 0; threads && i < WORKERS; i++)
