@@ -32,8 +32,7 @@ def check(mode, name):
 
 
 def main():
-    # (ctest passes an empty argument where a mode leaves the big ones out)
-    mode, names = sys.argv[1], [n for n in sys.argv[2:] if n]
+    mode, names = sys.argv[1], sys.argv[2:]
     failed = 0
     for name in names:
         errors = check(mode, name)
