@@ -1196,10 +1196,12 @@ static bool is_call(const struct trans *x)
 
 static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry);
 
-static void translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
-			    const struct trans *first, size_t first_exit)
+/* Translates ahead of first into made[] (first included); returns how many. */
+static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+			      const struct trans *first, size_t first_exit,
+			      const struct trans *made[AHEAD_BUDGET + 1])
 {
-	const struct trans *made[AHEAD_BUDGET + 1] = { first };
+	made[0] = first;
 	size_t nmade = 1, next_exit = first_exit;
 	for (size_t m = 0; m < nmade && nmade <= AHEAD_BUDGET && !c->off; m++) {
 		uint64_t targets[3];
@@ -1222,6 +1224,15 @@ static void translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c
 		if (to && !c->exitv[i].linked && u64_table_get(&c->exits, c->exitv[i].stub, &idx))
 			cache_link(c, c->exitv[i].stub, to);
 	}
+	return nmade;
+}
+
+/* Return sites go into the lookup table once their code is in the program:
+ * the table is read by running threads (a return to a site listed while its
+ * translation was still only in prof's buffer ran the region's zeroes, and
+ * the program died of SIGSEGV: busy, 1 attach in ~400). */
+static void list_return_sites(struct cache *c, const struct trans *const *made, size_t nmade)
+{
 	for (size_t m = 0; m < nmade; m++) {
 		const struct trans *ret = is_call(made[m]) ? lookup_orig(c, made[m]->pc[made[m]->n]) : NULL;
 		for (int i = 0; ret && i < c->nregions; i++)
@@ -1238,15 +1249,17 @@ const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct 
 	if (x || c->off || !c->started)
 		return x;
 	c->window_len = 0; /* code may have changed since the last stop */
-	size_t first_exit = c->nexits;
+	size_t first_exit = c->nexits, nmade = 0;
+	const struct trans *made[AHEAD_BUDGET + 1];
 	x = translate_one(tr, t, c, stub, pc, false);
 	if (x)
-		translate_ahead(tr, t, c, stub, x, first_exit);
+		nmade = translate_ahead(tr, t, c, stub, x, first_exit, made);
 	if (!write_pending(c)) {
 		log_warn("process %d: cannot write its code cache: block mode instead", c->pid);
 		c->off = true;
 		return NULL;
 	}
+	list_return_sites(c, made, nmade);
 	return x;
 }
 
