@@ -10,6 +10,8 @@
 #include "prof/classes.h"
 #include "prof/maps.h"
 #include "prof/u64_table.h"
+#include "cache_mem.h"
+#include "translate.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,34 +59,6 @@ struct cache_log_entry {
 	uint64_t target;        /* the callee, or where the return goes */
 	uint64_t sp;            /* rsp pointing at the return address */
 	uint64_t icount;        /* CD_ICOUNT after the call or return */
-};
-
-enum trans_end {
-	TE_FALL,                /* runs on into the next instruction */
-	TE_JMP, TE_JCC, TE_SHORT_COND, TE_CALL, TE_ICALL, TE_IJMP, TE_RET,
-	TE_SYSCALL,             /* `syscall`, then on to the next instruction */
-	TE_REP,                 /* one REP string instruction, counted per iteration */
-};
-
-/* One translated block. insns[n-1] is the terminator (a control transfer,
- * syscall or the REP) except for TE_FALL. */
-struct trans {
-	uint64_t orig;          /* the block's first instruction */
-	uint64_t entry;         /* where its translation starts (the counter update) */
-	uint64_t end;           /* past its last byte */
-	uint32_t id;            /* its counter */
-	uint32_t n;
-	uint8_t kind;           /* enum trans_end */
-	bool rep_ecx;
-	uint64_t *pc;           /* the instructions' own addresses, and next pc at [n] */
-	uint8_t *cls;
-	uint32_t *off;          /* their copies' offsets from entry; [n]: after the last */
-	uint32_t special_off;   /* TE_REP: its copy; TE_ICALL, TE_IJMP: the target load */
-	bool dead;              /* invalidated: its code changed (it stays for the counts) */
-	uint32_t exit0, nexit;  /* its exits: exitv[exit0 .. exit0+nexit) */
-	/* Code read beyond the block to decide that the flags need no saving:
-	 * a change there invalidates the translation too. */
-	uint64_t dep[2][2];
 };
 
 /* An exit to code that was not translated yet: the jump leads to an int3. */
@@ -139,7 +113,7 @@ struct cache {
 	bool full;              /* no room to grow: code not translated yet runs in block mode */
 	bool as_limited;        /* the program has an address-space limit (ulimit -v) */
 	struct cache_area forked; /* a fork child's first thread starts with this one */
-	int mem_fd;             /* /proc/PID/mem, to write code and read counters */
+	struct cache_mem mem;   /* the program's memory: counters, logs, code */
 	pid_t pid;
 	struct cache_region regions[CACHE_MAX_REGIONS];
 	int nregions;
@@ -161,12 +135,6 @@ struct cache {
 	struct u64_table after_syscall;
 	struct u64_table homeless;  /* blocks that ran in block mode: no region could reach them */
 	uint64_t harvested_ns;  /* when the counters were last read */
-	uint64_t writes;        /* writes into the program (PROF_DEBUG) */
-	/* The program's code around the last read, valid while one stop
-	 * translates (code changes only between stops). */
-	uint8_t *window;
-	uint64_t window_at;
-	size_t window_len;
 };
 
 /* Which thread runs in the cache, and its clocks (per thread). */
