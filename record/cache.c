@@ -47,20 +47,14 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	struct cache *c = cache_new();
 	*c = *parent;
 	c->refs = 1;
-	c->trans = xcalloc(parent->trans_cap ? parent->trans_cap : 1, sizeof *c->trans);
-	for (uint32_t i = 0; i < parent->ntrans; i++)
-		c->trans[i] = parent->trans[i] ? trans_copy(parent->trans[i]) : NULL;
-	memset(&c->by_orig, 0, sizeof c->by_orig);
+	cache_index_copy(&c->index, &parent->index);
 	memset(&c->exits, 0, sizeof c->exits);
 	for (int i = 0; i < c->nregions; i++) {
 		const uint64_t *keys = parent->regions[i].keys;
 		c->regions[i].keys = keys ? xmalloc(CR_TABLE_SLOTS * sizeof *keys) : NULL;
 		c->regions[i].pending = NULL;
 		c->regions[i].pending_len = c->regions[i].pending_cap = 0;
-		const uint32_t *ids = parent->regions[i].ids;
-		c->regions[i].ids = xmalloc((parent->regions[i].ids_cap + 1) * sizeof *ids);
-		if (ids)
-			memcpy(c->regions[i].ids, ids, parent->regions[i].nids * sizeof *ids);
+		cache_by_addr_copy(&c->regions[i].by_addr, &parent->regions[i].by_addr);
 		if (keys)
 			memcpy(c->regions[i].keys, keys, CR_TABLE_SLOTS * sizeof *keys);
 	}
@@ -69,21 +63,11 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	c->area_counters = xmalloc((parent->nareas + 1) * sizeof *c->area_counters);
 	memcpy(c->area_counters, parent->area_counters, parent->nareas * sizeof *c->area_counters);
 	memset(&c->forked, 0, sizeof c->forked);
-	u64_table_copy(&c->by_orig, &parent->by_orig);
 	u64_table_copy(&c->exits, &parent->exits);
 	c->exitv = xmalloc((parent->exits_cap ? parent->exits_cap : 1) * sizeof *c->exitv);
 	memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
 	memset(&c->exits_to, 0, sizeof c->exits_to);
 	u64_table_copy(&c->exits_to, &parent->exits_to);
-	memset(&c->by_page, 0, sizeof c->by_page);
-	u64_table_copy(&c->by_page, &parent->by_page);
-	c->pages = xcalloc(parent->pages_cap ? parent->pages_cap : 1, sizeof *c->pages);
-	for (size_t i = 0; i < parent->npages; i++) {
-		const struct cache_page *pg = &parent->pages[i];
-		c->pages[i] = *pg;
-		c->pages[i].ids = xmalloc((pg->cap ? pg->cap : 1) * sizeof *pg->ids);
-		memcpy(c->pages[i].ids, pg->ids, pg->n * sizeof *pg->ids);
-	}
 	memset(&c->site_len, 0, sizeof c->site_len);
 	u64_table_copy(&c->site_len, &parent->site_len);
 	memset(&c->unlisted, 0, sizeof c->unlisted);
@@ -99,27 +83,17 @@ static void free_region_buffers(struct cache *c)
 	for (int i = 0; i < c->nregions; i++) {
 		free(c->regions[i].keys);
 		free(c->regions[i].pending);
-		free(c->regions[i].ids);
+		cache_by_addr_free(&c->regions[i].by_addr);
 	}
 }
 
 static void forget_translations(struct cache *c)
 {
-	for (uint32_t i = 0; i < c->ntrans; i++) {
-		trans_free(c->trans[i]);
-		c->trans[i] = NULL;
-	}
-	u64_table_clear(&c->by_orig);
+	cache_index_clear(&c->index);
 	u64_table_clear(&c->exits);
 	u64_table_clear(&c->exits_to);
 	u64_table_clear(&c->site_len);
 	u64_table_clear(&c->after_syscall);
-	u64_table_clear(&c->by_page);
-	for (size_t i = 0; i < c->npages; i++)
-		free(c->pages[i].ids);
-	free(c->pages);
-	c->pages = NULL;
-	c->npages = c->pages_cap = 0;
 	c->nexits = 0;
 }
 
@@ -128,14 +102,14 @@ void cache_put(struct cache *c)
 	if (!c || --c->refs > 0)
 		return;
 	log_debug("process %d: %u translations (%llu invalidated), %zu exits, %llu writes", c->pid,
-		  c->ntrans, (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->mem.writes);
+		  c->index.n, (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->mem.writes);
 	if (c->homeless.n) /* once, with the count: a warning per block would flood */
 		log_warn("process %d: no room for the code cache within reach of some of its code: "
 			 "%zu blocks of it ran in block mode (exact, slower)", c->pid, c->homeless.n);
 	u64_table_clear(&c->homeless);
 	forget_translations(c);
 	u64_table_clear(&c->unlisted);
-	free(c->trans);
+	cache_index_free(&c->index);
 	free(c->exitv);
 	free_region_buffers(c);
 	free(c->areas);
@@ -595,20 +569,9 @@ static uint32_t scan(const struct translate_source *src, struct tracee *t, struc
 	return n;
 }
 
-static void grow_ids(struct cache *c)
-{
-	if (c->ntrans < c->trans_cap)
-		return;
-	uint32_t cap = c->trans_cap ? 2 * c->trans_cap : 1024;
-	c->trans = xrealloc(c->trans, cap * sizeof *c->trans);
-	memset(c->trans + c->trans_cap, 0, (cap - c->trans_cap) * sizeof *c->trans);
-	c->trans_cap = cap;
-}
-
 static const struct trans *lookup_orig(const struct cache *c, uint64_t pc)
 {
-	uint64_t v;
-	return u64_table_get(&c->by_orig, pc, &v) ? c->trans[v - 1] : NULL;
+	return cache_index_orig(&c->index, pc);
 }
 
 static bool fits_rel32(uint64_t field, uint64_t target)
@@ -692,55 +655,10 @@ static bool write_pending(struct cache *c)
 	return ok;
 }
 
-static void region_add(struct cache_region *r, uint32_t id)
-{
-	if (r->nids == r->ids_cap) {
-		r->ids_cap = r->ids_cap ? 2 * r->ids_cap : 1024;
-		r->ids = xrealloc(r->ids, r->ids_cap * sizeof *r->ids);
-	}
-	r->ids[r->nids++] = id;
-}
-
-#define PAGE_SHIFT 12
-
-static void index_range(struct cache *c, uint32_t id, uint64_t lo, uint64_t hi)
-{
-	for (uint64_t pg = lo >> PAGE_SHIFT; lo < hi && pg <= (hi - 1) >> PAGE_SHIFT; pg++) {
-		bool added;
-		uint64_t *slot = u64_table_slot(&c->by_page, pg, &added);
-		if (added) {
-			if (c->npages == c->pages_cap) {
-				c->pages_cap = c->pages_cap ? 2 * c->pages_cap : 256;
-				c->pages = xrealloc(c->pages, c->pages_cap * sizeof *c->pages);
-			}
-			memset(&c->pages[c->npages], 0, sizeof *c->pages);
-			*slot = ++c->npages;
-		}
-		struct cache_page *p = &c->pages[*slot - 1];
-		if (p->n && p->ids[p->n - 1] == id)
-			continue; /* the dependency runs on in the block's page */
-		if (p->n == p->cap) {
-			p->cap = p->cap ? 2 * p->cap : 8;
-			p->ids = xrealloc(p->ids, p->cap * sizeof *p->ids);
-		}
-		p->ids[p->n++] = id;
-	}
-}
-
-/* A translation belongs to every page its source bytes (or the code read
- * for its flags) touch: a block straddling two pages is in both. */
-static void index_pages(struct cache *c, const struct trans *x)
-{
-	index_range(c, x->id, x->orig, x->pc[x->n]);
-	for (int i = 0; i < 2; i++)
-		index_range(c, x->id, x->dep[i][0], x->dep[i][1]);
-}
-
 static struct trans *build(struct tracer *tr, const struct translate_source *src, struct tracee *t,
 			   struct cache *c, const struct scanned *s, uint32_t n, int kind, bool ahead)
 {
-	grow_ids(c);
-	uint32_t id = c->ntrans;
+	uint32_t id = cache_index_next_id(&c->index);
 	if (id >= CD_MAX_COUNTERS || !grow_counters(c, id))
 		return NULL;
 	size_t bound = 24ul * n + 256;
@@ -769,11 +687,7 @@ static struct trans *build(struct tracer *tr, const struct translate_source *src
 	r->used += (x->end - x->entry + 15) & ~15ull;
 	if (kind == TE_SYSCALL)
 		u64_table_put(&c->after_syscall, x->entry + x->off[x->n], x->pc[x->n]);
-	c->trans[id] = x;
-	c->ntrans++;
-	u64_table_put(&c->by_orig, x->orig, id + 1ull);
-	region_add(r, id);
-	index_pages(c, x);
+	cache_index_add(&c->index, x, &r->by_addr);
 	return x;
 }
 
@@ -865,23 +779,12 @@ const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct 
 	return x;
 }
 
-/* The translation at or before addr in r (they follow each other). */
 const struct trans *cache_trans_at(const struct cache *c, uint64_t addr)
 {
 	for (int i = 0; i < c->nregions; i++) {
 		const struct cache_region *r = &c->regions[i];
-		if (addr < r->base || addr >= r->base + CACHE_REGION_SIZE)
-			continue;
-		size_t lo = 0, hi = r->nids; /* the first whose entry is above addr */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (c->trans[r->ids[mid]]->entry <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		const struct trans *x = lo ? c->trans[r->ids[lo - 1]] : NULL;
-		return x && addr < x->end ? x : NULL;
+		if (addr >= r->base && addr < r->base + CACHE_REGION_SIZE)
+			return cache_index_at(&c->index, &r->by_addr, addr);
 	}
 	return NULL;
 }
@@ -980,9 +883,9 @@ bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
 
 void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a)
 {
-	if (!a->base || !c->ntrans)
+	if (!a->base || !c->index.n)
 		return;
-	uint32_t n = c->ntrans;
+	uint32_t n = c->index.n;
 	if (a->nseen < n) {
 		a->seen = xrealloc(a->seen, n * sizeof *a->seen);
 		memset(a->seen + a->nseen, 0, (n - a->nseen) * sizeof *a->seen);
@@ -998,7 +901,7 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	uint64_t clock = t->icount;
 	for (uint32_t id = 0; id < n; id++) {
 		uint64_t d = now[id] - a->seen[id];
-		const struct trans *x = c->trans[id];
+		const struct trans *x = c->index.trans[id];
 		a->seen[id] = now[id];
 		if (!d || !x)
 			continue;
@@ -1111,17 +1014,6 @@ void cache_unenter(struct tracer *tr, struct cache *c, struct cache_area *a, con
 
 /* ---- code changing under the translations ---- */
 
-static bool overlaps(uint64_t a, uint64_t b, uint64_t lo, uint64_t hi)
-{
-	return a < b && a < hi && lo < b;
-}
-
-static bool reads_range(const struct trans *x, uint64_t lo, uint64_t hi)
-{
-	return overlaps(x->orig, x->pc[x->n], lo, hi) || overlaps(x->dep[0][0], x->dep[0][1], lo, hi) ||
-	       overlaps(x->dep[1][0], x->dep[1][1], lo, hi);
-}
-
 /* Exits leading to target trap again (a thread reaching one translates
  * the new code): the jump back to its stub (one aligned store), or the
  * stub's int3 back over its absolute jump. */
@@ -1163,52 +1055,18 @@ static void unlist_entry(struct cache *c, uint64_t target)
 	}
 }
 
-static void kill_trans(struct cache *c, struct trans *x)
+static void kill_trans(void *ctx, struct trans *x)
 {
-	uint64_t v;
+	struct cache *c = ctx;
 	x->dead = true;
 	c->invalidated++;
-	if (u64_table_get(&c->by_orig, x->orig, &v) && v == x->id + 1ull)
-		u64_table_remove(&c->by_orig, x->orig);
+	cache_index_unlist(&c->index, x);
 	/* Its own exits stay known (a thread may stand on one) but are never
 	 * linked again, nor unlinked. */
 	for (uint32_t i = 0; i < x->nexit; i++)
 		c->exitv[x->exit0 + i].dead = true;
 	unlist_entry(c, x->orig);
 	unlink_exits_to(c, x->orig);
-}
-
-/* Kills the live translations of one page that read [lo, hi); the page's
- * list keeps the live ones. */
-static size_t invalidate_page(struct cache *c, struct cache_page *p, uint64_t lo, uint64_t hi)
-{
-	size_t killed = 0;
-	uint32_t kept = 0;
-	for (uint32_t k = 0; k < p->n; k++) {
-		struct trans *x = c->trans[p->ids[k]];
-		if (x && !x->dead && reads_range(x, lo, hi)) {
-			kill_trans(c, x);
-			killed++;
-		}
-		if (x && !x->dead)
-			p->ids[kept++] = p->ids[k];
-	}
-	p->n = kept;
-	return killed;
-}
-
-struct page_walk {
-	struct cache *c;
-	uint64_t lo, hi;
-	size_t killed;
-};
-
-static void invalidate_if_inside(uint64_t page, uint64_t idx, void *ctx)
-{
-	struct page_walk *w = ctx;
-	uint64_t start = page << PAGE_SHIFT;
-	if (start < w->hi && w->lo < start + (1ull << PAGE_SHIFT))
-		w->killed += invalidate_page(w->c, &w->c->pages[idx - 1], w->lo, w->hi);
 }
 
 struct site_walk {
@@ -1243,25 +1101,15 @@ static void forget_sites(struct cache *c, uint64_t lo, uint64_t hi)
 size_t cache_invalidate(struct tracer *tr, struct cache *c, uint64_t lo, uint64_t hi)
 {
 	(void)tr;
-	if (hi <= lo || !c->ntrans)
+	if (hi <= lo || !c->index.n)
 		return 0;
 	cache_mem_forget_code(&c->mem);
-	uint64_t first = lo >> PAGE_SHIFT, last = (hi - 1) >> PAGE_SHIFT;
-	struct page_walk w = { c, lo, hi, 0 };
-	if (last - first + 1 > c->by_page.n) { /* a huge range: walk the pages that hold code */
-		u64_table_each(&c->by_page, invalidate_if_inside, &w);
-	} else {
-		for (uint64_t pg = first; pg <= last; pg++) {
-			uint64_t idx;
-			if (u64_table_get(&c->by_page, pg, &idx))
-				w.killed += invalidate_page(c, &c->pages[idx - 1], lo, hi);
-		}
-	}
+	size_t killed = cache_index_reading(&c->index, lo, hi, kill_trans, c);
 	forget_sites(c, lo, hi);
-	if (w.killed)
-		log_debug("process %d: %zu translations of %llx-%llx invalidated", c->pid, w.killed,
+	if (killed)
+		log_debug("process %d: %zu translations of %llx-%llx invalidated", c->pid, killed,
 			  (unsigned long long)lo, (unsigned long long)hi);
-	return w.killed;
+	return killed;
 }
 
 void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,

@@ -10,6 +10,7 @@
 #include "prof/classes.h"
 #include "prof/maps.h"
 #include "prof/u64_table.h"
+#include "cache_index.h"
 #include "cache_mem.h"
 #include "translate.h"
 
@@ -78,8 +79,7 @@ struct cache_region {
 	uint64_t lookup;        /* its copy of the indirect-target lookup */
 	uint64_t probe, miss;   /* inside it: where a miss resumes, its int3 */
 	uint64_t *keys;         /* its table's keys, as written into the program */
-	uint32_t *ids;          /* its translations, in the order of their addresses */
-	size_t nids, ids_cap;
+	struct cache_by_addr by_addr; /* its translations, in the order of their addresses */
 	/* Translations made during this stop, not written yet: one write for
 	 * all of them (they follow each other from pending_at). */
 	uint8_t *pending;
@@ -92,13 +92,6 @@ struct cache_area {
 	uint64_t base;          /* its address, the thread's GS base; 0: none */
 	uint64_t *seen;         /* counter values already counted, by id */
 	uint32_t nseen;
-};
-
-/* The translations made from one page of the program's code (dead ones
- * are dropped as they are met). */
-struct cache_page {
-	uint32_t *ids;
-	uint32_t n, cap;
 };
 
 struct cache {
@@ -117,14 +110,9 @@ struct cache {
 	pid_t pid;
 	struct cache_region regions[CACHE_MAX_REGIONS];
 	int nregions;
-	struct trans **trans;   /* by counter id */
-	uint32_t ntrans, trans_cap;
-	struct u64_table by_orig;   /* original address -> id + 1 */
+	struct cache_index index;   /* the translations (by counter id, original address, page) */
 	struct u64_table exits;     /* stub address -> index in exits */
 	struct u64_table exits_to;  /* target -> the first exit to it, + 1 (cache_exit.next) */
-	struct u64_table by_page;   /* page of original code -> index in pages, + 1 */
-	struct cache_page *pages;   /* the translations reading each page */
-	size_t npages, pages_cap;
 	uint64_t invalidated;       /* translations invalidated (PROF_DEBUG) */
 	struct cache_exit *exitv;
 	size_t nexits, exits_cap;
