@@ -534,7 +534,8 @@ static void run_block(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 static void run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 {
 	for (;;) {
-		if (!sig && tr->opt.mode == &cache_mode && cache_mode_enter(tr, t, pc))
+		const struct block_ext *ext = tr->opt.mode->block_ext;
+		if (!sig && ext && ext->enter(tr, t, pc))
 			return;
 		struct block *b = get_block(tr, t, pc);
 		if (sig || b->end != END_EMULATE || b->n != 0)
@@ -588,7 +589,8 @@ void block_run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 }
 
 /* A new process image's first stop (no other thread runs in it yet): its
- * scratch page, then its first block. */
+ * scratch page, what the mode built on block mode sets up, then its first
+ * block. */
 static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
 	struct scratch *sc = &t->proc->as->scratch;
@@ -598,12 +600,8 @@ static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 		return; /* died meanwhile: the loop hears of it */
 	if (!cpu_arm(tr, t, sc->base))
 		return;
-	struct aspace *as = t->proc->as;
-	if (tr->opt.mode == &cache_mode && !inj.held_sig && !as->cache) {
-		as->cache = cache_new();
-		if (!sc->base || !cache_start(tr, t, as->cache, sc->base, &bt(t)->area))
-			as->cache->off = true;
-	}
+	if (tr->opt.mode->block_ext && !inj.held_sig)
+		tr->opt.mode->block_ext->image_start(tr, t, sc->base);
 	if (inj.held_sig) {
 		/* A signal arrived during the injection: deliver it as it came. */
 		if (ptrace(PTRACE_SETSIGINFO, t->tid, 0, &inj.held_si) != 0)

@@ -91,8 +91,7 @@ struct block_thread {
 	struct insn_info insn;  /* B_STEP, B_SLOT: what it is */
 	uint64_t slot;          /* B_SLOT: where its copy runs */
 	uint64_t rep_rcx;       /* RCX before the REP instruction */
-	struct cache_clock clk; /* cache mode: the thread's instruction clock */
-	struct cache_area area; /* cache mode: its counters and call log */
+	void *ext;              /* the state of the mode built on block mode (block_ext); that mode frees it */
 };
 
 /* block.c, for cache mode, which falls back on block mode */
@@ -108,8 +107,16 @@ void block_set_pc(struct tracee *t, uint64_t pc);
 int block_settle(struct tracer *tr, struct tracee *t, int status);
 struct proc;
 void block_clean_process(struct tracer *tr, struct proc *p, struct tracee *injector, bool entry);
-/* cache_mode.c: true when t now runs from the cache at pc's translation. */
-bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc);
+/* What a mode built on block mode (cache mode) adds to it, through
+ * mode_ops.block_ext: block mode calls these, never that mode by name. */
+struct block_ext {
+	/* t stands at pc with no signal to deliver: true when t now runs
+	 * elsewhere (the code cache), false to run the block. */
+	bool (*enter)(struct tracer *tr, struct tracee *t, uint64_t pc);
+	/* A process image's first stop (no other thread runs in it), its
+	 * scratch page at stub (0: none). */
+	void (*image_start)(struct tracer *tr, struct tracee *t, uint64_t stub);
+};
 
 struct aspace *aspace_new(void);
 /* A copy for a forked child: the breakpoints are in its memory too. */

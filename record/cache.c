@@ -6,7 +6,6 @@
 #include "client_request.h"
 #include "emulated_insn.h"
 #include "inject.h"
-#include "relocate.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -26,48 +25,21 @@
 #include <sys/user.h>
 #include <unistd.h>
 
-#define MAX_TRANS_INSNS 200
 #define REACH (1ull << 30)      /* a region serves code this close: rel32 reaches it */
 
 struct cache *cache_new(void)
 {
 	struct cache *c = xcalloc(1, sizeof *c);
 	c->refs = 1;
-	c->mem_fd = -1;
+	c->mem.fd = -1;
+	c->mem.ops = &cache_mem_ptrace;
 	return c;
-}
-
-static struct trans *trans_copy(const struct trans *x)
-{
-	struct trans *y = xmalloc(sizeof *y);
-	*y = *x;
-	y->pc = xmalloc((x->n + 1) * sizeof *y->pc);
-	memcpy(y->pc, x->pc, (x->n + 1) * sizeof *y->pc);
-	y->cls = xmalloc(x->n + 1);
-	memcpy(y->cls, x->cls, x->n + 1);
-	y->off = xmalloc((x->n + 1) * sizeof *y->off);
-	memcpy(y->off, x->off, (x->n + 1) * sizeof *y->off);
-	return y;
-}
-
-static void trans_free(struct trans *x)
-{
-	if (!x)
-		return;
-	free(x->pc);
-	free(x->cls);
-	free(x->off);
-	free(x);
 }
 
 static void open_mem(struct cache *c, pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
 	c->pid = pid;
-	c->mem_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (c->mem_fd < 0)
-		log_debug("cannot open %s: %s", path, strerror(errno));
+	cache_mem_open(&c->mem, pid);
 }
 
 struct cache *cache_fork(const struct cache *parent, pid_t child)
@@ -75,20 +47,14 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	struct cache *c = cache_new();
 	*c = *parent;
 	c->refs = 1;
-	c->trans = xcalloc(parent->trans_cap ? parent->trans_cap : 1, sizeof *c->trans);
-	for (uint32_t i = 0; i < parent->ntrans; i++)
-		c->trans[i] = parent->trans[i] ? trans_copy(parent->trans[i]) : NULL;
-	memset(&c->by_orig, 0, sizeof c->by_orig);
+	cache_index_copy(&c->index, &parent->index);
 	memset(&c->exits, 0, sizeof c->exits);
 	for (int i = 0; i < c->nregions; i++) {
 		const uint64_t *keys = parent->regions[i].keys;
 		c->regions[i].keys = keys ? xmalloc(CR_TABLE_SLOTS * sizeof *keys) : NULL;
 		c->regions[i].pending = NULL;
 		c->regions[i].pending_len = c->regions[i].pending_cap = 0;
-		const uint32_t *ids = parent->regions[i].ids;
-		c->regions[i].ids = xmalloc((parent->regions[i].ids_cap + 1) * sizeof *ids);
-		if (ids)
-			memcpy(c->regions[i].ids, ids, parent->regions[i].nids * sizeof *ids);
+		cache_by_addr_copy(&c->regions[i].by_addr, &parent->regions[i].by_addr);
 		if (keys)
 			memcpy(c->regions[i].keys, keys, CR_TABLE_SLOTS * sizeof *keys);
 	}
@@ -97,29 +63,17 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	c->area_counters = xmalloc((parent->nareas + 1) * sizeof *c->area_counters);
 	memcpy(c->area_counters, parent->area_counters, parent->nareas * sizeof *c->area_counters);
 	memset(&c->forked, 0, sizeof c->forked);
-	u64_table_copy(&c->by_orig, &parent->by_orig);
 	u64_table_copy(&c->exits, &parent->exits);
 	c->exitv = xmalloc((parent->exits_cap ? parent->exits_cap : 1) * sizeof *c->exitv);
 	memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
 	memset(&c->exits_to, 0, sizeof c->exits_to);
 	u64_table_copy(&c->exits_to, &parent->exits_to);
-	memset(&c->by_page, 0, sizeof c->by_page);
-	u64_table_copy(&c->by_page, &parent->by_page);
-	c->pages = xcalloc(parent->pages_cap ? parent->pages_cap : 1, sizeof *c->pages);
-	for (size_t i = 0; i < parent->npages; i++) {
-		const struct cache_page *pg = &parent->pages[i];
-		c->pages[i] = *pg;
-		c->pages[i].ids = xmalloc((pg->cap ? pg->cap : 1) * sizeof *pg->ids);
-		memcpy(c->pages[i].ids, pg->ids, pg->n * sizeof *pg->ids);
-	}
 	memset(&c->site_len, 0, sizeof c->site_len);
 	u64_table_copy(&c->site_len, &parent->site_len);
 	memset(&c->unlisted, 0, sizeof c->unlisted);
 	u64_table_copy(&c->unlisted, &parent->unlisted);
 	memset(&c->after_syscall, 0, sizeof c->after_syscall);
 	u64_table_copy(&c->after_syscall, &parent->after_syscall);
-	c->window = NULL;
-	c->window_len = 0;
 	open_mem(c, child);
 	return c;
 }
@@ -129,27 +83,17 @@ static void free_region_buffers(struct cache *c)
 	for (int i = 0; i < c->nregions; i++) {
 		free(c->regions[i].keys);
 		free(c->regions[i].pending);
-		free(c->regions[i].ids);
+		cache_by_addr_free(&c->regions[i].by_addr);
 	}
 }
 
 static void forget_translations(struct cache *c)
 {
-	for (uint32_t i = 0; i < c->ntrans; i++) {
-		trans_free(c->trans[i]);
-		c->trans[i] = NULL;
-	}
-	u64_table_clear(&c->by_orig);
+	cache_index_clear(&c->index);
 	u64_table_clear(&c->exits);
 	u64_table_clear(&c->exits_to);
 	u64_table_clear(&c->site_len);
 	u64_table_clear(&c->after_syscall);
-	u64_table_clear(&c->by_page);
-	for (size_t i = 0; i < c->npages; i++)
-		free(c->pages[i].ids);
-	free(c->pages);
-	c->pages = NULL;
-	c->npages = c->pages_cap = 0;
 	c->nexits = 0;
 }
 
@@ -158,36 +102,31 @@ void cache_put(struct cache *c)
 	if (!c || --c->refs > 0)
 		return;
 	log_debug("process %d: %u translations (%llu invalidated), %zu exits, %llu writes", c->pid,
-		  c->ntrans, (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->writes);
+		  c->index.n, (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->mem.writes);
 	if (c->homeless.n) /* once, with the count: a warning per block would flood */
 		log_warn("process %d: no room for the code cache within reach of some of its code: "
 			 "%zu blocks of it ran in block mode (exact, slower)", c->pid, c->homeless.n);
 	u64_table_clear(&c->homeless);
 	forget_translations(c);
 	u64_table_clear(&c->unlisted);
-	free(c->trans);
+	cache_index_free(&c->index);
 	free(c->exitv);
 	free_region_buffers(c);
 	free(c->areas);
 	free(c->area_counters);
 	cache_area_free(&c->forked);
-	free(c->window);
-	if (c->mem_fd >= 0)
-		close(c->mem_fd);
+	cache_mem_close(&c->mem);
 	free(c);
 }
 
 bool cache_write(struct cache *c, uint64_t addr, const void *buf, size_t n)
 {
-	c->writes++;
-	if (c->mem_fd >= 0 && pwrite(c->mem_fd, buf, n, (off_t)addr) == (ssize_t)n)
-		return true;
-	return tracer_write_code(c->pid, addr, buf, n);
+	return c->mem.ops->write(&c->mem, addr, buf, n);
 }
 
 bool cache_read(struct cache *c, uint64_t addr, void *buf, size_t n)
 {
-	return c->mem_fd >= 0 && pread(c->mem_fd, buf, n, (off_t)addr) == (ssize_t)n;
+	return c->mem.ops->read(&c->mem, addr, buf, n);
 }
 
 bool cache_set_gs(pid_t tid, uint64_t gs)
@@ -203,36 +142,9 @@ bool cache_set_gs(pid_t tid, uint64_t gs)
 
 /* ---- memory in the program ---- */
 
-/* Runs a syscall in t; a signal that came meanwhile is queued again, so the
- * loop sees it as if it came now. */
-static int64_t inject(struct tracer *tr, struct tracee *t, uint64_t stub, long nr,
-		      const uint64_t args[6])
+static uint64_t map_at(struct cache *c, uint64_t addr, uint64_t size, int prot)
 {
-	struct injection inj = { 0 };
-	if (!inject_syscall(tr, t, stub, nr, args, false, &inj))
-		return inj.ret ? inj.ret : -EIO;
-	if (inj.held_sig &&
-	    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, inj.held_sig, &inj.held_si) != 0 &&
-	    syscall(SYS_tgkill, t->proc->pid, t->tid, inj.held_sig) != 0)
-		tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, inj.held_sig);
-	return inj.ret;
-}
-
-static uint64_t map_at(struct tracer *tr, struct tracee *t, uint64_t stub, uint64_t addr,
-		       uint64_t size, int prot)
-{
-	uint64_t flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-	uint64_t args[6] = { addr, size, (uint64_t)prot, flags | (addr ? MAP_FIXED_NOREPLACE : 0),
-			     (uint64_t)-1, 0 };
-	int64_t ret = inject(tr, t, stub, SYS_mmap, args);
-	if (ret < 0 && ret > -4096)
-		return 0;
-	if (addr && (uint64_t)ret != addr) { /* an old kernel took the address as a hint */
-		uint64_t un[6] = { (uint64_t)ret, size, 0, 0, 0, 0 };
-		inject(tr, t, stub, SYS_munmap, un);
-		return 0;
-	}
-	return (uint64_t)ret;
+	return c->mem.ops->map(&c->mem, addr, size, prot);
 }
 
 /* The lowest start of a file mapped with code, and the highest end of one. */
@@ -346,20 +258,21 @@ bool cache_area_new(struct tracer *tr, struct tracee *t, struct cache *c, uint64
 {
 	uint64_t base = 0;
 	uint32_t counters = c->counters ? c->counters : CD_CHUNK;
+	cache_mem_via(&c->mem, tr, t, stub);
 	/* Where the places below the files are taken (another area, the
 	 * program's own), the next; where there are none, all of it at once. */
 	for (size_t k = c->nareas; k < c->nareas + 8 && !base; k++) {
 		uint64_t want = area_address(&t->proc->maps, k);
 		if (!want)
 			break;
-		base = map_at(tr, t, stub, want, CD_COUNTERS + 8ull * counters, PROT_READ | PROT_WRITE);
+		base = map_at(c, want, CD_COUNTERS + 8ull * counters, PROT_READ | PROT_WRITE);
 	}
 	if (!base) {
 		/* Where the kernel chooses, the area cannot grow in place: all of
 		 * it at once, unless the program's address space is limited. */
 		if (!c->as_limited)
 			counters = CD_MAX_COUNTERS;
-		base = map_at(tr, t, stub, 0, CD_COUNTERS + 8ull * counters, PROT_READ | PROT_WRITE);
+		base = map_at(c, 0, CD_COUNTERS + 8ull * counters, PROT_READ | PROT_WRITE);
 	}
 	if (!base)
 		return false;
@@ -369,9 +282,8 @@ bool cache_area_new(struct tracer *tr, struct tracee *t, struct cache *c, uint64
 	c->area_counters = xrealloc(c->area_counters, (c->nareas + 1) * sizeof *c->area_counters);
 	c->area_counters[c->nareas] = counters;
 	c->areas[c->nareas++] = base;
-	uint64_t guard[6] = { base + CD_GUARD, 4096, PROT_NONE, 0, 0, 0 };
 	uint64_t log_ptr = base + CD_LOG;
-	if (inject(tr, t, stub, SYS_mprotect, guard) != 0 ||
+	if (!c->mem.ops->protect(&c->mem, base + CD_GUARD, 4096, PROT_NONE) ||
 	    !cache_write(c, base + CD_LOG_PTR, &log_ptr, 8) || !cache_set_gs(t->tid, base))
 		return false;
 	cache_area_free(a);
@@ -382,7 +294,7 @@ bool cache_area_new(struct tracer *tr, struct tracee *t, struct cache *c, uint64
 bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 		 struct cache_area *a)
 {
-	if (c->mem_fd < 0)
+	if (c->mem.fd < 0)
 		open_mem(c, t->tid);
 	struct rlimit as;
 	c->as_limited = prlimit(t->proc->pid, RLIMIT_AS, NULL, &as) == 0 && as.rlim_cur != RLIM_INFINITY;
@@ -405,8 +317,7 @@ bool cache_start(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t 
 
 /* Room for counter id in every area: each grows in place (the space after
  * it was left free for that). false when one cannot. */
-static bool grow_counters(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
-			  uint32_t id)
+static bool grow_counters(struct cache *c, uint32_t id)
 {
 	if (id < c->counters)
 		return true;
@@ -421,9 +332,9 @@ static bool grow_counters(struct tracer *tr, struct tracee *t, struct cache *c, 
 		if (c->area_counters[i] >= want)
 			continue;
 		uint64_t end = c->areas[i] + area_mapped(c, i), more = 8 * (want - c->area_counters[i]);
-		if (map_at(tr, t, stub, end, more, PROT_READ | PROT_WRITE) != end) {
+		if (map_at(c, end, more, PROT_READ | PROT_WRITE) != end) {
 			log_warn("process %d: no room for more code cache counters: code not translated "
-				 "yet runs in block mode (exact, slower)", t->proc->pid);
+				 "yet runs in block mode (exact, slower)", c->pid);
 			c->full = true;
 			return false;
 		}
@@ -485,10 +396,9 @@ static uint64_t gap_near(pid_t pid, uint64_t pc)
  * program's later mmaps may then go elsewhere than natively: better than
  * its code running in block mode). */
 /* A region at addr, its lookup written; NULL when addr is taken. */
-static struct cache_region *region_at(struct tracer *tr, struct tracee *t, struct cache *c,
-				      uint64_t stub, uint64_t addr)
+static struct cache_region *region_at(struct cache *c, uint64_t addr)
 {
-	uint64_t base = map_at(tr, t, stub, addr, CR_CODE + CACHE_REGION_STEP, PROT_READ | PROT_EXEC);
+	uint64_t base = map_at(c, addr, CR_CODE + CACHE_REGION_STEP, PROT_READ | PROT_EXEC);
 	if (!base)
 		return NULL;
 	struct cache_region *r = &c->regions[c->nregions++];
@@ -508,8 +418,7 @@ static struct cache_region *region_at(struct tracer *tr, struct tracee *t, struc
 	return NULL;
 }
 
-static struct cache_region *new_region(struct tracer *tr, struct tracee *t, struct cache *c,
-				       uint64_t stub, uint64_t pc)
+static struct cache_region *new_region(const struct tracee *t, struct cache *c, uint64_t pc)
 {
 	if (c->nregions == CACHE_MAX_REGIONS)
 		return NULL;
@@ -535,38 +444,37 @@ static struct cache_region *new_region(struct tracer *tr, struct tracee *t, stru
 	struct cache_region *r = NULL;
 	for (int i = 0; i < n && !r; i++)
 		if (reaches(cand[i], pc))
-			r = region_at(tr, t, c, stub, cand[i]);
+			r = region_at(c, cand[i]);
 	uint64_t gap = r ? 0 : gap_near(t->tid, pc);
-	return gap ? region_at(tr, t, c, stub, gap) : r;
+	return gap ? region_at(c, gap) : r;
 }
 
 /* More of the region mapped, in place, never past CACHE_REGION_SIZE: the
  * first step starts after the lookup table, so the last one is shorter (a
  * translation past the end was not the cache's for cache_holds, and a
  * thread in it was taken for one in the program's code). */
-static bool grow_region(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
-			struct cache_region *r, size_t size)
+static bool grow_region(struct cache *c, struct cache_region *r, size_t size)
 {
 	uint64_t end = r->base + r->mapped;
 	uint64_t step = CACHE_REGION_SIZE - r->mapped;
 	step = step < CACHE_REGION_STEP ? step : CACHE_REGION_STEP;
 	if (r->used + size > CACHE_REGION_SIZE || !step ||
-	    map_at(tr, t, stub, end, step, PROT_READ | PROT_EXEC) != end)
+	    map_at(c, end, step, PROT_READ | PROT_EXEC) != end)
 		return false;
 	r->mapped += step;
-	return r->used + size <= r->mapped || grow_region(tr, t, c, stub, r, size);
+	return r->used + size <= r->mapped || grow_region(c, r, size);
 }
 
-static struct cache_region *region_for(struct tracer *tr, struct tracee *t, struct cache *c,
-				       uint64_t stub, uint64_t pc, size_t size)
+static struct cache_region *region_for(const struct tracee *t, struct cache *c, uint64_t pc,
+				       size_t size)
 {
 	for (int i = 0; i < c->nregions; i++) {
 		struct cache_region *r = &c->regions[i];
 		if (reaches(r->base, pc) &&
-		    (r->used + size <= r->mapped || grow_region(tr, t, c, stub, r, size)))
+		    (r->used + size <= r->mapped || grow_region(c, r, size)))
 			return r;
 	}
-	return new_region(tr, t, c, stub, pc);
+	return new_region(t, c, pc);
 }
 
 size_t cache_mappings(const struct cache *c, struct vm_range *out, size_t cap)
@@ -602,359 +510,68 @@ bool cache_is_miss(const struct cache *c, uint64_t addr, uint64_t *probe)
 
 /* ---- translating ---- */
 
-struct scanned {
-	uint64_t pc;
-	uint8_t code[16];
-	size_t avail;
-	struct insn_info info;
-	struct branch br;
-	struct insn_encoding enc;
+/* The translator's view of t's code. */
+struct code_reader {
+	struct tracer *tr;
+	struct tracee *t;
 };
 
-#define WINDOW 8192
-
-/* Up to 16 bytes of code at pc, through a window read a page or two at a
- * time (a syscall per instruction made translating cost more than the stop). */
-static size_t read_code(struct cache *c, struct tracee *t, uint64_t pc, uint8_t out[16])
+/* The program's own bytes at pc, not our int3s. */
+static size_t reader_read(void *ctx, uint64_t pc, uint8_t out[16])
 {
-	if (!c->window)
-		c->window = xmalloc(WINDOW);
-	if (pc < c->window_at || pc + 16 > c->window_at + c->window_len) {
-		c->window_at = pc & ~4095ull;
-		ssize_t n = c->mem_fd >= 0 ? pread(c->mem_fd, c->window, WINDOW, (off_t)c->window_at) : -1;
-		c->window_len = n > 0 ? (size_t)n : 0;
-		if (pc + 16 > c->window_at + c->window_len) { /* the end of a mapping */
-			c->window_len = 0;
-			return tracer_read_code(t->tid, pc, out);
-		}
-	}
-	memcpy(out, c->window + (pc - c->window_at), 16);
-	return 16;
+	struct code_reader *r = ctx;
+	struct cache *c = r->t->proc->as->cache;
+	return c->mem.ops->read_code(&c->mem, pc, out);
+}
+
+static void reader_saw(void *ctx, uint64_t pc, const uint8_t *code, size_t len)
+{
+	struct code_reader *r = ctx;
+	tracer_saw_code(r->tr, r->t->proc, pc, code, len);
+}
+
+/* A client request stops the thread (the block ends before its xchg, which
+ * is never translated: cache_mode.c carries it out); so does an
+ * instruction the tracer carries out (at a stop, in block mode). */
+static bool reader_refuses(void *ctx, const struct scanned *s)
+{
+	struct code_reader *r = ctx;
+	return (s->info.is_creq_marker && creq_at(r->tr, r->t, s->pc)) ||
+	       tracer_emulates(r->tr, r->t, s->pc, &s->info);
+}
+
+static struct translate_source source_of(struct code_reader *r)
+{
+	return (struct translate_source){ .classifier = r->tr->classifier, .read = reader_read,
+					  .saw = reader_saw, .refuses = reader_refuses, .ctx = r };
 }
 
 /* Decodes the program's instruction at pc (its own bytes, not our int3s). */
 static bool read_insn(struct tracer *tr, struct tracee *t, uint64_t pc, struct scanned *s)
 {
-	struct cache *c = t->proc->as->cache;
-	memset(s, 0, sizeof *s);
-	s->pc = pc;
-	s->avail = read_code(c, t, pc, s->code);
-	uint8_t orig;
-	for (size_t i = 0; t->proc->as && i < s->avail; i++)
-		if (aspace_bp_orig(t->proc->as, pc + i, &orig))
-			s->code[i] = orig;
-	if (!s->avail || !classifier_decode_branch(tr->classifier, s->code, s->avail, pc, &s->info, &s->br))
-		return false;
-	tracer_saw_code(tr, t->proc, pc, s->code, s->info.len);
-	return s->info.len && classifier_encoding(tr->classifier, s->code, s->avail, pc, &s->enc) &&
-	       s->enc.len == s->info.len;
-}
-
-static bool is_transfer(const struct insn_info *i)
-{
-	return i->cls == CLASS_BRANCH || i->cls == CLASS_CALL || i->cls == CLASS_RET;
-}
-
-/* How an instruction ends a translation; -1: it is plain body, -2: it
- * cannot be translated (the translation stops before it). */
-static int end_kind(const struct scanned *s)
-{
-	const struct branch *br = &s->br;
-	if (s->info.is_rep)
-		return TE_REP;
-	if (s->info.cls == CLASS_SYSCALL)
-		return s->info.is_syscall ? TE_SYSCALL : -2;
-	if (!is_transfer(&s->info))
-		return s->enc.rel_offset ? -2 : -1; /* xbegin and the like: relative, not a branch */
-	switch (br->kind) {
-	case BR_JCC:
-		return br->to.direct ? TE_JCC : -2;
-	case BR_JRCXZ:
-	case BR_LOOP:
-		return br->to.direct ? TE_SHORT_COND : -2;
-	case BR_JMP:
-		return br->to.direct ? TE_JMP : TE_IJMP;
-	case BR_CALL:
-		return br->to.direct ? TE_CALL : TE_ICALL;
-	case BR_RET:
-		return TE_RET;
-	default:
-		return -2;
-	}
-}
-
-/* Code read beyond a block: up to two runs of instructions. */
-static void depend_on(uint64_t dep[2][2], uint64_t lo, uint64_t hi)
-{
-	for (int i = 0; i < 2; i++) {
-		if (dep[i][1] == lo && dep[i][0] < dep[i][1]) {
-			dep[i][1] = hi;
-			return;
-		}
-		if (dep[i][0] >= dep[i][1]) {
-			dep[i][0] = lo;
-			dep[i][1] = hi;
-			return;
-		}
-	}
-	dep[1][1] = hi > dep[1][1] ? hi : dep[1][1]; /* not reached: at most one jump is followed */
-	dep[1][0] = lo < dep[1][0] ? lo : dep[1][0];
-}
-
-/* Whether the status flags may be read at pc before being overwritten
- * (depth: how many direct jumps to follow); the code it reads goes into dep. */
-static bool flags_live_at(struct tracer *tr, struct tracee *t, uint64_t pc, int depth,
-			  uint64_t dep[2][2])
-{
-	uint8_t written = 0;
-	struct scanned s;
-	for (int i = 0; i < 32; i++) {
-		if (!read_insn(tr, t, pc, &s) || s.info.is_rep || (s.info.flags_read & ~written))
-			return true;
-		depend_on(dep, pc, pc + s.info.len);
-		written |= s.info.flags_written;
-		if (written == FLAGS_STATUS)
-			return false;
-		if (s.info.is_syscall) {
-			pc += s.info.len; /* the kernel gives the flags back as they were */
-			continue;
-		}
-		if (!is_transfer(&s.info) && s.info.cls != CLASS_SYSCALL) {
-			pc += s.info.len;
-			continue;
-		}
-		if (depth-- <= 0 || s.br.kind != BR_JMP || !s.br.to.direct)
-			return true;
-		pc = s.br.to.target;
-	}
-	return true;
-}
-
-/* Whether the counter update at the block's entry must save the flags. */
-static bool block_flags_live(struct tracer *tr, struct tracee *t, const struct scanned *s,
-			     uint32_t n, int kind, uint64_t dep[2][2])
-{
-	uint8_t written = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		if (s[i].info.flags_read & ~written)
-			return true;
-		written |= s[i].info.flags_written;
-		if (written == FLAGS_STATUS)
-			return false;
-	}
-	uint64_t next = s[n - 1].pc + s[n - 1].info.len;
-	switch (kind) {
-	case TE_FALL:
-	case TE_SYSCALL:
-		return flags_live_at(tr, t, next, 1, dep);
-	case TE_JMP:
-	case TE_CALL:
-		return flags_live_at(tr, t, s[n - 1].br.to.target, 1, dep);
-	default:
-		return true; /* the rest were decided inside the block or go who knows where */
-	}
+	struct code_reader r = { tr, t };
+	struct translate_source src = source_of(&r);
+	return translate_decode(&src, pc, s);
 }
 
 /* Scans the block at pc into s (room for MAX_TRANS_INSNS); returns its
  * length and sets *kind; 0 when nothing at pc can be translated. */
-static uint32_t scan(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t pc,
-		     struct scanned *s, int *kind, bool ahead)
+static uint32_t scan(const struct translate_source *src, struct tracee *t, struct cache *c,
+		     uint64_t pc, struct scanned *s, int *kind, bool ahead)
 {
-	uint32_t n = 0;
-	for (; n < MAX_TRANS_INSNS; n++) {
-		if (!read_insn(tr, t, pc, &s[n]))
-			break;
-		if (s[n].enc.gs_prefix && ahead)
-			return 0; /* maybe not code at all: decide when a thread gets there */
-		if (s[n].enc.gs_prefix) {
-			log_warn("process %d addresses memory through GS: block mode instead of the code cache",
-				 t->proc->pid);
-			c->off = true;
-			return 0;
-		}
-		/* A client request stops the thread (the block ends before its xchg,
-		 * which is never translated): cache_mode.c carries it out. */
-		if (s[n].info.is_creq_marker && creq_at(tr, t, s[n].pc))
-			break;
-		int k = end_kind(&s[n]);
-		if (tracer_emulates(tr, t, s[n].pc, &s[n].info))
-			k = -2; /* the tracer carries it out: at a stop, in block mode */
-		if (k == -2 || (k == TE_REP && n > 0))
-			break;
-		pc += s[n].info.len;
-		if (k >= 0) {
-			*kind = k;
-			return n + 1;
-		}
+	bool gs;
+	uint32_t n = translate_scan(src, pc, s, kind, &gs);
+	if (gs && !ahead) { /* ahead: maybe not code at all, decide when a thread gets there */
+		log_warn("process %d addresses memory through GS: block mode instead of the code cache",
+			 t->proc->pid);
+		c->off = true;
 	}
-	*kind = TE_FALL;
 	return n;
-}
-
-struct pending_exit {
-	uint64_t field, target;
-};
-
-struct builder {
-	struct emit e;
-	struct pending_exit ex[2];
-	int nex;
-	uint64_t lookup;        /* the region's lookup routine */
-	enum jump_exit jump;    /* the terminator jumps into another function */
-};
-
-static void exit_to(struct builder *b, uint64_t target)
-{
-	b->ex[b->nex].target = target;
-	b->ex[b->nex++].field = emit_jmp(&b->e, 0);
-}
-
-/* The two-way exit of jrcxz/loop (rel8 only): the original instruction
- * jumps over a short jump to the taken exit. */
-static void short_cond(struct builder *b, const struct scanned *s)
-{
-	struct emit *e = &b->e;
-	emit_bytes(e, s->code, s->info.len);
-	size_t cond_end = e->n;
-	static const uint8_t over[] = { 0xeb, 0x00 };
-	emit_bytes(e, over, sizeof over);
-	size_t over_end = e->n;
-	exit_to(b, s->br.to.target);
-	size_t fall = e->n;
-	exit_to(b, s->pc + s->info.len);
-	e->b[cond_end - 1] = (uint8_t)(over_end - cond_end);
-	e->b[over_end - 1] = (uint8_t)(fall - over_end);
-}
-
-static void jump_to_lookup(struct builder *b)
-{
-	emit_jmp(&b->e, b->lookup);
-}
-
-/* A jump into another function is logged as such: the call graph gives
- * the function an activation of its own (funcmap.h). */
-static void log_jump(struct emit *e, uint64_t site, uint64_t target, bool target_in_tmp)
-{
-	emit_gs_store(e, R_RAX, CD_TMP_RAX);
-	emit_log_call(e, site | CACHE_LOG_JUMP, target, target_in_tmp);
-	emit_gs_load(e, R_RAX, CD_TMP_RAX);
-}
-
-/* jcc to a function's entry: only the taken way logs the jump. */
-static void jcc_into_function(struct builder *b, const struct scanned *s)
-{
-	struct emit *e = &b->e;
-	uint64_t field = emit_jcc(e, s->br.cond, 0);
-	exit_to(b, s->pc + s->info.len);
-	uint32_t rel = (uint32_t)(int32_t)(int64_t)(emit_here(e) - (field + 4));
-	memcpy(e->b + (field - e->base), &rel, 4);
-	log_jump(e, s->pc, s->br.to.target, false);
-	exit_to(b, s->br.to.target);
-}
-
-/* The block's control transfer; false when it cannot be written. */
-static bool terminator(struct builder *b, struct trans *x, const struct scanned *s, uint32_t id)
-{
-	struct emit *e = &b->e;
-	uint64_t next = s->pc + s->info.len;
-	switch (x->kind) {
-	case TE_SYSCALL:
-		emit_bytes(e, s->code, s->info.len);
-		x->off[x->n] = (uint32_t)e->n;
-		exit_to(b, next);
-		return true;
-	case TE_JMP:
-		if (b->jump == JUMP_ENTERS)
-			log_jump(e, s->pc, s->br.to.target, false);
-		exit_to(b, s->br.to.target);
-		return true;
-	case TE_JCC:
-		if (b->jump == JUMP_ENTERS) {
-			jcc_into_function(b, s);
-			return true;
-		}
-		b->ex[b->nex].target = s->br.to.target;
-		b->ex[b->nex++].field = emit_jcc(e, s->br.cond, 0);
-		exit_to(b, next);
-		return true;
-	case TE_SHORT_COND:
-		short_cond(b, s);
-		return true;
-	case TE_CALL:
-		emit_push_return(e, next);
-		emit_gs_store(e, R_RAX, CD_TMP_RAX);
-		emit_log_call(e, s->pc, s->br.to.target, false);
-		emit_gs_load(e, R_RAX, CD_TMP_RAX);
-		exit_to(b, s->br.to.target);
-		return true;
-	case TE_ICALL:
-	case TE_IJMP:
-		emit_gs_store(e, R_RAX, CD_TMP_RAX);
-		x->special_off = (uint32_t)e->n;
-		if (!emit_load_operand(e, s->code, s->info.len, s->pc))
-			return false;
-		if (x->kind == TE_ICALL) {
-			emit_gs_store(e, R_RAX, CD_TMP_T);
-			emit_push_return(e, next);
-			emit_log_call(e, s->pc, 0, true);
-			emit_gs_load(e, R_RAX, CD_TMP_T);
-		} else if (b->jump == JUMP_ENTERS_ANY) {
-			emit_gs_store(e, R_RAX, CD_TMP_T);
-			emit_log_call(e, s->pc | CACHE_LOG_JUMP, 0, true);
-			emit_gs_load(e, R_RAX, CD_TMP_T);
-		}
-		jump_to_lookup(b);
-		return true;
-	case TE_RET: {
-		static const uint8_t load_ret[] = { 0x48, 0x8b, 0x04, 0x24 }; /* mov rax, [rsp] */
-		static const uint8_t lea_up[] = { 0x48, 0x8d, 0xa4, 0x24 };  /* lea rsp, [rsp+disp32] */
-		uint32_t pop = 8u + s->info.ret_imm;
-		emit_gs_store(e, R_RAX, CD_TMP_RAX);
-		emit_log_ret(e);
-		emit_bytes(e, load_ret, sizeof load_ret);
-		emit_bytes(e, lea_up, sizeof lea_up);
-		emit_bytes(e, &pop, 4);
-		jump_to_lookup(b);
-		return true;
-	}
-	case TE_REP:
-		x->special_off = (uint32_t)e->n + 9; /* after the store of RCX */
-		emit_rep(e, s->code, s->info.len, s->info.rep_ecx, (uint32_t)(CD_COUNTERS + 8 * id));
-		x->off[1] = (uint32_t)e->n;
-		exit_to(b, next);
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Instructions before the terminator, copied (RIP-relative ones adjusted). */
-static bool body(struct builder *b, struct trans *x, const struct scanned *s, uint32_t upto)
-{
-	for (uint32_t k = 0; k < upto; k++) {
-		uint8_t out[16];
-		x->off[k] = (uint32_t)b->e.n;
-		if (relocate_insn(s[k].code, &s[k].enc, s[k].pc, emit_here(&b->e), out) != RELOCATE_OK)
-			return false;
-		emit_bytes(&b->e, out, s[k].enc.len);
-	}
-	return true;
-}
-
-static void grow_ids(struct cache *c)
-{
-	if (c->ntrans < c->trans_cap)
-		return;
-	uint32_t cap = c->trans_cap ? 2 * c->trans_cap : 1024;
-	c->trans = xrealloc(c->trans, cap * sizeof *c->trans);
-	memset(c->trans + c->trans_cap, 0, (cap - c->trans_cap) * sizeof *c->trans);
-	c->trans_cap = cap;
 }
 
 static const struct trans *lookup_orig(const struct cache *c, uint64_t pc)
 {
-	uint64_t v;
-	return u64_table_get(&c->by_orig, pc, &v) ? c->trans[v - 1] : NULL;
+	return cache_index_orig(&c->index, pc);
 }
 
 static bool fits_rel32(uint64_t field, uint64_t target)
@@ -976,27 +593,25 @@ static void add_exit(struct cache *c, uint64_t stub, uint64_t field, uint64_t ta
 	u64_table_put(&c->exits, stub, c->nexits++);
 }
 
-/* Every exit gets a stub of its own after the code, its int3 for as long
- * as the target has no translation (again, after an invalidation); the
- * jump leads straight to the target's translation when there is one. */
-static void place_exits(struct cache *c, struct builder *b)
+/* Every exit has a stub of its own, its int3 for as long as the target has
+ * no translation (again, after an invalidation); the jump leads straight
+ * to the target's translation when there is one. */
+static void place_exits(struct cache *c, struct translation *out)
 {
-	for (int i = 0; i < b->nex; i++) {
-		const struct pending_exit *p = &b->ex[i];
+	struct emit *e = &out->e;
+	for (int i = 0; i < out->nex; i++) {
+		const struct translate_exit *p = &out->ex[i];
 		const struct trans *to = lookup_orig(c, p->target);
-		uint64_t stub = emit_here(&b->e), dest = stub;
 		uint8_t linked = LINK_NONE;
-		emit_stub(&b->e);
 		if (to && fits_rel32(p->field, to->entry)) {
-			dest = to->entry;
+			uint32_t rel = (uint32_t)(int32_t)(int64_t)(to->entry - (p->field + 4));
+			memcpy(e->b + (p->field - e->base), &rel, 4);
 			linked = LINK_REL;
 		} else if (to) {
-			encode_abs_jmp(b->e.b + (stub - b->e.base), to->entry);
+			encode_abs_jmp(e->b + (p->stub - e->base), to->entry);
 			linked = LINK_ABS;
 		}
-		add_exit(c, stub, p->field, p->target, linked);
-		uint32_t rel = (uint32_t)(int32_t)(int64_t)(dest - (p->field + 4));
-		memcpy(b->e.b + (p->field - b->e.base), &rel, 4);
+		add_exit(c, p->stub, p->field, p->target, linked);
 	}
 }
 
@@ -1040,133 +655,44 @@ static bool write_pending(struct cache *c)
 	return ok;
 }
 
-static struct trans *trans_alloc(const struct scanned *s, uint32_t n, int kind, uint32_t id)
+static struct trans *build(struct tracer *tr, const struct translate_source *src, struct tracee *t,
+			   struct cache *c, const struct scanned *s, uint32_t n, int kind, bool ahead)
 {
-	struct trans *x = xcalloc(1, sizeof *x);
-	x->orig = s[0].pc;
-	x->n = n;
-	x->kind = (uint8_t)kind;
-	x->id = id;
-	x->rep_ecx = s[0].info.rep_ecx;
-	x->pc = xmalloc((n + 1) * sizeof *x->pc);
-	x->cls = xmalloc(n + 1);
-	x->off = xcalloc(n + 1, sizeof *x->off);
-	for (uint32_t k = 0; k < n; k++) {
-		x->pc[k] = s[k].pc;
-		x->cls[k] = s[k].info.cls;
-	}
-	x->pc[n] = s[n - 1].pc + s[n - 1].info.len;
-	x->cls[n] = 0;
-	return x;
-}
-
-static void region_add(struct cache_region *r, uint32_t id)
-{
-	if (r->nids == r->ids_cap) {
-		r->ids_cap = r->ids_cap ? 2 * r->ids_cap : 1024;
-		r->ids = xrealloc(r->ids, r->ids_cap * sizeof *r->ids);
-	}
-	r->ids[r->nids++] = id;
-}
-
-#define PAGE_SHIFT 12
-
-static void index_range(struct cache *c, uint32_t id, uint64_t lo, uint64_t hi)
-{
-	for (uint64_t pg = lo >> PAGE_SHIFT; lo < hi && pg <= (hi - 1) >> PAGE_SHIFT; pg++) {
-		bool added;
-		uint64_t *slot = u64_table_slot(&c->by_page, pg, &added);
-		if (added) {
-			if (c->npages == c->pages_cap) {
-				c->pages_cap = c->pages_cap ? 2 * c->pages_cap : 256;
-				c->pages = xrealloc(c->pages, c->pages_cap * sizeof *c->pages);
-			}
-			memset(&c->pages[c->npages], 0, sizeof *c->pages);
-			*slot = ++c->npages;
-		}
-		struct cache_page *p = &c->pages[*slot - 1];
-		if (p->n && p->ids[p->n - 1] == id)
-			continue; /* the dependency runs on in the block's page */
-		if (p->n == p->cap) {
-			p->cap = p->cap ? 2 * p->cap : 8;
-			p->ids = xrealloc(p->ids, p->cap * sizeof *p->ids);
-		}
-		p->ids[p->n++] = id;
-	}
-}
-
-/* A translation belongs to every page its source bytes (or the code read
- * for its flags) touch: a block straddling two pages is in both. */
-static void index_pages(struct cache *c, const struct trans *x)
-{
-	index_range(c, x->id, x->orig, x->pc[x->n]);
-	for (int i = 0; i < 2; i++)
-		index_range(c, x->id, x->dep[i][0], x->dep[i][1]);
-}
-
-static struct trans *build(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
-			   const struct scanned *s, uint32_t n, int kind, bool ahead)
-{
-	grow_ids(c);
-	uint32_t id = c->ntrans;
-	if (id >= CD_MAX_COUNTERS || !grow_counters(tr, t, c, stub, id))
+	uint32_t id = cache_index_next_id(&c->index);
+	if (id >= CD_MAX_COUNTERS || !grow_counters(c, id))
 		return NULL;
 	size_t bound = 24ul * n + 256;
-	struct cache_region *r = region_for(tr, t, c, stub, s[0].pc, bound);
+	struct cache_region *r = region_for(t, c, s[0].pc, bound);
 	if (!r) {
 		if (!ahead) /* it runs now, in block mode */
 			u64_table_put(&c->homeless, s[0].pc, 1);
 		return NULL;
 	}
-	struct trans *x = trans_alloc(s, n, kind, id);
-	struct builder b = { .lookup = r->lookup };
+	struct translate_place where = { .at = r->base + r->used, .id = id, .lookup = r->lookup };
 	if (kind == TE_JMP || kind == TE_JCC || kind == TE_IJMP)
-		b.jump = tracer_jump_exit(tr, t->proc, s[n - 1].pc, &s[n - 1].br);
-	emit_init(&b.e, r->base + r->used);
-	bool ok = true;
-	if (kind == TE_REP) {
-		ok = terminator(&b, x, &s[0], id);
-	} else {
-		emit_count(&b.e, (uint32_t)(CD_COUNTERS + 8 * id), n,
-			   block_flags_live(tr, t, s, n, kind, x->dep));
-		uint32_t copied = kind == TE_FALL ? n : n - 1;
-		ok = body(&b, x, s, copied);
-		if (ok && kind == TE_FALL) {
-			x->off[n] = (uint32_t)b.e.n;
-			exit_to(&b, x->pc[n]);
-		} else if (ok) {
-			x->off[n - 1] = (uint32_t)b.e.n;
-			ok = terminator(&b, x, &s[n - 1], id);
-		}
-	}
+		where.jump = tracer_jump_exit(tr, t->proc, s[n - 1].pc, &s[n - 1].br);
+	struct translation out;
+	if (!translate_block(src, s, n, kind, &where, &out))
+		return NULL;
+	struct trans *x = out.x;
 	x->exit0 = (uint32_t)c->nexits;
-	if (ok) {
-		place_exits(c, &b);
-		x->nexit = (uint32_t)(c->nexits - x->exit0);
-		ok = b.e.n <= bound;
-		if (ok)
-			pend(r, b.e.base, b.e.b, b.e.n);
-	}
-	x->entry = b.e.base;
-	x->end = b.e.base + b.e.n;
-	emit_free(&b.e);
-	if (!ok) {
-		trans_free(x);
+	place_exits(c, &out);
+	x->nexit = (uint32_t)(c->nexits - x->exit0);
+	if (out.e.n > bound) {
+		translation_free(&out);
 		return NULL;
 	}
+	pend(r, out.e.base, out.e.b, out.e.n);
+	emit_free(&out.e);
 	r->used += (x->end - x->entry + 15) & ~15ull;
 	if (kind == TE_SYSCALL)
 		u64_table_put(&c->after_syscall, x->entry + x->off[x->n], x->pc[x->n]);
-	c->trans[id] = x;
-	c->ntrans++;
-	u64_table_put(&c->by_orig, x->orig, id + 1ull);
-	region_add(r, id);
-	index_pages(c, x);
+	cache_index_add(&c->index, x, &r->by_addr);
 	return x;
 }
 
 static const struct trans *translate_one(struct tracer *tr, struct tracee *t, struct cache *c,
-					 uint64_t stub, uint64_t pc, bool ahead)
+					 uint64_t pc, bool ahead)
 {
 	const struct trans *x = lookup_orig(c, pc);
 	uint64_t seen;
@@ -1177,8 +703,10 @@ static const struct trans *translate_one(struct tracer *tr, struct tracee *t, st
 		return x;
 	struct scanned *s = xmalloc(MAX_TRANS_INSNS * sizeof *s);
 	int kind = TE_FALL;
-	uint32_t n = scan(tr, t, c, pc, s, &kind, ahead);
-	x = n ? build(tr, t, c, stub, s, n, kind, ahead) : NULL;
+	struct code_reader r = { tr, t };
+	struct translate_source src = source_of(&r);
+	uint32_t n = scan(&src, t, c, pc, s, &kind, ahead);
+	x = n ? build(tr, &src, t, c, s, n, kind, ahead) : NULL;
 	free(s);
 	return x;
 }
@@ -1197,7 +725,7 @@ static bool is_call(const struct trans *x)
 static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry);
 
 /* Translates ahead of first into made[] (first included); returns how many. */
-static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
+static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c,
 			      const struct trans *first, size_t first_exit,
 			      const struct trans *made[AHEAD_BUDGET + 1])
 {
@@ -1213,7 +741,7 @@ static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache 
 		for (int i = 0; i < nt && nmade <= AHEAD_BUDGET; i++) {
 			if (lookup_orig(c, targets[i]))
 				continue;
-			const struct trans *y = translate_one(tr, t, c, stub, targets[i], true);
+			const struct trans *y = translate_one(tr, t, c, targets[i], true);
 			if (y)
 				made[nmade++] = y;
 		}
@@ -1248,12 +776,13 @@ const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct 
 	const struct trans *x = lookup_orig(c, pc);
 	if (x || c->off || !c->started)
 		return x;
-	c->window_len = 0; /* code may have changed since the last stop */
+	cache_mem_forget_code(&c->mem); /* code may have changed since the last stop */
+	cache_mem_via(&c->mem, tr, t, stub);
 	size_t first_exit = c->nexits, nmade = 0;
 	const struct trans *made[AHEAD_BUDGET + 1];
-	x = translate_one(tr, t, c, stub, pc, false);
+	x = translate_one(tr, t, c, pc, false);
 	if (x)
-		nmade = translate_ahead(tr, t, c, stub, x, first_exit, made);
+		nmade = translate_ahead(tr, t, c, x, first_exit, made);
 	if (!write_pending(c)) {
 		log_warn("process %d: cannot write its code cache: block mode instead", c->pid);
 		c->off = true;
@@ -1263,23 +792,12 @@ const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct 
 	return x;
 }
 
-/* The translation at or before addr in r (they follow each other). */
 const struct trans *cache_trans_at(const struct cache *c, uint64_t addr)
 {
 	for (int i = 0; i < c->nregions; i++) {
 		const struct cache_region *r = &c->regions[i];
-		if (addr < r->base || addr >= r->base + CACHE_REGION_SIZE)
-			continue;
-		size_t lo = 0, hi = r->nids; /* the first whose entry is above addr */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (c->trans[r->ids[mid]]->entry <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		const struct trans *x = lo ? c->trans[r->ids[lo - 1]] : NULL;
-		return x && addr < x->end ? x : NULL;
+		if (addr >= r->base && addr < r->base + CACHE_REGION_SIZE)
+			return cache_index_at(&c->index, &r->by_addr, addr);
 	}
 	return NULL;
 }
@@ -1378,9 +896,9 @@ bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
 
 void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a)
 {
-	if (!a->base || !c->ntrans)
+	if (!a->base || !c->index.n)
 		return;
-	uint32_t n = c->ntrans;
+	uint32_t n = c->index.n;
 	if (a->nseen < n) {
 		a->seen = xrealloc(a->seen, n * sizeof *a->seen);
 		memset(a->seen + a->nseen, 0, (n - a->nseen) * sizeof *a->seen);
@@ -1396,7 +914,7 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	uint64_t clock = t->icount;
 	for (uint32_t id = 0; id < n; id++) {
 		uint64_t d = now[id] - a->seen[id];
-		const struct trans *x = c->trans[id];
+		const struct trans *x = c->index.trans[id];
 		a->seen[id] = now[id];
 		if (!d || !x)
 			continue;
@@ -1453,7 +971,8 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 	uint64_t hdr[2];
 	if (!a->base || !clk->ran || !cache_read(c, a->base, hdr, sizeof hdr))
 		return;
-	c->window_len = 0;
+	cache_mem_forget_code(&c->mem);
+	cache_mem_via(&c->mem, tr, t, c->mem.stub); /* call sites' code is read through t */
 	uint64_t start = a->base + CD_LOG;
 	size_t n = hdr[1] > start ? (hdr[1] - start) / sizeof(struct cache_log_entry) : 0;
 	if (n > CD_LOG_SIZE / sizeof(struct cache_log_entry))
@@ -1508,17 +1027,6 @@ void cache_unenter(struct tracer *tr, struct cache *c, struct cache_area *a, con
 
 /* ---- code changing under the translations ---- */
 
-static bool overlaps(uint64_t a, uint64_t b, uint64_t lo, uint64_t hi)
-{
-	return a < b && a < hi && lo < b;
-}
-
-static bool reads_range(const struct trans *x, uint64_t lo, uint64_t hi)
-{
-	return overlaps(x->orig, x->pc[x->n], lo, hi) || overlaps(x->dep[0][0], x->dep[0][1], lo, hi) ||
-	       overlaps(x->dep[1][0], x->dep[1][1], lo, hi);
-}
-
 /* Exits leading to target trap again (a thread reaching one translates
  * the new code): the jump back to its stub (one aligned store), or the
  * stub's int3 back over its absolute jump. */
@@ -1560,52 +1068,18 @@ static void unlist_entry(struct cache *c, uint64_t target)
 	}
 }
 
-static void kill_trans(struct cache *c, struct trans *x)
+static void kill_trans(void *ctx, struct trans *x)
 {
-	uint64_t v;
+	struct cache *c = ctx;
 	x->dead = true;
 	c->invalidated++;
-	if (u64_table_get(&c->by_orig, x->orig, &v) && v == x->id + 1ull)
-		u64_table_remove(&c->by_orig, x->orig);
+	cache_index_unlist(&c->index, x);
 	/* Its own exits stay known (a thread may stand on one) but are never
 	 * linked again, nor unlinked. */
 	for (uint32_t i = 0; i < x->nexit; i++)
 		c->exitv[x->exit0 + i].dead = true;
 	unlist_entry(c, x->orig);
 	unlink_exits_to(c, x->orig);
-}
-
-/* Kills the live translations of one page that read [lo, hi); the page's
- * list keeps the live ones. */
-static size_t invalidate_page(struct cache *c, struct cache_page *p, uint64_t lo, uint64_t hi)
-{
-	size_t killed = 0;
-	uint32_t kept = 0;
-	for (uint32_t k = 0; k < p->n; k++) {
-		struct trans *x = c->trans[p->ids[k]];
-		if (x && !x->dead && reads_range(x, lo, hi)) {
-			kill_trans(c, x);
-			killed++;
-		}
-		if (x && !x->dead)
-			p->ids[kept++] = p->ids[k];
-	}
-	p->n = kept;
-	return killed;
-}
-
-struct page_walk {
-	struct cache *c;
-	uint64_t lo, hi;
-	size_t killed;
-};
-
-static void invalidate_if_inside(uint64_t page, uint64_t idx, void *ctx)
-{
-	struct page_walk *w = ctx;
-	uint64_t start = page << PAGE_SHIFT;
-	if (start < w->hi && w->lo < start + (1ull << PAGE_SHIFT))
-		w->killed += invalidate_page(w->c, &w->c->pages[idx - 1], w->lo, w->hi);
 }
 
 struct site_walk {
@@ -1640,45 +1114,31 @@ static void forget_sites(struct cache *c, uint64_t lo, uint64_t hi)
 size_t cache_invalidate(struct tracer *tr, struct cache *c, uint64_t lo, uint64_t hi)
 {
 	(void)tr;
-	if (hi <= lo || !c->ntrans)
+	if (hi <= lo || !c->index.n)
 		return 0;
-	c->window_len = 0;
-	uint64_t first = lo >> PAGE_SHIFT, last = (hi - 1) >> PAGE_SHIFT;
-	struct page_walk w = { c, lo, hi, 0 };
-	if (last - first + 1 > c->by_page.n) { /* a huge range: walk the pages that hold code */
-		u64_table_each(&c->by_page, invalidate_if_inside, &w);
-	} else {
-		for (uint64_t pg = first; pg <= last; pg++) {
-			uint64_t idx;
-			if (u64_table_get(&c->by_page, pg, &idx))
-				w.killed += invalidate_page(c, &c->pages[idx - 1], lo, hi);
-		}
-	}
+	cache_mem_forget_code(&c->mem);
+	size_t killed = cache_index_reading(&c->index, lo, hi, kill_trans, c);
 	forget_sites(c, lo, hi);
-	if (w.killed)
-		log_debug("process %d: %zu translations of %llx-%llx invalidated", c->pid, w.killed,
+	if (killed)
+		log_debug("process %d: %zu translations of %llx-%llx invalidated", c->pid, killed,
 			  (unsigned long long)lo, (unsigned long long)hi);
-	return w.killed;
+	return killed;
 }
 
 void cache_remove(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t stub,
 		  bool at_syscall_entry)
 {
-	struct injection inj;
-	bool entry = at_syscall_entry; /* only the first injection finds it there */
+	cache_mem_via(&c->mem, tr, t, stub);
+	c->mem.at_syscall_entry = at_syscall_entry; /* only the first unmap finds it there */
 	for (size_t i = 0; i < (size_t)c->nregions + c->nareas; i++) {
 		bool region = i < (size_t)c->nregions;
 		uint64_t addr = region ? c->regions[i].base : c->areas[i - c->nregions];
 		uint64_t size = region ? c->regions[i].mapped : area_mapped(c, i - c->nregions);
-		const uint64_t args[6] = { addr, size, 0, 0, 0, 0 };
-		if (!addr)
-			continue;
-		bool ran = inject_syscall(tr, t, stub, SYS_munmap, args, entry, &inj);
-		entry = false;
-		if (!ran || inj.ret != 0)
+		if (addr && !c->mem.ops->unmap(&c->mem, addr, size))
 			tracer_lost(tr, "code cache memory left mapped", "process %d at %llx", t->proc->pid,
 				    (unsigned long long)addr);
 	}
+	c->mem.at_syscall_entry = false;
 	cache_set_gs(t->tid, c->gs_before);
 	free_region_buffers(c);
 	c->nregions = 0;

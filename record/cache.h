@@ -10,6 +10,9 @@
 #include "prof/classes.h"
 #include "prof/maps.h"
 #include "prof/u64_table.h"
+#include "cache_index.h"
+#include "cache_mem.h"
+#include "translate.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,34 +62,6 @@ struct cache_log_entry {
 	uint64_t icount;        /* CD_ICOUNT after the call or return */
 };
 
-enum trans_end {
-	TE_FALL,                /* runs on into the next instruction */
-	TE_JMP, TE_JCC, TE_SHORT_COND, TE_CALL, TE_ICALL, TE_IJMP, TE_RET,
-	TE_SYSCALL,             /* `syscall`, then on to the next instruction */
-	TE_REP,                 /* one REP string instruction, counted per iteration */
-};
-
-/* One translated block. insns[n-1] is the terminator (a control transfer,
- * syscall or the REP) except for TE_FALL. */
-struct trans {
-	uint64_t orig;          /* the block's first instruction */
-	uint64_t entry;         /* where its translation starts (the counter update) */
-	uint64_t end;           /* past its last byte */
-	uint32_t id;            /* its counter */
-	uint32_t n;
-	uint8_t kind;           /* enum trans_end */
-	bool rep_ecx;
-	uint64_t *pc;           /* the instructions' own addresses, and next pc at [n] */
-	uint8_t *cls;
-	uint32_t *off;          /* their copies' offsets from entry; [n]: after the last */
-	uint32_t special_off;   /* TE_REP: its copy; TE_ICALL, TE_IJMP: the target load */
-	bool dead;              /* invalidated: its code changed (it stays for the counts) */
-	uint32_t exit0, nexit;  /* its exits: exitv[exit0 .. exit0+nexit) */
-	/* Code read beyond the block to decide that the flags need no saving:
-	 * a change there invalidates the translation too. */
-	uint64_t dep[2][2];
-};
-
 /* An exit to code that was not translated yet: the jump leads to an int3. */
 struct cache_exit {
 	uint64_t stub;          /* the int3 */
@@ -104,8 +79,7 @@ struct cache_region {
 	uint64_t lookup;        /* its copy of the indirect-target lookup */
 	uint64_t probe, miss;   /* inside it: where a miss resumes, its int3 */
 	uint64_t *keys;         /* its table's keys, as written into the program */
-	uint32_t *ids;          /* its translations, in the order of their addresses */
-	size_t nids, ids_cap;
+	struct cache_by_addr by_addr; /* its translations, in the order of their addresses */
 	/* Translations made during this stop, not written yet: one write for
 	 * all of them (they follow each other from pending_at). */
 	uint8_t *pending;
@@ -120,13 +94,6 @@ struct cache_area {
 	uint32_t nseen;
 };
 
-/* The translations made from one page of the program's code (dead ones
- * are dropped as they are met). */
-struct cache_page {
-	uint32_t *ids;
-	uint32_t n, cap;
-};
-
 struct cache {
 	int refs;               /* a vfork child shares its parent's */
 	bool off;               /* refused or given up: block mode from now on */
@@ -139,18 +106,13 @@ struct cache {
 	bool full;              /* no room to grow: code not translated yet runs in block mode */
 	bool as_limited;        /* the program has an address-space limit (ulimit -v) */
 	struct cache_area forked; /* a fork child's first thread starts with this one */
-	int mem_fd;             /* /proc/PID/mem, to write code and read counters */
+	struct cache_mem mem;   /* the program's memory: counters, logs, code */
 	pid_t pid;
 	struct cache_region regions[CACHE_MAX_REGIONS];
 	int nregions;
-	struct trans **trans;   /* by counter id */
-	uint32_t ntrans, trans_cap;
-	struct u64_table by_orig;   /* original address -> id + 1 */
+	struct cache_index index;   /* the translations (by counter id, original address, page) */
 	struct u64_table exits;     /* stub address -> index in exits */
 	struct u64_table exits_to;  /* target -> the first exit to it, + 1 (cache_exit.next) */
-	struct u64_table by_page;   /* page of original code -> index in pages, + 1 */
-	struct cache_page *pages;   /* the translations reading each page */
-	size_t npages, pages_cap;
 	uint64_t invalidated;       /* translations invalidated (PROF_DEBUG) */
 	struct cache_exit *exitv;
 	size_t nexits, exits_cap;
@@ -161,12 +123,6 @@ struct cache {
 	struct u64_table after_syscall;
 	struct u64_table homeless;  /* blocks that ran in block mode: no region could reach them */
 	uint64_t harvested_ns;  /* when the counters were last read */
-	uint64_t writes;        /* writes into the program (PROF_DEBUG) */
-	/* The program's code around the last read, valid while one stop
-	 * translates (code changes only between stops). */
-	uint8_t *window;
-	uint64_t window_at;
-	size_t window_len;
 };
 
 /* Which thread runs in the cache, and its clocks (per thread). */

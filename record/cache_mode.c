@@ -41,9 +41,28 @@ static uint64_t stub_of(struct tracee *t)
 	return t->proc->as->scratch.base;
 }
 
+/* Cache mode's state of a thread, next to block mode's (block_thread.ext). */
+struct cache_thread {
+	struct cache_clock clk; /* the thread's instruction clock */
+	struct cache_area area; /* its counters and call log */
+};
+
+static struct cache_thread *cache_thread_of(struct tracee *t)
+{
+	struct block_thread *b = block_thread_of(t);
+	if (!b->ext)
+		b->ext = xcalloc(1, sizeof(struct cache_thread));
+	return b->ext;
+}
+
 static struct cache_area *area_of(struct tracee *t)
 {
-	return &block_thread_of(t)->area;
+	return &cache_thread_of(t)->area;
+}
+
+static struct cache_clock *clock_of(struct tracee *t)
+{
+	return &cache_thread_of(t)->clk;
 }
 
 static void restore_gs(struct tracee *t, const struct cache *c)
@@ -82,7 +101,8 @@ static bool restarts_syscall(struct tracee *t)
 	return nr >= 0 && ret <= -512 && ret >= -516; /* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK */
 }
 
-bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc)
+/* block_ext.enter: true when t now runs from the cache at pc's translation. */
+static bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
 	struct cache *c = cache_of(t);
 	/* An untraced vfork child would count into its parent's counters. */
@@ -100,7 +120,7 @@ bool cache_mode_enter(struct tracer *tr, struct tracee *t, uint64_t pc)
 	s->state = B_CACHE;
 	s->block = NULL;
 	t->pc = pc;
-	cache_clock_enter(t, &s->clk);
+	cache_clock_enter(t, clock_of(t));
 	block_resume_thread(t, 0);
 	return true;
 }
@@ -113,7 +133,7 @@ static void drain(struct tracer *tr, struct tracee *t, struct cache *c)
 	 * the counters hold what ran before them (cache_collect.c). */
 	if (tr->opt.collect)
 		harvest(tr, t, c);
-	cache_drain(tr, t, c, area_of(t), &block_thread_of(t)->clk);
+	cache_drain(tr, t, c, area_of(t), clock_of(t));
 }
 
 /* A REP interrupted in its translation: the iterations it made. */
@@ -274,7 +294,6 @@ static bool popfq_done(struct tracee *t)
  * (its status waits in the loop's queue) or never got out. */
 static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t *orig)
 {
-	struct block_thread *s = block_thread_of(t);
 	struct held_signals held = { 0 };
 	bool out = false;
 	for (int i = 0; i < MAX_STEPS_OUT && !out; i++) {
@@ -304,7 +323,7 @@ static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 			memset(&si, 0, sizeof si);
 		if (sig == SIGTRAP && stepped_onto_trap(tr, t, c, orig))
 			out = true;
-		else if (sig == SIGSEGV && cache_log_full(tr, t, c, &s->area, &s->clk,
+		else if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), clock_of(t),
 							  (uint64_t)si.si_addr, tracer_read_pc(t), &resume))
 			block_set_pc(t, resume);
 		else if (sig != SIGTRAP)
@@ -328,7 +347,7 @@ static bool leave_cache(struct tracer *tr, struct tracee *t, struct cache *c, bo
 	block_set_pc(t, orig);
 	t->pc = orig;
 	struct block_thread *s = block_thread_of(t);
-	s->clk.ran = false; /* the tracer counts from here: t->icount is its clock */
+	clock_of(t)->ran = false; /* the tracer counts from here: t->icount is its clock */
 	s->state = B_RUN;
 	s->block = NULL;
 	if (c->off)
@@ -359,7 +378,7 @@ static void exit_reached(struct tracer *tr, struct tracee *t, struct cache *c, u
 	drain(tr, t, c);
 	if (c->off)
 		give_up(t, c);
-	block_thread_of(t)->clk.ran = false;
+	clock_of(t)->ran = false;
 	block_thread_of(t)->state = B_RUN;
 	block_set_pc(t, target);
 	block_run_from(tr, t, target, 0);
@@ -494,7 +513,7 @@ static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
 	uint64_t resume, rip = tracer_read_pc(t);
 	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
 		memset(&si, 0, sizeof si);
-	if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), &block_thread_of(t)->clk,
+	if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), clock_of(t),
 					     (uint64_t)si.si_addr, rip, &resume)) {
 		block_set_pc(t, resume);
 		block_resume_thread(t, 0);
@@ -550,7 +569,7 @@ static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0)
 		program_rcx(t, c, &r);
 	if (c->forked.base && t->tid == t->proc->pid)
-		cache_area_copy(&s->area, &c->forked);
+		cache_area_copy(area_of(t), &c->forked);
 	cache_area_free(&c->forked);
 	if (c->off || t->proc->unfollowed || !has_area(tr, t, c)) {
 		if (!leave_cache(tr, t, c, false))
@@ -563,9 +582,10 @@ static void cache_begin(struct tracer *tr, struct tracee *t, bool after_exec)
 	}
 	if (!to_original(tr, t, c, rip, false, &orig))
 		orig = rip;
-	cache_read(c, s->area.base + CD_ICOUNT, &s->clk.tracee, 8);
-	s->clk.tracer = t->icount;
-	s->clk.ran = true;
+	struct cache_clock *clk = clock_of(t);
+	cache_read(c, area_of(t)->base + CD_ICOUNT, &clk->tracee, 8);
+	clk->tracer = t->icount;
+	clk->ran = true;
 	callstack_push(tr, t, 0, orig, 0, 0); /* the thread's root frame */
 	t->pc = orig;
 	s->state = B_CACHE;
@@ -652,7 +672,7 @@ static int cache_settle(struct tracer *tr, struct tracee *t, int status)
 		if (sig == SIGTRAP && stepped_onto_trap(tr, t, c, &orig)) {
 			block_set_pc(t, orig);
 			sig = 0;
-		} else if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), &s->clk,
+		} else if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), clock_of(t),
 							    (uint64_t)si.si_addr, tracer_read_pc(t), &resume)) {
 			block_set_pc(t, resume);
 			sig = 0;
@@ -722,8 +742,12 @@ static void cache_on_exec(struct tracer *tr, struct tracee *t)
 
 static void cache_thread_gone(struct tracer *tr, struct tracee *t)
 {
-	if (t->mode_state)
+	struct block_thread *b = t->mode_state;
+	if (b && b->ext) {
 		cache_area_free(area_of(t));
+		free(b->ext);
+		b->ext = NULL;
+	}
 	block_mode.thread_gone(tr, t);
 }
 
@@ -751,6 +775,22 @@ static void cache_code_changed(struct tracer *tr, struct tracee *t, uint64_t lo,
 		cache_invalidate(tr, c, lo, hi);
 }
 
+/* block_ext.image_start: the process image's cache, and t's data area. */
+static void cache_image_start(struct tracer *tr, struct tracee *t, uint64_t stub)
+{
+	struct aspace *as = t->proc->as;
+	if (as->cache)
+		return;
+	as->cache = cache_new();
+	if (!stub || !cache_start(tr, t, as->cache, stub, area_of(t)))
+		as->cache->off = true;
+}
+
+static const struct block_ext cache_ext = {
+	.enter = cache_mode_enter,
+	.image_start = cache_image_start,
+};
+
 const struct mode_ops cache_mode = {
 	.name = "cache",
 	.begin = cache_begin,
@@ -768,4 +808,5 @@ const struct mode_ops cache_mode = {
 	.on_collect_call = cache_collect_call,
 	.before_code_change = cache_before_code_change,
 	.code_changed = cache_code_changed,
+	.block_ext = &cache_ext,
 };

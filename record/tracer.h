@@ -29,6 +29,7 @@ struct block;
 struct tracer;
 struct tracee;
 struct cpu_view;
+struct block_ext;
 
 /* How a recording mode advances threads between stops. The tracer loop owns
  * the threads and processes and calls these at each kind of stop. */
@@ -81,6 +82,8 @@ struct mode_ops {
 	 * before_code_change): what the mode made of it must go (NULL:
 	 * nothing kept beyond what the tracer forgets itself). */
 	void (*code_changed)(struct tracer *tr, struct tracee *t, uint64_t lo, uint64_t hi);
+	/* A mode built on block mode: what it adds there (block.h; NULL: none). */
+	const struct block_ext *block_ext;
 };
 
 extern const struct mode_ops step_mode, block_mode, cache_mode, sample_mode;

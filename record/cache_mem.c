@@ -1,0 +1,156 @@
+/* The code cache's memory in the program, through ptrace: /proc/PID/mem
+ * for reads and writes (PTRACE_POKEDATA where that fails), syscalls
+ * injected through a stopped thread for mappings. See cache_mem.h. */
+#include "cache_mem.h"
+#include "block.h"
+#include "inject.h"
+#include "tracer.h"
+#include "prof/log.h"
+#include "prof/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WINDOW 8192
+
+void cache_mem_open(struct cache_mem *m, pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	m->ops = &cache_mem_ptrace;
+	m->pid = pid;
+	m->window = NULL;
+	m->window_len = 0;
+	cache_mem_via(m, NULL, NULL, 0);
+	m->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (m->fd < 0)
+		log_debug("cannot open %s: %s", path, strerror(errno));
+}
+
+void cache_mem_close(struct cache_mem *m)
+{
+	free(m->window);
+	m->window = NULL;
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+}
+
+void cache_mem_via(struct cache_mem *m, struct tracer *tr, struct tracee *t, uint64_t stub)
+{
+	m->tr = tr;
+	m->t = t;
+	m->stub = stub;
+}
+
+void cache_mem_forget_code(struct cache_mem *m)
+{
+	m->window_len = 0;
+}
+
+static bool mem_read(struct cache_mem *m, uint64_t addr, void *buf, size_t n)
+{
+	return m->fd >= 0 && pread(m->fd, buf, n, (off_t)addr) == (ssize_t)n;
+}
+
+static bool mem_write(struct cache_mem *m, uint64_t addr, const void *buf, size_t n)
+{
+	m->writes++;
+	if (m->fd >= 0 && pwrite(m->fd, buf, n, (off_t)addr) == (ssize_t)n)
+		return true;
+	return tracer_write_code(m->pid, addr, buf, n);
+}
+
+/* Up to 16 bytes of code at pc, through a window read a page or two at a
+ * time (a syscall per instruction made translating cost more than the stop). */
+static size_t read_window(struct cache_mem *m, uint64_t pc, uint8_t out[16])
+{
+	if (!m->window)
+		m->window = xmalloc(WINDOW);
+	if (pc < m->window_at || pc + 16 > m->window_at + m->window_len) {
+		m->window_at = pc & ~4095ull;
+		ssize_t n = m->fd >= 0 ? pread(m->fd, m->window, WINDOW, (off_t)m->window_at) : -1;
+		m->window_len = n > 0 ? (size_t)n : 0;
+		if (pc + 16 > m->window_at + m->window_len) { /* the end of a mapping */
+			m->window_len = 0;
+			return tracer_read_code(m->t->tid, pc, out);
+		}
+	}
+	memcpy(out, m->window + (pc - m->window_at), 16);
+	return 16;
+}
+
+/* The program's own bytes at pc, not block mode's int3s. */
+static size_t mem_read_code(struct cache_mem *m, uint64_t pc, uint8_t out[16])
+{
+	struct tracee *t = m->t;
+	size_t n = read_window(m, pc, out);
+	uint8_t orig;
+	for (size_t i = 0; t->proc->as && i < n; i++)
+		if (aspace_bp_orig(t->proc->as, pc + i, &orig))
+			out[i] = orig;
+	return n;
+}
+
+/* Runs a syscall in the thread; a signal that came meanwhile is queued
+ * again, so the loop sees it as if it came now. */
+static int64_t inject(struct cache_mem *m, long nr, const uint64_t args[6])
+{
+	struct tracee *t = m->t;
+	struct injection inj = { 0 };
+	if (!inject_syscall(m->tr, t, m->stub, nr, args, false, &inj))
+		return inj.ret ? inj.ret : -EIO;
+	if (inj.held_sig &&
+	    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, inj.held_sig, &inj.held_si) != 0 &&
+	    syscall(SYS_tgkill, t->proc->pid, t->tid, inj.held_sig) != 0)
+		tracer_lost(m->tr, "a signal lost", "thread %d, signal %d", t->tid, inj.held_sig);
+	return inj.ret;
+}
+
+static uint64_t mem_map(struct cache_mem *m, uint64_t addr, uint64_t size, int prot)
+{
+	uint64_t flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	uint64_t args[6] = { addr, size, (uint64_t)prot, flags | (addr ? MAP_FIXED_NOREPLACE : 0),
+			     (uint64_t)-1, 0 };
+	int64_t ret = inject(m, SYS_mmap, args);
+	if (ret < 0 && ret > -4096)
+		return 0;
+	if (addr && (uint64_t)ret != addr) { /* an old kernel took the address as a hint */
+		uint64_t un[6] = { (uint64_t)ret, size, 0, 0, 0, 0 };
+		inject(m, SYS_munmap, un);
+		return 0;
+	}
+	return (uint64_t)ret;
+}
+
+static bool mem_protect(struct cache_mem *m, uint64_t addr, uint64_t size, int prot)
+{
+	uint64_t args[6] = { addr, size, (uint64_t)prot, 0, 0, 0 };
+	return inject(m, SYS_mprotect, args) == 0;
+}
+
+/* At removal: the thread may stand at a syscall-entry stop, and a signal
+ * held meanwhile is not queued again. */
+static bool mem_unmap(struct cache_mem *m, uint64_t addr, uint64_t size)
+{
+	const uint64_t args[6] = { addr, size, 0, 0, 0, 0 };
+	struct injection inj;
+	bool ran = inject_syscall(m->tr, m->t, m->stub, SYS_munmap, args, m->at_syscall_entry, &inj);
+	m->at_syscall_entry = false;
+	return ran && inj.ret == 0;
+}
+
+const struct cache_mem_ops cache_mem_ptrace = {
+	.read = mem_read,
+	.write = mem_write,
+	.read_code = mem_read_code,
+	.map = mem_map,
+	.protect = mem_protect,
+	.unmap = mem_unmap,
+};
