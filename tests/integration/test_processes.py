@@ -166,7 +166,8 @@ class Attach(ProfTestCase):
         p.ping()
         p.finish(self)
         rep = report_json(self.db())
-        self.assertGreater(functions(rep).get("work", 0), 0)
+        # Whether work ran inside the half second depends on the machine's
+        # load: test_ctrl_c_detaches checks the counting, after a ping.
         self.assertEqual(len(rep["threads"]), 2, "both threads seized")
         self.assertEqual(query(self.db(), "SELECT value FROM meta WHERE key = 'attached_pid'"), [(str(p.pid),)])
 
