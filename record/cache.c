@@ -74,6 +74,8 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	u64_table_copy(&c->unlisted, &parent->unlisted);
 	memset(&c->after_syscall, 0, sizeof c->after_syscall);
 	u64_table_copy(&c->after_syscall, &parent->after_syscall);
+	memset(&c->homeless, 0, sizeof c->homeless); /* shared, it was freed twice */
+	u64_table_copy(&c->homeless, &parent->homeless);
 	open_mem(c, child);
 	return c;
 }
