@@ -676,14 +676,14 @@ static struct trans *build(struct tracer *tr, const struct translate_source *src
 	struct translation out;
 	if (!translate_block(src, s, n, kind, &where, &out))
 		return NULL;
+	if (out.e.n > bound) { /* before its exits are filed: none may outlive it */
+		translation_free(&out);
+		return NULL;
+	}
 	struct trans *x = out.x;
 	x->exit0 = (uint32_t)c->nexits;
 	place_exits(c, &out);
 	x->nexit = (uint32_t)(c->nexits - x->exit0);
-	if (out.e.n > bound) {
-		translation_free(&out);
-		return NULL;
-	}
 	pend(r, out.e.base, out.e.b, out.e.n);
 	emit_free(&out.e);
 	r->used += (x->end - x->entry + 15) & ~15ull;
