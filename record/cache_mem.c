@@ -106,10 +106,7 @@ static int64_t inject(struct cache_mem *m, long nr, const uint64_t args[6])
 	struct injection inj = { 0 };
 	if (!inject_syscall(m->tr, t, m->stub, nr, args, false, &inj))
 		return inj.ret ? inj.ret : -EIO;
-	if (inj.held_sig &&
-	    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, inj.held_sig, &inj.held_si) != 0 &&
-	    syscall(SYS_tgkill, t->proc->pid, t->tid, inj.held_sig) != 0)
-		tracer_lost(m->tr, "a signal lost", "thread %d, signal %d", t->tid, inj.held_sig);
+	inject_queue_held(m->tr, t, &inj);
 	return inj.ret;
 }
 
@@ -135,14 +132,16 @@ static bool mem_protect(struct cache_mem *m, uint64_t addr, uint64_t size, int p
 	return inject(m, SYS_mprotect, args) == 0;
 }
 
-/* At removal: the thread may stand at a syscall-entry stop, and a signal
- * held meanwhile is not queued again. */
+/* At removal: the thread may stand at a syscall-entry stop; a signal held
+ * meanwhile is queued again (detached, the program gets it). */
 static bool mem_unmap(struct cache_mem *m, uint64_t addr, uint64_t size)
 {
 	const uint64_t args[6] = { addr, size, 0, 0, 0, 0 };
-	struct injection inj;
+	struct injection inj = { 0 };
 	bool ran = inject_syscall(m->tr, m->t, m->stub, SYS_munmap, args, m->at_syscall_entry, &inj);
 	m->at_syscall_entry = false;
+	if (ran)
+		inject_queue_held(m->tr, m->t, &inj);
 	return ran && inj.ret == 0;
 }
 

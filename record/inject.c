@@ -109,3 +109,11 @@ bool inject_syscall(struct tracer *tr, struct tracee *t, uint64_t stub, long nr,
 		log_debug("interrupt %d again: %s", t->tid, strerror(errno));
 	return w == STUB_DONE;
 }
+
+void inject_queue_held(struct tracer *tr, struct tracee *t, const struct injection *inj)
+{
+	if (inj->held_sig &&
+	    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, inj->held_sig, &inj->held_si) != 0 &&
+	    syscall(SYS_tgkill, t->proc->pid, t->tid, inj->held_sig) != 0)
+		tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, inj->held_sig);
+}

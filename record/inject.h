@@ -32,4 +32,8 @@ struct injection {
 bool inject_syscall(struct tracer *tr, struct tracee *t, uint64_t stub, long nr,
 		    const uint64_t args[6], bool at_syscall_entry, struct injection *out);
 
+/* Queues the signal held during an injection again for t (its siginfo when
+ * the kernel lets prof send it, the signal alone otherwise). */
+void inject_queue_held(struct tracer *tr, struct tracee *t, const struct injection *inj);
+
 #endif

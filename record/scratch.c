@@ -82,13 +82,12 @@ void scratch_unmap(struct tracer *tr, struct tracee *t, struct scratch *s, bool 
 	if (!s->base)
 		return;
 	const uint64_t args[6] = { s->base, SCRATCH_SIZE, 0, 0, 0, 0 };
-	struct injection inj;
+	struct injection inj = { 0 };
 	/* The stub's int3 is gone with the page: the fetch fault ends it. */
 	if (!inject_syscall(tr, t, s->base, SYS_munmap, args, at_syscall_entry, &inj) || inj.ret != 0)
 		tracer_lost(tr, "the scratch page left mapped", "process %d: %lld", t->proc->pid,
 			    (long long)inj.ret);
-	if (inj.held_sig)
-		tracer_lost(tr, "a signal lost", "thread %d, signal %d, unmapping", t->tid, inj.held_sig);
+	inject_queue_held(tr, t, &inj); /* detaching: the program gets it */
 	s->base = 0;
 	s->used = 0;
 	u64_table_clear(&s->slots);
