@@ -59,10 +59,13 @@ class Sample(ProfTestCase):
         # The sleeper is blocked for as long as busy-1 runs: a wall clock
         # samples it at about every tick it samples busy-1, however many
         # ticks a loaded machine lets prof take (a count of samples in a
-        # fixed second of sleep fell to 105 with the other CPU busy).
+        # fixed second of sleep fell to 105 with the other CPU busy). Under
+        # load the kernel may drop a thread's samples when prof drains its
+        # buffer late (0.89 of busy-1's once, with the drop warned of): half
+        # still tells a wall clock from a cpu clock (under 0.03 above).
         counts = self.thread_counts("wall")
         self.assertGreater(counts["busy-1"], 50)
-        self.assertGreater(counts["sleeper"], 0.9 * counts["busy-1"])
+        self.assertGreater(counts["sleeper"], 0.5 * counts["busy-1"])
 
     def test_signals_and_exit_status_pass_through(self):
         r = record(self.db(), [program("segv")], mode="sample")
