@@ -28,6 +28,19 @@ def tracer_of(pid):
     return 0
 
 
+def who_is(pid):
+    """A process's name, parent and command line, for a failure message."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            fields = dict(l.split(":", 1) for l in f if ":" in l)
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        return "%d (%s, tgid %s, parent %s: %s)" % (pid, fields["Name"].strip(), fields["Tgid"].strip(),
+                                                     fields["PPid"].strip(), cmd)
+    except (OSError, KeyError):
+        return "%d (gone)" % pid
+
+
 def wait_until(check, what):
     """Waits for an event the test causes (never for an amount of time)."""
     for _ in range(60000):
@@ -157,7 +170,9 @@ class ProfKilled(ProfTestCase):
                     rec.kill()
                     rec.wait(timeout=60)
                     wait_until(lambda: not os.path.exists("/proc/%d" % tracer), "the tracer ended")
-                    self.assertEqual(tracer_of(busy.p.pid), 0)
+                    now = tracer_of(busy.p.pid)
+                    self.assertEqual(now, 0, "traced by %s after the tracer %d ended" %
+                                     (who_is(now), tracer))
                     self.assertTrue(busy.alive())
                     after = code_snapshot(busy.p.pid)
                     self.assertEqual(before[0], after[0], "prof's memory left in the program")
