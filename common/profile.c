@@ -384,7 +384,6 @@ static int load_samples(sqlite3 *db, const struct profile_filter *f, struct prof
 	}
 	struct row_index funcs = { .rows = &p->funcs, .n = &p->nfuncs };
 	profile_index_build(&funcs);
-	bool *entered = xcalloc(p->nfuncs + 1, sizeof *entered);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		add_stack(p, &funcs, (uint32_t)sqlite3_column_int64(st, 0), nodes, nn,

@@ -50,7 +50,8 @@ uint32_t code_gens_bump(struct code_gens *g, uint64_t start, uint64_t end)
 		if (g->v[j].end > end)
 			right = (struct gen_range){ end, g->v[j].end, g->v[j].gen };
 	}
-	memmove(&g->v[i], &g->v[j], (g->n - j) * sizeof *g->v);
+	if (g->n > j) /* g->v is NULL while empty */
+		memmove(&g->v[i], &g->v[j], (g->n - j) * sizeof *g->v);
 	g->n -= j - i;
 	if (right.gen)
 		insert_at(g, i, right);

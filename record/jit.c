@@ -249,7 +249,8 @@ static void parse_perf_map(struct tracer *tr, struct proc *p, struct jit_source 
 		s->offset += end - pos + (nl ? 1 : 0);
 		pos = end + (nl ? 1 : 0);
 	}
-	memmove(s->buf, s->buf + pos, s->len - pos);
+	if (s->len > pos) /* s->buf is NULL before the first read */
+		memmove(s->buf, s->buf + pos, s->len - pos);
 	s->len -= pos;
 }
 
