@@ -144,6 +144,8 @@ def normalise(line, exact):
     for work in WORK:
         line = line.replace(work + "/", "")
     line = line.replace(os.path.realpath(BUILD) + "/", "build/").replace(BUILD + "/", "build/")
+    if os.path.basename(BUILD) != "build":  # make sanitize's build-sanitize/
+        line = line.replace(os.path.basename(BUILD) + "/", "build/")
     line = re.sub(r"0x[0-9a-f]+", "0xH", line)
     # The host's CPU (the # cpu: header, diff's warning) is this machine's.
     line = re.sub(r"the host's [^(;]*\([^)]*\)", "the host's CPU", line)
