@@ -40,12 +40,17 @@ void log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_debug(const char *fmt, ...)
+bool log_debug_enabled(void)
 {
 	static int enabled = -1; /* read once; constant for the process */
 	if (enabled < 0)
 		enabled = getenv("PROF_DEBUG") != NULL;
-	if (!enabled)
+	return enabled;
+}
+
+void log_debug(const char *fmt, ...)
+{
+	if (!log_debug_enabled())
 		return;
 	va_list ap;
 	va_start(ap, fmt);

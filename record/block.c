@@ -744,8 +744,6 @@ static void block_on_trap(struct tracer *tr, struct tracee *t, int sig)
 		break;
 	}
 	/* Not ours: the program's own int3 or a SIGTRAP sent to it. */
-	log_debug("thread %d: SIGTRAP at %#llx in state %d is the program's", t->tid,
-		  (unsigned long long)pc, s->state);
 	block_on_signal(tr, t, SIGTRAP);
 }
 
@@ -824,10 +822,10 @@ static void faulted_cpuid(struct tracer *tr, struct tracee *t, uint64_t pc)
 
 static void block_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
+	struct block_thread *s = bt(t);
 	if (sig == SIGTRAP)
 		log_debug("thread %d: SIGTRAP for the program at %#llx, state %d", t->tid,
-			  (unsigned long long)tracer_read_pc(t), bt(t) ? bt(t)->state : -1);
-	struct block_thread *s = bt(t);
+			  (unsigned long long)tracer_read_pc(t), s->state);
 	uint64_t pc = count_until_signal(tr, t, tracer_read_pc(t));
 	s->block = NULL;
 	if (cpu_cpuid_faulted(tr, t, sig)) {

@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "callstack.h"
 #include "client_request.h"
+#include "inject.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -264,8 +265,7 @@ static void hold(struct tracer *tr, struct tracee *t, struct held_signals *h, in
 static void queue_held(struct tracer *tr, struct tracee *t, const struct held_signals *h)
 {
 	for (int i = 0; i < h->n; i++)
-		if (syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, h->sig[i], &h->si[i]) != 0 &&
-		    syscall(SYS_tgkill, t->proc->pid, t->tid, h->sig[i]) != 0)
+		if (!inject_requeue_signal(t, h->sig[i], &h->si[i]))
 			tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, h->sig[i]);
 }
 
@@ -486,12 +486,12 @@ static void log_cache_fault(struct tracee *t, struct cache *c, int sig, const si
 {
 	struct user_regs_struct r;
 	uint8_t code[16] = { 0 };
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0)
+	if (!log_debug_enabled() || ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0)
 		return;
 	tracer_read_code(t->tid, r.rip, code);
 	const struct trans *x = cache_trans_at(c, r.rip);
 	log_debug("thread %d: signal %d code %d addr %p at %#llx (translation of %#llx at %#llx+%#llx%s) "
-		  "rsp %#llx rax %#llx rcx %#llx rdx %#llx gs %#llx eflags %#llx "
+		  "rsp %#llx rax %#llx rcx %#llx rdx %#llx gs_base %#llx eflags %#llx "
 		  "cs %#llx ss %#llx ds %#llx es %#llx fs %#llx gs %#llx orig_rax %#llx; "
 		  "%02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x",
 		  t->tid, sig, si->si_code, si->si_addr, r.rip, x ? (unsigned long long)x->orig : 0ull,

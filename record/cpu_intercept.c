@@ -76,10 +76,7 @@ enum emulation cpu_emulate(struct tracer *tr, struct tracee *t, uint64_t pc,
  * gets it at its next resume. */
 static void requeue(struct tracee *t, const struct injection *inj)
 {
-	siginfo_t si = inj->held_si;
-	if (inj->held_sig &&
-	    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, inj->held_sig, &si) != 0 &&
-	    syscall(SYS_tgkill, t->proc->pid, t->tid, inj->held_sig) != 0)
+	if (inj->held_sig && !inject_requeue_signal(t, inj->held_sig, &inj->held_si))
 		log_debug("thread %d: signal %d lost", t->tid, inj->held_sig);
 }
 

@@ -110,10 +110,15 @@ bool inject_syscall(struct tracer *tr, struct tracee *t, uint64_t stub, long nr,
 	return w == STUB_DONE;
 }
 
+bool inject_requeue_signal(const struct tracee *t, int sig, const siginfo_t *si)
+{
+	siginfo_t copy = *si; /* the syscall's argument is not const */
+	return syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, sig, &copy) == 0 ||
+	       syscall(SYS_tgkill, t->proc->pid, t->tid, sig) == 0;
+}
+
 void inject_queue_held(struct tracer *tr, struct tracee *t, const struct injection *inj)
 {
-	if (inj->held_sig &&
-	    syscall(SYS_rt_tgsigqueueinfo, t->proc->pid, t->tid, inj->held_sig, &inj->held_si) != 0 &&
-	    syscall(SYS_tgkill, t->proc->pid, t->tid, inj->held_sig) != 0)
+	if (inj->held_sig && !inject_requeue_signal(t, inj->held_sig, &inj->held_si))
 		tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, inj->held_sig);
 }

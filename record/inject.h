@@ -32,8 +32,12 @@ struct injection {
 bool inject_syscall(struct tracer *tr, struct tracee *t, uint64_t stub, long nr,
 		    const uint64_t args[6], bool at_syscall_entry, struct injection *out);
 
-/* Queues the signal held during an injection again for t (its siginfo when
- * the kernel lets prof send it, the signal alone otherwise). */
+/* Queues sig for t again (its siginfo when the kernel lets prof send it,
+ * the signal alone otherwise); false: it is lost. */
+bool inject_requeue_signal(const struct tracee *t, int sig, const siginfo_t *si);
+
+/* The signal held during an injection, queued again for t (a loss is one
+ * of tracer_lost's events). */
 void inject_queue_held(struct tracer *tr, struct tracee *t, const struct injection *inj);
 
 #endif
