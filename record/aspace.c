@@ -30,6 +30,7 @@ void aspace_put(struct aspace *as)
 	free(as->all);
 	u64_table_clear(&as->blocks);
 	u64_table_clear(&as->bps);
+	u64_table_clear(&as->guarded);
 	scratch_free(&as->scratch);
 	cache_put(as->cache);
 	free(as);
@@ -71,6 +72,7 @@ struct aspace *aspace_fork(const struct aspace *parent, pid_t child)
 	if (parent->cache)
 		as->cache = cache_fork(parent->cache, child);
 	u64_table_copy(&as->bps, &parent->bps);
+	u64_table_copy(&as->guarded, &parent->guarded);
 	scratch_copy(&as->scratch, &parent->scratch);
 	/* Blocks are rebuilt on demand: decoding is cheap next to a stop. */
 	return as;
@@ -134,10 +136,25 @@ static void forget_in_range(uint64_t addr, uint64_t orig, void *ctx)
 	d->gone[d->n++] = addr;
 }
 
-void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi)
+void aspace_code_at(struct aspace *as, uint64_t pc, uint8_t *code, size_t n)
+{
+	uint8_t orig;
+	for (size_t i = 0; as && as->bps.n && i < n; i++) {
+		if (!aspace_bp_orig(as, pc + i, &orig))
+			continue;
+		if (code[i] == 0xcc)
+			code[i] = orig; /* decode what the program wrote, not our int3 */
+		else
+			u64_table_remove(&as->bps, pc + i);
+	}
+}
+
+void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi,
+		    bool keep_int3s)
 {
 	struct discarded d = { tr, pid, lo, hi, NULL, 0, 0 };
-	u64_table_each(&as->bps, forget_in_range, &d);
+	if (!keep_int3s)
+		u64_table_each(&as->bps, forget_in_range, &d);
 	for (size_t i = 0; i < d.n; i++)
 		u64_table_remove(&as->bps, d.gone[i]);
 	if (d.n)

@@ -18,6 +18,7 @@
 #include "inject.h"
 #include "scratch.h"
 #include "tracer.h"
+#include "write_guard.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -54,12 +55,9 @@ static bool decode_at(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t 
 		      struct insn_info *info, struct branch *br)
 {
 	struct aspace *as = t->proc->as;
+	write_guard_code(tr, t, pc, 1);
 	size_t n = tracer_read_code(t->tid, pc, code);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t orig;
-		if (aspace_bp_orig(as, pc + i, &orig))
-			code[i] = orig; /* decode what the program wrote, not our int3 */
-	}
+	aspace_code_at(as, pc, code, n);
 	if (!n) {
 		memset(info, 0, sizeof *info);
 		memset(br, 0, sizeof *br);
@@ -67,6 +65,9 @@ static bool decode_at(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t 
 		return false;
 	}
 	bool ok = classifier_decode_branch(tr->classifier, code, n, pc, info, br);
+	if (ok && ((pc ^ (pc + info->len - 1)) & ~4095ull) &&
+	    write_guard_code(tr, t, pc + info->len - 1, 1))
+		return decode_at(tr, t, pc, code, info, br); /* its tail's page was writable */
 	if (ok)
 		tracer_saw_code(tr, t->proc, pc, code, info->len);
 	return ok;
@@ -700,6 +701,7 @@ static bool is_handler_entry(struct tracee *t)
 }
 
 static void block_on_signal(struct tracer *tr, struct tracee *t, int sig);
+static void block_resume(struct tracer *tr, struct tracee *t);
 
 static void block_on_trap(struct tracer *tr, struct tracee *t, int sig)
 {
@@ -823,6 +825,12 @@ static void faulted_cpuid(struct tracer *tr, struct tracee *t, uint64_t pc)
 static void block_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
 	struct block_thread *s = bt(t);
+	siginfo_t si;
+	if (sig == SIGSEGV && ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) == 0 &&
+	    write_guard_fault(tr, t, sig, &si)) {
+		block_resume(tr, t); /* the write runs again, the page writable */
+		return;
+	}
 	if (sig == SIGTRAP)
 		log_debug("thread %d: SIGTRAP for the program at %#llx, state %d", t->tid,
 			  (unsigned long long)tracer_read_pc(t), s->state);
@@ -958,6 +966,7 @@ void block_clean_process(struct tracer *tr, struct proc *p, struct tracee *injec
 	struct aspace *as = p->as;
 	if (!as || !injector)
 		return;
+	entry = write_guard_release(tr, as, injector, entry);
 	if (as->bps.n && !as->removed)
 		aspace_remove_breakpoints(tr, as, injector->tid);
 	/* A vfork child and its parent share one space: cleaned once. */

@@ -68,6 +68,7 @@ struct aspace {
 	size_t nall, all_cap;
 	struct scratch scratch; /* out-of-line slots (shared with a vfork child) */
 	struct cache *cache;    /* cache mode: the translations (shared with a vfork child) */
+	struct u64_table guarded; /* pages prof made read-only (write_guard.c) */
 };
 
 enum bstate {
@@ -131,7 +132,11 @@ void aspace_code_changed(struct aspace *as, const struct map_list *exec_maps);
 /* The program rewrote [lo, hi) in place: blocks are decoded again, and
  * its breakpoints there are forgotten (an int3 left there gives its byte
  * back). */
-void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi);
+void aspace_discard(struct tracer *tr, struct aspace *as, pid_t pid, uint64_t lo, uint64_t hi,
+		    bool keep_int3s);
+/* n bytes of code read at pc: prof's int3s among them undone; a breakpoint
+ * whose int3 is gone (the program wrote there) is forgotten. */
+void aspace_code_at(struct aspace *as, uint64_t pc, uint8_t *code, size_t n);
 /* Writes every original byte back into pid's memory (before letting it run free). */
 /* Every range prof mapped into the process (scratch page, code cache),
  * up to cap of them; returns how many there are. */

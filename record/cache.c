@@ -7,6 +7,7 @@
 #include "emulated_insn.h"
 #include "inject.h"
 #include "tracer.h"
+#include "write_guard.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -523,12 +524,17 @@ static size_t reader_read(void *ctx, uint64_t pc, uint8_t out[16])
 {
 	struct code_reader *r = ctx;
 	struct cache *c = r->t->proc->as->cache;
+	/* Protected first, then read: a write after the read faults. */
+	if (write_guard_code(r->tr, r->t, pc, 1))
+		cache_mem_forget_code(&c->mem);
 	return c->mem.ops->read_code(&c->mem, pc, out);
 }
 
 static void reader_saw(void *ctx, uint64_t pc, const uint8_t *code, size_t len)
 {
 	struct code_reader *r = ctx;
+	if (len && ((pc ^ (pc + len - 1)) & ~4095ull)) /* its tail in the next page */
+		write_guard_code(r->tr, r->t, pc + len - 1, 1);
 	tracer_saw_code(r->tr, r->t->proc, pc, code, len);
 }
 

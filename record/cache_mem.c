@@ -91,10 +91,7 @@ static size_t mem_read_code(struct cache_mem *m, uint64_t pc, uint8_t out[16])
 {
 	struct tracee *t = m->t;
 	size_t n = read_window(m, pc, out);
-	uint8_t orig;
-	for (size_t i = 0; t->proc->as && i < n; i++)
-		if (aspace_bp_orig(t->proc->as, pc + i, &orig))
-			out[i] = orig;
+	aspace_code_at(t->proc->as, pc, out, n);
 	return n;
 }
 

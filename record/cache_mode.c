@@ -10,6 +10,7 @@
 #include "client_request.h"
 #include "inject.h"
 #include "tracer.h"
+#include "write_guard.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -326,7 +327,7 @@ static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 		else if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), clock_of(t),
 							  (uint64_t)si.si_addr, tracer_read_pc(t), &resume))
 			block_set_pc(t, resume);
-		else if (sig != SIGTRAP)
+		else if (sig != SIGTRAP && !write_guard_fault(tr, t, sig, &si))
 			hold(tr, t, &held, sig, &si);
 	}
 	queue_held(tr, t, &held);
@@ -513,6 +514,10 @@ static void cache_on_signal(struct tracer *tr, struct tracee *t, int sig)
 	uint64_t resume, rip = tracer_read_pc(t);
 	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) != 0)
 		memset(&si, 0, sizeof si);
+	if (write_guard_fault(tr, t, sig, &si)) {
+		block_resume_thread(t, 0); /* the write runs again, the page writable */
+		return;
+	}
 	if (sig == SIGSEGV && cache_log_full(tr, t, c, area_of(t), clock_of(t),
 					     (uint64_t)si.si_addr, rip, &resume)) {
 		block_set_pc(t, resume);
@@ -676,6 +681,8 @@ static int cache_settle(struct tracer *tr, struct tracee *t, int status)
 							    (uint64_t)si.si_addr, tracer_read_pc(t), &resume)) {
 			block_set_pc(t, resume);
 			sig = 0;
+		} else if (write_guard_owns(t->proc->as, sig, &si)) {
+			sig = 0; /* the write runs again once detached, the page writable */
 		}
 		bool fault = si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
 		if (fault)

@@ -12,6 +12,7 @@
 #include "early_stops.h"
 #include "sandbox.h"
 #include "unwind.h"
+#include "write_guard.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -320,11 +321,35 @@ size_t tracer_read_code(pid_t pid, uint64_t pc, uint8_t buf[16])
 	return got;
 }
 
+/* Step mode sees every instruction before it runs: where the program may
+ * write its code, the bytes of a decoded instruction are read again each
+ * time, and changed bytes mean the page was rewritten in place (a new code
+ * generation, as the code cache's write faults give: write_guard.h). The
+ * discard empties the decode cache, so one write is one new generation. */
+static bool watches_writes(const struct tracer *tr, const struct proc *p, uint64_t pc)
+{
+	const struct map_entry *m;
+	return tr->opt.mode == &step_mode && p->id && (m = maps_find(&p->maps, pc)) &&
+	       (m->prot & MAP_PROT_W);
+}
+
+static bool rewritten_since(struct tracer *tr, struct tracee *t, uint64_t pc, size_t len)
+{
+	uint8_t code[16];
+	uint64_t seen;
+	if (tracer_read_code(t->tid, pc, code) < len ||
+	    !u64_table_get(&t->proc->writable_code, pc, &seen) || seen == hash_fnv1a(code, len))
+		return false;
+	tracer_discard_code(tr, t, pc & ~4095ull, 4096);
+	return true;
+}
+
 const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
 	struct decode_cache *cache = &t->proc->cache;
+	bool watch = watches_writes(tr, t->proc, pc);
 	const struct insn_info *hit = decode_cache_get(cache, pc);
-	if (hit)
+	if (hit && !(watch && hit->len && rewritten_since(tr, t, pc, hit->len)))
 		return hit;
 	uint8_t code[16];
 	struct insn_info info;
@@ -336,6 +361,8 @@ const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint6
 		if (!n)
 			info.cls = CLASS_OTHER;
 	}
+	if (watch && info.len)
+		u64_table_put(&t->proc->writable_code, pc, hash_fnv1a(code, info.len));
 	tracer_saw_code(tr, t->proc, pc, code, info.len);
 	decode_cache_put(cache, pc, &info);
 	return decode_cache_get(cache, pc);
@@ -497,6 +524,12 @@ void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, in
 	uint64_t range[2][2];
 	size_t n = p->id ? memory_syscall_ranges(t, nr, ret, range) : 0;
 	bool touches = false;
+	if (p->as && p->as->guarded.n) { /* pages prof protected: the program's own rights now */
+		if (nr == SYS_mremap && n == 2)
+			write_guard_moved(tr, t, range[0][0], t->sys_regs.rsi, range[1][0]);
+		for (size_t i = 0; i < n; i++)
+			write_guard_forget(p->as, range[i][0], range[i][1]);
+	}
 	for (size_t i = 0; i < n; i++)
 		touches |= overlaps_code(p, range[i][0], range[i][1]);
 	if (touches && tr->opt.mode->before_code_change)
@@ -509,7 +542,8 @@ void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, in
 	tracer_refresh_maps(tr, p);
 }
 
-void tracer_discard_code(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len)
+static void code_goes(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len,
+		      bool keep_int3s)
 {
 	struct proc *p = t->proc;
 	uint64_t end = start + len;
@@ -521,10 +555,22 @@ void tracer_discard_code(struct tracer *tr, struct tracee *t, uint64_t start, ui
 		return; /* no code there */
 	decode_cache_clear(&p->cache);
 	funcmap_cache_clear(&p->jumps);
-	if (p->as)
-		aspace_discard(tr, p->as, p->pid, start, end);
+	if (p->as) {
+		aspace_discard(tr, p->as, p->pid, start, end, keep_int3s);
+		write_guard_unused(p->as, start, end);
+	}
 	if (tr->opt.mode->code_changed)
 		tr->opt.mode->code_changed(tr, t, start, end);
+}
+
+void tracer_discard_code(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len)
+{
+	code_goes(tr, t, start, len, false);
+}
+
+void tracer_code_written(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len)
+{
+	code_goes(tr, t, start, len, true);
 }
 
 /* Code that exists in no file: what the program (a JIT) wrote itself. */
@@ -624,6 +670,7 @@ static void proc_release(struct tracer *tr, struct proc *p)
 	code_seen_flush(tr, p);
 	code_gens_free(&p->gens);
 	decode_cache_clear(&p->cache);
+	u64_table_clear(&p->writable_code);
 	maps_free(&p->maps);
 	collect_free(&p->collect);
 	funcmap_cache_clear(&p->jumps);

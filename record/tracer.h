@@ -114,6 +114,7 @@ struct proc {
 	bool arm_cpuid;            /* --cpu: CPUID faulting still to be turned on in this image */
 	bool instr_off;            /* client requests: instrumentation off (callgrind's, per process) */
 	struct code_gens gens;     /* code generations of its address ranges */
+	struct u64_table writable_code; /* step mode: pc in writable memory -> hash of its bytes */
 	struct jit_files jit;      /* the perf map and jitdump its JIT writes */
 	struct code_seen *seen;    /* bytes of its anonymous code prof decoded */
 	struct maps_snapshot *maps_snap; /* the maps file it reads (maps_view.h) */
@@ -196,6 +197,7 @@ struct tracer {
 	size_t ndeferred, deferred_head, deferred_cap;
 	bool collect_found;        /* --collect: the function was found in some image */
 	bool privilege_warned, ptrace_warned;  /* privilege.c said so once */
+	bool write_guard_warned;   /* a page of code could not be protected (said once) */
 	/* What cost the recording its exactness (tracer_lost), per kind. */
 	struct lost_kind {
 		const char *what;      /* a string literal: the kind */
@@ -321,6 +323,11 @@ bool tracer_is_memory_syscall(long nr);
  * (valgrind's DISCARD_TRANSLATIONS, t stopped): counted so far at the old
  * code, from here at the new; every decoded or translated copy of it goes. */
 void tracer_discard_code(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len);
+/* The program is about to write [start, start + len) (a fault at a page
+ * prof protected, write_guard.h): as tracer_discard_code, but block mode's
+ * int3s stay, as threads may be running up to them; one the program writes
+ * over is found gone when the code is next read (aspace_code_at). */
+void tracer_code_written(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len);
 /* prof decoded len bytes of the program's code at pc: kept in the
  * recording when pc is in anonymous executable memory (JIT code). */
 void tracer_saw_code(struct tracer *tr, struct proc *p, uint64_t pc, const uint8_t *bytes, size_t len);

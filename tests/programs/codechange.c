@@ -36,6 +36,12 @@
  *               rights) and only then writes the byte it waits for: every
  *               mprotect kills the translation the thread is in a syscall
  *               from, which it returns into (page B counts 205 FLIPS)
+ *   inplace     both pages RWX, B rewritten in place between rounds with
+ *               plain stores: no syscall, nothing said to prof
+ *   inplacethreads  as inplace, while three threads each call g, in B
+ *               too, G_CALLS = 200 times: g at BASE + 4096 + 2048 is
+ *               mov ecx, 100; 1: dec ecx; jnz 1b; ret (202 each call), never
+ *               rewritten, but its page is (3 * 200 * 202 = 121,200)
  *   discard     the two pages mapped twice from a memfd, executable at
  *               BASE and writable elsewhere (as V8 can); B rewritten in
  *               place through the writable view (its first 16 bytes,
@@ -195,15 +201,43 @@ static uint8_t *map_twice(void)
 	return rw;
 }
 
-static int discard(int by_madvise)
+#define G_OFFSET 2048
+#define G_CALLS 200
+
+static pthread_barrier_t start_g;
+
+static void *g_caller(void *arg)
 {
+	void (*volatile g)(void) = (void (*)(void))(base + PAGE + G_OFFSET);
+	(void)arg;
+	pthread_barrier_wait(&start_g);
+	for (int i = 0; i < G_CALLS; i++)
+		g();
+	return NULL;
+}
+
+static int discard(const char *how)
+{
+	int by_madvise = strcmp(how, "madvise") == 0, threads = strcmp(how, "inplacethreads") == 0;
+	int by_store = threads || strcmp(how, "inplace") == 0, rc = 0;
+	pthread_t t[WORKERS];
 	uint8_t *rw = base;
-	if (by_madvise)
+	if (by_madvise || by_store)
 		map_code(PROT_READ | PROT_WRITE | PROT_EXEC);
 	else
 		rw = map_twice();
+	if (threads) {
+		write_b(base + PAGE + G_OFFSET, 100);
+		pthread_barrier_init(&start_g, NULL, WORKERS + 1);
+		for (int i = 0; i < WORKERS; i++)
+			if (pthread_create(&t[i], NULL, g_caller, NULL) != 0)
+				die("pthread_create");
+		pthread_barrier_wait(&start_g);
+	}
 	for (int r = 0; r < ROUNDS; r++) {
-		if (r && by_madvise) {
+		if (r && by_store) {
+			write_b(base + PAGE, loops[r]);
+		} else if (r && by_madvise) {
 			if (madvise(base + PAGE, PAGE, MADV_DONTNEED) != 0)
 				die("madvise");
 			write_b(base + PAGE, loops[r]);
@@ -216,7 +250,9 @@ static int discard(int by_madvise)
 		}
 		call_rounds_of();
 	}
-	return 0;
+	for (int i = 0; threads && i < WORKERS; i++)
+		rc |= pthread_join(t[i], NULL) != 0;
+	return rc;
 }
 
 static atomic_int entered, reader_tid;
@@ -294,15 +330,16 @@ int main(int argc, char **argv)
 	const char *how = argc > 1 ? argv[1] : "mprotect";
 	pthread_t t[WORKERS];
 	int threads = strcmp(how, "threads") == 0, rc = 0;
-	int in_place = strcmp(how, "discard") == 0 || strcmp(how, "madvise") == 0;
+	int in_place = strcmp(how, "discard") == 0 || strcmp(how, "madvise") == 0 ||
+		       strcmp(how, "inplace") == 0 || strcmp(how, "inplacethreads") == 0;
 	if (in_place)
-		rc = discard(strcmp(how, "madvise") == 0);
+		rc = discard(how);
 	else if (strcmp(how, "jitthread") == 0)
 		rc = in_turns();
 	else if (strcmp(how, "flipunder") == 0)
 		rc = flip_under();
 	else if (strcmp(how, "munmap") && strcmp(how, "mprotect") && strcmp(how, "fork") && !threads)
-		die("usage: codechange munmap|mprotect|threads|fork|jitthread|flipunder|discard|madvise");
+		die("usage: codechange munmap|mprotect|threads|fork|jitthread|flipunder|discard|madvise|inplace|inplacethreads");
 	if (!in_place && strcmp(how, "jitthread") && strcmp(how, "flipunder")) {
 		if (threads && pipe(release) != 0)
 			die("pipe");
