@@ -100,20 +100,25 @@ static bool in_group_stop(const struct tracee *t)
 	       (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU);
 }
 
-/* A parked thread of p to run prof's cleanup syscalls: one that would run
- * nothing of the program's meanwhile (not in a group-stop, which running
- * would end), preferably not at a syscall's entry. */
+/* A parked thread of p to run prof's cleanup syscalls: preferably one not
+ * in a group-stop, and not at a syscall's entry. One in a group-stop will
+ * do when every thread is (the program was stopped, SIGSTOP or Ctrl-Z): it
+ * runs only prof's stub, and detached it stops again, the kernel putting
+ * back the group-stop still in effect. With none, the int3s would stay and
+ * kill the program at its SIGCONT (1 attach in 25 to a stopped program). */
 static struct tracee *injector_of(struct tracer *tr, struct proc *p, bool *entry)
 {
 	struct tracee *best = NULL;
+	bool best_stopped = false;
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		struct tracee *t = tr->threads[i];
-		if (t->proc != p || !t->parked || in_group_stop(t))
+		if (t->proc != p || !t->parked)
 			continue;
-		bool e = at_syscall_entry(t);
-		if (!best || (*entry && !e)) {
+		bool e = at_syscall_entry(t), stopped = in_group_stop(t);
+		if (!best || (best_stopped && !stopped) || (best_stopped == stopped && *entry && !e)) {
 			best = t;
 			*entry = e;
+			best_stopped = stopped;
 		}
 	}
 	return best;

@@ -551,7 +551,9 @@ static void code_goes(struct tracer *tr, struct tracee *t, uint64_t start, uint6
 		return;
 	if (tr->opt.mode->before_code_change)
 		tr->opt.mode->before_code_change(tr, t);
-	if (!tracer_code_changed(tr, p, start, end, true))
+	/* Written in place, the code keeps the names the JIT gave it (a patch
+	 * of a call site), as through a change of rights. */
+	if (!tracer_code_changed(tr, p, start, end, !keep_int3s))
 		return; /* no code there */
 	decode_cache_clear(&p->cache);
 	funcmap_cache_clear(&p->jumps);

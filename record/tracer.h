@@ -324,8 +324,8 @@ bool tracer_is_memory_syscall(long nr);
  * code, from here at the new; every decoded or translated copy of it goes. */
 void tracer_discard_code(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len);
 /* The program is about to write [start, start + len) (a fault at a page
- * prof protected, write_guard.h): as tracer_discard_code, but block mode's
- * int3s stay, as threads may be running up to them; one the program writes
+ * prof protected, write_guard.h): as tracer_discard_code, but the JIT's
+ * names carry over (replaced false), and block mode's int3s stay, as threads may be running up to them; one the program writes
  * over is found gone when the code is next read (aspace_code_at). */
 void tracer_code_written(struct tracer *tr, struct tracee *t, uint64_t start, uint64_t len);
 /* prof decoded len bytes of the program's code at pc: kept in the
