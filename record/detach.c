@@ -95,9 +95,7 @@ static bool at_syscall_entry(const struct tracee *t)
 
 static bool in_group_stop(const struct tracee *t)
 {
-	int sig = WSTOPSIG(t->park_status);
-	return t->park_status >> 16 == PTRACE_EVENT_STOP &&
-	       (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU);
+	return tracer_is_group_stop(t->park_status);
 }
 
 /* A parked thread of p to run prof's cleanup syscalls: preferably one not

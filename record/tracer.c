@@ -1042,9 +1042,25 @@ static void finish_syscall_then_park(struct tracer *tr, struct tracee *t)
 		log_debug("interrupt %d: %s", t->tid, strerror(errno));
 }
 
+bool tracer_is_group_stop(int status)
+{
+	int sig = WSTOPSIG(status);
+	return WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP &&
+	       (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU);
+}
+
 void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct early_stops *es)
 {
 	int sig = WSTOPSIG(status), event = status >> 16;
+	if (!tr->detaching && tracer_is_group_stop(status)) {
+		/* The program is stopped (SIGSTOP, Ctrl-Z): it stays stopped, as
+		 * without prof. PTRACE_LISTEN keeps the thread from running and
+		 * reports its SIGCONT (a thread attached stopped begins then);
+		 * PTRACE_CONT here would run it while stopped. */
+		if (ptrace(PTRACE_LISTEN, t->tid, 0, 0) != 0 && errno != ESRCH)
+			log_debug("listen %d: %s", t->tid, strerror(errno));
+		return;
+	}
 	if (t->pc == 0 && (event == PTRACE_EVENT_STOP || (event == 0 && sig == SIGSTOP))) {
 		thread_begin(tr, t, false); /* a new or just-attached thread's first stop */
 		return;

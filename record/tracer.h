@@ -319,6 +319,9 @@ bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint
 void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, int64_t ret);
 /* nr is one of those syscalls. */
 bool tracer_is_memory_syscall(long nr);
+/* A stop that reports the program stopped by a signal (SIGSTOP, Ctrl-Z's
+ * SIGTSTP, SIGTTIN, SIGTTOU): a group-stop of a seized thread. */
+bool tracer_is_group_stop(int status);
 /* The program says it changed its code in [start, start + len) in place
  * (valgrind's DISCARD_TRANSLATIONS, t stopped): counted so far at the old
  * code, from here at the new; every decoded or translated copy of it goes. */

@@ -15,7 +15,7 @@ import time
 import unittest
 import urllib.request
 
-from proftest import PROF, ProfTestCase, program, report_json
+from proftest import PROF, ProfTestCase, program, query, report_json, wait_recording
 
 CYCLES = {"cache": 12, "block": 6, "sample": 4, "step": 3}
 
@@ -39,6 +39,21 @@ def who_is(pid):
                                                      fields["PPid"].strip(), cmd)
     except (OSError, KeyError):
         return "%d (gone)" % pid
+
+
+def proc_state(pid):
+    """The state letter of a process (its leader): R, S, T (stopped), t (at a ptrace stop)..."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def stop_taken(pid):
+    """Whether the process has taken a SIGSTOP sent to it (no longer pending)
+    and stands stopped (T, or t under a tracer)."""
+    with open("/proc/%d/status" % pid) as f:
+        fields = dict(l.split(":", 1) for l in f if ":" in l)
+    return not int(fields["ShdPnd"], 16) & (1 << (signal.SIGSTOP - 1)) and \
+        proc_state(pid) in ("t", "T")
 
 
 def wait_until(check, what):
@@ -121,6 +136,8 @@ class AttachCycles(ProfTestCase):
                 self.cycles(mode, "zombie", "churn", "handlers", n=5)
 
     def test_stopped_program_stays_stopped(self):
+        """Attached while stopped (SIGSTOP), the program runs nothing under
+        prof (PTRACE_LISTEN, not PTRACE_CONT) and is still stopped after."""
         for mode in ("cache", "block"):
             with self.subTest(mode=mode):
                 busy = Busy()
@@ -131,9 +148,39 @@ class AttachCycles(ProfTestCase):
                     with open("/proc/%d/stat" % busy.p.pid) as f:
                         state = f.read().rsplit(")", 1)[1].split()[0]
                     self.assertEqual(state, "T", "the program must still be stopped")
+                    ran = query(self.db(mode + ".db"), "SELECT COALESCE(SUM(count), 0) FROM insns")
+                    self.assertEqual(ran, [(0,)], "the stopped program ran under prof")
                     os.kill(busy.p.pid, signal.SIGCONT)
                     r = self.cycle(busy.p.pid, mode)
                     self.assertEqual(r.returncode, 0, r.stderr)
+                finally:
+                    os.kill(busy.p.pid, signal.SIGCONT)
+                    code, out, err = busy.finish()
+                self.assertEqual((code, out), (0, "ok 1\n"), err)
+
+    def test_stopped_while_attached(self):
+        """Stopped by SIGSTOP while prof records it, then detached: every
+        thread is in its group-stop, yet prof's int3s and memory go (one of
+        them runs prof's cleanup, and stops again); SIGCONT finds it whole."""
+        for mode in ("cache", "block"):
+            with self.subTest(mode=mode):
+                busy = Busy()
+                try:
+                    before = code_snapshot(busy.p.pid)
+                    db = self.db(mode + "-stopped.db")
+                    rec = subprocess.Popen([PROF, "record", "-q", "--mode", mode, "-p", str(busy.p.pid),
+                                            "-o", db], stderr=subprocess.PIPE, text=True)
+                    wait_recording(db)
+                    os.kill(busy.p.pid, signal.SIGSTOP)
+                    wait_until(lambda: stop_taken(busy.p.pid), "the program took its SIGSTOP")
+                    rec.send_signal(signal.SIGINT)
+                    _, err = rec.communicate(timeout=120)
+                    self.assertEqual(rec.returncode, 0, err)
+                    # (detached, each thread goes back into the group-stop)
+                    wait_until(lambda: proc_state(busy.p.pid) == "T", "the program stopped again")
+                    after = code_snapshot(busy.p.pid)
+                    self.assertEqual(before[0], after[0], "prof's memory left in the program")
+                    self.assertTrue(before[1] == after[1], "the program's code changed under prof")
                 finally:
                     os.kill(busy.p.pid, signal.SIGCONT)
                     code, out, err = busy.finish()
