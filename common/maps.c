@@ -28,10 +28,10 @@ void maps_free(struct map_list *l)
 static uint32_t parse_prot(const char *perms)
 {
 	return (perms[0] == 'r' ? MAP_PROT_R : 0) | (perms[1] == 'w' ? MAP_PROT_W : 0) |
-	       (perms[2] == 'x' ? MAP_PROT_X : 0);
+	       (perms[2] == 'x' ? MAP_PROT_X : 0) | (perms[3] == 's' ? MAP_PROT_SHARED : 0);
 }
 
-int maps_read_exec(pid_t pid, struct map_list *out)
+static int maps_read(pid_t pid, bool exec_only, struct map_list *out)
 {
 	char name[64];
 	snprintf(name, sizeof name, "/proc/%d/maps", (int)pid);
@@ -47,7 +47,7 @@ int maps_read_exec(pid_t pid, struct map_list *out)
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %*s %n",
 			   &start, &end, perms, &pgoff, &path_at) < 4)
 			continue;
-		if (perms[2] != 'x')
+		if (exec_only && perms[2] != 'x')
 			continue;
 		const char *path = "";
 		if (path_at) { /* anonymous mappings have none */
@@ -59,6 +59,16 @@ int maps_read_exec(pid_t pid, struct map_list *out)
 	free(line);
 	fclose(f);
 	return 0;
+}
+
+int maps_read_exec(pid_t pid, struct map_list *out)
+{
+	return maps_read(pid, true, out);
+}
+
+int maps_read_all(pid_t pid, struct map_list *out)
+{
+	return maps_read(pid, false, out);
 }
 
 static int cmp_start(const void *a, const void *b)

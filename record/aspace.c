@@ -31,6 +31,7 @@ void aspace_put(struct aspace *as)
 	u64_table_clear(&as->blocks);
 	u64_table_clear(&as->bps);
 	u64_table_clear(&as->guarded);
+	u64_table_clear(&as->aliases);
 	scratch_free(&as->scratch);
 	cache_put(as->cache);
 	free(as);
@@ -73,6 +74,7 @@ struct aspace *aspace_fork(const struct aspace *parent, pid_t child)
 		as->cache = cache_fork(parent->cache, child);
 	u64_table_copy(&as->bps, &parent->bps);
 	u64_table_copy(&as->guarded, &parent->guarded);
+	u64_table_copy(&as->aliases, &parent->aliases);
 	scratch_copy(&as->scratch, &parent->scratch);
 	/* Blocks are rebuilt on demand: decoding is cheap next to a stop. */
 	return as;

@@ -69,6 +69,7 @@ struct aspace {
 	struct scratch scratch; /* out-of-line slots (shared with a vfork child) */
 	struct cache *cache;    /* cache mode: the translations (shared with a vfork child) */
 	struct u64_table guarded; /* pages prof made read-only (write_guard.c) */
+	struct u64_table aliases; /* code page <-> its writable alias (write_guard.c) */
 };
 
 enum bstate {

@@ -322,7 +322,8 @@ size_t tracer_read_code(pid_t pid, uint64_t pc, uint8_t buf[16])
 }
 
 /* Step mode sees every instruction before it runs: where the program may
- * write its code, the bytes of a decoded instruction are read again each
+ * write its code (a writable mapping, or a shared one, which another
+ * mapping may write), the bytes of a decoded instruction are read again each
  * time, and changed bytes mean the page was rewritten in place (a new code
  * generation, as the code cache's write faults give: write_guard.h). The
  * discard empties the decode cache, so one write is one new generation. */
@@ -330,7 +331,7 @@ static bool watches_writes(const struct tracer *tr, const struct proc *p, uint64
 {
 	const struct map_entry *m;
 	return tr->opt.mode == &step_mode && p->id && (m = maps_find(&p->maps, pc)) &&
-	       (m->prot & MAP_PROT_W);
+	       (m->prot & (MAP_PROT_W | MAP_PROT_SHARED)); /* shared: maybe writable elsewhere */
 }
 
 static bool rewritten_since(struct tracer *tr, struct tracee *t, uint64_t pc, size_t len)
@@ -400,7 +401,7 @@ static void emit_map(struct tracer *tr, struct proc *p, const struct map_entry *
 	ev.map.start = m->start;
 	ev.map.end = m->end;
 	ev.map.pgoff = m->pgoff;
-	ev.map.prot = m->prot;
+	ev.map.prot = m->prot & (MAP_PROT_R | MAP_PROT_W | MAP_PROT_X);
 	ev.map.path = xstrdup(m->path);
 	ev.map.ns = now_ns();
 	tracer_emit(tr, &ev);

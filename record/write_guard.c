@@ -4,7 +4,12 @@
  * after a write (a fault raised before that, in another thread, is then
  * still prof's: the write runs again), UNUSED while nothing prof made of the
  * page's code is alive (dropped since it was protected: a write then needs
- * no new code generation). */
+ * no new code generation), ALIAS for a page of a second, writable mapping
+ * of the memory a page of code is mapped from (a memfd or a shared file
+ * mapped twice, as V8 can: written there, the code changes there).
+ * `aliases`, for pages of shared mappings prof read code from: code page ->
+ * its writable alias page | ALIAS_OF_CODE (0 | ALIAS_OF_CODE: none), and
+ * alias page -> code page | CODE_OF_ALIAS. */
 #include "write_guard.h"
 #include "block.h"
 #include "inject.h"
@@ -22,7 +27,10 @@
 #define PAGE 4096ull
 #define OPENED 1ull
 #define UNUSED 2ull
-#define PROT_SHIFT 2
+#define ALIAS 4ull
+#define PROT_SHIFT 3
+#define ALIAS_OF_CODE 1ull
+#define CODE_OF_ALIAS 2ull
 
 static int mmap_prot(uint32_t map_prot)
 {
@@ -48,7 +56,10 @@ static bool protect(struct tracer *tr, struct tracee *t, uint64_t stub, uint64_t
 	return false;
 }
 
-static bool guard_page(struct tracer *tr, struct tracee *t, struct aspace *as, uint64_t page)
+/* Makes page read-only for the program, its rights prot (PROT_*) known, or
+ * read from m (NULL: the page is listed already, or not writable). */
+static bool protect_page(struct tracer *tr, struct tracee *t, struct aspace *as, uint64_t page,
+			 const struct map_entry *m, uint64_t flags)
 {
 	uint64_t *known = u64_table_find(&as->guarded, page);
 	int prot;
@@ -57,8 +68,8 @@ static bool guard_page(struct tracer *tr, struct tracee *t, struct aspace *as, u
 		if (!(*known & OPENED))
 			return false; /* protected already */
 		prot = (int)(*known >> PROT_SHIFT);
+		flags = *known & ALIAS;
 	} else {
-		const struct map_entry *m = maps_find(&t->proc->maps, page);
 		if (!m || !(m->prot & MAP_PROT_W))
 			return false;
 		prot = mmap_prot(m->prot);
@@ -71,8 +82,61 @@ static bool guard_page(struct tracer *tr, struct tracee *t, struct aspace *as, u
 		tr->write_guard_warned = true;
 		return false;
 	}
-	u64_table_put(&as->guarded, page, (uint64_t)prot << PROT_SHIFT);
+	u64_table_put(&as->guarded, page, (uint64_t)prot << PROT_SHIFT | flags);
 	return true;
+}
+
+/* The writable page, in another mapping of the same file (a memfd's
+ * name, or the path: the maps file gives no more), that maps the same
+ * bytes as page of m; 0 if none. */
+static uint64_t find_alias(struct tracee *t, const struct map_entry *m, uint64_t page,
+			   struct map_entry *alias)
+{
+	struct map_list all = { 0 };
+	uint64_t found = 0, off = m->pgoff + (page - m->start);
+	if (maps_read_all(t->proc->mm_tid ? t->proc->mm_tid : t->tid, &all) != 0)
+		log_debug("process %d: maps unreadable: %s", t->proc->pid, strerror(errno));
+	for (size_t i = 0; i < all.n && !found; i++) {
+		const struct map_entry *w = &all.v[i];
+		if (w->start != m->start && (w->prot & MAP_PROT_W) && (w->prot & MAP_PROT_SHARED) &&
+		    strcmp(w->path, m->path) == 0 && w->pgoff <= off &&
+		    off < w->pgoff + (w->end - w->start)) {
+			found = w->start + (off - w->pgoff);
+			*alias = *w;
+			alias->path = NULL;
+		}
+	}
+	maps_free(&all);
+	return found;
+}
+
+/* Code read from page of m, a shared mapping: its writable alias is
+ * protected too (looked for once per page, until the program maps). */
+static bool guard_alias(struct tracer *tr, struct tracee *t, struct aspace *as,
+			const struct map_entry *m, uint64_t page)
+{
+	uint64_t link;
+	struct map_entry w;
+	if (u64_table_get(&as->aliases, page, &link))
+		return (link & ~(PAGE - 1)) &&
+		       protect_page(tr, t, as, link & ~(PAGE - 1), NULL, ALIAS);
+	uint64_t alias = find_alias(t, m, page, &w);
+	u64_table_put(&as->aliases, page, alias | ALIAS_OF_CODE);
+	if (!alias)
+		return false;
+	u64_table_put(&as->aliases, alias, page | CODE_OF_ALIAS);
+	log_debug("process %d: code at %#llx is writable at %#llx too", t->proc->pid,
+		  (unsigned long long)page, (unsigned long long)alias);
+	return protect_page(tr, t, as, alias, &w, ALIAS);
+}
+
+static bool guard_page(struct tracer *tr, struct tracee *t, struct aspace *as, uint64_t page)
+{
+	const struct map_entry *m = maps_find(&t->proc->maps, page);
+	bool now = protect_page(tr, t, as, page, m, 0);
+	if (m && (m->prot & MAP_PROT_SHARED) && m->path[0])
+		now |= guard_alias(tr, t, as, m, page);
+	return now;
 }
 
 bool write_guard_code(struct tracer *tr, struct tracee *t, uint64_t pc, uint64_t len)
@@ -105,11 +169,14 @@ bool write_guard_fault(struct tracer *tr, struct tracee *t, int sig, const sigin
 	if (*known & OPENED)
 		return true; /* raised before prof opened it: the write runs again */
 	int prot = (int)(*known >> PROT_SHIFT);
-	log_debug("thread %d writes code at %#llx (page %#llx%s)", t->tid,
-		  (unsigned long long)(uint64_t)si->si_addr, (unsigned long long)page,
-		  *known & UNUSED ? ", unused" : "");
+	uint64_t code = page, link;
+	if ((*known & ALIAS) && u64_table_get(&as->aliases, page, &link) && (link & CODE_OF_ALIAS))
+		code = link & ~(PAGE - 1);
+	log_debug("thread %d writes code at %#llx (page %#llx%s%s)", t->tid,
+		  (unsigned long long)(uint64_t)si->si_addr, (unsigned long long)code,
+		  *known & ALIAS ? ", through its alias" : "", *known & UNUSED ? ", unused" : "");
 	if (!(*known & UNUSED))
-		tracer_code_written(tr, t, page, PAGE);
+		tracer_code_written(tr, t, code, PAGE);
 	known = u64_table_find(&as->guarded, page); /* (the table may have changed) */
 	if (!protect(tr, t, as->scratch.base, page, PAGE, prot, false)) {
 		/* The program would die of a fault it never raised natively. */
@@ -129,17 +196,33 @@ struct range_ctx {
 	size_t n, cap;
 };
 
-static void collect_in_range(uint64_t page, uint64_t val, void *ctx)
+static void add_page(struct range_ctx *r, uint64_t page)
 {
-	struct range_ctx *r = ctx;
-	(void)val;
-	if (page < r->lo || page >= r->hi)
-		return;
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 16;
 		r->pages = xrealloc(r->pages, r->cap * sizeof *r->pages);
 	}
 	r->pages[r->n++] = page;
+}
+
+static void collect_in_range(uint64_t page, uint64_t val, void *ctx)
+{
+	struct range_ctx *r = ctx;
+	(void)val;
+	if (page >= r->lo && page < r->hi)
+		add_page(r, page);
+}
+
+/* Entries of `aliases` with either page in the range. */
+static void collect_linked(uint64_t page, uint64_t link, void *ctx)
+{
+	struct range_ctx *r = ctx;
+	uint64_t other = link & ~(PAGE - 1);
+	if ((page >= r->lo && page < r->hi) || (other && other >= r->lo && other < r->hi)) {
+		add_page(r, page);
+		if (other)
+			add_page(r, other);
+	}
 }
 
 static size_t pages_in(const struct aspace *as, uint64_t lo, uint64_t hi, struct range_ctx *r)
@@ -159,6 +242,15 @@ void write_guard_forget(struct aspace *as, uint64_t lo, uint64_t hi)
 	for (size_t i = 0; i < n; i++)
 		u64_table_remove(&as->guarded, r.pages[i]);
 	free(r.pages);
+	/* Which page maps which is to be looked for again, both ways. */
+	memset(&r, 0, sizeof r);
+	r.lo = lo & ~(PAGE - 1);
+	r.hi = hi;
+	if (as && as->aliases.n)
+		u64_table_each(&as->aliases, collect_linked, &r);
+	for (size_t i = 0; i < r.n; i++)
+		u64_table_remove(&as->aliases, r.pages[i]);
+	free(r.pages);
 }
 
 void write_guard_unused(struct aspace *as, uint64_t lo, uint64_t hi)
@@ -168,6 +260,11 @@ void write_guard_unused(struct aspace *as, uint64_t lo, uint64_t hi)
 	for (size_t i = 0; i < n; i++)
 		*u64_table_find(&as->guarded, r.pages[i]) |= UNUSED;
 	free(r.pages);
+	uint64_t link, *alias;
+	for (uint64_t page = lo & ~(PAGE - 1); as && as->aliases.n && page < hi; page += PAGE)
+		if (u64_table_get(&as->aliases, page, &link) && (link & ALIAS_OF_CODE) &&
+		    (alias = u64_table_find(&as->guarded, link & ~(PAGE - 1))))
+			*alias |= UNUSED;
 }
 
 void write_guard_moved(struct tracer *tr, struct tracee *t, uint64_t from, uint64_t len,
@@ -204,5 +301,6 @@ bool write_guard_release(struct tracer *tr, struct aspace *as, struct tracee *in
 	}
 	free(r.pages);
 	u64_table_clear(&as->guarded);
+	u64_table_clear(&as->aliases);
 	return entry;
 }

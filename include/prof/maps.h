@@ -10,6 +10,7 @@
 #define MAP_PROT_R 4
 #define MAP_PROT_W 2
 #define MAP_PROT_X 1
+#define MAP_PROT_SHARED 8 /* MAP_SHARED (an 's' in the maps file) */
 
 struct map_entry {
 	uint64_t start, end, pgoff;
@@ -24,6 +25,8 @@ struct map_list {
 
 /* Reads the executable mappings of pid. Returns 0 or -errno. */
 int maps_read_exec(pid_t pid, struct map_list *out);
+/* Reads every mapping of pid. Returns 0 or -errno. */
+int maps_read_all(pid_t pid, struct map_list *out);
 void maps_add(struct map_list *l, uint64_t start, uint64_t end, uint64_t pgoff,
 	      uint32_t prot, const char *path);
 void maps_free(struct map_list *l);

@@ -42,6 +42,12 @@
  *               too, G_CALLS = 200 times: g at BASE + 4096 + 2048 is
  *               mov ecx, 100; 1: dec ecx; jnz 1b; ret (202 each call), never
  *               rewritten, but its page is (3 * 200 * 202 = 121,200)
+ *   alias       the two pages mapped twice from a memfd, executable at
+ *               BASE and writable elsewhere (as V8 can); B rewritten with
+ *               plain stores through the writable view, nothing said
+ *   ownfault    as inplace, but before round 1 main makes B read-only
+ *               itself and writes it: its own SIGSEGV handler must see
+ *               that fault (prints "own fault"), then B is RWX again
  *   discard     the two pages mapped twice from a memfd, executable at
  *               BASE and writable elsewhere (as V8 can); B rewritten in
  *               place through the writable view (its first 16 bytes,
@@ -52,6 +58,8 @@
 #define _GNU_SOURCE 1 /* memfd_create */
 #endif
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -201,6 +209,32 @@ static uint8_t *map_twice(void)
 	return rw;
 }
 
+static sigjmp_buf fault_jump;
+static volatile sig_atomic_t own_faults;
+
+static void on_own_fault(int sig)
+{
+	(void)sig;
+	own_faults++;
+	siglongjmp(fault_jump, 1);
+}
+
+/* B read-only by the program itself, then written: the fault is its own. */
+static void fault_on_own_protection(void)
+{
+	struct sigaction sa = { .sa_handler = on_own_fault };
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, NULL) != 0)
+		die("sigaction");
+	protect(base + PAGE, PAGE, PROT_READ | PROT_EXEC);
+	if (sigsetjmp(fault_jump, 1) == 0)
+		*(volatile uint8_t *)(base + PAGE + 100) = 0x90;
+	protect(base + PAGE, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC);
+	signal(SIGSEGV, SIG_DFL);
+	if (own_faults == 1)
+		fprintf(stderr, "own fault\n");
+}
+
 #define G_OFFSET 2048
 #define G_CALLS 200
 
@@ -220,6 +254,8 @@ static int discard(const char *how)
 {
 	int by_madvise = strcmp(how, "madvise") == 0, threads = strcmp(how, "inplacethreads") == 0;
 	int by_store = threads || strcmp(how, "inplace") == 0, rc = 0;
+	int by_alias = strcmp(how, "alias") == 0, own = strcmp(how, "ownfault") == 0;
+	by_store |= own;
 	pthread_t t[WORKERS];
 	uint8_t *rw = base;
 	if (by_madvise || by_store)
@@ -235,8 +271,10 @@ static int discard(const char *how)
 		pthread_barrier_wait(&start_g);
 	}
 	for (int r = 0; r < ROUNDS; r++) {
-		if (r && by_store) {
-			write_b(base + PAGE, loops[r]);
+		if (r == 1 && own)
+			fault_on_own_protection();
+		if (r && (by_store || by_alias)) {
+			write_b((by_alias ? rw : base) + PAGE, loops[r]);
 		} else if (r && by_madvise) {
 			if (madvise(base + PAGE, PAGE, MADV_DONTNEED) != 0)
 				die("madvise");
@@ -331,7 +369,8 @@ int main(int argc, char **argv)
 	pthread_t t[WORKERS];
 	int threads = strcmp(how, "threads") == 0, rc = 0;
 	int in_place = strcmp(how, "discard") == 0 || strcmp(how, "madvise") == 0 ||
-		       strcmp(how, "inplace") == 0 || strcmp(how, "inplacethreads") == 0;
+		       strcmp(how, "inplace") == 0 || strcmp(how, "inplacethreads") == 0 ||
+		       strcmp(how, "alias") == 0 || strcmp(how, "ownfault") == 0;
 	if (in_place)
 		rc = discard(how);
 	else if (strcmp(how, "jitthread") == 0)
@@ -339,7 +378,7 @@ int main(int argc, char **argv)
 	else if (strcmp(how, "flipunder") == 0)
 		rc = flip_under();
 	else if (strcmp(how, "munmap") && strcmp(how, "mprotect") && strcmp(how, "fork") && !threads)
-		die("usage: codechange munmap|mprotect|threads|fork|jitthread|flipunder|discard|madvise|inplace|inplacethreads");
+		die("usage: codechange munmap|mprotect|threads|fork|jitthread|flipunder|discard|madvise|inplace|inplacethreads|alias|ownfault");
 	if (!in_place && strcmp(how, "jitthread") && strcmp(how, "flipunder")) {
 		if (threads && pipe(release) != 0)
 			die("pipe");
