@@ -91,11 +91,14 @@ static const char schema_sql[] =
 	"CREATE TABLE threads(id INTEGER PRIMARY KEY, tid INTEGER, proc INTEGER,"
 	"  name TEXT, start_ns INTEGER, end_ns INTEGER);"
 	/* size, mtime_ns and (without a build-id) text_hash identify the file
-	 * mapped, so a report can tell when it was rebuilt (schema 2). */
+	 * mapped, so a report can tell when it was rebuilt (schema 2). A
+	 * mapping is stored each time it appears: a library mapped again
+	 * after another was at its place (dlclose, dlopen) has a row of each
+	 * time, which tells a report whose code each generation ran. */
 	"CREATE TABLE maps(proc INTEGER, start INTEGER, end INTEGER, pgoff INTEGER,"
 	"  prot INTEGER, path TEXT, build_id TEXT, seen_ns INTEGER,"
 	"  size INTEGER, mtime_ns INTEGER, text_hash TEXT,"
-	"  UNIQUE(proc, start, end, pgoff, path));"
+	"  UNIQUE(proc, start, end, pgoff, path, seen_ns));"
 	/* Parts (schema 3): a dump requested by the program (valgrind's
 	 * CALLGRIND_DUMP_STATS[_AT]) ends one, the recording's end the last;
 	 * name NULL: known by its number (id). Counts, arcs and syscalls carry

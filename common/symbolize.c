@@ -38,6 +38,16 @@ struct dso {
 struct proc_maps {
 	struct map_list maps;   /* sorted, non-overlapping; path indexes dsos via dso_of */
 	size_t *dso_of;         /* index into symbolizer.dsos per map entry */
+	uint64_t *seen_of;      /* when each was recorded (maps.seen_ns) */
+	/* Mappings another file's replaced (dlclose, then dlopen of another
+	 * library at the same place), and when each was recorded: code of a
+	 * generation is resolved in the first mapping recorded since the
+	 * generation began (code_gens.born_ns). */
+	struct map_list past;
+	size_t *past_dso;
+	uint64_t *past_seen;
+	struct gen_born { uint32_t gen; uint64_t ns; } *gens;
+	size_t ngens;
 };
 
 struct symbolizer {
@@ -74,10 +84,10 @@ static size_t dso_index(struct symbolizer *s, const char *path, const char *buil
 static const char *maps_query(sqlite3 *db)
 {
 	return store_schema_version(db) >= 2
-		? "SELECT proc, start, end, pgoff, prot, path, build_id, size, mtime_ns, text_hash"
-		  " FROM maps ORDER BY seen_ns, rowid"
-		: "SELECT proc, start, end, pgoff, prot, path, build_id, NULL, NULL, NULL"
-		  " FROM maps ORDER BY seen_ns, rowid";
+		? "SELECT proc, start, end, pgoff, prot, path, build_id, size, mtime_ns, text_hash,"
+		  " COALESCE(seen_ns, 0) FROM maps ORDER BY seen_ns, rowid"
+		: "SELECT proc, start, end, pgoff, prot, path, build_id, NULL, NULL, NULL,"
+		  " COALESCE(seen_ns, 0) FROM maps ORDER BY seen_ns, rowid";
 }
 
 static void read_identity(sqlite3_stmt *st, int col, struct file_identity *id)
@@ -89,23 +99,38 @@ static void read_identity(sqlite3_stmt *st, int col, struct file_identity *id)
 	snprintf(id->text_hash, sizeof id->text_hash, "%s", hash ? hash : "");
 }
 
-/* A later mapping replaces any earlier one it overlaps (munmap + mmap). */
-static void proc_add_map(struct proc_maps *pm, const struct map_entry *e, size_t dso)
+static void keep_past(struct proc_maps *pm, const struct map_entry *m, size_t dso, uint64_t seen)
+{
+	maps_add(&pm->past, m->start, m->end, m->pgoff, m->prot, m->path);
+	pm->past_dso = xrealloc(pm->past_dso, pm->past.cap * sizeof *pm->past_dso);
+	pm->past_seen = xrealloc(pm->past_seen, pm->past.cap * sizeof *pm->past_seen);
+	pm->past_dso[pm->past.n - 1] = dso;
+	pm->past_seen[pm->past.n - 1] = seen;
+}
+
+/* A later mapping replaces any earlier one it overlaps (munmap + mmap);
+ * one of another file is kept in the past. */
+static void proc_add_map(struct proc_maps *pm, const struct map_entry *e, size_t dso, uint64_t seen)
 {
 	struct map_list *l = &pm->maps;
 	size_t w = 0;
 	for (size_t r = 0; r < l->n; r++) {
 		if (l->v[r].start < e->end && e->start < l->v[r].end) {
+			if (pm->dso_of[r] != dso)
+				keep_past(pm, &l->v[r], pm->dso_of[r], pm->seen_of[r]);
 			free(l->v[r].path);
 			continue;
 		}
 		l->v[w] = l->v[r];
+		pm->seen_of[w] = pm->seen_of[r];
 		pm->dso_of[w++] = pm->dso_of[r];
 	}
 	l->n = w;
 	maps_add(l, e->start, e->end, e->pgoff, e->prot, e->path);
 	pm->dso_of = xrealloc(pm->dso_of, l->cap * sizeof *pm->dso_of);
+	pm->seen_of = xrealloc(pm->seen_of, l->cap * sizeof *pm->seen_of);
 	pm->dso_of[l->n - 1] = dso;
+	pm->seen_of[l->n - 1] = seen;
 }
 
 static void sort_proc_maps(struct proc_maps *pm)
@@ -114,16 +139,42 @@ static void sort_proc_maps(struct proc_maps *pm)
 	for (size_t i = 1; i < pm->maps.n; i++) {
 		struct map_entry e = pm->maps.v[i];
 		size_t d = pm->dso_of[i], j = i;
+		uint64_t seen = pm->seen_of[i];
 		for (; j > 0 && pm->maps.v[j - 1].start > e.start; j--) {
 			pm->maps.v[j] = pm->maps.v[j - 1];
 			pm->dso_of[j] = pm->dso_of[j - 1];
+			pm->seen_of[j] = pm->seen_of[j - 1];
 		}
 		pm->maps.v[j] = e;
 		pm->dso_of[j] = d;
+		pm->seen_of[j] = seen;
 	}
 }
 
 static struct symbolizer *load(sqlite3 *db, bool recorded_names);
+
+/* When each code generation began, for the processes that had a library
+ * replaced by another (the only ones that need it). */
+static int load_gens_born(sqlite3 *db, struct symbolizer *s)
+{
+	sqlite3_stmt *st;
+	if (store_schema_version(db) < 4) /* no code_gens.born_ns */
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT proc, gen, COALESCE(born_ns, 0) FROM code_gens", -1, &st,
+			       NULL) != SQLITE_OK)
+		return store_read_error(db);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t proc = (size_t)sqlite3_column_int64(st, 0);
+		struct proc_maps *pm = proc < s->nprocs ? &s->procs[proc] : NULL;
+		if (!pm || !pm->past.n)
+			continue;
+		pm->gens = xrealloc(pm->gens, (pm->ngens + 1) * sizeof *pm->gens);
+		pm->gens[pm->ngens++] = (struct gen_born){ (uint32_t)sqlite3_column_int64(st, 1),
+							   (uint64_t)sqlite3_column_int64(st, 2) };
+	}
+	return store_loop_end(st, rc);
+}
 
 struct symbolizer *symbolizer_new(sqlite3 *db)
 {
@@ -183,7 +234,8 @@ static struct symbolizer *load(sqlite3 *db, bool recorded_names)
 		};
 		struct file_identity id;
 		read_identity(st, 7, &id);
-		proc_add_map(&s->procs[proc], &e, dso_index(s, e.path, bid ? bid : "", &id));
+		proc_add_map(&s->procs[proc], &e, dso_index(s, e.path, bid ? bid : "", &id),
+			     (uint64_t)sqlite3_column_int64(st, 10));
 	}
 	if (store_loop_end(st, rc) != 0) {
 		symbolizer_free(s);
@@ -191,6 +243,10 @@ static struct symbolizer *load(sqlite3 *db, bool recorded_names)
 	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		sort_proc_maps(&s->procs[i]);
+	if (load_gens_born(db, s) != 0) {
+		symbolizer_free(s);
+		return NULL;
+	}
 	s->jit = jit_names_load(db);
 	if (!s->jit || (recorded_names && !(s->names = recorded_names_load(db)))) {
 		symbolizer_free(s);
@@ -208,6 +264,11 @@ void symbolizer_free(struct symbolizer *s)
 	for (size_t i = 0; i < s->nprocs; i++) {
 		maps_free(&s->procs[i].maps);
 		free(s->procs[i].dso_of);
+		free(s->procs[i].seen_of);
+		maps_free(&s->procs[i].past);
+		free(s->procs[i].past_dso);
+		free(s->procs[i].past_seen);
+		free(s->procs[i].gens);
 	}
 	for (size_t i = 0; i < s->ndsos; i++) {
 		free(s->dsos[i].path);
@@ -321,13 +382,56 @@ static void resolve_jit(struct symbolizer *s, uint32_t proc, uint64_t pc, uint32
 		out->vaddr = pc;
 }
 
-static void resolve_binary(struct symbolizer *s, uint32_t proc, uint64_t pc, struct symbol_ref *out)
+/* Where a library replaced another at pc: the mapping of generation gen's
+ * code, the first recorded since the generation began (gen 0, never
+ * changed: the first of all), or else the last recorded before. */
+struct gen_pick {
+	uint64_t born;
+	const struct map_entry *after, *before;
+	uint64_t after_seen, before_seen;
+	size_t after_dso, before_dso;
+};
+
+static void consider(struct gen_pick *g, const struct map_entry *m, uint64_t seen, size_t dso)
+{
+	if (seen >= g->born && (!g->after || seen < g->after_seen)) {
+		g->after = m;
+		g->after_seen = seen;
+		g->after_dso = dso;
+	} else if (seen < g->born && (!g->before || seen >= g->before_seen)) {
+		g->before = m;
+		g->before_seen = seen;
+		g->before_dso = dso;
+	}
+}
+
+static const struct map_entry *mapping_of_gen(const struct proc_maps *pm, uint64_t pc, uint32_t gen,
+					      const struct map_entry *now, size_t *dso)
+{
+	struct gen_pick g = { 0 };
+	for (size_t i = 0; i < pm->ngens && gen; i++)
+		if (pm->gens[i].gen == gen)
+			g.born = pm->gens[i].ns;
+	if (now)
+		consider(&g, now, pm->seen_of[now - pm->maps.v], *dso);
+	for (size_t i = 0; i < pm->past.n; i++)
+		if (pc >= pm->past.v[i].start && pc < pm->past.v[i].end)
+			consider(&g, &pm->past.v[i], pm->past_seen[i], pm->past_dso[i]);
+	*dso = g.after ? g.after_dso : g.before_dso;
+	return g.after ? g.after : g.before;
+}
+
+static void resolve_binary(struct symbolizer *s, uint32_t proc, uint64_t pc, uint32_t gen,
+			   struct symbol_ref *out)
 {
 	struct proc_maps *pm = &s->procs[proc];
 	const struct map_entry *m = maps_find(&pm->maps, pc);
+	size_t dso = m ? pm->dso_of[m - pm->maps.v] : 0;
+	if (pm->past.n)
+		m = mapping_of_gen(pm, pc, gen, m, &dso);
 	if (!m)
 		return;
-	struct dso *d = &s->dsos[pm->dso_of[m - pm->maps.v]];
+	struct dso *d = &s->dsos[dso];
 	if (d->path[0] != '/') {
 		const char *name = shown_dso(d->path);
 		out->function = out->raw_name = out->dso = out->dso_path = name;
@@ -365,7 +469,7 @@ void symbolizer_resolve(struct symbolizer *s, uint32_t proc, uint64_t pc, uint32
 		return;
 	}
 	if (proc < s->nprocs)
-		resolve_binary(s, proc, pc, out);
+		resolve_binary(s, proc, pc, gen, out);
 	if (!out->has_extent) /* [anon], [unknown]: perhaps JIT code */
 		resolve_jit(s, proc, pc, gen, out);
 }

@@ -407,6 +407,14 @@ static void emit_map(struct tracer *tr, struct proc *p, const struct map_entry *
 	tracer_emit(tr, &ev);
 }
 
+/* Whether m was among the mappings of the last look (and so stored). */
+static bool mapped_before(const struct map_list *before, const struct map_entry *m)
+{
+	const struct map_entry *b = maps_find(before, m->start);
+	return b && b->start == m->start && b->end == m->end && b->pgoff == m->pgoff &&
+	       b->prot == m->prot && strcmp(b->path, m->path) == 0;
+}
+
 void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 {
 	struct map_list now = { 0 };
@@ -419,7 +427,8 @@ void tracer_refresh_maps(struct tracer *tr, struct proc *p)
 		return;
 	}
 	for (size_t i = 0; i < now.n; i++)
-		emit_map(tr, p, &now.v[i]); /* the store ignores ones it has */
+		if (!mapped_before(&p->maps, &now.v[i]))
+			emit_map(tr, p, &now.v[i]);
 	maps_free(&p->maps);
 	p->maps = now;
 	if (p->id)
