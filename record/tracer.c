@@ -1067,12 +1067,18 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		 * without prof. PTRACE_LISTEN keeps the thread from running and
 		 * reports its SIGCONT (a thread attached stopped begins then);
 		 * PTRACE_CONT here would run it while stopped. */
+		log_debug("thread %d: in a group-stop (signal %d)", t->tid, sig);
 		if (ptrace(PTRACE_LISTEN, t->tid, 0, 0) != 0 && errno != ESRCH)
 			log_debug("listen %d: %s", t->tid, strerror(errno));
 		return;
 	}
-	if (t->pc == 0 && (event == PTRACE_EVENT_STOP || (event == 0 && sig == SIGSTOP))) {
-		thread_begin(tr, t, false); /* a new or just-attached thread's first stop */
+	/* A new or just-attached thread's first stop. Seized (attached, sample
+	 * mode), that is an event stop: a SIGSTOP first is the program's own
+	 * (sent as prof attached), delivered below; a thread traced through
+	 * PTRACE_TRACEME's clone starts with a SIGSTOP that is prof's. */
+	bool seized = tr->attached || tr->opt.mode == &sample_mode;
+	if (t->pc == 0 && (event == PTRACE_EVENT_STOP || (event == 0 && sig == SIGSTOP && !seized))) {
+		thread_begin(tr, t, false);
 		return;
 	}
 	switch (event) {
