@@ -479,7 +479,7 @@ bool tracer_code_changed(struct tracer *tr, struct proc *p, uint64_t start, uint
 bool tracer_is_memory_syscall(long nr)
 {
 	return nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_munmap || nr == SYS_mremap ||
-	       nr == SYS_madvise;
+	       nr == SYS_madvise || nr == SYS_shmat || nr == SYS_shmdt; /* shmat: maps read again */
 }
 
 /* madvise advice after which the memory may read back as zeros. */
@@ -500,7 +500,18 @@ static size_t memory_syscall_ranges(const struct tracee *t, long nr, int64_t ret
 		range[n][0] = r->rdi;
 		range[n++][1] = r->rdi + ((r->rsi + page) & ~page);
 	}
-	if (nr == SYS_mmap) {
+	if (nr == SYS_shmdt) {
+		/* The segment attached at rdi: its mapping as last stored (one
+		 * that holds no code is not there, and changes no code). */
+		const struct map_entry *m = maps_find(&t->proc->maps, r->rdi), *last = m;
+		while (last && last + 1 < t->proc->maps.v + t->proc->maps.n &&
+		       last[1].start == last->end && strcmp(last[1].path, m->path) == 0)
+			last++;
+		if (m && m->start == r->rdi) {
+			range[n][0] = m->start;
+			range[n++][1] = last->end;
+		}
+	} else if (nr == SYS_mmap) {
 		range[n][0] = (uint64_t)ret;
 		range[n++][1] = (uint64_t)ret + ((r->rsi + page) & ~page);
 	} else if (nr == SYS_mremap) {
