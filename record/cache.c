@@ -902,16 +902,32 @@ bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
 
 /* ---- counting ---- */
 
-void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a)
+/* Counts what translation x ran since the last look (its counter now). */
+static void count_trans(struct tracer *tr, struct tracee *t, struct cache_area *a,
+			const struct trans *x, uint64_t now)
 {
-	if (!a->base || !c->index.n)
-		return;
-	uint32_t n = c->index.n;
+	uint64_t d = now - a->seen[x->id];
+	a->seen[x->id] = now;
+	for (uint32_t k = 0; d && k < x->n; k++)
+		tracer_count_insns(tr, t, x->pc[k], x->cls[k], d);
+}
+
+/* Room for a last-seen count per translation (new ones start at 0). */
+static void grow_seen(struct cache_area *a, uint32_t n)
+{
 	if (a->nseen < n) {
 		a->seen = xrealloc(a->seen, n * sizeof *a->seen);
 		memset(a->seen + a->nseen, 0, (n - a->nseen) * sizeof *a->seen);
 		a->nseen = n;
 	}
+}
+
+void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a)
+{
+	if (!a->base || !c->index.n)
+		return;
+	uint32_t n = c->index.n;
+	grow_seen(a, n);
 	uint64_t *now = xmalloc(n * sizeof *now);
 	if (!cache_read(c, a->base + CD_COUNTERS, now, n * sizeof *now)) {
 		tracer_lost(tr, "counters unreadable", "process %d", c->pid);
@@ -921,16 +937,57 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	/* Per-instruction counts only: the thread's clock comes from the log. */
 	uint64_t clock = t->icount;
 	for (uint32_t id = 0; id < n; id++) {
-		uint64_t d = now[id] - a->seen[id];
 		const struct trans *x = c->index.trans[id];
-		a->seen[id] = now[id];
-		if (!d || !x)
-			continue;
-		for (uint32_t k = 0; k < x->n; k++)
-			tracer_count_insns(tr, t, x->pc[k], x->cls[k], d);
+		if (x)
+			count_trans(tr, t, a, x, now[id]);
+		else
+			a->seen[id] = now[id];
 	}
 	t->icount = clock;
 	free(now);
+}
+
+struct range_ids {
+	uint32_t *ids;
+	size_t n, cap;
+};
+
+static void collect_id(void *ctx, struct trans *x)
+{
+	struct range_ids *r = ctx;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->ids = xrealloc(r->ids, r->cap * sizeof *r->ids);
+	}
+	r->ids[r->n++] = x->id;
+}
+
+#define RANGE_HARVEST_MAX 512
+
+void cache_harvest_range(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
+			 uint64_t lo, uint64_t hi)
+{
+	struct range_ids r = { 0 };
+	if (!a->base || !c->index.n)
+		return;
+	cache_index_reading(&c->index, lo, hi, collect_id, &r);
+	grow_seen(a, c->index.n);
+	if (r.n > RANGE_HARVEST_MAX) {
+		free(r.ids);
+		cache_harvest(tr, t, c, a);
+		return;
+	}
+	uint64_t clock = t->icount; /* the thread's clock comes from the log */
+	for (size_t i = 0; i < r.n; i++) {
+		uint64_t now;
+		if (!cache_read(c, a->base + CD_COUNTERS + 8ull * r.ids[i], &now, sizeof now)) {
+			tracer_lost(tr, "counters unreadable", "process %d", c->pid);
+			break;
+		}
+		count_trans(tr, t, a, c->index.trans[r.ids[i]], now);
+	}
+	t->icount = clock;
+	free(r.ids);
 }
 
 static uint64_t return_address(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t site)

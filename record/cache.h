@@ -169,6 +169,11 @@ bool cache_insert(struct cache *c, uint64_t target, const struct trans *tr_);
 /* Counts what the translations ran since the last harvest (per instruction,
  * for t's thread row) and replays the call log into t's call stack. */
 void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a);
+/* The same for the translations made from code in [lo, hi) only (what a
+ * change of that code needs counted first): a read per translation, where
+ * cache_harvest reads every counter; a range with many falls back to it. */
+void cache_harvest_range(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
+			 uint64_t lo, uint64_t hi);
 /* Replays the call log only (the counters stay for the next harvest). */
 void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
 		 struct cache_clock *clk);

@@ -760,12 +760,20 @@ static void cache_thread_gone(struct tracer *tr, struct tracee *t)
 
 /* What the translations counted, in every thread, and the calls t's
  * logged, belong to the code that is about to change. */
-static void cache_before_code_change(struct tracer *tr, struct tracee *t)
+static void cache_before_code_change(struct tracer *tr, struct tracee *t, uint64_t lo, uint64_t hi)
 {
 	struct cache *c = cache_of(t);
 	if (!c || !c->started)
 		return;
-	harvest_process(tr, t->proc, c);
+	/* Only the code that changes gets a new generation: only its
+	 * translations' counts must be made first (a JIT's write faults come
+	 * by the hundred; reading every counter of every thread each time
+	 * made `java` 3-5 times slower). */
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		struct tracee *o = tr->threads[i];
+		if (o->proc == t->proc && area_of(o)->base)
+			cache_harvest_range(tr, o, c, area_of(o), lo, hi);
+	}
 	if (area_of(t)->base)
 		drain(tr, t, c);
 }

@@ -553,8 +553,8 @@ void tracer_memory_syscall_exit(struct tracer *tr, struct tracee *t, long nr, in
 	}
 	for (size_t i = 0; i < n; i++)
 		touches |= overlaps_code(p, range[i][0], range[i][1]);
-	if (touches && tr->opt.mode->before_code_change)
-		tr->opt.mode->before_code_change(tr, t);
+	for (size_t i = 0; i < n && touches && tr->opt.mode->before_code_change; i++)
+		tr->opt.mode->before_code_change(tr, t, range[i][0], range[i][1]);
 	for (size_t i = 0; i < n && touches; i++) {
 		tracer_code_changed(tr, p, range[i][0], range[i][1], nr != SYS_mprotect);
 		if (tr->opt.mode->code_changed)
@@ -571,7 +571,7 @@ static void code_goes(struct tracer *tr, struct tracee *t, uint64_t start, uint6
 	if (!len || end < start || !p->id)
 		return;
 	if (tr->opt.mode->before_code_change)
-		tr->opt.mode->before_code_change(tr, t);
+		tr->opt.mode->before_code_change(tr, t, start, end);
 	/* Written in place, the code keeps the names the JIT gave it (a patch
 	 * of a call site), as through a change of rights. */
 	if (!tracer_code_changed(tr, p, start, end, !keep_int3s))

@@ -74,10 +74,10 @@ struct mode_ops {
 	/* --collect: t calls FUNC, which will return to ret_addr (NULL: the
 	 * mode sees every return anyway). */
 	void (*on_collect_call)(struct tracer *tr, struct tracee *t, uint64_t ret_addr);
-	/* Code of t's process is about to change (t stopped at a syscall's
-	 * exit): count what ran before, for the old generation (NULL: the mode
-	 * counts at once). */
-	void (*before_code_change)(struct tracer *tr, struct tracee *t);
+	/* Code of t's process in [lo, hi) is about to change (t stopped): count
+	 * what ran there before, for the old generation (NULL: the mode counts
+	 * at once). */
+	void (*before_code_change)(struct tracer *tr, struct tracee *t, uint64_t lo, uint64_t hi);
 	/* The code of t's process in [lo, hi) changed or went (after
 	 * before_code_change): what the mode made of it must go (NULL:
 	 * nothing kept beyond what the tracer forgets itself). */
