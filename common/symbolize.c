@@ -409,12 +409,17 @@ static const struct map_entry *mapping_of_gen(const struct proc_maps *pm, uint64
 					      const struct map_entry *now, size_t *dso)
 {
 	struct gen_pick g = { 0 };
-	for (size_t i = 0; i < pm->ngens && gen; i++)
-		if (pm->gens[i].gen == gen)
-			g.born = pm->gens[i].ns;
+	size_t i = 0;
+	while (i < pm->past.n && !(pc >= pm->past.v[i].start && pc < pm->past.v[i].end))
+		i++;
+	if (i == pm->past.n)
+		return now; /* nothing else was ever mapped at pc */
+	for (size_t k = 0; k < pm->ngens && gen; k++)
+		if (pm->gens[k].gen == gen)
+			g.born = pm->gens[k].ns;
 	if (now)
 		consider(&g, now, pm->seen_of[now - pm->maps.v], *dso);
-	for (size_t i = 0; i < pm->past.n; i++)
+	for (; i < pm->past.n; i++)
 		if (pc >= pm->past.v[i].start && pc < pm->past.v[i].end)
 			consider(&g, &pm->past.v[i], pm->past_seen[i], pm->past_dso[i]);
 	*dso = g.after ? g.after_dso : g.before_dso;

@@ -1,6 +1,6 @@
 /* Code written in place (see write_guard.h). The pages prof protected are
  * kept in the address space's table `guarded`: page -> the program's rights
- * (PROT_*) shifted left by two, OPENED set once prof has given them back
+ * (PROT_*) shifted left by PROT_SHIFT, OPENED set once prof has given them back
  * after a write (a fault raised before that, in another thread, is then
  * still prof's: the write runs again), UNUSED while nothing prof made of the
  * page's code is alive (dropped since it was protected: a write then needs
@@ -225,13 +225,24 @@ static void collect_linked(uint64_t page, uint64_t link, void *ctx)
 	}
 }
 
+/* The listed pages in [lo, hi): looked up one by one for a range of fewer
+ * pages than the table holds (a JIT's every mmap and munmap asks), the
+ * table walked for a larger one. */
 static size_t pages_in(const struct aspace *as, uint64_t lo, uint64_t hi, struct range_ctx *r)
 {
 	memset(r, 0, sizeof *r);
 	r->lo = lo & ~(PAGE - 1);
 	r->hi = hi;
-	if (as && as->guarded.n)
+	if (!as || !as->guarded.n)
+		return 0;
+	uint64_t val;
+	if ((r->hi - r->lo) / PAGE < as->guarded.n) {
+		for (uint64_t page = r->lo; page < r->hi; page += PAGE)
+			if (u64_table_get(&as->guarded, page, &val))
+				add_page(r, page);
+	} else {
 		u64_table_each(&as->guarded, collect_in_range, r);
+	}
 	return r->n;
 }
 
