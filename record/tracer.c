@@ -873,16 +873,21 @@ void tracer_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const ui
 	maps_view_syscall_entry(tr, t, nr, args);
 }
 
-/* Block mode's syscall-entry stops, seen before the mode resumes the thread
- * into the call (step mode reports its own from step.c). */
-static void on_syscall_stop_entry(struct tracer *tr, struct tracee *t)
+/* Block and cache mode's syscall-entry stops, seen before the mode resumes
+ * the thread into the call (step mode reports its own from step.c). False
+ * when the call was put back to start again (pages opened for the kernel's
+ * writes, write_guard_syscall_entry): the thread goes on as if unstopped. */
+static bool on_syscall_stop_entry(struct tracer *tr, struct tracee *t)
 {
 	struct __ptrace_syscall_info info;
 	/* Always: a seccomp filter being installed must be seen. */
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof info, &info) <= 0 ||
 	    info.op != PTRACE_SYSCALL_INFO_ENTRY)
-		return;
+		return true;
+	if (!write_guard_syscall_entry(tr, t, (long)info.entry.nr, info.entry.args))
+		return false;
 	tracer_syscall_entry(tr, t, (long)info.entry.nr, info.entry.args);
+	return true;
 }
 
 void tracer_finish_syscall(struct tracer *tr, struct tracee *t, bool returned, int64_t ret)
@@ -1135,8 +1140,10 @@ void tracer_on_stop(struct tracer *tr, struct tracee *t, int status, struct earl
 		tr->opt.mode->on_signal(tr, t, sig);
 		return;
 	}
-	if (sig == (SIGTRAP | 0x80))
-		on_syscall_stop_entry(tr, t);
+	if (sig == (SIGTRAP | 0x80) && !on_syscall_stop_entry(tr, t)) {
+		tr->opt.mode->resume(tr, t);
+		return;
+	}
 	if ((sig & 0x7f) == SIGTRAP)
 		tr->opt.mode->on_trap(tr, t, sig);
 	else

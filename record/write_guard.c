@@ -13,6 +13,7 @@
 #include "write_guard.h"
 #include "block.h"
 #include "inject.h"
+#include "syscall_writes.h"
 #include "tracer.h"
 #include "prof/log.h"
 #include "prof/maps.h"
@@ -38,15 +39,19 @@ static int mmap_prot(uint32_t map_prot)
 	       (map_prot & MAP_PROT_X ? PROT_EXEC : 0);
 }
 
-/* mprotect(page, len, prot) run by t; false when refused (said once). */
-static bool protect(struct tracer *tr, struct tracee *t, uint64_t stub, uint64_t page,
-		    uint64_t len, int prot, bool entry)
+/* mprotect(page, len, prot) run by t; false when refused (said once).
+ * *entry: t stands at a syscall-entry stop; false once an injection ran
+ * (the program's syscall is then to run again from its instruction). */
+static bool protect_at(struct tracer *tr, struct tracee *t, uint64_t stub, uint64_t page,
+		       uint64_t len, int prot, bool *entry)
 {
 	const uint64_t args[6] = { page, len, (uint64_t)prot, 0, 0, 0 };
 	struct injection inj;
-	bool ran = inject_syscall(tr, t, stub, SYS_mprotect, args, entry, &inj);
-	if (ran)
+	bool ran = inject_syscall(tr, t, stub, SYS_mprotect, args, *entry, &inj);
+	if (ran) {
 		inject_queue_held(tr, t, &inj);
+		*entry = false;
+	}
 	if (ran && inj.ret == 0)
 		return true;
 	if (inj.ret != -ESRCH && inj.ret != -EPERM) /* refused by a filter: said by inject */
@@ -54,6 +59,13 @@ static bool protect(struct tracer *tr, struct tracee *t, uint64_t stub, uint64_t
 			  t->proc->pid, (unsigned long long)page, (unsigned long long)len, prot,
 			  (long long)inj.ret);
 	return false;
+}
+
+static bool protect(struct tracer *tr, struct tracee *t, uint64_t stub, uint64_t page,
+		    uint64_t len, int prot)
+{
+	bool entry = false;
+	return protect_at(tr, t, stub, page, len, prot, &entry);
 }
 
 /* Makes page read-only for the program, its rights prot (PROT_*) known, or
@@ -74,7 +86,7 @@ static bool protect_page(struct tracer *tr, struct tracee *t, struct aspace *as,
 			return false;
 		prot = mmap_prot(m->prot);
 	}
-	if (!protect(tr, t, as->scratch.base, page, PAGE, prot & ~PROT_WRITE, false)) {
+	if (!protect(tr, t, as->scratch.base, page, PAGE, prot & ~PROT_WRITE)) {
 		if (!tr->write_guard_warned)
 			log_warn("process %d: code in writable memory at %#llx cannot be protected: "
 				 "if the program rewrites it in place, prof may count the old code",
@@ -159,26 +171,24 @@ bool write_guard_owns(const struct aspace *as, int sig, const siginfo_t *si)
 	       u64_table_get(&as->guarded, (uint64_t)si->si_addr & ~(PAGE - 1), &val);
 }
 
-bool write_guard_fault(struct tracer *tr, struct tracee *t, int sig, const siginfo_t *si)
+/* Gives page, listed and not opened yet, its rights back for a write
+ * about to run (the program's, or the kernel's for it), what prof made of
+ * its code gone first. *entry as protect_at's. */
+static bool open_page(struct tracer *tr, struct tracee *t, uint64_t page, bool *entry)
 {
 	struct aspace *as = t->proc->as;
-	if (!write_guard_owns(as, sig, si))
-		return false;
-	uint64_t page = (uint64_t)si->si_addr & ~(PAGE - 1);
 	uint64_t *known = u64_table_find(&as->guarded, page);
-	if (*known & OPENED)
-		return true; /* raised before prof opened it: the write runs again */
 	int prot = (int)(*known >> PROT_SHIFT);
 	uint64_t code = page, link;
 	if ((*known & ALIAS) && u64_table_get(&as->aliases, page, &link) && (link & CODE_OF_ALIAS))
 		code = link & ~(PAGE - 1);
-	log_debug("thread %d writes code at %#llx (page %#llx%s%s)", t->tid,
-		  (unsigned long long)(uint64_t)si->si_addr, (unsigned long long)code,
-		  *known & ALIAS ? ", through its alias" : "", *known & UNUSED ? ", unused" : "");
+	log_debug("thread %d writes code at page %#llx%s%s%s", t->tid, (unsigned long long)code,
+		  *known & ALIAS ? ", through its alias" : "", *known & UNUSED ? ", unused" : "",
+		  *entry ? ", by a syscall" : "");
 	if (!(*known & UNUSED))
 		tracer_code_written(tr, t, code, PAGE);
 	known = u64_table_find(&as->guarded, page); /* (the table may have changed) */
-	if (!protect(tr, t, as->scratch.base, page, PAGE, prot, false)) {
+	if (!protect_at(tr, t, as->scratch.base, page, PAGE, prot, entry)) {
 		/* The program would die of a fault it never raised natively. */
 		tracer_lost(tr, "a page of code not given back its rights",
 			    "process %d at %llx", t->proc->pid, (unsigned long long)page);
@@ -188,6 +198,18 @@ bool write_guard_fault(struct tracer *tr, struct tracee *t, int sig, const sigin
 	if (known)
 		*known |= OPENED;
 	return true;
+}
+
+bool write_guard_fault(struct tracer *tr, struct tracee *t, int sig, const siginfo_t *si)
+{
+	struct aspace *as = t->proc->as;
+	if (!write_guard_owns(as, sig, si))
+		return false;
+	uint64_t page = (uint64_t)si->si_addr & ~(PAGE - 1);
+	if (*u64_table_find(&as->guarded, page) & OPENED)
+		return true; /* raised before prof opened it: the write runs again */
+	bool entry = false;
+	return open_page(tr, t, page, &entry);
 }
 
 struct range_ctx {
@@ -290,9 +312,32 @@ void write_guard_moved(struct tracer *tr, struct tracee *t, uint64_t from, uint6
 		u64_table_remove(&as->guarded, r.pages[i]);
 		if (!(val & OPENED))
 			protect(tr, t, as->scratch.base, to + (r.pages[i] - from), PAGE,
-				(int)(val >> PROT_SHIFT), false);
+				(int)(val >> PROT_SHIFT));
 	}
 	free(r.pages);
+}
+
+#define MAX_WRITES 64
+
+bool write_guard_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const uint64_t args[6])
+{
+	struct aspace *as = t->proc->as;
+	if (!as || !as->guarded.n)
+		return true;
+	struct mem_range w[MAX_WRITES];
+	size_t n = syscall_writes(t->tid, nr, args, w, MAX_WRITES);
+	bool entry = true;
+	for (size_t i = 0; i < n; i++) {
+		struct range_ctx r;
+		size_t pages = pages_in(as, w[i].lo, w[i].hi, &r);
+		for (size_t k = 0; k < pages; k++) {
+			uint64_t val;
+			if (u64_table_get(&as->guarded, r.pages[k], &val) && !(val & OPENED))
+				open_page(tr, t, r.pages[k], &entry);
+		}
+		free(r.pages);
+	}
+	return entry;
 }
 
 bool write_guard_release(struct tracer *tr, struct aspace *as, struct tracee *injector, bool entry)
@@ -304,11 +349,10 @@ bool write_guard_release(struct tracer *tr, struct aspace *as, struct tracee *in
 		u64_table_get(&as->guarded, r.pages[i], &val);
 		if (val & OPENED)
 			continue;
-		if (!protect(tr, injector, as->scratch.base, r.pages[i], PAGE, (int)(val >> PROT_SHIFT),
-			     entry))
+		if (!protect_at(tr, injector, as->scratch.base, r.pages[i], PAGE,
+				(int)(val >> PROT_SHIFT), &entry))
 			tracer_lost(tr, "a page of code not given back its rights", "process %d at %llx",
 				    injector->proc->pid, (unsigned long long)r.pages[i]);
-		entry = false;
 	}
 	free(r.pages);
 	u64_table_clear(&as->guarded);

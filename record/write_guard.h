@@ -46,6 +46,15 @@ void write_guard_unused(struct aspace *as, uint64_t lo, uint64_t hi);
 void write_guard_moved(struct tracer *tr, struct tracee *t, uint64_t from, uint64_t len,
 		       uint64_t to);
 
+/* t stands at the entry stop of syscall nr(args), in a process where
+ * prof protected pages: the kernel's writes would fail there (EFAULT, a
+ * short read) where they succeed natively, so the pages the call may
+ * write (syscall_writes) are opened first, as at a fault of the program's.
+ * Returns true when t is still at its entry stop; false when an injection
+ * ran: t then stands before its syscall instruction, the call not begun,
+ * to be resumed as if it had never stopped. */
+bool write_guard_syscall_entry(struct tracer *tr, struct tracee *t, long nr, const uint64_t args[6]);
+
 /* Detaching: every protected page gets its rights back through injector
  * (at a syscall-entry stop when entry, for the first injection only).
  * Returns entry, or false once an injection ran. */

@@ -134,6 +134,14 @@ class CodeChange(ProfTestCase):
         # faults at the writable view, which prof protected too.
         self.check("alias")
 
+    def test_written_by_the_kernel(self):
+        # B written by read(2), then readv(2), then a timespec filled by the
+        # clock_gettime syscall: the kernel's writes fail (EFAULT) at a page
+        # prof protected, where natively they succeed; prof opens the pages
+        # a call will write before it runs (the program exits 2 on a
+        # failure). The timespec is one change of B more for prof.
+        self.check("kernelwrite", rewrites=ROUNDS)
+
     def test_programs_own_protection_faults_reach_it(self):
         # B made read-only by the program itself, then written: its own
         # SIGSEGV handler gets the fault once, in every mode, as natively.

@@ -48,6 +48,12 @@
  *   ownfault    as inplace, but before round 1 main makes B read-only
  *               itself and writes it: its own SIGSEGV handler must see
  *               that fault (prints "own fault"), then B is RWX again
+ *   kernelwrite as inplace, but the kernel writes B for the program: round
+ *               1 by read(2) from a pipe, round 2 by readv(2) in two
+ *               pieces; after the last round the clock_gettime syscall
+ *               (not the vDSO's) fills a timespec at B + 2048. Natively the
+ *               calls succeed, so they must under prof too (one change of B
+ *               more for prof: the page is written)
  *   discard     the two pages mapped twice from a memfd, executable at
  *               BASE and writable elsewhere (as V8 can); B rewritten in
  *               place through the writable view (its first 16 bytes,
@@ -66,7 +72,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <valgrind/valgrind.h>
@@ -250,12 +259,33 @@ static void *g_caller(void *arg)
 	return NULL;
 }
 
+/* Round r's code in B, written by the kernel (kernelwrite). */
+static void kernel_writes_b(int r)
+{
+	uint8_t body[16] = { 0 }, *b = base + PAGE;
+	int fds[2];
+	write_b(body, loops[r]);
+	if (pipe(fds) != 0 || write(fds[1], body, 10) != 10)
+		die("pipe");
+	if (r == 1) {
+		if (read(fds[0], b, 10) != 10)
+			die("read into the code's page");
+	} else {
+		struct iovec v[2] = { { b, 4 }, { b + 4, 6 } };
+		if (readv(fds[0], v, 2) != 10)
+			die("readv into the code's page");
+	}
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static int discard(const char *how)
 {
 	int by_madvise = strcmp(how, "madvise") == 0, threads = strcmp(how, "inplacethreads") == 0;
 	int by_store = threads || strcmp(how, "inplace") == 0, rc = 0;
 	int by_alias = strcmp(how, "alias") == 0, own = strcmp(how, "ownfault") == 0;
-	by_store |= own;
+	int by_kernel = strcmp(how, "kernelwrite") == 0;
+	by_store |= own || by_kernel;
 	pthread_t t[WORKERS];
 	uint8_t *rw = base;
 	if (by_madvise || by_store)
@@ -273,7 +303,9 @@ static int discard(const char *how)
 	for (int r = 0; r < ROUNDS; r++) {
 		if (r == 1 && own)
 			fault_on_own_protection();
-		if (r && (by_store || by_alias)) {
+		if (r && by_kernel) {
+			kernel_writes_b(r);
+		} else if (r && (by_store || by_alias)) {
 			write_b((by_alias ? rw : base) + PAGE, loops[r]);
 		} else if (r && by_madvise) {
 			if (madvise(base + PAGE, PAGE, MADV_DONTNEED) != 0)
@@ -288,6 +320,8 @@ static int discard(const char *how)
 		}
 		call_rounds_of();
 	}
+	if (by_kernel && syscall(SYS_clock_gettime, CLOCK_MONOTONIC, base + PAGE + 2048) != 0)
+		die("clock_gettime into the code's page");
 	for (int i = 0; threads && i < WORKERS; i++)
 		rc |= pthread_join(t[i], NULL) != 0;
 	return rc;
@@ -370,7 +404,8 @@ int main(int argc, char **argv)
 	int threads = strcmp(how, "threads") == 0, rc = 0;
 	int in_place = strcmp(how, "discard") == 0 || strcmp(how, "madvise") == 0 ||
 		       strcmp(how, "inplace") == 0 || strcmp(how, "inplacethreads") == 0 ||
-		       strcmp(how, "alias") == 0 || strcmp(how, "ownfault") == 0;
+		       strcmp(how, "alias") == 0 || strcmp(how, "ownfault") == 0 ||
+		       strcmp(how, "kernelwrite") == 0;
 	if (in_place)
 		rc = discard(how);
 	else if (strcmp(how, "jitthread") == 0)
@@ -378,7 +413,7 @@ int main(int argc, char **argv)
 	else if (strcmp(how, "flipunder") == 0)
 		rc = flip_under();
 	else if (strcmp(how, "munmap") && strcmp(how, "mprotect") && strcmp(how, "fork") && !threads)
-		die("usage: codechange munmap|mprotect|threads|fork|jitthread|flipunder|discard|madvise|inplace|inplacethreads|alias|ownfault");
+		die("usage: codechange munmap|mprotect|threads|fork|jitthread|flipunder|discard|madvise|inplace|inplacethreads|alias|ownfault|kernelwrite");
 	if (!in_place && strcmp(how, "jitthread") && strcmp(how, "flipunder")) {
 		if (threads && pipe(release) != 0)
 			die("pipe");

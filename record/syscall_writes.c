@@ -1,0 +1,118 @@
+/* Where a syscall writes the program's memory (see syscall_writes.h). */
+#include "syscall_writes.h"
+
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+/* Bytes taken at an argument that may point at what the kernel fills (a
+ * struct stat, a timespec, a sigaction: all smaller). */
+#define POINTED_BYTES 512
+#define USER_TOP 0x800000000000ull
+#define MAX_IOV 1024 /* UIO_MAXIOV */
+
+static size_t add(struct mem_range *out, size_t n, size_t max, uint64_t lo, uint64_t len)
+{
+	if (!len || lo + len < lo)
+		return n;
+	if (n < max) {
+		out[n].lo = lo;
+		out[n].hi = lo + len;
+		return n + 1;
+	}
+	/* Out of room: the last range grows over the rest. */
+	if (lo < out[max - 1].lo)
+		out[max - 1].lo = lo;
+	if (lo + len > out[max - 1].hi)
+		out[max - 1].hi = lo + len;
+	return n;
+}
+
+static bool read_tracee(pid_t tid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+/* The buffers of an iovec array of the program's. */
+static size_t add_iovecs(pid_t tid, uint64_t iov, uint64_t count, struct mem_range *out, size_t n,
+			 size_t max)
+{
+	struct iovec v[64];
+	if (count > MAX_IOV)
+		count = MAX_IOV;
+	for (uint64_t done = 0; done < count;) {
+		size_t take = count - done < 64 ? (size_t)(count - done) : 64;
+		if (!read_tracee(tid, iov + done * sizeof v[0], v, take * sizeof v[0]))
+			return n; /* the kernel will find it unreadable too: EFAULT */
+		for (size_t i = 0; i < take; i++)
+			n = add(out, n, max, (uint64_t)(uintptr_t)v[i].iov_base, v[i].iov_len);
+		done += take;
+	}
+	return n;
+}
+
+/* recvmsg fills the header, the name, the data and the control data. */
+static size_t add_msghdr(pid_t tid, uint64_t addr, struct mem_range *out, size_t n, size_t max)
+{
+	struct msghdr m;
+	n = add(out, n, max, addr, sizeof m);
+	if (!read_tracee(tid, addr, &m, sizeof m))
+		return n;
+	n = add(out, n, max, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen);
+	n = add(out, n, max, (uint64_t)(uintptr_t)m.msg_control, m.msg_controllen);
+	return add_iovecs(tid, (uint64_t)(uintptr_t)m.msg_iov, m.msg_iovlen, out, n, max);
+}
+
+/* Calls that write no memory of the program's (their pointers are read),
+ * and those whose effect on memory prof follows at their exit. */
+static bool writes_nothing(long nr)
+{
+	switch (nr) {
+	case SYS_write: case SYS_pwrite64: case SYS_writev: case SYS_pwritev: case SYS_pwritev2:
+	case SYS_sendto: case SYS_sendmsg: case SYS_mmap: case SYS_mprotect: case SYS_munmap:
+	case SYS_mremap: case SYS_madvise: case SYS_msync: case SYS_brk: case SYS_shmat:
+	case SYS_shmdt: case SYS_exit: case SYS_exit_group: case SYS_close: case SYS_lseek:
+	case SYS_execve: case SYS_execveat: case SYS_kill: case SYS_tgkill: case SYS_sched_yield:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool maybe_pointer(uint64_t v)
+{
+	return v >= 4096 && v < USER_TOP;
+}
+
+size_t syscall_writes(pid_t tid, long nr, const uint64_t args[6], struct mem_range *out,
+		      size_t max)
+{
+	size_t n = 0;
+	if (!max || writes_nothing(nr))
+		return 0;
+	switch (nr) {
+	case SYS_read: case SYS_pread64: case SYS_getdents64: case SYS_getdents:
+	case SYS_readlink: case SYS_recvfrom:
+		n = add(out, n, max, args[1], args[2]);
+		break;
+	case SYS_readlinkat:
+		n = add(out, n, max, args[2], args[3]);
+		break;
+	case SYS_getrandom: case SYS_getcwd:
+		n = add(out, n, max, args[0], args[1]);
+		break;
+	case SYS_readv: case SYS_preadv: case SYS_preadv2: case SYS_process_vm_readv:
+		return add_iovecs(tid, args[1], args[2], out, n, max);
+	case SYS_recvmsg:
+		return add_msghdr(tid, args[1], out, n, max);
+	default:
+		break;
+	}
+	/* Any pointer among the arguments: what it points at, the lengths
+	 * and addresses a call like recvfrom fills besides its buffer. */
+	for (int i = 0; i < 6; i++)
+		if (maybe_pointer(args[i]))
+			n = add(out, n, max, args[i], POINTED_BYTES);
+	return n;
+}
