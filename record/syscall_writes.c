@@ -74,9 +74,50 @@ static bool writes_nothing(long nr)
 	case SYS_mremap: case SYS_madvise: case SYS_msync: case SYS_brk: case SYS_shmat:
 	case SYS_shmdt: case SYS_exit: case SYS_exit_group: case SYS_close: case SYS_lseek:
 	case SYS_execve: case SYS_execveat: case SYS_kill: case SYS_tgkill: case SYS_sched_yield:
+	case SYS_rt_sigreturn: /* its registers are what the handler left */
 		return true;
 	default:
 		return false;
+	}
+}
+
+/* A futex word is written by the PI operations (at uaddr), and WAKE_OP
+ * writes the second one; waits and wakes only read. */
+static size_t add_futex(const uint64_t args[6], struct mem_range *out, size_t n, size_t max)
+{
+	switch (args[1] & 127) { /* less FUTEX_PRIVATE_FLAG */
+	case 5: /* FUTEX_WAKE_OP */
+		return add(out, n, max, args[4], 4);
+	case 6: case 7: case 8: case 13: /* LOCK_PI, UNLOCK_PI, TRYLOCK_PI, LOCK_PI2 */
+		return add(out, n, max, args[0], 4);
+	case 11: case 12: /* WAIT_REQUEUE_PI, CMP_REQUEUE_PI */
+		return add(out, add(out, n, max, args[0], 4), max, args[4], 4);
+	default:
+		return n;
+	}
+}
+
+/* How many arguments a frequent call takes: the registers past them hold
+ * whatever the program left there, which may look like a pointer. */
+static int arguments_of(long nr)
+{
+	switch (nr) {
+	case SYS_getpid: case SYS_gettid: case SYS_getppid: case SYS_getuid: case SYS_geteuid:
+	case SYS_getgid: case SYS_getegid: case SYS_sched_yield:
+		return 0;
+	case SYS_uname: case SYS_time: case SYS_pipe: case SYS_set_tid_address:
+		return 1;
+	case SYS_clock_gettime: case SYS_clock_getres: case SYS_gettimeofday: case SYS_nanosleep:
+	case SYS_getrusage: case SYS_sigaltstack: case SYS_pipe2: case SYS_fstat: case SYS_stat:
+	case SYS_lstat: case SYS_getrlimit: case SYS_set_robust_list:
+		return 2;
+	case SYS_fcntl: case SYS_ioctl: case SYS_sched_getaffinity: case SYS_poll:
+		return 3;
+	case SYS_rt_sigaction: case SYS_rt_sigprocmask: case SYS_clock_nanosleep: case SYS_wait4:
+	case SYS_newfstatat: case SYS_prlimit64:
+		return 4;
+	default:
+		return 6;
 	}
 }
 
@@ -106,12 +147,14 @@ size_t syscall_writes(pid_t tid, long nr, const uint64_t args[6], struct mem_ran
 		return add_iovecs(tid, args[1], args[2], out, n, max);
 	case SYS_recvmsg:
 		return add_msghdr(tid, args[1], out, n, max);
+	case SYS_futex:
+		return add_futex(args, out, n, max);
 	default:
 		break;
 	}
 	/* Any pointer among the arguments: what it points at, the lengths
 	 * and addresses a call like recvfrom fills besides its buffer. */
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < arguments_of(nr); i++)
 		if (maybe_pointer(args[i]))
 			n = add(out, n, max, args[i], POINTED_BYTES);
 	return n;

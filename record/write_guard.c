@@ -332,8 +332,11 @@ bool write_guard_syscall_entry(struct tracer *tr, struct tracee *t, long nr, con
 		size_t pages = pages_in(as, w[i].lo, w[i].hi, &r);
 		for (size_t k = 0; k < pages; k++) {
 			uint64_t val;
-			if (u64_table_get(&as->guarded, r.pages[k], &val) && !(val & OPENED))
+			if (u64_table_get(&as->guarded, r.pages[k], &val) && !(val & OPENED)) {
+				log_debug("thread %d: syscall %ld may write %#llx-%#llx", t->tid, nr,
+					  (unsigned long long)w[i].lo, (unsigned long long)w[i].hi);
 				open_page(tr, t, r.pages[k], &entry);
+			}
 		}
 		free(r.pages);
 	}

@@ -73,6 +73,13 @@ static void test_reading_calls_write_nothing(void **state)
 	struct mem_range w[8];
 	assert_int_equal(syscall_writes(getpid(), SYS_write, args, w, 8), 0);
 	assert_int_equal(syscall_writes(getpid(), SYS_mprotect, args, w, 8), 0);
+	/* a futex wait reads its word; its timeout is no output */
+	static int word;
+	const uint64_t wait[6] = { PTR(&word), 128 /* FUTEX_WAIT_PRIVATE */, 0, PTR(buf) };
+	assert_int_equal(syscall_writes(getpid(), SYS_futex, wait, w, 8), 0);
+	const uint64_t lock[6] = { PTR(&word), 6 /* FUTEX_LOCK_PI */ };
+	assert_int_equal(syscall_writes(getpid(), SYS_futex, lock, w, 8), 1);
+	assert_int_equal(w[0].lo, PTR(&word));
 }
 
 static void test_any_other_call_at_its_pointers(void **state)
@@ -83,6 +90,10 @@ static void test_any_other_call_at_its_pointers(void **state)
 	assert_int_equal(syscall_writes(getpid(), SYS_clock_gettime, args, w, 8), 1);
 	assert_int_equal(w[0].lo, PTR(&ts));
 	assert_true(w[0].hi >= PTR(&ts) + sizeof ts);
+	/* past a call's arguments, registers hold what the program left */
+	const uint64_t left[6] = { 1, PTR(&ts), PTR(&ts), PTR(&ts), PTR(&ts), PTR(&ts) };
+	assert_int_equal(syscall_writes(getpid(), SYS_clock_gettime, left, w, 8), 1);
+	assert_int_equal(syscall_writes(getpid(), SYS_gettid, left, w, 8), 0);
 }
 
 int main(void)
