@@ -142,6 +142,21 @@ class CodeChange(ProfTestCase):
         # failure). The timespec is one change of B more for prof.
         self.check("kernelwrite", rewrites=ROUNDS)
 
+    def test_code_that_unmaps_itself(self):
+        # The page's code unmaps the page in a syscall; the instruction
+        # after it faults natively, and must under prof: a translation of
+        # the page running on would return 42 instead.
+        for mode in EXACT_MODES:
+            with self.subTest(mode=mode):
+                db = self.db("unmapself-%s.db" % mode)
+                r = run(["record", "-q", "--mode", mode, "-o", db, "--", program("unmapself")])
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertEqual(r.stderr, "")
+                m = re.fullmatch(r"fault at \+22 ([0-9a-f]+)\n", r.stdout)
+                self.assertIsNotNone(m, r.stdout)
+                page = int(m.group(1), 16)
+                self.assertEqual(in_range(db, page, page + PAGE), [(4,)])
+
     def test_programs_own_protection_faults_reach_it(self):
         # B made read-only by the program itself, then written: its own
         # SIGSEGV handler gets the fault once, in every mode, as natively.
