@@ -100,12 +100,30 @@ static void forget_translations(struct cache *c)
 	c->nexits = 0;
 }
 
+/* PROF_DEBUG: the space translations take, and what of it is dead (kept,
+ * never reused: docs/code-cache.md, "Threads: dead code stays in place"). */
+static void log_space(const struct cache *c)
+{
+	uint64_t bytes = 0, dead = 0;
+	for (uint32_t i = 0; i < c->index.n; i++) {
+		const struct trans *x = c->index.trans[i];
+		if (x) {
+			bytes += x->end - x->entry;
+			dead += x->dead ? x->end - x->entry : 0;
+		}
+	}
+	log_debug("process %d: %u translations (%llu invalidated), %zu exits, %llu writes; "
+		  "%llu KiB of code, %llu KiB dead", c->pid, c->index.n,
+		  (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->mem.writes,
+		  (unsigned long long)bytes >> 10, (unsigned long long)dead >> 10);
+}
+
 void cache_put(struct cache *c)
 {
 	if (!c || --c->refs > 0)
 		return;
-	log_debug("process %d: %u translations (%llu invalidated), %zu exits, %llu writes", c->pid,
-		  c->index.n, (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->mem.writes);
+	if (log_debug_enabled())
+		log_space(c);
 	if (c->homeless.n) /* once, with the count: a warning per block would flood */
 		log_warn("process %d: no room for the code cache within reach of some of its code: "
 			 "%zu blocks of it ran in block mode (exact, slower)", c->pid, c->homeless.n);
