@@ -34,6 +34,12 @@ struct classifier {
 	cs_insn *insn;
 	struct zydis_fallback *fallback;
 	bool att;
+	/* What insn holds: the translator asks for an instruction's class and
+	 * then its encoding, and capstone's decode was a tenth of prof's time
+	 * on node. */
+	bool held;
+	uint64_t held_addr;
+	uint8_t held_code[16];
 };
 
 struct classifier *classifier_new(void)
@@ -57,6 +63,24 @@ void classifier_free(struct classifier *c)
 	cs_close(&c->handle);
 	zydis_fallback_free(c->fallback);
 	free(c);
+}
+
+/* Capstone's decode of the first instruction of code[0..size) at addr,
+ * into c->insn (kept from the last call when the bytes are the same). */
+static bool disasm(struct classifier *c, const uint8_t *code, size_t size, uint64_t addr)
+{
+	if (c->held && addr == c->held_addr && size >= c->insn->size &&
+	    memcmp(code, c->held_code, c->insn->size) == 0)
+		return true;
+	const uint8_t *p = code;
+	size_t n = size;
+	uint64_t a = addr;
+	c->held = cs_disasm_iter(c->handle, &p, &n, &a, c->insn) && c->insn->size <= 16;
+	if (c->held) {
+		c->held_addr = addr;
+		memcpy(c->held_code, code, c->insn->size);
+	}
+	return c->held;
 }
 
 static bool has_group(const cs_insn *i, uint8_t group)
@@ -390,10 +414,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 	if (br)
 		memset(br, 0, sizeof *br);
 	memset(out, 0, sizeof *out);
-	const uint8_t *p = code;
-	size_t n = size;
-	uint64_t a = addr;
-	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn)) {
+	if (!disasm(c, code, size, addr)) {
 		if (zydis_fallback_decode(c->fallback, code, size, out))
 			return true;
 		/* Nobody decodes it: an EVEX (62) or VEX (c4, c5) prefix still says
@@ -435,10 +456,7 @@ bool classifier_encoding(struct classifier *c, const uint8_t *code, size_t size,
 			 uint64_t addr, struct insn_encoding *out)
 {
 	memset(out, 0, sizeof *out);
-	const uint8_t *p = code;
-	size_t n = size;
-	uint64_t a = addr;
-	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn))
+	if (!disasm(c, code, size, addr))
 		return zydis_fallback_encoding(c->fallback, code, size, out);
 	const cs_insn *i = c->insn;
 	const cs_x86 *x = &i->detail->x86;
@@ -459,15 +477,13 @@ void classifier_set_syntax(struct classifier *c, bool att)
 {
 	cs_option(c->handle, CS_OPT_SYNTAX, att ? CS_OPT_SYNTAX_ATT : CS_OPT_SYNTAX_INTEL);
 	c->att = att;
+	c->held = false; /* its operands' order and text differ */
 }
 
 bool classifier_format(struct classifier *c, const uint8_t *code, size_t size,
 		       uint64_t addr, char *buf, size_t buflen)
 {
-	const uint8_t *p = code;
-	size_t n = size;
-	uint64_t a = addr;
-	if (!cs_disasm_iter(c->handle, &p, &n, &a, c->insn))
+	if (!disasm(c, code, size, addr))
 		return zydis_fallback_format(c->fallback, code, size, addr, c->att, buf, buflen);
 	snprintf(buf, buflen, "%s%s%s", c->insn->mnemonic,
 		 c->insn->op_str[0] ? " " : "", c->insn->op_str);
