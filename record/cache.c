@@ -59,14 +59,19 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 		if (keys)
 			memcpy(c->regions[i].keys, keys, CR_TABLE_SLOTS * sizeof *keys);
 	}
+	/* (A cache that never started has none of these: NULL, which memcpy
+	 * may not be given even for 0 bytes.) */
 	c->areas = xmalloc((parent->nareas + 1) * sizeof *c->areas);
-	memcpy(c->areas, parent->areas, parent->nareas * sizeof *c->areas);
 	c->area_counters = xmalloc((parent->nareas + 1) * sizeof *c->area_counters);
-	memcpy(c->area_counters, parent->area_counters, parent->nareas * sizeof *c->area_counters);
+	if (parent->nareas) {
+		memcpy(c->areas, parent->areas, parent->nareas * sizeof *c->areas);
+		memcpy(c->area_counters, parent->area_counters, parent->nareas * sizeof *c->area_counters);
+	}
 	memset(&c->forked, 0, sizeof c->forked);
 	u64_table_copy(&c->exits, &parent->exits);
 	c->exitv = xmalloc((parent->exits_cap ? parent->exits_cap : 1) * sizeof *c->exitv);
-	memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
+	if (parent->nexits)
+		memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
 	memset(&c->exits_to, 0, sizeof c->exits_to);
 	u64_table_copy(&c->exits_to, &parent->exits_to);
 	memset(&c->site_len, 0, sizeof c->site_len);

@@ -353,7 +353,7 @@ const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint6
 	if (hit && !(watch && hit->len && rewritten_since(tr, t, pc, hit->len)))
 		return hit;
 	uint8_t code[16];
-	struct insn_info info;
+	struct insn_info info = { 0 }; /* unreadable code: no flag of the decoder's set */
 	size_t n = tracer_read_code(t->tid, pc, code);
 	if (!n || !classifier_decode(tr->classifier, code, n, pc, &info)) {
 		/* Undecodable bytes still execute (or fault) as one step; the

@@ -234,14 +234,15 @@ class CodeChange(ProfTestCase):
         # trace it compiled (anonymous memory). setarch's own image is left
         # out: it runs before ASLR is off.
         script = "local s=0 for i=1,3000 do s=s+i%7 end print(s)"
-        env = dict(os.environ, LD_PRELOAD=os.path.abspath(program("libfixedrandom.so")))
-        alone = subprocess.run(["luajit", "-e", script], capture_output=True, text=True, env=env)
+        # (preloaded by env, after prof: not into prof, which may have ASan's runtime to load first)
+        argv = ["setarch", "-R", "env", "LD_PRELOAD=" + os.path.abspath(program("libfixedrandom.so")),
+                "luajit", "-e", script]
+        alone = subprocess.run(argv, capture_output=True, text=True)
         self.assertEqual(alone.returncode, 0, alone.stderr)
         per_pc, anon = {}, {}
         for mode in ("cache", "block"):
             db = self.db("luajit-pc-%s.db" % mode)
-            r = run(["record", "-q", "--mode", mode, "-o", db, "--", "setarch", "-R", "luajit", "-e",
-                     script], env=env)
+            r = run(["record", "-q", "--mode", mode, "-o", db, "--", *argv])
             self.assertEqual((r.returncode, r.stdout, r.stderr), (0, alone.stdout, ""))
             per_pc[mode] = query(db, "SELECT i.pc, SUM(i.count) FROM insns i JOIN threads t ON"
                                  " t.id = i.thread JOIN processes p ON p.id = t.proc WHERE p.exe"
