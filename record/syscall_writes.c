@@ -134,15 +134,16 @@ size_t syscall_writes(pid_t tid, long nr, const uint64_t args[6], struct mem_ran
 		return 0;
 	switch (nr) {
 	case SYS_read: case SYS_pread64: case SYS_getdents64: case SYS_getdents:
-	case SYS_readlink: case SYS_recvfrom:
+	case SYS_readlink:
+		return add(out, n, max, args[1], args[2]);
+	case SYS_recvfrom: /* the data, the sender's address and its length */
 		n = add(out, n, max, args[1], args[2]);
-		break;
+		n = maybe_pointer(args[4]) ? add(out, n, max, args[4], 128) : n;
+		return maybe_pointer(args[5]) ? add(out, n, max, args[5], 4) : n;
 	case SYS_readlinkat:
-		n = add(out, n, max, args[2], args[3]);
-		break;
+		return add(out, n, max, args[2], args[3]);
 	case SYS_getrandom: case SYS_getcwd:
-		n = add(out, n, max, args[0], args[1]);
-		break;
+		return add(out, n, max, args[0], args[1]);
 	case SYS_readv: case SYS_preadv: case SYS_preadv2: case SYS_process_vm_readv:
 		return add_iovecs(tid, args[1], args[2], out, n, max);
 	case SYS_recvmsg:
@@ -152,8 +153,7 @@ size_t syscall_writes(pid_t tid, long nr, const uint64_t args[6], struct mem_ran
 	default:
 		break;
 	}
-	/* Any pointer among the arguments: what it points at, the lengths
-	 * and addresses a call like recvfrom fills besides its buffer. */
+	/* Any other call: what each argument that may be a pointer points at. */
 	for (int i = 0; i < arguments_of(nr); i++)
 		if (maybe_pointer(args[i]))
 			n = add(out, n, max, args[i], POINTED_BYTES);
