@@ -450,6 +450,11 @@ static void run_special(struct tracer *tr, struct tracee *t, const struct block 
 		}
 	}
 	block_set_pc(t, b->end_pc);
+	if (!sig && tracer_popf_by_hand(t, s->pc)) {
+		tracer_count_insn(tr, t, s->pc, s->insn.cls);
+		run_from(tr, t, s->pc + 1, 0);
+		return;
+	}
 	s->state = B_STEP;
 	block_single_step(t, sig);
 }
@@ -513,6 +518,11 @@ static void walk(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 		pc = follow_through(tr, t, (uint32_t)idx);
 	}
 	s->pc = pc;
+	/* (counted at the block's end, as the walk's other instructions) */
+	if (!sig && tracer_popf_by_hand(t, pc)) {
+		walk(tr, t, pc + 1, 0);
+		return;
+	}
 	s->state = B_WALK;
 	block_single_step(t, sig);
 }
@@ -687,6 +697,10 @@ static void step_done(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
 	struct block_thread *s = bt(t);
 	tracer_count_insn(tr, t, s->pc, s->insn.cls);
+	/* A pushf stepped (a block too long ends on whatever comes next)
+	 * pushed the trap flag: a popf would give it to the program. */
+	if (s->insn.is_pushf)
+		tracer_clear_pushed_tf(t);
 	if (pc == s->pc && s->insn.is_rep) {
 		block_single_step(t, 0); /* the next iteration */
 		return;

@@ -270,26 +270,6 @@ static void queue_held(struct tracer *tr, struct tracee *t, const struct held_si
 			tracer_lost(tr, "a signal lost", "thread %d, signal %d", t->tid, h->sig[i]);
 }
 
-/* At our own popfq (a counter update's or a REP's), does it instead of a
- * single step: stepping a popf, the kernel lets it own the trap flag it
- * set for the step, and the flag then stays set after the last step and
- * traps the program at each instruction. The flags the program can change
- * come from the stack, the trap flag (pushed by a stepped pushfq) not. */
-static bool popfq_done(struct tracee *t)
-{
-	const uint64_t mask = 0x8d5 | 0x400 | 0x4000 | 0x40000 | 0x200000; /* status, DF, NT, AC, ID */
-	struct user_regs_struct r;
-	uint8_t code[16];
-	uint64_t word;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0 || !tracer_read_code(t->tid, r.rip, code) ||
-	    code[0] != 0x9d || !tracer_read_word(t, r.rsp, &word))
-		return false;
-	r.eflags = (r.eflags & ~(mask | 0x100)) | (word & mask);
-	r.rsp += 8;
-	r.rip += 1;
-	return ptrace(PTRACE_SETREGS, t->tid, 0, &r) == 0;
-}
-
 /* Single-steps t through our own code up to one of the program's
  * instructions. Signals met on the way are queued again at the end. False: t died
  * (its status waits in the loop's queue) or never got out. */
@@ -302,7 +282,7 @@ static bool step_out(struct tracer *tr, struct tracee *t, struct cache *c, uint6
 			out = true;
 			break;
 		}
-		if (popfq_done(t))
+		if (tracer_popf_by_hand(t, 0)) /* our own: a counter update's or a REP's */
 			continue;
 		int status;
 		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) != 0 ||

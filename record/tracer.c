@@ -187,6 +187,22 @@ bool tracer_write_code(pid_t tid, uint64_t addr, const uint8_t *buf, size_t n)
 
 #define X86_TF 0x100ull
 
+bool tracer_popf_by_hand(struct tracee *t, uint64_t at)
+{
+	const uint64_t mask = 0x8d5 | 0x400 | 0x4000 | 0x40000 | 0x200000; /* status, DF, NT, AC, ID */
+	struct user_regs_struct r;
+	uint8_t code[16];
+	uint64_t word;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) != 0 || (at && r.rip != at) ||
+	    !tracer_read_code(t->tid, r.rip, code) || code[0] != 0x9d ||
+	    !tracer_read_word(t, r.rsp, &word))
+		return false;
+	r.eflags = (r.eflags & ~(mask | X86_TF)) | (word & mask);
+	r.rsp += 8;
+	r.rip += 1;
+	return ptrace(PTRACE_SETREGS, t->tid, 0, &r) == 0;
+}
+
 void tracer_clear_pushed_tf(struct tracee *t)
 {
 	uint64_t rsp = tracer_read_reg(t, offsetof(struct user_regs_struct, rsp));

@@ -354,6 +354,13 @@ bool tracer_giving_up(const struct tracer *tr);
 void tracer_defer_status(struct tracer *tr, pid_t tid, int status);
 /* Writes n bytes into the tracee's memory, code pages included (PTRACE_POKEDATA). */
 bool tracer_write_code(pid_t tid, uint64_t addr, const uint8_t *buf, size_t n);
+/* At a popfq (t's RIP), does it instead of a single step: stepping a popf,
+ * the kernel lets it own the trap flag it set for the step, and the flag
+ * then stays set after the last step and traps the program at each
+ * instruction. The flags the program can change come from the stack, the
+ * trap flag (pushed by a stepped pushfq) not. False: not a popfq, RIP not at
+ * (when at is not 0), or ptrace failed: nothing done. */
+bool tracer_popf_by_hand(struct tracee *t, uint64_t at);
 /* Stepping pushf stores RFLAGS with the trap flag set: clears it in the pushed word. */
 void tracer_clear_pushed_tf(struct tracee *t);
 /* At a handler's first instruction, after a signal delivered with a single
