@@ -431,6 +431,7 @@ bool classifier_decode_branch(struct classifier *c, const uint8_t *code, size_t 
 		      (x->prefix[0] == X86_PREFIX_REP || x->prefix[0] == X86_PREFIX_REPNE);
 	out->rep_ecx = out->is_rep && x->prefix[3] == X86_PREFIX_ADDRSIZE;
 	out->is_pushf = x->opcode[0] == 0x9c && x->opcode[1] == 0;
+	out->is_popf = x->opcode[0] == 0x9d && x->opcode[1] == 0;
 	out->is_cpuid = i->id == X86_INS_CPUID;
 	out->is_xgetbv = i->id == X86_INS_XGETBV;
 	out->is_syscall = i->id == X86_INS_SYSCALL;

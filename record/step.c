@@ -46,6 +46,12 @@ static void emulate_ahead(struct tracer *tr, struct tracee *t, int sig)
 			t->insn_valid = false;
 			continue;
 		}
+		/* Stepped, a popf would keep the trap flag set for the step: the
+		 * program would die of SIGTRAP once prof detaches. */
+		if (t->insn.is_popf && tracer_popf_by_hand(t, t->pc)) {
+			complete_step(tr, t, t->pc + 1);
+			continue;
+		}
 		if (!tracer_emulates(tr, t, t->pc, &t->insn) ||
 		    tracer_emulate(tr, t, t->pc, &t->insn) != EMU_DONE)
 			return;

@@ -29,6 +29,7 @@ struct insn_info {
 	bool is_rep;          /* REP/REPE/REPNE string op: counted per iteration */
 	bool rep_ecx;         /* ... that counts in ECX (address-size prefix 0x67) */
 	bool is_pushf;        /* pushes RFLAGS: the trap flag leaks when stepped */
+	bool is_popf;         /* pops RFLAGS: stepped, the kernel leaves it the trap flag */
 	bool is_cpuid;        /* some hypervisors step two instructions over it */
 	bool is_xgetbv;       /* reads XCR0: record --cpu answers it */
 	bool is_syscall;      /* the `syscall` instruction */

@@ -1,7 +1,8 @@
 /* busy THREADS [OPTIONS...]: THREADS threads (the leader among them)
  * compute in rounds until SIGUSR1 or SIGTERM: recursions with calls and
- * returns, string functions, flags-dependent arithmetic, a longjmp now and
- * then. Every round must give the first round's result: a tracer that
+ * returns, string functions, flags-dependent arithmetic, flags saved and
+ * restored with pushf and popf (stepped, a popf kept the trap flag: the
+ * program died of SIGTRAP after prof detached), a longjmp now and then. Every round must give the first round's result: a tracer that
  * attaches, detaches or dies and leaves a thread wrong makes it exit 1; a
  * crash ends it by its signal. Prints "ready" once every thread has
  * finished its first round, and at the end "ok 1". Options:
@@ -76,11 +77,25 @@ __attribute__((noinline)) static unsigned long mix_or_jump(unsigned long x)
 	return jumped ? (unsigned long)jumped : mix(x, 12, &out);
 }
 
+/* x + y, and its carry, the flags kept across the add. */
+static unsigned long with_flags_kept(unsigned long x, unsigned long y)
+{
+	unsigned long carry;
+	__asm__ volatile("pushfq\n\t"
+			 "mov %1, %0\n\t"
+			 "add %2, %0\n\t"
+			 "setc %b0\n\t"
+			 "movzbq %b0, %0\n\t"
+			 "popfq"
+			 : "=&r"(carry) : "r"(x), "r"(y) : "cc", "memory");
+	return x + y + carry;
+}
+
 static unsigned long round_of(unsigned long seed)
 {
 	unsigned long sum = 0;
 	for (unsigned long i = 0; i < 200; i++)
-		sum += mix_or_jump(seed + i);
+		sum = with_flags_kept(sum, mix_or_jump(seed + i));
 	return sum;
 }
 
