@@ -1,5 +1,6 @@
 /* Seccomp filters and prof's injected syscalls (see sandbox.h). */
 #include "sandbox.h"
+#include "tracer.h"
 #include "prof/log.h"
 #include "prof/u64_table.h"
 #include "prof/util.h"
@@ -13,7 +14,6 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,20 +78,14 @@ void sandbox_free(struct sandbox *s)
 	free(s);
 }
 
-static bool read_mem(pid_t tid, uint64_t addr, void *buf, size_t n)
-{
-	struct iovec local = { buf, n }, remote = { (void *)addr, n };
-	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)n;
-}
-
 /* The struct sock_fprog at addr in the program, kept; false when unreadable. */
 static bool read_program(struct sandbox *s, pid_t tid, uint64_t addr)
 {
 	struct { unsigned short len; uint64_t filter; } prog;
-	if (!read_mem(tid, addr, &prog, sizeof prog) || !prog.len || prog.len > MAX_FILTER_LEN)
+	if (!tracer_read_mem(tid, addr, &prog, sizeof prog) || !prog.len || prog.len > MAX_FILTER_LEN)
 		return false;
 	struct sock_filter *insns = xmalloc(prog.len * sizeof *insns);
-	bool ok = read_mem(tid, prog.filter, insns, prog.len * sizeof *insns);
+	bool ok = tracer_read_mem(tid, prog.filter, insns, prog.len * sizeof *insns);
 	if (ok)
 		add_filter(s, insns, prog.len);
 	free(insns);

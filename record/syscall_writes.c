@@ -1,5 +1,6 @@
 /* Where a syscall writes the program's memory (see syscall_writes.h). */
 #include "syscall_writes.h"
+#include "tracer.h"
 
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -28,12 +29,6 @@ static size_t add(struct mem_range *out, size_t n, size_t max, uint64_t lo, uint
 	return n;
 }
 
-static bool read_tracee(pid_t tid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
-	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)len;
-}
-
 /* The buffers of an iovec array of the program's. */
 static size_t add_iovecs(pid_t tid, uint64_t iov, uint64_t count, struct mem_range *out, size_t n,
 			 size_t max)
@@ -43,7 +38,7 @@ static size_t add_iovecs(pid_t tid, uint64_t iov, uint64_t count, struct mem_ran
 		count = MAX_IOV;
 	for (uint64_t done = 0; done < count;) {
 		size_t take = count - done < 64 ? (size_t)(count - done) : 64;
-		if (!read_tracee(tid, iov + done * sizeof v[0], v, take * sizeof v[0]))
+		if (!tracer_read_mem(tid, iov + done * sizeof v[0], v, take * sizeof v[0]))
 			return n; /* the kernel will find it unreadable too: EFAULT */
 		for (size_t i = 0; i < take; i++)
 			n = add(out, n, max, (uint64_t)(uintptr_t)v[i].iov_base, v[i].iov_len);
@@ -57,7 +52,7 @@ static size_t add_msghdr(pid_t tid, uint64_t addr, struct mem_range *out, size_t
 {
 	struct msghdr m;
 	n = add(out, n, max, addr, sizeof m);
-	if (!read_tracee(tid, addr, &m, sizeof m))
+	if (!tracer_read_mem(tid, addr, &m, sizeof m))
 		return n;
 	n = add(out, n, max, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen);
 	n = add(out, n, max, (uint64_t)(uintptr_t)m.msg_control, m.msg_controllen);

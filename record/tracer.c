@@ -143,10 +143,15 @@ void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t
 	tracer_count_insns(tr, t, pc, cls, 1);
 }
 
+bool tracer_read_mem(pid_t tid, uint64_t addr, void *buf, size_t n)
+{
+	struct iovec local = { buf, n }, remote = { (void *)(uintptr_t)addr, n };
+	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)n;
+}
+
 bool tracer_read_word(struct tracee *t, uint64_t addr, uint64_t *value)
 {
-	struct iovec local = { value, 8 }, remote = { (void *)addr, 8 };
-	if (process_vm_readv(t->tid, &local, 1, &remote, 1, 0) == 8)
+	if (tracer_read_mem(t->tid, addr, value, 8))
 		return true;
 	errno = 0;
 	long word = ptrace(PTRACE_PEEKDATA, t->tid, addr, 0);

@@ -370,6 +370,9 @@ void tracer_clear_pushed_tf(struct tracee *t);
 void tracer_clear_frame_tf(struct tracee *t);
 /* Reads up to 16 code bytes at pc; returns how many. */
 size_t tracer_read_code(pid_t tid, uint64_t pc, uint8_t buf[16]);
+/* Reads n bytes at addr of thread tid's memory (process_vm_readv); false
+ * unless all of them were read. */
+bool tracer_read_mem(pid_t tid, uint64_t addr, void *buf, size_t n);
 /* Records a delivered signal. */
 void tracer_record_signal(struct tracer *tr, struct tracee *t, int sig, uint64_t pc);
 /* Whether prof may run syscall nr(args) in p without its seccomp filters
