@@ -450,7 +450,7 @@ static void run_special(struct tracer *tr, struct tracee *t, const struct block 
 		}
 	}
 	block_set_pc(t, b->end_pc);
-	if (!sig && tracer_popf_by_hand(t, s->pc)) {
+	if (!sig && s->insn.is_popf && tracer_popf_by_hand(t, s->pc)) {
 		tracer_count_insn(tr, t, s->pc, s->insn.cls);
 		run_from(tr, t, s->pc + 1, 0);
 		return;
@@ -519,7 +519,7 @@ static void walk(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 	}
 	s->pc = pc;
 	/* (counted at the block's end, as the walk's other instructions) */
-	if (!sig && tracer_popf_by_hand(t, pc)) {
+	if (!sig && tracer_decode(tr, t, pc)->is_popf && tracer_popf_by_hand(t, pc)) {
 		walk(tr, t, pc + 1, 0);
 		return;
 	}
