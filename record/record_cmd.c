@@ -895,6 +895,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 				 "libraries; nothing was counted", a->topt.collect);
 	}
 	uint64_t wall = now_ns() - t0;
+	tracer_flush_arcs(&tr);
 	write_end_meta(&w, &tr, wall);
 	/* Names while the binaries are the ones that ran; a recording without
 	 * them still reads (from the binaries), so a failure only warns. */

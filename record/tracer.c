@@ -54,9 +54,29 @@ static bool left_out(const struct prof_event *ev)
 	}
 }
 
+static void send_to_writer(void *writer, const struct prof_event *ev)
+{
+	writer_send(writer, ev);
+}
+
+void tracer_flush_arcs(struct tracer *tr)
+{
+	arc_sum_end(&tr->arcs);
+}
+
 void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 {
 	if (!left_out(ev)) {
+		if (ev->kind == EV_ARC) {
+			tr->arcs.sink = send_to_writer;
+			tr->arcs.ctx = tr->writer;
+			arc_sum_add(&tr->arcs, ev);
+			return;
+		}
+		/* The writer adds arcs to the current part: those of the part
+		 * that ends (or whose counts are dropped) go first. */
+		if (ev->kind == EV_PART || ev->kind == EV_ZERO)
+			arc_sum_flush(&tr->arcs);
 		writer_send(tr->writer, ev);
 		return;
 	}
@@ -1261,6 +1281,7 @@ int tracer_run(struct tracer *tr)
 		progress_tick(tr->progress, tr->insns);
 	}
 	early_stops_free(&es);
+	tracer_flush_arcs(tr);
 	log_debug("%llu stops for %llu instructions", (unsigned long long)tr->stops,
 		  (unsigned long long)tr->insns);
 	log_debug("deepest call stack: %zu frames", tr->deepest_stack);

@@ -5,6 +5,7 @@
 
 #include "codegen.h"
 #include "collect.h"
+#include "arc_sum.h"
 #include "aslimit.h"
 #include "funcmap.h"
 #include "jit.h"
@@ -174,6 +175,7 @@ struct tracer_options {
 struct tracer {
 	struct tracer_options opt;
 	struct writer *writer;
+	struct arc_sum arcs;        /* arcs on their way to the writer */
 	struct classifier *classifier;
 	struct funcmap *funcmap;   /* function entries of mapped files (tail calls, PLT stubs) */
 	struct progress *progress;
@@ -242,6 +244,8 @@ uint64_t tracer_lost_list(const struct tracer *tr, char **list);
 
 /* tracer.c: the event loop and the thread/process bookkeeping modes rely on. */
 int tracer_run(struct tracer *tr);
+/* The arcs summed so far go to the writer (tracer_run does it at its end). */
+void tracer_flush_arcs(struct tracer *tr);
 /* Takes charge of the first program, stopped after its exec. */
 void tracer_adopt_first(struct tracer *tr, pid_t pid);
 /* A new process image; an unfollowed one is traced but left out of the recording. */

@@ -66,6 +66,7 @@ static void run(struct fixture *f, uint64_t pc, int n)
 static void finish(struct fixture *f)
 {
 	callstack_unwind(&f->tr, &f->t);
+	tracer_flush_arcs(&f->tr);
 	assert_int_equal(writer_finish(&f->w), 0);
 }
 

@@ -1,0 +1,83 @@
+#include "arc_sum.h"
+#include "prof/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h;
+}
+
+static size_t slot_of(const struct prof_event *ev)
+{
+	uint64_t h = mix(mix(ev->arc.caller_pc, ev->arc.callee_pc),
+			 (uint64_t)ev->arc.caller_gen << 32 ^ ev->arc.callee_gen ^
+				 (uint64_t)ev->thread << 16);
+	h *= 0xff51afd7ed558ccdull;
+	return (size_t)(h >> 52) & (ARC_SUM_SLOTS - 1);
+}
+
+static bool same_key(const struct arc_sum_slot *s, const struct prof_event *ev)
+{
+	return s->caller_pc == ev->arc.caller_pc && s->callee_pc == ev->arc.callee_pc &&
+	       s->thread == ev->thread && s->caller_gen == ev->arc.caller_gen &&
+	       s->callee_gen == ev->arc.callee_gen;
+}
+
+static void send(struct arc_sum *s, struct arc_sum_slot *slot)
+{
+	struct prof_event ev = { .kind = EV_ARC, .thread = slot->thread };
+	ev.arc.caller_pc = slot->caller_pc;
+	ev.arc.callee_pc = slot->callee_pc;
+	ev.arc.caller_gen = slot->caller_gen;
+	ev.arc.callee_gen = slot->callee_gen;
+	ev.arc.inclusive = slot->inclusive;
+	ev.arc.outer_inclusive = slot->outer_inclusive;
+	/* The event's calls is 32 bits: a slot that summed more goes in pieces
+	 * (the writer adds them up again). */
+	while (slot->calls > UINT32_MAX) {
+		ev.arc.calls = UINT32_MAX;
+		s->sink(s->ctx, &ev);
+		ev.arc.inclusive = ev.arc.outer_inclusive = 0;
+		slot->calls -= UINT32_MAX;
+	}
+	ev.arc.calls = (uint32_t)slot->calls;
+	s->sink(s->ctx, &ev);
+	slot->used = false;
+}
+
+void arc_sum_add(struct arc_sum *s, const struct prof_event *ev)
+{
+	if (!s->slots)
+		s->slots = xcalloc(ARC_SUM_SLOTS, sizeof *s->slots);
+	struct arc_sum_slot *slot = &s->slots[slot_of(ev)];
+	if (slot->used && !same_key(slot, ev))
+		send(s, slot);
+	if (!slot->used) {
+		*slot = (struct arc_sum_slot){ .caller_pc = ev->arc.caller_pc,
+					       .callee_pc = ev->arc.callee_pc,
+					       .caller_gen = ev->arc.caller_gen,
+					       .callee_gen = ev->arc.callee_gen,
+					       .thread = ev->thread,
+					       .used = true };
+	}
+	slot->calls += ev->arc.calls;
+	slot->inclusive += ev->arc.inclusive;
+	slot->outer_inclusive += ev->arc.outer_inclusive;
+}
+
+void arc_sum_flush(struct arc_sum *s)
+{
+	for (size_t i = 0; s->slots && i < ARC_SUM_SLOTS; i++)
+		if (s->slots[i].used)
+			send(s, &s->slots[i]);
+}
+
+void arc_sum_end(struct arc_sum *s)
+{
+	arc_sum_flush(s);
+	free(s->slots);
+	s->slots = NULL;
+}
