@@ -65,6 +65,10 @@ bool aspace_bp_orig(const struct aspace *as, uint64_t addr, uint8_t *orig)
 void aspace_bp_add(struct aspace *as, uint64_t addr, uint8_t orig)
 {
 	u64_table_put(&as->bps, addr, orig);
+	/* A page of code the cache kept without this int3 would take the
+	 * program's byte for a stale one (aspace_code_at). */
+	if (as->cache)
+		cache_mem_forget_pages(&as->cache->mem, addr, addr + 1);
 }
 
 struct aspace *aspace_fork(const struct aspace *parent, pid_t child)

@@ -118,9 +118,9 @@ static void log_space(const struct cache *c)
 		}
 	}
 	log_debug("process %d: %u translations (%llu invalidated), %zu exits, %llu writes; "
-		  "%llu KiB of code, %llu KiB dead", c->pid, c->index.n,
+		  "%llu KiB of code, %llu KiB dead; %zu pages of its code kept", c->pid, c->index.n,
 		  (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->mem.writes,
-		  (unsigned long long)bytes >> 10, (unsigned long long)dead >> 10);
+		  (unsigned long long)bytes >> 10, (unsigned long long)dead >> 10, c->mem.npages);
 }
 
 void cache_put(struct cache *c)
@@ -1202,9 +1202,9 @@ static void forget_sites(struct cache *c, uint64_t lo, uint64_t hi)
 size_t cache_invalidate(struct tracer *tr, struct cache *c, uint64_t lo, uint64_t hi)
 {
 	(void)tr;
+	cache_mem_forget_pages(&c->mem, lo, hi);
 	if (hi <= lo || !c->index.n)
 		return 0;
-	cache_mem_forget_code(&c->mem);
 	size_t killed = cache_index_reading(&c->index, lo, hi, kill_trans, c);
 	forget_sites(c, lo, hi);
 	if (killed)

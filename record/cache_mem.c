@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #define WINDOW 8192
+#define PAGE 4096ull
+#define MAX_PAGES 16384  /* 64 MiB of code kept at most */
 
 void cache_mem_open(struct cache_mem *m, pid_t pid)
 {
@@ -27,16 +29,33 @@ void cache_mem_open(struct cache_mem *m, pid_t pid)
 	m->pid = pid;
 	m->window = NULL;
 	m->window_len = 0;
+	memset(&m->pages, 0, sizeof m->pages); /* a fork's: its parent's pages */
+	m->npages = 0;
 	cache_mem_via(m, NULL, NULL, 0);
 	m->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (m->fd < 0)
 		log_debug("cannot open %s: %s", path, strerror(errno));
 }
 
+static void free_page(uint64_t page, uint64_t bytes, void *ctx)
+{
+	(void)page;
+	(void)ctx;
+	free((void *)(uintptr_t)bytes);
+}
+
+static void forget_all_pages(struct cache_mem *m)
+{
+	u64_table_each(&m->pages, free_page, NULL);
+	u64_table_clear(&m->pages);
+	m->npages = 0;
+}
+
 void cache_mem_close(struct cache_mem *m)
 {
 	free(m->window);
 	m->window = NULL;
+	forget_all_pages(m);
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
@@ -52,6 +71,50 @@ void cache_mem_via(struct cache_mem *m, struct tracer *tr, struct tracee *t, uin
 void cache_mem_forget_code(struct cache_mem *m)
 {
 	m->window_len = 0;
+}
+
+static void forget_page(struct cache_mem *m, uint64_t page)
+{
+	uint64_t bytes;
+	if (u64_table_get(&m->pages, page, &bytes)) {
+		free((void *)(uintptr_t)bytes);
+		u64_table_remove(&m->pages, page);
+		m->npages--;
+	}
+}
+
+struct pages_in {
+	uint64_t lo, hi;
+	uint64_t *v;
+	size_t n;
+};
+
+static void page_in(uint64_t page, uint64_t bytes, void *ctx)
+{
+	(void)bytes;
+	struct pages_in *r = ctx;
+	if (page >= r->lo && page < r->hi)
+		r->v[r->n++] = page;
+}
+
+void cache_mem_forget_pages(struct cache_mem *m, uint64_t lo, uint64_t hi)
+{
+	m->window_len = 0;
+	if (!m->npages || hi <= lo)
+		return;
+	struct pages_in r = { lo & ~(PAGE - 1), hi, NULL, 0 };
+	if ((hi - r.lo) / PAGE <= m->npages) {
+		for (uint64_t page = r.lo; page < hi; page += PAGE)
+			forget_page(m, page);
+		return;
+	}
+	/* A range wider than what is kept (a JIT's reservation unmapped):
+	 * look only at what is kept. */
+	r.v = xmalloc(m->npages * sizeof *r.v);
+	u64_table_each(&m->pages, page_in, &r);
+	for (size_t i = 0; i < r.n; i++)
+		forget_page(m, r.v[i]);
+	free(r.v);
 }
 
 static bool mem_read(struct cache_mem *m, uint64_t addr, void *buf, size_t n)
@@ -86,11 +149,61 @@ static size_t read_window(struct cache_mem *m, uint64_t pc, uint8_t out[16])
 	return 16;
 }
 
+/* Whether page holds code that changes only through a syscall prof sees
+ * (an mmap, mprotect, munmap, mremap over it): mapped executable, private
+ * and not writable, and not a page prof made read-only itself. */
+static bool page_keeps(struct tracee *t, uint64_t page)
+{
+	const struct map_entry *e = maps_find(&t->proc->maps, page);
+	uint64_t guarded;
+	return e && e->end >= page + PAGE && (e->prot & MAP_PROT_X) &&
+	       !(e->prot & (MAP_PROT_W | MAP_PROT_SHARED)) &&
+	       !u64_table_get(&t->proc->as->guarded, page, &guarded);
+}
+
+static const uint8_t *kept_page(struct cache_mem *m, uint64_t page)
+{
+	uint64_t bytes;
+	if (u64_table_get(&m->pages, page, &bytes))
+		return (const uint8_t *)(uintptr_t)bytes;
+	if (m->fd < 0 || !page_keeps(m->t, page))
+		return NULL;
+	if (m->npages == MAX_PAGES)
+		forget_all_pages(m);
+	uint8_t *copy = xmalloc(PAGE);
+	if (pread(m->fd, copy, PAGE, (off_t)page) != PAGE) {
+		free(copy);
+		return NULL;
+	}
+	u64_table_put(&m->pages, page, (uint64_t)(uintptr_t)copy);
+	m->npages++;
+	return copy;
+}
+
+/* 16 bytes at pc from kept pages; false when a page cannot be kept. */
+static bool read_kept(struct cache_mem *m, uint64_t pc, uint8_t out[16])
+{
+	uint64_t page = pc & ~(PAGE - 1), in_first = page + PAGE - pc;
+	const uint8_t *a = kept_page(m, page);
+	if (!a)
+		return false;
+	if (in_first >= 16) {
+		memcpy(out, a + (pc - page), 16);
+		return true;
+	}
+	const uint8_t *b = kept_page(m, page + PAGE);
+	if (!b)
+		return false;
+	memcpy(out, a + (pc - page), in_first);
+	memcpy(out + in_first, b, 16 - in_first);
+	return true;
+}
+
 /* The program's own bytes at pc, not block mode's int3s. */
 static size_t mem_read_code(struct cache_mem *m, uint64_t pc, uint8_t out[16])
 {
 	struct tracee *t = m->t;
-	size_t n = read_window(m, pc, out);
+	size_t n = read_kept(m, pc, out) ? 16 : read_window(m, pc, out);
 	aspace_code_at(t->proc->as, pc, out, n);
 	return n;
 }

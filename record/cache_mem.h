@@ -7,6 +7,8 @@
 #ifndef PROF_CACHE_MEM_H
 #define PROF_CACHE_MEM_H
 
+#include "prof/u64_table.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +49,11 @@ struct cache_mem {
 	uint8_t *window;
 	uint64_t window_at;
 	size_t window_len;
+	/* Pages of code that only a syscall prof sees can change (mapped
+	 * executable, private and not writable), kept across stops: page ->
+	 * its 4096 bytes as read, prof's int3s included. */
+	struct u64_table pages;
+	size_t npages;
 };
 
 extern const struct cache_mem_ops cache_mem_ptrace;
@@ -56,7 +63,11 @@ void cache_mem_open(struct cache_mem *m, pid_t pid);
 void cache_mem_close(struct cache_mem *m);
 /* Syscalls go through t, stopped, with the `syscall; int3` stub at stub. */
 void cache_mem_via(struct cache_mem *m, struct tracer *tr, struct tracee *t, uint64_t stub);
-/* The code read so far may have changed: read it again. */
+/* The code read so far may have changed: read it again (the pages kept
+ * stay: see cache_mem_forget_pages). */
 void cache_mem_forget_code(struct cache_mem *m);
+/* The program's code in [lo, hi) changed, or prof put an int3 there: the
+ * pages kept of it are read again. */
+void cache_mem_forget_pages(struct cache_mem *m, uint64_t lo, uint64_t hi);
 
 #endif
