@@ -427,6 +427,11 @@ static struct cache_region *region_at(struct cache *c, uint64_t addr)
 	uint64_t base = map_at(c, addr, CR_CODE + CACHE_REGION_STEP, PROT_READ | PROT_EXEC);
 	if (!base)
 		return NULL;
+	/* The table is data: writable, it takes a batch of entries in one
+	 * process_vm_writev (without, each entry goes through /proc/PID/mem). */
+	if (!c->mem.ops->protect(&c->mem, base + CR_TABLE, CR_CODE - CR_TABLE, PROT_READ | PROT_WRITE))
+		log_debug("process %d: lookup table at %llx stays read-only", c->pid,
+			  (unsigned long long)(base + CR_TABLE));
 	struct cache_region *r = &c->regions[c->nregions++];
 	memset(r, 0, sizeof *r);
 	r->base = base;
@@ -753,7 +758,23 @@ static bool is_call(const struct trans *x)
  * own when first reached. Return sites go into the lookup table. */
 #define AHEAD_BUDGET 16
 
-static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry);
+/* Lookup-table entries on their way into the program: written together,
+ * every value before every key (a thread probing meanwhile finds a key
+ * only with its value in place), with one process_vm_writev (the tables
+ * are mapped writable), where two pwrites an entry cost cc1 150,000
+ * syscalls. */
+#define TABLE_BATCH 64
+struct table_batch {
+	struct {
+		struct cache_region *r;
+		uint64_t k, target, entry;
+	} v[TABLE_BATCH];
+	size_t n;
+};
+
+static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry,
+			  struct table_batch *batch);
+static bool table_flush(struct cache *c, struct table_batch *b);
 
 /* Translates ahead of first into made[] (first included); returns how many. */
 static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c,
@@ -792,13 +813,15 @@ static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache 
  * the program died of SIGSEGV: busy, 1 attach in ~400). */
 static void list_return_sites(struct cache *c, const struct trans *const *made, size_t nmade)
 {
+	struct table_batch b = { .n = 0 };
 	for (size_t m = 0; m < nmade; m++) {
 		const struct trans *ret = is_call(made[m]) ? lookup_orig(c, made[m]->pc[made[m]->n]) : NULL;
 		for (int i = 0; ret && i < c->nregions; i++)
 			if (ret->entry >= c->regions[i].base &&
 			    ret->entry < c->regions[i].base + CACHE_REGION_SIZE)
-				region_insert(c, &c->regions[i], ret->orig, ret->entry);
+				region_insert(c, &c->regions[i], ret->orig, ret->entry, &b);
 	}
+	table_flush(c, &b);
 }
 
 const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct cache *c,
@@ -877,9 +900,32 @@ static uint64_t bucket_of(uint64_t target)
 	return ((target * (uint64_t)CD_HASH_MUL) >> CD_HASH_SHIFT) & ((1ull << CR_TABLE_BITS) - 1);
 }
 
-/* Value first, then key: a thread probing meanwhile finds the key only
- * with its value in place. */
-static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry)
+static uint64_t slot_addr(const struct cache_region *r, uint64_t k)
+{
+	return r->base + CR_TABLE + 16 * k;
+}
+
+/* Writes the batch's entries; those that could not be written leave the
+ * table's copy in prof too (a target believed listed would miss forever). */
+static bool table_flush(struct cache *c, struct table_batch *b)
+{
+	uint64_t addr[2 * TABLE_BATCH], val[2 * TABLE_BATCH];
+	for (size_t i = 0; i < b->n; i++) {
+		addr[i] = slot_addr(b->v[i].r, b->v[i].k) + 8;
+		val[i] = b->v[i].entry;
+		addr[b->n + i] = slot_addr(b->v[i].r, b->v[i].k);
+		val[b->n + i] = b->v[i].target;
+	}
+	bool ok = !b->n || c->mem.ops->write_words(&c->mem, addr, val, 2 * b->n);
+	for (size_t i = 0; !ok && i < b->n; i++)
+		b->v[i].r->keys[b->v[i].k] = 0;
+	b->n = 0;
+	return ok;
+}
+
+/* Into the batch (written when it is full, or by the caller). */
+static bool region_insert(struct cache *c, struct cache_region *r, uint64_t target, uint64_t entry,
+			  struct table_batch *batch)
 {
 	uint64_t v;
 	if (u64_table_get(&c->unlisted, target, &v))
@@ -892,11 +938,12 @@ static bool region_insert(struct cache *c, struct cache_region *r, uint64_t targ
 			return true;
 		if (r->keys[i])
 			continue;
-		uint64_t slot = r->base + CR_TABLE + 16 * i;
-		if (!cache_write(c, slot + 8, &entry, 8) || !cache_write(c, slot, &target, 8))
-			return false;
 		r->keys[i] = target;
-		return true;
+		batch->v[batch->n].r = r;
+		batch->v[batch->n].k = i;
+		batch->v[batch->n].target = target;
+		batch->v[batch->n].entry = entry;
+		return ++batch->n < TABLE_BATCH || table_flush(c, batch);
 	}
 	return false; /* that bucket's run is full: this target always misses here */
 }
@@ -917,10 +964,11 @@ void cache_unlist(struct cache *c, uint64_t target)
 
 bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
 {
+	struct table_batch b = { .n = 0 };
 	bool ok = true;
 	for (int i = 0; i < c->nregions; i++)
-		ok &= region_insert(c, &c->regions[i], target, x->entry);
-	return ok;
+		ok &= region_insert(c, &c->regions[i], target, x->entry, &b);
+	return table_flush(c, &b) && ok;
 }
 
 /* ---- counting ---- */
@@ -1148,7 +1196,7 @@ static void unlist_entry(struct cache *c, uint64_t target)
 		for (uint64_t k = b; r->keys && k < b + CR_TABLE_SLACK && r->keys[k]; k++) {
 			if (r->keys[k] != target)
 				continue;
-			if (!cache_write(c, r->base + CR_TABLE + 16 * k, &dead, 8))
+			if (!cache_write(c, slot_addr(r, k), &dead, 8))
 				log_debug("process %d: %llx stays in a lookup table", c->pid,
 					  (unsigned long long)target);
 			r->keys[k] = TOMBSTONE;

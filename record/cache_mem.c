@@ -15,11 +15,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define WINDOW 8192
 #define PAGE 4096ull
 #define MAX_PAGES 16384  /* 64 MiB of code kept at most */
+#define WORDS_AT_ONCE 256
 
 void cache_mem_open(struct cache_mem *m, pid_t pid)
 {
@@ -128,6 +130,32 @@ static bool mem_write(struct cache_mem *m, uint64_t addr, const void *buf, size_
 	if (m->fd >= 0 && pwrite(m->fd, buf, n, (off_t)addr) == (ssize_t)n)
 		return true;
 	return tracer_write_code(m->pid, addr, buf, n);
+}
+
+/* One process_vm_writev for many words where the memory is writable (the
+ * lookup tables), a pwrite per word from where it is not. */
+static bool mem_write_words(struct cache_mem *m, const uint64_t *addr, const uint64_t *val,
+			    size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < WORDS_AT_ONCE ? n - done : WORDS_AT_ONCE;
+		struct iovec local[WORDS_AT_ONCE], remote[WORDS_AT_ONCE];
+		for (size_t i = 0; i < k; i++) {
+			local[i] = (struct iovec){ (void *)&val[done + i], 8 };
+			remote[i] = (struct iovec){ (void *)(uintptr_t)addr[done + i], 8 };
+		}
+		m->writes++;
+		ssize_t w = process_vm_writev(m->pid, local, k, remote, k, 0);
+		size_t whole = w > 0 ? (size_t)w / 8 : 0;
+		if (whole < k) {
+			for (size_t i = done + whole; i < n; i++)
+				if (!mem_write(m, addr[i], &val[i], 8))
+					return false;
+			return true;
+		}
+		done += k;
+	}
+	return true;
 }
 
 /* Up to 16 bytes of code at pc, through a window read a page or two at a
@@ -258,6 +286,7 @@ static bool mem_unmap(struct cache_mem *m, uint64_t addr, uint64_t size)
 const struct cache_mem_ops cache_mem_ptrace = {
 	.read = mem_read,
 	.write = mem_write,
+	.write_words = mem_write_words,
 	.read_code = mem_read_code,
 	.map = mem_map,
 	.protect = mem_protect,

@@ -21,6 +21,10 @@ struct cache_mem;
 struct cache_mem_ops {
 	bool (*read)(struct cache_mem *m, uint64_t addr, void *buf, size_t n);
 	bool (*write)(struct cache_mem *m, uint64_t addr, const void *buf, size_t n);
+	/* n 8-byte values to n addresses, in that order: a thread reading
+	 * them meanwhile sees each one only after those before it. */
+	bool (*write_words)(struct cache_mem *m, const uint64_t *addr, const uint64_t *val,
+			    size_t n);
 	/* Up to 16 bytes of the program's own code at pc (prof's int3s
 	 * undone); returns how many (0: none). */
 	size_t (*read_code)(struct cache_mem *m, uint64_t pc, uint8_t out[16]);

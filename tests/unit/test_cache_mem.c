@@ -133,12 +133,43 @@ static void test_writable_code_is_not_kept(void **state)
 	munmap(rwx, PAGE);
 }
 
+/* Words written in one gathered write where the memory is writable (a
+ * lookup table), word by word through /proc/PID/mem where it is not; in
+ * order either way (the last of two writes to a word stays). */
+static void test_words_writable_or_not(void **state)
+{
+	struct fixture *f = *state;
+	for (int writable = 1; writable >= 0; writable--) {
+		uint64_t *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				      -1, 0);
+		assert_true(page != MAP_FAILED);
+		if (!writable)
+			assert_int_equal(mprotect(page, PAGE, PROT_READ), 0);
+		uint64_t addr[300], val[300];
+		for (size_t i = 0; i < 300; i++) {
+			addr[i] = (uint64_t)(uintptr_t)&page[i];
+			val[i] = 0x1000 + i;
+		}
+		addr[299] = addr[0]; /* written first and last */
+		uint64_t writes = f->c.mem.writes;
+		assert_true(f->c.mem.ops->write_words(&f->c.mem, addr, val, 300));
+		assert_int_equal(page[0], 0x1000 + 299);
+		for (size_t i = 1; i < 299; i++)
+			assert_int_equal(page[i], 0x1000 + i);
+		/* Two gathered writes of 256 and 44 words; read-only, the first
+		 * fails and each word goes through a pwrite. */
+		assert_int_equal(f->c.mem.writes - writes, writable ? 2 : 1 + 300);
+		munmap(page, PAGE);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_read_only_code_is_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_code_is_read_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writable_code_is_not_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_words_writable_or_not, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
