@@ -1018,6 +1018,22 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	free(now);
 }
 
+uint64_t cache_uncounted(struct cache *c, const struct cache_area *a)
+{
+	if (!a->base || !c->index.n)
+		return 0;
+	uint32_t n = c->index.n;
+	uint64_t *now = xmalloc(n * sizeof *now), sum = 0;
+	if (cache_read(c, a->base + CD_COUNTERS, now, n * sizeof *now))
+		for (uint32_t id = 0; id < n; id++) {
+			const struct trans *x = c->index.trans[id];
+			if (x)
+				sum += (now[id] - (id < a->nseen ? a->seen[id] : 0)) * x->n;
+		}
+	free(now);
+	return sum;
+}
+
 struct range_ids {
 	uint32_t *ids;
 	size_t n, cap;

@@ -122,7 +122,7 @@ struct cache {
 	 * (the syscall puts the first in RCX; the program must see the second). */
 	struct u64_table after_syscall;
 	struct u64_table homeless;  /* blocks that ran in block mode: no region could reach them */
-	uint64_t harvested_ns;  /* when the counters were last read */
+	uint64_t peeked_ns;     /* when the progress line last looked at the counters */
 };
 
 /* Which thread runs in the cache, and its clocks (per thread). */
@@ -174,6 +174,9 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
  * cache_harvest reads every counter; a range with many falls back to it. */
 void cache_harvest_range(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
 			 uint64_t lo, uint64_t hi);
+/* What t's counters hold that was not counted yet, in instructions
+ * (nothing is counted: the progress line shows it). */
+uint64_t cache_uncounted(struct cache *c, const struct cache_area *a);
 /* Replays the call log only (the counters stay for the next harvest). */
 void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a,
 		 struct cache_clock *clk);

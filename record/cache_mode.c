@@ -9,6 +9,7 @@
 #include "callstack.h"
 #include "client_request.h"
 #include "inject.h"
+#include "progress.h"
 #include "tracer.h"
 #include "write_guard.h"
 #include "prof/log.h"
@@ -25,7 +26,7 @@
 #include <unistd.h>
 
 #define MAX_STEPS_OUT 10000
-#define HARVEST_EVERY_NS 1000000000ull
+#define PEEK_EVERY_NS 1000000000ull
 
 static struct cache *cache_of(struct tracee *t)
 {
@@ -47,6 +48,7 @@ static uint64_t stub_of(struct tracee *t)
 struct cache_thread {
 	struct cache_clock clk; /* the thread's instruction clock */
 	struct cache_area area; /* its counters and call log */
+	uint64_t uncounted;     /* what its counters held uncounted, at the last peek */
 };
 
 static struct cache_thread *cache_thread_of(struct tracee *t)
@@ -387,10 +389,35 @@ static void lookup_missed(struct tracer *tr, struct tracee *t, struct cache *c, 
 	exit_reached(tr, t, c, 0, target);
 }
 
+/* t's share of the progress line's count goes: it is counted now, or gone. */
+static void forget_uncounted(struct tracer *tr, struct tracee *t)
+{
+	struct cache_thread *ct = cache_thread_of(t);
+	tr->uncounted -= ct->uncounted;
+	ct->uncounted = 0;
+}
+
 static void harvest(struct tracer *tr, struct tracee *t, struct cache *c)
 {
 	cache_harvest(tr, t, c, area_of(t));
-	c->harvested_ns = now_ns();
+	forget_uncounted(tr, t);
+}
+
+/* Once a second at a syscall: the progress line gets what t ran since its
+ * counters were last read out, without reading them out. Read out, they
+ * are a row per instruction for the writer to add into the store again:
+ * reading them out every second cost cc1 12 % of its recording, the
+ * writer falling behind. They are read out at exec, fork, thread exit and
+ * the end, and where code changes. */
+static void peek(struct tracer *tr, struct tracee *t, struct cache *c)
+{
+	c->peeked_ns = now_ns();
+	if (!progress_watches_syscalls(tr->progress))
+		return;
+	struct cache_thread *ct = cache_thread_of(t);
+	uint64_t now = cache_uncounted(c, &ct->area);
+	tr->uncounted += now - ct->uncounted;
+	ct->uncounted = now;
 }
 
 /* A syscall that ran in the cache left the cache's address after it in
@@ -418,8 +445,8 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 		tracer_memory_syscall_exit(tr, t, nr, (int64_t)r->rax);
 	s->state = B_CACHE;
 	if (!c->off && cache_holds(c, r->rip)) {
-		if (now_ns() - c->harvested_ns > HARVEST_EVERY_NS)
-			harvest(tr, t, c);
+		if (now_ns() - c->peeked_ns > PEEK_EVERY_NS)
+			peek(tr, t, c);
 		block_resume_thread(t, 0);
 		return;
 	}
@@ -731,6 +758,7 @@ static void cache_thread_gone(struct tracer *tr, struct tracee *t)
 {
 	struct block_thread *b = t->mode_state;
 	if (b && b->ext) {
+		forget_uncounted(tr, t);
 		cache_area_free(area_of(t));
 		free(b->ext);
 		b->ext = NULL;

@@ -1278,7 +1278,7 @@ int tracer_run(struct tracer *tr)
 			ptrace(PTRACE_CONT, tid, 0, 0);
 		else
 			tracer_on_stop(tr, t, status, &es);
-		progress_tick(tr->progress, tr->insns);
+		progress_tick(tr->progress, tr->insns + tr->uncounted);
 	}
 	early_stops_free(&es);
 	tracer_flush_arcs(tr);

@@ -189,6 +189,7 @@ struct tracer {
 	int main_status;           /* wait status of the first process, once it ended */
 	bool main_ended;
 	uint64_t insns, syscalls, threads_seen, signals;
+	uint64_t uncounted;         /* cache mode: run, not counted yet (the progress line) */
 	uint64_t stops;             /* statuses the loop handled (PROF_DEBUG prints them) */
 	size_t deepest_stack;       /* the most frames a shadow call stack held (PROF_DEBUG) */
 	bool attached;             /* -p: detach at the end instead of killing */

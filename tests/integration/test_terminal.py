@@ -1,6 +1,7 @@
 """prof record in a real terminal (tmux): the live progress line never mixes
 with the program's own output, and sample mode speaks of samples."""
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -99,6 +100,34 @@ class Terminal(ProfTestCase):
         self.assertNotIn("syscalls", summary)   # sample mode does not see them
         # It cannot see the program's writes: no progress line on a shared terminal.
         self.assertNotIn("\x1b[Kprof: ", raw)
+
+    def test_cache_mode_counts_as_the_program_runs(self):
+        """The progress line grows while the program runs, though cache mode
+        reads its counters out only at exec, fork, exit and the end: it
+        peeks at them once a second (at a syscall)."""
+        stop = os.path.join(self.dir, "stop")
+        loop = "while [ ! -e %s ]; do :; done" % shlex.quote(stop)
+        cmd = "%s record --mode cache -o %s -- sh -c %s; echo EXIT=$?" % (
+            shlex.quote(PROF), shlex.quote(self.db()), shlex.quote(loop))
+        self.tmux("send-keys", "-t", self.session, cmd, "Enter")
+        seen, deadline = 0, time.monotonic() + 120
+        try:
+            while time.monotonic() < deadline and seen < 10_000_000:
+                screen = self.tmux("capture-pane", "-p", "-J", "-t", self.session)
+                for line in screen.splitlines():
+                    m = re.match(r"prof: ([\d,]+) instructions ", line)
+                    if m:
+                        seen = max(seen, int(m.group(1).replace(",", "")))
+                time.sleep(0.2)
+        finally:
+            open(stop, "w").close()
+        self.assertGreaterEqual(seen, 10_000_000, screen)
+        while time.monotonic() < deadline:
+            screen = self.tmux("capture-pane", "-p", "-J", "-t", self.session)
+            if "EXIT=" in screen.replace(cmd, ""):
+                break
+            time.sleep(0.2)
+        self.assertIn("EXIT=0", screen.replace(cmd, ""))
 
 
 if __name__ == "__main__":
