@@ -123,6 +123,7 @@ struct cache {
 	struct u64_table after_syscall;
 	struct u64_table homeless;  /* blocks that ran in block mode: no region could reach them */
 	uint64_t peeked_ns;     /* when the progress line last looked at the counters */
+	uint64_t next_harvest_ns, harvest_gap_ns; /* counters read out at syscalls (cache_mode.c) */
 };
 
 /* Which thread runs in the cache, and its clocks (per thread). */

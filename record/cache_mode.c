@@ -27,6 +27,8 @@
 
 #define MAX_STEPS_OUT 10000
 #define PEEK_EVERY_NS 1000000000ull
+#define HARVEST_FIRST_NS 2000000000ull
+#define HARVEST_MAX_NS 16000000000ull
 
 static struct cache *cache_of(struct tracee *t)
 {
@@ -404,20 +406,40 @@ static void harvest(struct tracer *tr, struct tracee *t, struct cache *c)
 }
 
 /* Once a second at a syscall: the progress line gets what t ran since its
- * counters were last read out, without reading them out. Read out, they
- * are a row per instruction for the writer to add into the store again:
- * reading them out every second cost cc1 12 % of its recording, the
- * writer falling behind. They are read out at exec, fork, thread exit and
- * the end, and where code changes. */
-static void peek(struct tracer *tr, struct tracee *t, struct cache *c)
+ * counters were last read out, without reading them out. */
+static void peek(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t now)
 {
-	c->peeked_ns = now_ns();
+	c->peeked_ns = now;
 	if (!progress_watches_syscalls(tr->progress))
 		return;
 	struct cache_thread *ct = cache_thread_of(t);
-	uint64_t now = cache_uncounted(c, &ct->area);
-	tr->uncounted += now - ct->uncounted;
-	ct->uncounted = now;
+	uint64_t uncounted = cache_uncounted(c, &ct->area);
+	tr->uncounted += uncounted - ct->uncounted;
+	ct->uncounted = uncounted;
+}
+
+/* Besides exec, fork, thread exit, code changes and the end, counters are
+ * read out into the store at a syscall 2 s after the process's first,
+ * then 4, 8 and every 16 s after the one before (what a full disk or a
+ * killed prof can lose). Each read-out is a row per instruction that ran
+ * for the writer to add into the store again: once a second, it cost cc1
+ * 12 % of its recording, the tracer waiting for the writer. */
+static void at_syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c)
+{
+	uint64_t now = now_ns();
+	if (!c->next_harvest_ns) {
+		c->harvest_gap_ns = HARVEST_FIRST_NS;
+		c->next_harvest_ns = now + HARVEST_FIRST_NS;
+	}
+	if (now >= c->next_harvest_ns) {
+		harvest(tr, t, c);
+		c->peeked_ns = now;
+		c->harvest_gap_ns = c->harvest_gap_ns * 2 < HARVEST_MAX_NS ? c->harvest_gap_ns * 2
+									  : HARVEST_MAX_NS;
+		c->next_harvest_ns = now + c->harvest_gap_ns;
+	} else if (now - c->peeked_ns > PEEK_EVERY_NS) {
+		peek(tr, t, c, now);
+	}
 }
 
 /* A syscall that ran in the cache left the cache's address after it in
@@ -445,8 +467,7 @@ static void syscall_exit(struct tracer *tr, struct tracee *t, struct cache *c,
 		tracer_memory_syscall_exit(tr, t, nr, (int64_t)r->rax);
 	s->state = B_CACHE;
 	if (!c->off && cache_holds(c, r->rip)) {
-		if (now_ns() - c->peeked_ns > PEEK_EVERY_NS)
-			peek(tr, t, c);
+		at_syscall_exit(tr, t, c);
 		block_resume_thread(t, 0);
 		return;
 	}
