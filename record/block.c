@@ -602,15 +602,18 @@ void block_run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 /* A new process image's first stop (no other thread runs in it yet): its
  * scratch page, what the mode built on block mode sets up, then its first
  * block. */
-static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
+/* The process image's scratch page, CPU model and cache, set up through t;
+ * false when t went on meanwhile (it died, or a signal that came during
+ * the setup was delivered). */
+static bool prepare_image(struct tracer *tr, struct tracee *t)
 {
 	struct scratch *sc = &t->proc->as->scratch;
 	struct injection inj = { 0 };
 	sc->refused |= tr->opt.no_scratch;
 	if (!sc->base && !sc->refused && !scratch_map(tr, t, sc, &inj) && inj.ret == -ESRCH)
-		return; /* died meanwhile: the loop hears of it */
+		return false; /* died meanwhile: the loop hears of it */
 	if (!cpu_arm(tr, t, sc->base))
-		return;
+		return false;
 	if (tr->opt.mode->block_ext && !inj.held_sig)
 		tr->opt.mode->block_ext->image_start(tr, t, sc->base);
 	if (inj.held_sig) {
@@ -618,9 +621,15 @@ static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 		if (ptrace(PTRACE_SETSIGINFO, t->tid, 0, &inj.held_si) != 0)
 			tracer_lost(tr, "a siginfo lost", "thread %d, signal %d", t->tid, inj.held_sig);
 		block_mode.on_signal(tr, t, inj.held_sig);
-		return;
+		return false;
 	}
-	run_from(tr, t, pc, 0);
+	return true;
+}
+
+static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
+{
+	if (prepare_image(tr, t))
+		run_from(tr, t, pc, 0);
 }
 
 /* ---- stops ---- */
@@ -838,6 +847,16 @@ static void faulted_cpuid(struct tracer *tr, struct tracee *t, uint64_t pc)
 
 static void block_on_signal(struct tracer *tr, struct tracee *t, int sig)
 {
+	struct proc *p = t->proc;
+	if (!p->as) {
+		/* The first stop of the process's first thread is a signal (a
+		 * SIGSTOP sent as prof attaches): it begins here, then gets it.
+		 * Sent on to block mode with no space, prof died of SIGSEGV. */
+		p->as = aspace_new();
+		callstack_push(tr, t, 0, t->pc, 0, 0);
+		if (!prepare_image(tr, t))
+			return;
+	}
 	struct block_thread *s = bt(t);
 	siginfo_t si;
 	if (sig == SIGSEGV && ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) == 0 &&
