@@ -310,3 +310,11 @@ uint64_t hash_fnv1a(const uint8_t *p, size_t n)
 		h = (h ^ p[i]) * 0x100000001b3ull;
 	return h;
 }
+
+uint64_t hash_pair(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}

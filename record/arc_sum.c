@@ -4,18 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h;
-}
-
 static size_t slot_of(const struct prof_event *ev)
 {
-	uint64_t h = mix(mix(ev->arc.caller_pc, ev->arc.callee_pc),
-			 (uint64_t)ev->arc.caller_gen << 32 ^ ev->arc.callee_gen ^
-				 (uint64_t)ev->thread << 16);
-	h *= 0xff51afd7ed558ccdull;
+	uint64_t gens = (uint64_t)ev->arc.caller_gen << 32 | ev->arc.callee_gen;
+	uint64_t h = hash_pair(hash_pair(ev->arc.caller_pc, ev->arc.callee_pc),
+			       hash_pair(ev->thread, gens));
 	return (size_t)(h >> 52) & (ARC_SUM_SLOTS - 1);
 }
 

@@ -138,14 +138,6 @@ static void begin(struct writer *w)
 
 /* Two numbers into one hash: the table's own mixing ignores the high bits
  * of a key in a small table, where a pc and a thread id differ. */
-static uint64_t hash_pair(uint64_t a, uint64_t b)
-{
-	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-	return h ^ (h >> 31);
-}
-
 /* What the same_* callbacks get: the row looked for and the rows that have
  * the same hash as it. */
 struct row_find {

@@ -71,5 +71,8 @@ size_t terminal_width(int fd);
 /* FNV-1a of n bytes: a cheap hash to find equal byte strings (code seen,
  * JIT files read), not to resist anyone. */
 uint64_t hash_fnv1a(const uint8_t *p, size_t n);
+/* Two 64-bit keys mixed into one hash (a splitmix64 finish): for tables
+ * keyed by several numbers (the writer's rows, the tracer's arc sums). */
+uint64_t hash_pair(uint64_t a, uint64_t b);
 
 #endif
