@@ -993,16 +993,29 @@ static void grow_seen(struct cache_area *a, uint32_t n)
 	}
 }
 
+/* Every counter of area a (one per translation, c->index.n of them), in
+ * one read; NULL without an area or when they cannot be read. */
+static uint64_t *read_counters(struct cache *c, const struct cache_area *a)
+{
+	if (!a->base || !c->index.n)
+		return NULL;
+	size_t size = c->index.n * sizeof(uint64_t);
+	uint64_t *now = xmalloc(size);
+	if (cache_read(c, a->base + CD_COUNTERS, now, size))
+		return now;
+	free(now);
+	return NULL;
+}
+
 void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_area *a)
 {
 	if (!a->base || !c->index.n)
 		return;
 	uint32_t n = c->index.n;
 	grow_seen(a, n);
-	uint64_t *now = xmalloc(n * sizeof *now);
-	if (!cache_read(c, a->base + CD_COUNTERS, now, n * sizeof *now)) {
+	uint64_t *now = read_counters(c, a);
+	if (!now) {
 		tracer_lost(tr, "counters unreadable", "process %d", c->pid);
-		free(now);
 		return;
 	}
 	/* Per-instruction counts only: the thread's clock comes from the log. */
@@ -1020,16 +1033,12 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 
 uint64_t cache_uncounted(struct cache *c, const struct cache_area *a)
 {
-	if (!a->base || !c->index.n)
-		return 0;
-	uint32_t n = c->index.n;
-	uint64_t *now = xmalloc(n * sizeof *now), sum = 0;
-	if (cache_read(c, a->base + CD_COUNTERS, now, n * sizeof *now))
-		for (uint32_t id = 0; id < n; id++) {
-			const struct trans *x = c->index.trans[id];
-			if (x)
-				sum += (now[id] - (id < a->nseen ? a->seen[id] : 0)) * x->n;
-		}
+	uint64_t *now = read_counters(c, a), sum = 0;
+	for (uint32_t id = 0; now && id < c->index.n; id++) {
+		const struct trans *x = c->index.trans[id];
+		if (x)
+			sum += (now[id] - (id < a->nseen ? a->seen[id] : 0)) * x->n;
+	}
 	free(now);
 	return sum;
 }
