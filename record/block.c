@@ -599,12 +599,10 @@ void block_run_from(struct tracer *tr, struct tracee *t, uint64_t pc, int sig)
 	run_from(tr, t, pc, sig);
 }
 
-/* A new process image's first stop (no other thread runs in it yet): its
- * scratch page, what the mode built on block mode sets up, then its first
- * block. */
-/* The process image's scratch page, CPU model and cache, set up through t;
- * false when t went on meanwhile (it died, or a signal that came during
- * the setup was delivered). */
+/* The process image's scratch page, CPU model and what the mode built on
+ * block mode sets up (the cache), through t; false when t went on
+ * meanwhile (it died, or a signal that came during the setup was
+ * delivered). */
 static bool prepare_image(struct tracer *tr, struct tracee *t)
 {
 	struct scratch *sc = &t->proc->as->scratch;
@@ -626,6 +624,8 @@ static bool prepare_image(struct tracer *tr, struct tracee *t)
 	return true;
 }
 
+/* A new process image's first stop (no other thread runs in it yet): the
+ * image set up, then its first block. */
 static void start_image(struct tracer *tr, struct tracee *t, uint64_t pc)
 {
 	if (prepare_image(tr, t))
