@@ -74,8 +74,6 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 		memcpy(c->exitv, parent->exitv, parent->nexits * sizeof *c->exitv);
 	memset(&c->exits_to, 0, sizeof c->exits_to);
 	u64_table_copy(&c->exits_to, &parent->exits_to);
-	memset(&c->site_len, 0, sizeof c->site_len);
-	u64_table_copy(&c->site_len, &parent->site_len);
 	memset(&c->unlisted, 0, sizeof c->unlisted);
 	u64_table_copy(&c->unlisted, &parent->unlisted);
 	memset(&c->after_syscall, 0, sizeof c->after_syscall);
@@ -100,7 +98,6 @@ static void forget_translations(struct cache *c)
 	cache_index_clear(&c->index);
 	u64_table_clear(&c->exits);
 	u64_table_clear(&c->exits_to);
-	u64_table_clear(&c->site_len);
 	u64_table_clear(&c->after_syscall);
 	c->nexits = 0;
 }
@@ -580,14 +577,6 @@ static struct translate_source source_of(struct code_reader *r)
 {
 	return (struct translate_source){ .classifier = r->tr->classifier, .read = reader_read,
 					  .saw = reader_saw, .refuses = reader_refuses, .ctx = r };
-}
-
-/* Decodes the program's instruction at pc (its own bytes, not our int3s). */
-static bool read_insn(struct tracer *tr, struct tracee *t, uint64_t pc, struct scanned *s)
-{
-	struct code_reader r = { tr, t };
-	struct translate_source src = source_of(&r);
-	return translate_decode(&src, pc, s);
 }
 
 /* Scans the block at pc into s (room for MAX_TRANS_INSNS); returns its
@@ -1086,17 +1075,6 @@ void cache_harvest_range(struct tracer *tr, struct tracee *t, struct cache *c, s
 	free(r.ids);
 }
 
-static uint64_t return_address(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t site)
-{
-	uint64_t len;
-	if (!u64_table_get(&c->site_len, site, &len)) {
-		struct scanned s;
-		len = read_insn(tr, t, site, &s) ? s.info.len : 0;
-		u64_table_put(&c->site_len, site, len);
-	}
-	return site + len;
-}
-
 /* The thread's clock advances by what ran while it was counted. */
 static void advance_clock(struct tracee *t, struct cache_clock *clk, uint64_t tracee_icount,
 			  bool counting)
@@ -1106,7 +1084,7 @@ static void advance_clock(struct tracee *t, struct cache_clock *clk, uint64_t tr
 	clk->tracee = tracee_icount;
 }
 
-static void replay(struct tracer *tr, struct tracee *t, struct cache *c, struct cache_clock *clk,
+static void replay(struct tracer *tr, struct tracee *t, struct cache_clock *clk,
 		   const struct cache_log_entry *v, size_t n)
 {
 	/* Only --collect's calls and returns change what is counted during a
@@ -1116,11 +1094,12 @@ static void replay(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 		if (tr->opt.collect)
 			counting = tracer_counting(tr, t);
 		advance_clock(t, clk, v[i].icount, counting);
+		uint64_t site = v[i].site & CACHE_LOG_PC_MASK;
 		if (v[i].site & CACHE_LOG_JUMP)
-			tracer_jump_taken(tr, t, v[i].site & ~CACHE_LOG_JUMP, v[i].target);
+			tracer_jump_taken(tr, t, site, v[i].target);
 		else if (v[i].site)
-			callstack_push(tr, t, v[i].site, v[i].target,
-				       return_address(tr, t, c, v[i].site), v[i].sp);
+			callstack_push(tr, t, site, v[i].target,
+				       site + (v[i].site >> CACHE_LOG_LEN_SHIFT & 15), v[i].sp);
 		else
 			callstack_ret(tr, t, v[i].target, v[i].sp);
 	}
@@ -1132,8 +1111,7 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 	uint64_t hdr[2];
 	if (!a->base || !clk->ran || !cache_read(c, a->base, hdr, sizeof hdr))
 		return;
-	cache_mem_forget_code(&c->mem);
-	cache_mem_via(&c->mem, tr, t, c->mem.stub); /* call sites' code is read through t */
+	cache_mem_via(&c->mem, tr, t, c->mem.stub);
 	uint64_t start = a->base + CD_LOG;
 	size_t n = hdr[1] > start ? (hdr[1] - start) / sizeof(struct cache_log_entry) : 0;
 	if (n > CD_LOG_SIZE / sizeof(struct cache_log_entry))
@@ -1141,7 +1119,7 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 	if (n) {
 		struct cache_log_entry *v = xmalloc(n * sizeof *v);
 		if (cache_read(c, start, v, n * sizeof *v))
-			replay(tr, t, c, clk, v, n);
+			replay(tr, t, clk, v, n);
 		free(v);
 		if (!cache_write(c, a->base + CD_LOG_PTR, &start, 8))
 			tracer_lost(tr, "a call log not reset", "process %d", c->pid);
@@ -1243,35 +1221,6 @@ static void kill_trans(void *ctx, struct trans *x)
 	unlink_exits_to(c, x->orig);
 }
 
-struct site_walk {
-	uint64_t lo, hi;
-	uint64_t *gone;
-	size_t n, cap;
-};
-
-static void site_if_inside(uint64_t site, uint64_t len, void *ctx)
-{
-	struct site_walk *w = ctx;
-	(void)len;
-	if (site < w->lo || site >= w->hi)
-		return;
-	if (w->n == w->cap) {
-		w->cap = w->cap ? 2 * w->cap : 64;
-		w->gone = xrealloc(w->gone, w->cap * sizeof *w->gone);
-	}
-	w->gone[w->n++] = site;
-}
-
-/* Call sites whose length was read from the old code. */
-static void forget_sites(struct cache *c, uint64_t lo, uint64_t hi)
-{
-	struct site_walk w = { lo, hi, NULL, 0, 0 };
-	u64_table_each(&c->site_len, site_if_inside, &w);
-	for (size_t i = 0; i < w.n; i++)
-		u64_table_remove(&c->site_len, w.gone[i]);
-	free(w.gone);
-}
-
 size_t cache_invalidate(struct tracer *tr, struct cache *c, uint64_t lo, uint64_t hi)
 {
 	(void)tr;
@@ -1279,7 +1228,6 @@ size_t cache_invalidate(struct tracer *tr, struct cache *c, uint64_t lo, uint64_
 	if (hi <= lo || !c->index.n)
 		return 0;
 	size_t killed = cache_index_reading(&c->index, lo, hi, kill_trans, c);
-	forget_sites(c, lo, hi);
 	if (killed)
 		log_debug("process %d: %zu translations of %llx-%llx invalidated", c->pid, killed,
 			  (unsigned long long)lo, (unsigned long long)hi);

@@ -55,8 +55,13 @@ struct tracee;
 
 /* One entry of the call log, as the translations write it. */
 #define CACHE_LOG_JUMP (1ull << 63)  /* in site: a jump into another function */
+/* In a call's site, the call's length: its return address is known without
+ * reading (or remembering) the code the call was translated from. */
+#define CACHE_LOG_LEN_SHIFT 56
+#define CACHE_LOG_PC_MASK ((1ull << CACHE_LOG_LEN_SHIFT) - 1)
 struct cache_log_entry {
-	uint64_t site;          /* the call (or | CACHE_LOG_JUMP: the jump) instruction; 0: a return */
+	uint64_t site;          /* the call (| its length << CACHE_LOG_LEN_SHIFT, or | CACHE_LOG_JUMP:
+				 * the jump) instruction; 0: a return */
 	uint64_t target;        /* the callee, or where the return goes */
 	uint64_t sp;            /* rsp pointing at the return address */
 	uint64_t icount;        /* CD_ICOUNT after the call or return */
@@ -116,7 +121,6 @@ struct cache {
 	uint64_t invalidated;       /* translations invalidated (PROF_DEBUG) */
 	struct cache_exit *exitv;
 	size_t nexits, exits_cap;
-	struct u64_table site_len;  /* call site -> its length (return addresses) */
 	struct u64_table unlisted;  /* targets kept out of the lookup tables (cache_unlist) */
 	/* Where each translated syscall returns in the cache -> in the program
 	 * (the syscall puts the first in RCX; the program must see the second). */

@@ -46,10 +46,12 @@ static void pop(struct tracer *tr, struct tracee *t)
 	struct callstack *cs = t->stack;
 	struct frame *f = &cs->v[--cs->n];
 	t->collect_depth -= f->collect;
+	/* A callee's count stays in the table at 0: it will most likely be
+	 * called again, and a removal then an insertion cost more than that. */
 	uint64_t *open = u64_table_find(&cs->open, f->callee);
 	bool outermost = !open || *open <= 1;
-	if (open && --*open == 0)
-		u64_table_remove(&cs->open, f->callee);
+	if (open && *open)
+		--*open;
 	if (f->recorded)
 		emit_arc(tr, t, f, outermost, 1);
 }
@@ -122,7 +124,8 @@ void callstack_jump(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t
 	 * handlers jumping to each other) returns to its frame, and a chain
 	 * longer than TAIL_CHAIN_MAX replaces its top. */
 	size_t chain = 0;
-	bool open = u64_table_find(&cs->open, callee) != NULL;
+	const uint64_t *open_frames = u64_table_find(&cs->open, callee);
+	bool open = open_frames && *open_frames;
 	while (chain < cs->n && cs->v[cs->n - 1 - chain].tail && chain < TAIL_CHAIN_MAX) {
 		if (open && cs->v[cs->n - 1 - chain].callee == callee) {
 			while (chain--)

@@ -219,6 +219,12 @@ static void jump_to_lookup(struct builder *b)
 	emit_jmp(&b->e, b->lookup);
 }
 
+/* A call's log entry carries its length: replay finds the return address. */
+static uint64_t call_site(const struct scanned *s)
+{
+	return s->pc | (uint64_t)s->info.len << CACHE_LOG_LEN_SHIFT;
+}
+
 /* A jump into another function is logged as such: the call graph gives
  * the function an activation of its own (funcmap.h). */
 static void log_jump(struct emit *e, uint64_t site, uint64_t target, bool target_in_tmp)
@@ -251,7 +257,7 @@ static bool indirect(struct builder *b, struct trans *x, const struct scanned *s
 	if (x->kind == TE_ICALL) {
 		emit_gs_store(e, R_RAX, CD_TMP_T);
 		emit_push_return(e, s->pc + s->info.len);
-		emit_log_call(e, s->pc, 0, true);
+		emit_log_call(e, call_site(s), 0, true);
 		emit_gs_load(e, R_RAX, CD_TMP_T);
 	} else if (b->jump == JUMP_ENTERS_ANY) {
 		emit_gs_store(e, R_RAX, CD_TMP_T);
@@ -307,7 +313,7 @@ static bool terminator(struct builder *b, struct trans *x, const struct scanned 
 	case TE_CALL:
 		emit_push_return(e, next);
 		emit_gs_store(e, R_RAX, CD_TMP_RAX);
-		emit_log_call(e, s->pc, s->br.to.target, false);
+		emit_log_call(e, call_site(s), s->br.to.target, false);
 		emit_gs_load(e, R_RAX, CD_TMP_RAX);
 		exit_to(b, s->br.to.target);
 		return true;

@@ -337,6 +337,8 @@ static void test_call(void **state)
 	code_text(&t, text, sizeof text);
 	assert_non_null(strstr(text, "0x401005"));  /* the return address */
 	assert_non_null(strstr(text, "0x402000"));  /* the callee, logged */
+	/* The log entry's site carries the call's length (5) in its top byte. */
+	assert_non_null(strstr(text, "mov dword ptr [rax], 0x401000; mov dword ptr [rax + 4], 0x5000000; "));
 	assert_null(strstr(text, "call"));          /* no call runs from the cache */
 	translation_free(&t);
 }
@@ -382,6 +384,7 @@ static void test_indirect_jmp_and_call(void **state)
 	assert_int_equal(AT + tc.x->special_off + 7 + (uint64_t)(int64_t)disp, CODE + 0x16);
 	code_text(&tc, text, sizeof text);
 	assert_non_null(strstr(text, "0x401006")); /* the return address */
+	assert_non_null(strstr(text, "mov dword ptr [rax], 0x401000; mov dword ptr [rax + 4], 0x6000000; "));
 	assert_true(strstr(text, "jmp 0x4ff000") + strlen("jmp 0x4ff000") == text + strlen(text));
 	translation_free(&tj);
 	translation_free(&tc);
