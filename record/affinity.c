@@ -22,6 +22,20 @@ void affinity_pin(struct affinity *a)
 	a->pinned = true;
 }
 
+void affinity_unpin_helper(const struct affinity *a, pthread_t thread)
+{
+	if (!a->pinned)
+		return;
+	cpu_set_t others = a->own;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &a->pin))
+			CPU_CLR(cpu, &others);
+	const cpu_set_t *mask = CPU_COUNT(&others) ? &others : &a->own;
+	int rc = pthread_setaffinity_np(thread, sizeof *mask, mask);
+	if (rc != 0)
+		log_debug("the writer stays on the pinned cpu: %s", strerror(rc));
+}
+
 /* The call is about the thread itself (0, its tid, or its process). */
 static bool about_itself(uint64_t target, pid_t tid, pid_t pid)
 {

@@ -4,6 +4,7 @@
 #ifndef PROF_AFFINITY_H
 #define PROF_AFFINITY_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +20,10 @@ struct affinity {
  * runs on, where a ptrace stop costs several times less than across CPUs;
  * remembers the mask it had. */
 void affinity_pin(struct affinity *a);
+/* prof's own helper thread (the store's writer) leaves the pinned CPU for
+ * the others the process may use: it never waits on a stop, and on the
+ * pinned CPU it would take turns with the tracer and the program. */
+void affinity_unpin_helper(const struct affinity *a, pthread_t thread);
 /* Whether affinity_before_syscall needs the syscalls' entries. */
 bool affinity_watches_reads(const struct affinity *a);
 /* Thread tid is about to make syscall nr. A read of its process's status

@@ -875,6 +875,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		sqlite3_close(db);
 		return 1;
 	}
+	affinity_unpin_helper(&a->affinity, w.thread);
 	uint64_t t0 = now_ns();
 	code = 1;
 	if (adopt_target(&tr, a, pid) != 0 ||
