@@ -5,7 +5,14 @@ import shutil
 import subprocess
 import unittest
 
-from proftest import ProfTestCase, fixed_env, program, run
+from proftest import PROF, ProfTestCase, fixed_env, program, run, traced_child
+
+def cpus_allowed(pid, tid):
+    with open("/proc/%d/task/%d/status" % (pid, tid)) as f:
+        for line in f:
+            if line.startswith("Cpus_allowed_list:"):
+                return line.split()[1]
+    return None
 
 MODES = ("step", "block", "sample")
 
@@ -54,6 +61,28 @@ class ProgramView(ProfTestCase):
         for mode in MODES:
             with self.subTest(mode=mode):
                 self.assertEqual(self.traced_stdout(mode, argv), untraced)
+
+    def test_writer_thread_not_on_the_pinned_cpu(self):
+        # The program waits for the test, not for a time: prof's threads
+        # are looked at while it runs.
+        stop = self.db("stop")
+        argv = [PROF, "record", "-q", "-o", self.db("w.db"), "--", "sh", "-c",
+                'while [ ! -e "$0" ]; do sleep 0.02; done', stop]
+        prof = subprocess.Popen(argv, env=fixed_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            _, tracer = traced_child(prof.pid, with_tracer=True)
+            pinned = cpus_allowed(tracer, tracer)
+            tids = [int(t) for t in os.listdir("/proc/%d/task" % tracer)]
+            helpers = {t: cpus_allowed(tracer, t) for t in tids if t != tracer}
+        finally:
+            open(stop, "w").close()
+            _, err = prof.communicate(timeout=300)
+        self.assertEqual(prof.returncode, 0, err)
+        self.assertRegex(pinned, r"^\d+$")  # the tracer: one CPU
+        self.assertTrue(helpers, "no writer thread")
+        for tid, mask in helpers.items():
+            self.assertNotEqual(mask, pinned, "thread %d shares the tracer's CPU" % tid)
 
 
 if __name__ == "__main__":
