@@ -440,7 +440,7 @@ static void names_free(struct names *nm)
 	symbolizer_free(nm->sym);
 }
 
-int names_write(sqlite3 *db)
+int names_write(sqlite3 *db, struct lines_prefetch *lp)
 {
 	struct names nm = { .db = db, .jump_fd = -1 };
 	nm.sym = symbolizer_new_from_binaries(db);
@@ -449,6 +449,7 @@ int names_write(sqlite3 *db)
 		names_free(&nm);
 		return -1;
 	}
+	symbolizer_use_prefetch(nm.sym, lp);
 	symbolizer_set_demangle(nm.sym, false); /* both names are kept */
 	int rc = store_exec(db, "BEGIN");
 	if (rc == 0)

@@ -7,6 +7,7 @@
 #include "prof/store.h"
 #include "prof/elf_file.h"
 #include "prof/lines.h"
+#include "prof/lines_prefetch.h"
 #include "prof/log.h"
 #include "prof/maps.h"
 #include "prof/util.h"
@@ -60,6 +61,7 @@ struct symbolizer {
 	char **warnings;
 	size_t nwarnings;
 	bool no_demangle;
+	struct lines_prefetch *prefetch;
 };
 
 static void warn(struct symbolizer *s, char *msg)
@@ -513,6 +515,11 @@ void symbolizer_print_warnings(struct symbolizer *s)
 		log_warn("%s", s->warnings[i]);
 }
 
+void symbolizer_use_prefetch(struct symbolizer *s, struct lines_prefetch *lp)
+{
+	s->prefetch = lp;
+}
+
 void symbolizer_set_demangle(struct symbolizer *s, bool demangle)
 {
 	s->no_demangle = !demangle;
@@ -562,8 +569,11 @@ static struct line_table *dso_lines(struct symbolizer *s, size_t dso_id)
 		return NULL;
 	struct dso *d = &s->dsos[dso_id - 1];
 	if (!d->lines_tried) {
+		bool found;
 		d->lines_tried = true;
-		d->lines = lines_open(ef);
+		d->lines = lines_prefetch_take(s->prefetch, ef->path, ef->build_id, &found);
+		if (!found)
+			d->lines = lines_open(ef);
 	}
 	return d->lines;
 }

@@ -33,7 +33,7 @@ void affinity_unpin_helper(const struct affinity *a, pthread_t thread)
 	const cpu_set_t *mask = CPU_COUNT(&others) ? &others : &a->own;
 	int rc = pthread_setaffinity_np(thread, sizeof *mask, mask);
 	if (rc != 0)
-		log_debug("the writer stays on the pinned cpu: %s", strerror(rc));
+		log_debug("a helper thread stays on the pinned cpu: %s", strerror(rc));
 }
 
 /* The call is about the thread itself (0, its tid, or its process). */

@@ -20,7 +20,8 @@ struct affinity {
  * runs on, where a ptrace stop costs several times less than across CPUs;
  * remembers the mask it had. */
 void affinity_pin(struct affinity *a);
-/* prof's own helper thread (the store's writer) leaves the pinned CPU for
+/* prof's own helper thread (the store's writer, the line tables opened
+ * ahead) leaves the pinned CPU for
  * the others the process may use: it never waits on a stop, and on the
  * pinned CPU it would take turns with the tracer and the program. */
 void affinity_unpin_helper(const struct affinity *a, pthread_t thread);

@@ -10,6 +10,7 @@
 #include "verify.h"
 #include "writer.h"
 #include "prof/log.h"
+#include "prof/lines_prefetch.h"
 #include "prof/names.h"
 #include "prof/store.h"
 #include "prof/util.h"
@@ -790,7 +791,7 @@ static int write_state(sqlite3 *db, const struct tracer *tr)
 
 static int write_state_after(sqlite3 *db, const struct tracer *tr, bool names)
 {
-	if (names && names_write(db) != 0)
+	if (names && names_write(db, tr->lines_ahead) != 0)
 		log_warn("the recording holds no names: report will read them from the binaries");
 	return write_state(db, tr);
 }
@@ -876,6 +877,8 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		return 1;
 	}
 	affinity_unpin_helper(&a->affinity, w.thread);
+	if (names && (tr.lines_ahead = lines_prefetch_start()))
+		affinity_unpin_helper(&a->affinity, lines_prefetch_thread(tr.lines_ahead));
 	uint64_t t0 = now_ns();
 	code = 1;
 	if (adopt_target(&tr, a, pid) != 0 ||
@@ -904,6 +907,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		code = code ? code : 1;
 	else
 		store_seal(db);
+	lines_prefetch_stop(tr.lines_ahead);
 	if (w.disk_full)
 		report_disk_full(&w, &tr, output);
 	if (sqlite3_close(db) != SQLITE_OK)

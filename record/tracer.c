@@ -13,6 +13,7 @@
 #include "sandbox.h"
 #include "unwind.h"
 #include "write_guard.h"
+#include "prof/lines_prefetch.h"
 #include "prof/log.h"
 #include "prof/util.h"
 
@@ -445,6 +446,8 @@ static void emit_map(struct tracer *tr, struct proc *p, const struct map_entry *
 	ev.map.prot = m->prot & (MAP_PROT_R | MAP_PROT_W | MAP_PROT_X);
 	ev.map.path = xstrdup(m->path);
 	ev.map.ns = now_ns();
+	if (m->prot & MAP_PROT_X)
+		lines_prefetch_add(tr->lines_ahead, m->path);
 	tracer_emit(tr, &ev);
 }
 

@@ -178,6 +178,7 @@ struct tracer {
 	struct arc_sum arcs;        /* arcs on their way to the writer */
 	struct classifier *classifier;
 	struct funcmap *funcmap;   /* function entries of mapped files (tail calls, PLT stubs) */
+	struct lines_prefetch *lines_ahead; /* line tables of mapped files, opened meanwhile (or NULL) */
 	struct progress *progress;
 	const struct affinity *affinity;
 	struct tracee **threads;

@@ -10,9 +10,12 @@
 
 #include <sqlite3.h>
 
+struct lines_prefetch;
+
 /* Writes them in one transaction (all or nothing); returns 0, or -1 after
  * one error line (the recording stays valid: report then symbolizes from
- * the binaries). */
-int names_write(sqlite3 *db);
+ * the binaries). Line tables come from lp where it opened them (lp may be
+ * NULL). */
+int names_write(sqlite3 *db, struct lines_prefetch *lp);
 
 #endif

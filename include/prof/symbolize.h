@@ -28,6 +28,9 @@ struct symbol_ref {
 	int64_t jit_blob;       /* ... whose code bytes the recording holds (0: none) */
 	const struct recorded_function *recorded;   /* the recording's own name for it, or NULL */
 };
+struct lines_prefetch;
+/* Line tables are taken from lp (opened ahead) before being opened here. */
+void symbolizer_use_prefetch(struct symbolizer *s, struct lines_prefetch *lp);
 
 /* Loads the recorded mappings of every process image in db, the JIT's names
  * and the names the recorder wrote at its end (schema 4), which are then

@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "prof/elf_file.h"
+#include "prof/lines.h"
+#include "prof/lines_prefetch.h"
 #include "prof/store.h"
 #include "prof/symbolize.h"
 
@@ -388,6 +390,61 @@ static void test_resolve_changed_binary(void **state)
 	symbolizer_free(s);
 }
 
+/* ---- line tables opened ahead (lines_prefetch) ---- */
+
+/* A table opened by the prefetch thread answers as one opened here; it is
+ * handed out only for the build id it was opened with, and only for files
+ * handed in. */
+static void test_lines_prefetch(void **state)
+{
+	(void)state;
+	struct elf_file *ef = elf_file_open(CFUNCS_PATH);
+	assert_non_null(ef);
+	const struct elf_symbol *fib = find_sym(ef, "fib");
+	assert_non_null(fib);
+	struct lines_prefetch *lp = lines_prefetch_start();
+	assert_non_null(lp);
+	lines_prefetch_add(lp, CFUNCS_PATH);
+	lines_prefetch_add(lp, CFUNCS_PATH); /* once per path */
+	lines_prefetch_add(lp, "[vdso]");    /* not a file: ignored */
+	bool found;
+	assert_null(lines_prefetch_take(lp, CFUNCS_PATH, "0123", &found));
+	assert_false(found); /* another build: the caller opens it itself */
+	struct line_table *ahead = lines_prefetch_take(lp, CFUNCS_PATH, ef->build_id, &found);
+	assert_true(found);
+	assert_non_null(ahead);
+	assert_null(lines_prefetch_take(lp, CFUNCS_PATH, ef->build_id, &found));
+	assert_false(found); /* taken once */
+	assert_null(lines_prefetch_take(lp, CALLS_PATH, "", &found));
+	assert_false(found); /* never handed in */
+	struct line_table *here = lines_open(ef);
+	assert_non_null(here);
+	const char *file_ahead, *file_here;
+	int line_ahead, line_here;
+	assert_true(lines_lookup(ahead, fib->addr, &file_ahead, &line_ahead));
+	assert_true(lines_lookup(here, fib->addr, &file_here, &line_here));
+	assert_string_equal(file_ahead, file_here);
+	assert_int_equal(line_ahead, line_here);
+	assert_non_null(strstr(file_ahead, "cfuncs.c"));
+	lines_close(ahead);
+	lines_close(here);
+	lines_prefetch_stop(lp);
+	elf_file_close(ef);
+}
+
+/* Stopped before a file was asked for: what was opened is freed (no leak
+ * under the sanitizers), what was not is left. */
+static void test_lines_prefetch_stop_untaken(void **state)
+{
+	(void)state;
+	struct lines_prefetch *lp = lines_prefetch_start();
+	assert_non_null(lp);
+	lines_prefetch_add(lp, CFUNCS_PATH);
+	lines_prefetch_add(lp, CALLS_PATH);
+	lines_prefetch_add(lp, "/nonexistent/file");
+	lines_prefetch_stop(lp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +454,8 @@ int main(void)
 		cmocka_unit_test(test_build_id),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_debug_file_symbols),
+		cmocka_unit_test(test_lines_prefetch),
+		cmocka_unit_test(test_lines_prefetch_stop_untaken),
 		cmocka_unit_test_setup_teardown(test_resolve_pie, sym_setup, sym_teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_shared_library, sym_setup, sym_teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_special, sym_setup, sym_teardown),
