@@ -27,7 +27,8 @@
 #             (default: all below); "" skips table 1. ARG is the iteration
 #             count for hashmix and intloop, the input size for sha256sum
 #             and gzip in MB, or in KB with a k suffix (e.g. gzip:16k), the
-#             loop count of the node, java and luajit scripts.
+#             loop count of the node, java and luajit scripts, the rounds
+#             of git commands (git: a test suite of many short processes).
 #   -s SMALL  small workloads, as bench/run.sh names them (default: all of
 #             run.sh's, with its arguments); "" skips table 2.
 #   -c CPU    table 1 also runs prof record --mode MODE --cpu CPU in each
@@ -58,8 +59,9 @@ set -uo pipefail
 # valgrind 3.x, so no SHA or AVX-512 code paths): hashmix 6500000 ~ 201M,
 # intloop 14000000 ~ 203M, sha256sum of 20 MB ~ 1.1G, gzip -9 of 10 MB ~ 2.1G.
 # JIT runtimes (prof's counts, 2026-12-07): node -e 1e6 ~ 218M (mostly V8's
-# start), java Work 20000 ~ 1.0G, luajit -e 30000000 ~ 913M.
-BIG_DEFAULT="hashmix:6500000 intloop:14000000 sha256sum:20 gzip:10 threads4:4000000 make:12 node:1e6 java:20000 luajit:30000000"
+# start), java Work 20000 ~ 1.0G, luajit -e 30000000 ~ 913M. git:5 runs 20
+# short git processes (and seq, sh).
+BIG_DEFAULT="hashmix:6500000 intloop:14000000 sha256sum:20 gzip:10 threads4:4000000 make:12 node:1e6 java:20000 luajit:30000000 git:5"
 # As bench/run.sh's WORKLOADS.
 SMALL_DEFAULT="intloop:30000 recursion:21 hashmix:20000 memcpy_heavy:500"
 # ---------------------------------------------------------------------------
@@ -171,7 +173,13 @@ big_cmd() { # name arg
     java)
         [ -f "$TMP/java/Work.class" ] || gen_java "$TMP/java" || die "javac failed"
         CMD=(java -cp "$TMP/java" Work "$2"); LABEL="java Work $2" ;;
-    *) die "unknown big workload '$1' (known: hashmix intloop sha256sum gzip threads4 make node java luajit)" ;;
+    git)
+        [ -d "$TMP/repo/.git" ] || gen_repo "$TMP/repo" || die "git failed"
+        CMD=(sh -c 'cd "$1" && for i in $(seq "$2"); do git status --short && git log --oneline -3 &&
+            git diff HEAD~1 --stat && git grep -c table; done' sh "$TMP/repo" "$2")
+        LABEL="git, $2 x (status, log, diff, grep)"
+        CG_EXTRA=(--trace-children=yes) ;;
+    *) die "unknown big workload '$1' (known: hashmix intloop sha256sum gzip threads4 make node java luajit git)" ;;
     esac
 }
 
@@ -190,6 +198,21 @@ EOC
     done
     printf 'int main(void) { return 0; }\n' >"$2/main.c"
     printf 'prog: main.o%s\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O2 -c -o $@ $<\n' "$objs" >"$2/Makefile"
+}
+
+# A git repository for the git workload: gen_project's files in three
+# commits of fixed authors and dates, and one file changed since. Each round
+# of the workload runs four short git processes: a test suite's shape, where
+# start-up is most of the work.
+gen_repo() { # dir
+    gen_project 6 "$1"
+    local g=("${RUN[@]}" env GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=b
+             GIT_COMMITTER_EMAIL=b@b GIT_AUTHOR_DATE=@1700000000 GIT_COMMITTER_DATE=@1700000000
+             git -C "$1")
+    "${g[@]}" init -q && "${g[@]}" add f0.c f1.c f2.c && "${g[@]}" commit -qm one &&
+        "${g[@]}" add . && "${g[@]}" commit -qm two &&
+        echo 'int extra(void) { return 1; }' >>"$1/f3.c" && "${g[@]}" commit -qam three &&
+        echo 'int more(void) { return 2; }' >>"$1/f4.c"
 }
 
 # A Java class for the java workload, compiled into dir: a hot static
@@ -230,7 +253,7 @@ EOJ
 # Whether a big workload's program is installed (the JIT runtimes may not be).
 big_available() { # name
     case $1 in
-    node | luajit) command -v "$1" >/dev/null 2>&1 ;;
+    node | luajit | git) command -v "$1" >/dev/null 2>&1 ;;
     java) command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 ;;
     *) true ;;
     esac
