@@ -576,7 +576,8 @@ static bool reader_refuses(void *ctx, const struct scanned *s)
 static struct translate_source source_of(struct code_reader *r)
 {
 	return (struct translate_source){ .classifier = r->tr->classifier, .read = reader_read,
-					  .saw = reader_saw, .refuses = reader_refuses, .ctx = r };
+					  .saw = reader_saw, .refuses = reader_refuses, .ctx = r,
+					  .memo = r->tr->decode_memo };
 }
 
 /* Scans the block at pc into s (room for MAX_TRANS_INSNS); returns its

@@ -2,6 +2,7 @@
  * meta data and summary. The loop itself is tracer.c. */
 #include "prof/commands.h"
 #include "affinity.h"
+#include "decode_memo.h"
 #include "cpu_intercept.h"
 #include "progress.h"
 #include "sample.h"
@@ -868,11 +869,14 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	tr.classifier = classifier_new();
 	if (a->topt.mode != &sample_mode)
 		tr.funcmap = funcmap_new();
+	if (a->topt.mode == &cache_mode)
+		tr.decode_memo = decode_memo_new(DECODE_MEMO_MAX);
 	if (!tr.classifier || write_start_meta(db, a) != 0 || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
 		abandon_target(a, pid);
 		classifier_free(tr.classifier);
 		funcmap_free(tr.funcmap);
+		decode_memo_free(tr.decode_memo);
 		sqlite3_close(db);
 		return 1;
 	}
@@ -916,6 +920,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 		print_summary(&tr, output, (double)wall / 1e9);
 	classifier_free(tr.classifier);
 	funcmap_free(tr.funcmap);
+	decode_memo_free(tr.decode_memo);
 	return code;
 }
 

@@ -4,6 +4,7 @@
 #include "tracer.h"
 #include "affinity.h"
 #include "code_seen.h"
+#include "decode_memo.h"
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
@@ -1288,6 +1289,11 @@ int tracer_run(struct tracer *tr)
 	log_debug("%llu stops for %llu instructions", (unsigned long long)tr->stops,
 		  (unsigned long long)tr->insns);
 	log_debug("deepest call stack: %zu frames", tr->deepest_stack);
+	if (tr->decode_memo) {
+		size_t hits, misses;
+		decode_memo_stats(tr->decode_memo, &hits, &misses);
+		log_debug("instructions decoded: %zu, found decoded before: %zu", misses, hits);
+	}
 	free(tr->deferred);
 	tr->deferred = NULL;
 	tr->ndeferred = tr->deferred_head = tr->deferred_cap = 0;

@@ -179,6 +179,7 @@ struct tracer {
 	struct classifier *classifier;
 	struct funcmap *funcmap;   /* function entries of mapped files (tail calls, PLT stubs) */
 	struct lines_prefetch *lines_ahead; /* line tables of mapped files, opened meanwhile (or NULL) */
+	struct decode_memo *decode_memo;    /* the code cache's decoded instructions, all processes' */
 	struct progress *progress;
 	const struct affinity *affinity;
 	struct tracee **threads;

@@ -2,6 +2,7 @@
  * counts itself, its instructions copied (RIP-relative operands adjusted),
  * its control transfer rewritten into exits. See translate.h. */
 #include "translate.h"
+#include "decode_memo.h"
 #include "cache.h"
 #include "relocate.h"
 #include "prof/util.h"
@@ -39,13 +40,22 @@ bool translate_decode(const struct translate_source *src, uint64_t pc, struct sc
 	memset(s, 0, sizeof *s);
 	s->pc = pc;
 	s->avail = src->read(src->ctx, pc, s->code);
-	if (!s->avail ||
-	    !classifier_decode_branch(src->classifier, s->code, s->avail, pc, &s->info, &s->br))
+	if (!s->avail)
+		return false;
+	if (decode_memo_find(src->memo, s)) {
+		if (src->saw)
+			src->saw(src->ctx, pc, s->code, s->info.len);
+		return true;
+	}
+	if (!classifier_decode_branch(src->classifier, s->code, s->avail, pc, &s->info, &s->br))
 		return false;
 	if (src->saw)
 		src->saw(src->ctx, pc, s->code, s->info.len);
-	return s->info.len && classifier_encoding(src->classifier, s->code, s->avail, pc, &s->enc) &&
-	       s->enc.len == s->info.len;
+	if (!s->info.len || !classifier_encoding(src->classifier, s->code, s->avail, pc, &s->enc) ||
+	    s->enc.len != s->info.len)
+		return false;
+	decode_memo_add(src->memo, s);
+	return true;
 }
 
 static bool is_transfer(const struct insn_info *i)

@@ -71,6 +71,8 @@ struct translate_source {
 	 * a client request's marker): the block ends before it. */
 	bool (*refuses)(void *ctx, const struct scanned *s);
 	void *ctx;
+	/* Optional: instructions decoded before, by their bytes (decode_memo.h). */
+	struct decode_memo *memo;
 };
 
 /* Decodes the program's instruction at pc; false when it cannot be copied. */
