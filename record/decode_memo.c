@@ -28,7 +28,7 @@ struct decode_memo {
 	struct branch *branches;
 	size_t nbranches, branches_cap;
 	struct u64_table index;   /* hash of the first bytes -> entry */
-	size_t hits, misses;      /* (mutable through the const lookup: counters only) */
+	size_t hits, misses;
 };
 
 struct decode_memo *decode_memo_new(size_t max_entries)
@@ -67,14 +67,13 @@ static bool same_bytes(uint64_t val, const void *ctx)
 	return e->len <= p->s->avail && memcmp(e->code, p->s->code, e->len) == 0;
 }
 
-bool decode_memo_find(const struct decode_memo *m, struct scanned *s)
+bool decode_memo_find(struct decode_memo *m, struct scanned *s)
 {
-	struct decode_memo *counted = (struct decode_memo *)m;
 	struct probe p = { m, s };
 	uint64_t i;
 	if (!m || !u64_table_find_same(&m->index, key_of(s->code, s->avail), same_bytes, &p, &i)) {
 		if (m)
-			counted->misses++;
+			m->misses++;
 		return false;
 	}
 	const struct memo_entry *e = &m->v[i];
@@ -85,7 +84,7 @@ bool decode_memo_find(const struct decode_memo *m, struct scanned *s)
 		if (s->br.to.direct)
 			s->br.to.target += s->pc;
 	}
-	counted->hits++;
+	m->hits++;
 	return true;
 }
 

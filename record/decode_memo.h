@@ -23,7 +23,7 @@ struct decode_memo *decode_memo_new(size_t max_entries);
 void decode_memo_free(struct decode_memo *m);
 /* s->pc, s->code and s->avail set: fills s->info, s->br and s->enc as a
  * decode of those bytes at s->pc would; false when not known. */
-bool decode_memo_find(const struct decode_memo *m, struct scanned *s);
+bool decode_memo_find(struct decode_memo *m, struct scanned *s);
 /* s decoded (translate_decode succeeded). */
 void decode_memo_add(struct decode_memo *m, const struct scanned *s);
 /* How many lookups found their instruction, and how many did not (PROF_DEBUG). */
