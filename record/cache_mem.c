@@ -119,8 +119,19 @@ void cache_mem_forget_pages(struct cache_mem *m, uint64_t lo, uint64_t hi)
 	free(r.v);
 }
 
+/* Large reads (a call log, the counters) with process_vm_readv, which
+ * copies straight from the program's pages, where /proc/PID/mem copies
+ * each page twice through a bounce page; /proc/PID/mem for the rest, and
+ * for memory process_vm_readv may not read (not readable to the program). */
+#define DIRECT_READ_MIN 16384
+
 static bool mem_read(struct cache_mem *m, uint64_t addr, void *buf, size_t n)
 {
+	if (n >= DIRECT_READ_MIN) {
+		struct iovec local = { buf, n }, remote = { (void *)(uintptr_t)addr, n };
+		if (process_vm_readv(m->pid, &local, 1, &remote, 1, 0) == (ssize_t)n)
+			return true;
+	}
 	return m->fd >= 0 && pread(m->fd, buf, n, (off_t)addr) == (ssize_t)n;
 }
 

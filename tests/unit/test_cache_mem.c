@@ -163,6 +163,33 @@ static void test_words_writable_or_not(void **state)
 	}
 }
 
+/* A large read (a call log) comes whole whether the program may read the
+ * memory (process_vm_readv) or only prof may (/proc/PID/mem: memory mapped
+ * without PROT_READ); small reads and large ones give the same bytes. */
+static void test_large_reads_readable_or_not(void **state)
+{
+	struct fixture *f = *state;
+	const size_t size = 8 * PAGE;
+	for (int readable = 1; readable >= 0; readable--) {
+		uint8_t *area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				     -1, 0);
+		assert_true(area != MAP_FAILED);
+		for (size_t i = 0; i < size; i++)
+			area[i] = (uint8_t)(i * 7 + readable);
+		if (!readable)
+			assert_int_equal(mprotect(area, size, PROT_EXEC), 0);
+		uint8_t *whole = malloc(size), small[64];
+		assert_true(f->c.mem.ops->read(&f->c.mem, (uint64_t)(uintptr_t)area, whole, size));
+		assert_true(f->c.mem.ops->read(&f->c.mem, (uint64_t)(uintptr_t)area + 4000, small,
+					       sizeof small));
+		assert_memory_equal(small, whole + 4000, sizeof small);
+		assert_int_equal(mprotect(area, size, PROT_READ), 0);
+		assert_memory_equal(whole, area, size);
+		free(whole);
+		munmap(area, size);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +197,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changed_code_is_read_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writable_code_is_not_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_words_writable_or_not, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_reads_readable_or_not, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
