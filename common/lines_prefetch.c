@@ -4,7 +4,6 @@
 #include "prof/log.h"
 #include "prof/util.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,12 +64,7 @@ struct lines_prefetch *lines_prefetch_start(void)
 	struct lines_prefetch *lp = xcalloc(1, sizeof *lp);
 	pthread_mutex_init(&lp->lock, NULL);
 	pthread_cond_init(&lp->changed, NULL);
-	/* Signals (Ctrl-C, timers) are the tracer's. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int rc = pthread_create(&lp->thread, NULL, prefetch_main, lp);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int rc = start_helper_thread(&lp->thread, prefetch_main, lp);
 	if (rc != 0) {
 		log_debug("line tables are not opened ahead: %s", strerror(rc));
 		pthread_mutex_destroy(&lp->lock);

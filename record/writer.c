@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <stdlib.h>
@@ -705,14 +704,7 @@ int writer_start(struct writer *w, sqlite3 *db)
 	if (ring_init(&w->ring, RING_CAPACITY, sizeof(struct prof_event)) != 0)
 		return -1;
 	reserve_take(w, sqlite3_db_filename(db, "main"));
-	/* Signals (Ctrl-C, timers) must interrupt the tracer's waitpid, never
-	 * land in this thread. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int rc = pthread_create(&w->thread, NULL, writer_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (start_helper_thread(&w->thread, writer_main, w) != 0) {
 		log_error("cannot start the writer thread");
 		reserve_give_back(w);
 		return -1;

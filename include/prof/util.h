@@ -2,6 +2,7 @@
 #ifndef PROF_UTIL_H
 #define PROF_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,5 +75,10 @@ uint64_t hash_fnv1a(const uint8_t *p, size_t n);
 /* Two 64-bit keys mixed into one hash (a splitmix64 finish): for tables
  * keyed by several numbers (the writer's rows, the tracer's arc sums). */
 uint64_t hash_pair(uint64_t a, uint64_t b);
+
+/* A helper thread of prof's (the writer, the line tables opened ahead):
+ * started with every signal blocked, so that Ctrl-C and timers interrupt
+ * the tracer's waitpid and never land in it. pthread_create's result. */
+int start_helper_thread(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 #endif
