@@ -1,6 +1,5 @@
 #include "decode_memo.h"
 #include "translate.h"
-#include "prof/u64_table.h"
 #include "prof/util.h"
 
 #include <stdlib.h>
@@ -27,7 +26,11 @@ struct decode_memo {
 	 * small (about 50 bytes; one lookup touches one). */
 	struct branch *branches;
 	size_t nbranches, branches_cap;
-	struct u64_table index;   /* hash of the first bytes -> entry */
+	/* Open addressing, linear probing: a slot is the high 32 bits of the
+	 * key's hash over 1 + the entry's index (0: empty), so that a probe
+	 * reads one array and touches an entry only when its hash matches. */
+	uint64_t *slots;
+	size_t nslots;
 	size_t hits, misses;
 };
 
@@ -44,78 +47,106 @@ void decode_memo_free(struct decode_memo *m)
 		return;
 	free(m->v);
 	free(m->branches);
-	u64_table_clear(&m->index);
+	free(m->slots);
 	free(m);
 }
 
-static uint64_t key_of(const uint8_t *code, size_t avail)
+static uint32_t tag_of(const uint8_t *code, size_t avail)
 {
 	uint64_t k = 0;
 	memcpy(&k, code, avail < KEY_BYTES ? avail : KEY_BYTES);
-	return hash_pair(k, avail < KEY_BYTES ? avail : KEY_BYTES);
+	return (uint32_t)(hash_pair(k, avail < KEY_BYTES ? avail : KEY_BYTES) >> 32);
 }
 
-struct probe {
-	const struct decode_memo *m;
-	const struct scanned *s;
-};
-
-static bool same_bytes(uint64_t val, const void *ctx)
+static size_t home(const struct decode_memo *m, uint32_t tag)
 {
-	const struct probe *p = ctx;
-	const struct memo_entry *e = &p->m->v[val];
-	return e->len <= p->s->avail && memcmp(e->code, p->s->code, e->len) == 0;
+	return tag & (m->nslots - 1);
 }
 
 bool decode_memo_find(struct decode_memo *m, struct scanned *s)
 {
-	struct probe p = { m, s };
-	uint64_t i;
-	if (!m || !u64_table_find_same(&m->index, key_of(s->code, s->avail), same_bytes, &p, &i)) {
-		if (m)
-			m->misses++;
+	if (!m)
 		return false;
+	uint32_t tag = tag_of(s->code, s->avail);
+	for (size_t h = home(m, tag); m->nslots && m->slots[h]; h = (h + 1) & (m->nslots - 1)) {
+		if (m->slots[h] >> 32 != tag)
+			continue;
+		const struct memo_entry *e = &m->v[(uint32_t)m->slots[h] - 1];
+		if (e->len > s->avail || memcmp(e->code, s->code, e->len) != 0)
+			continue;
+		s->info = e->info;
+		s->enc = e->enc;
+		if (e->br) {
+			s->br = m->branches[e->br - 1];
+			if (s->br.to.direct)
+				s->br.to.target += s->pc;
+		}
+		m->hits++;
+		return true;
 	}
-	const struct memo_entry *e = &m->v[i];
-	s->info = e->info;
-	s->enc = e->enc;
-	if (e->br) {
-		s->br = m->branches[e->br - 1];
-		if (s->br.to.direct)
-			s->br.to.target += s->pc;
+	m->misses++;
+	return false;
+}
+
+static void put_slot(struct decode_memo *m, uint64_t slot)
+{
+	size_t h = home(m, (uint32_t)(slot >> 32));
+	while (m->slots[h])
+		h = (h + 1) & (m->nslots - 1);
+	m->slots[h] = slot;
+}
+
+/* Room for one more entry with the slots at most 3/4 full. */
+static void reserve_slot(struct decode_memo *m)
+{
+	if ((m->n + 1) * 4 <= m->nslots * 3)
+		return;
+	uint64_t *old = m->slots;
+	size_t nold = m->nslots;
+	m->nslots = nold ? 2 * nold : 4096;
+	m->slots = xcalloc(m->nslots, sizeof *m->slots);
+	for (size_t i = 0; i < nold; i++)
+		if (old[i])
+			put_slot(m, old[i]);
+	free(old);
+}
+
+static uint32_t add_branch(struct decode_memo *m, const struct scanned *s)
+{
+	static const struct branch none;
+	if (memcmp(&s->br, &none, sizeof none) == 0) /* (decoders leave it all zero elsewhere) */
+		return 0;
+	if (m->nbranches == m->branches_cap) {
+		m->branches_cap = m->branches_cap ? 2 * m->branches_cap : 1024;
+		m->branches = xrealloc(m->branches, m->branches_cap * sizeof *m->branches);
 	}
-	m->hits++;
-	return true;
+	struct branch *b = &m->branches[m->nbranches++];
+	*b = s->br;
+	if (b->to.direct)
+		b->to.target -= s->pc;
+	return (uint32_t)m->nbranches;
 }
 
 void decode_memo_add(struct decode_memo *m, const struct scanned *s)
 {
 	size_t len = s->info.len;
-	if (!m || m->n >= m->max || len > sizeof m->v->code || len > s->avail)
+	if (!m || m->n >= m->max || m->n >= UINT32_MAX - 1 || len > sizeof m->v->code ||
+	    len > s->avail)
 		return;
 	if (m->n == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 4096;
 		m->v = xrealloc(m->v, m->cap * sizeof *m->v);
 	}
+	reserve_slot(m);
 	struct memo_entry *e = &m->v[m->n];
 	memset(e, 0, sizeof *e);
 	memcpy(e->code, s->code, len);
 	e->len = (uint8_t)len;
 	e->info = s->info;
 	e->enc = s->enc;
-	static const struct branch none;
-	if (memcmp(&s->br, &none, sizeof none) != 0) { /* (decoders leave it all zero elsewhere) */
-		if (m->nbranches == m->branches_cap) {
-			m->branches_cap = m->branches_cap ? 2 * m->branches_cap : 1024;
-			m->branches = xrealloc(m->branches, m->branches_cap * sizeof *m->branches);
-		}
-		struct branch *b = &m->branches[m->nbranches++];
-		*b = s->br;
-		if (b->to.direct)
-			b->to.target -= s->pc;
-		e->br = (uint32_t)m->nbranches;
-	}
-	u64_table_add(&m->index, key_of(s->code, s->avail), m->n++);
+	e->br = add_branch(m, s);
+	put_slot(m, (uint64_t)tag_of(s->code, s->avail) << 32 | (uint64_t)(m->n + 1));
+	m->n++;
 }
 
 void decode_memo_stats(const struct decode_memo *m, size_t *hits, size_t *misses)
