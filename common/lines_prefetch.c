@@ -11,7 +11,7 @@ struct prefetched {
 	char *path;
 	char build_id[41];
 	struct line_table *lt;
-	bool done, opened, taken;
+	bool done, taken;
 };
 
 struct lines_prefetch {
@@ -28,7 +28,6 @@ static void open_one(struct prefetched *p, const char *path)
 	struct elf_file *ef = elf_file_open(path);
 	if (!ef)
 		return;
-	p->opened = true;
 	memcpy(p->build_id, ef->build_id, sizeof p->build_id);
 	p->lt = lines_open(ef);
 	elf_file_close(ef);
@@ -51,7 +50,6 @@ static void *prefetch_main(void *arg)
 		pthread_mutex_lock(&lp->lock);
 		memcpy(lp->v[i].build_id, got.build_id, sizeof got.build_id);
 		lp->v[i].lt = got.lt;
-		lp->v[i].opened = got.opened;
 		lp->v[i].done = true;
 		pthread_cond_broadcast(&lp->changed);
 	}
@@ -105,9 +103,8 @@ void lines_prefetch_add(struct lines_prefetch *lp, const char *path)
 }
 
 struct line_table *lines_prefetch_take(struct lines_prefetch *lp, const char *path,
-				       const char *build_id, bool *found)
+				       const char *build_id)
 {
-	*found = false;
 	if (!lp)
 		return NULL;
 	struct line_table *lt = NULL;
@@ -117,8 +114,10 @@ struct line_table *lines_prefetch_take(struct lines_prefetch *lp, const char *pa
 		pthread_cond_wait(&lp->changed, &lp->lock);
 		p = find(lp, path); /* (v may have moved) */
 	}
-	if (p && p->done && p->opened && !p->taken && strcmp(p->build_id, build_id) == 0) {
-		*found = true;
+	/* Only a table is an answer: a file without one here may have failed
+	 * to open for a reason of the moment (out of descriptors: every mapped
+	 * file is opened here, not only those that ran). */
+	if (p && p->done && p->lt && !p->taken && strcmp(p->build_id, build_id) == 0) {
 		lt = p->lt;
 		p->lt = NULL;
 		p->taken = true;

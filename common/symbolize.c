@@ -569,10 +569,9 @@ static struct line_table *dso_lines(struct symbolizer *s, size_t dso_id)
 		return NULL;
 	struct dso *d = &s->dsos[dso_id - 1];
 	if (!d->lines_tried) {
-		bool found;
 		d->lines_tried = true;
-		d->lines = lines_prefetch_take(s->prefetch, ef->path, ef->build_id, &found);
-		if (!found)
+		d->lines = lines_prefetch_take(s->prefetch, ef->path, ef->build_id);
+		if (!d->lines)
 			d->lines = lines_open(ef);
 	}
 	return d->lines;

@@ -19,12 +19,11 @@ pthread_t lines_prefetch_thread(const struct lines_prefetch *lp);
 /* The file at path will be asked for (once per path; later calls do nothing). */
 void lines_prefetch_add(struct lines_prefetch *lp, const char *path);
 /* The line table opened for path (waiting until it is), if the file opened
- * then had build id build_id (hex, "" for none); the caller owns it. *found
- * says whether the answer holds: false when path was not handed in, or the
- * file opened had another build id (the caller opens it itself then); true
- * with NULL when the file has no line table. */
+ * then had build id build_id (hex, "" for none); the caller owns it. NULL
+ * when path was not handed in, the file opened had another build id or no
+ * table was opened: the caller opens it itself then. */
 struct line_table *lines_prefetch_take(struct lines_prefetch *lp, const char *path,
-				       const char *build_id, bool *found);
+				       const char *build_id);
 /* Stops the thread (files not yet opened are left) and frees what was not taken. */
 void lines_prefetch_stop(struct lines_prefetch *lp);
 
