@@ -1112,7 +1112,6 @@ void cache_drain(struct tracer *tr, struct tracee *t, struct cache *c, struct ca
 	uint64_t hdr[2];
 	if (!a->base || !clk->ran || !cache_read(c, a->base, hdr, sizeof hdr))
 		return;
-	cache_mem_via(&c->mem, tr, t, c->mem.stub);
 	uint64_t start = a->base + CD_LOG;
 	size_t n = hdr[1] > start ? (hdr[1] - start) / sizeof(struct cache_log_entry) : 0;
 	if (n > CD_LOG_SIZE / sizeof(struct cache_log_entry))

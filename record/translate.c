@@ -42,15 +42,14 @@ bool translate_decode(const struct translate_source *src, uint64_t pc, struct sc
 	s->avail = src->read(src->ctx, pc, s->code);
 	if (!s->avail)
 		return false;
-	if (decode_memo_find(src->memo, s)) {
-		if (src->saw)
-			src->saw(src->ctx, pc, s->code, s->info.len);
-		return true;
-	}
-	if (!classifier_decode_branch(src->classifier, s->code, s->avail, pc, &s->info, &s->br))
+	bool known = decode_memo_find(src->memo, s);
+	if (!known &&
+	    !classifier_decode_branch(src->classifier, s->code, s->avail, pc, &s->info, &s->br))
 		return false;
 	if (src->saw)
 		src->saw(src->ctx, pc, s->code, s->info.len);
+	if (known)
+		return true; /* only what decoded whole went into the memo */
 	if (!s->info.len || !classifier_encoding(src->classifier, s->code, s->avail, pc, &s->enc) ||
 	    s->enc.len != s->info.len)
 		return false;

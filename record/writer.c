@@ -135,8 +135,6 @@ static void begin(struct writer *w)
 		w->in_txn = true;
 }
 
-/* Two numbers into one hash: the table's own mixing ignores the high bits
- * of a key in a small table, where a pc and a thread id differ. */
 /* What the same_* callbacks get: the row looked for and the rows that have
  * the same hash as it. */
 struct row_find {
