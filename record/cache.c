@@ -7,6 +7,7 @@
 #include "emulated_insn.h"
 #include "inject.h"
 #include "tracer.h"
+#include "warm_start.h"
 #include "write_guard.h"
 #include "prof/log.h"
 #include "prof/util.h"
@@ -80,6 +81,8 @@ struct cache *cache_fork(const struct cache *parent, pid_t child)
 	u64_table_copy(&c->after_syscall, &parent->after_syscall);
 	memset(&c->homeless, 0, sizeof c->homeless); /* shared, it was freed twice */
 	u64_table_copy(&c->homeless, &parent->homeless);
+	memset(&c->warm_maps, 0, sizeof c->warm_maps);
+	u64_table_copy(&c->warm_maps, &parent->warm_maps);
 	open_mem(c, child);
 	return c;
 }
@@ -114,9 +117,11 @@ static void log_space(const struct cache *c)
 			dead += x->dead ? x->end - x->entry : 0;
 		}
 	}
-	log_debug("process %d: %u translations (%llu invalidated), %zu exits, %llu writes; "
+	log_debug("process %d: %u translations (%llu invalidated, %llu made ahead from earlier "
+		  "processes), %zu exits, %llu writes; "
 		  "%llu KiB of code, %llu KiB dead; %zu pages of its code kept", c->pid, c->index.n,
-		  (unsigned long long)c->invalidated, c->nexits, (unsigned long long)c->mem.writes,
+		  (unsigned long long)c->invalidated, (unsigned long long)c->warm_made, c->nexits,
+		  (unsigned long long)c->mem.writes,
 		  (unsigned long long)bytes >> 10, (unsigned long long)dead >> 10, c->mem.npages);
 }
 
@@ -130,6 +135,7 @@ void cache_put(struct cache *c)
 		log_warn("process %d: no room for the code cache within reach of some of its code: "
 			 "%zu blocks of it ran in block mode (exact, slower)", c->pid, c->homeless.n);
 	u64_table_clear(&c->homeless);
+	u64_table_clear(&c->warm_maps);
 	forget_translations(c);
 	u64_table_clear(&c->unlisted);
 	cache_index_free(&c->index);
@@ -681,6 +687,61 @@ static bool write_pending(struct cache *c)
 	return ok;
 }
 
+/* ---- warm start: the blocks earlier processes ran (warm_start.h) ---- */
+
+#define WARM_FILE ((1ull << 32) - 1)
+#define WARM_DONE (1ull << 32)
+
+/* The warm_maps value of the file mapping that holds pc, when it is of a
+ * regular file and not writable (NULL otherwise); *m the mapping. */
+static uint64_t *warm_slot(struct tracer *tr, const struct tracee *t, struct cache *c, uint64_t pc,
+			   const struct map_entry **m)
+{
+	*m = tr->warm ? maps_find(&t->proc->maps, pc) : NULL;
+	if (!*m || ((*m)->prot & MAP_PROT_W) || (*m)->path[0] != '/')
+		return NULL;
+	bool added;
+	uint64_t *v = u64_table_slot(&c->warm_maps, (*m)->start, &added);
+	if (added)
+		*v = (uint64_t)(warm_start_file(tr->warm, (*m)->path) + 1);
+	return *v & WARM_FILE ? v : NULL;
+}
+
+/* what (WARM_* bits) of the block at pc, for later processes. */
+static void warm_learn(struct tracer *tr, const struct tracee *t, struct cache *c, uint64_t pc,
+		       uint8_t what)
+{
+	const struct map_entry *m;
+	uint64_t *v = warm_slot(tr, t, c, pc, &m);
+	if (v)
+		warm_start_learn(tr->warm, (int)(*v & WARM_FILE) - 1, pc - m->start + m->pgoff, what);
+}
+
+/* A mapping in [lo, hi) may be another file's from now on. */
+struct warm_range {
+	uint64_t lo, hi, *keys;
+	size_t n;
+};
+
+static void warm_key_in_range(uint64_t key, uint64_t val, void *ctx)
+{
+	struct warm_range *r = ctx;
+	(void)val;
+	if (key >= r->lo && key < r->hi)
+		r->keys[r->n++] = key;
+}
+
+static void warm_forget(struct cache *c, uint64_t lo, uint64_t hi)
+{
+	if (!c->warm_maps.n)
+		return;
+	struct warm_range r = { lo, hi, xmalloc(c->warm_maps.n * sizeof *r.keys), 0 };
+	u64_table_each(&c->warm_maps, warm_key_in_range, &r);
+	for (size_t i = 0; i < r.n; i++)
+		u64_table_remove(&c->warm_maps, r.keys[i]);
+	free(r.keys);
+}
+
 static struct trans *build(struct tracer *tr, const struct translate_source *src, struct tracee *t,
 			   struct cache *c, const struct scanned *s, uint32_t n, int kind, bool ahead)
 {
@@ -766,6 +827,17 @@ static bool region_insert(struct cache *c, struct cache_region *r, uint64_t targ
 			  struct table_batch *batch);
 static bool table_flush(struct cache *c, struct table_batch *b);
 
+/* Links each exit made since first whose target has a translation now. */
+static void link_exits_from(struct cache *c, size_t first)
+{
+	for (size_t i = first; i < c->nexits; i++) {
+		const struct trans *to = lookup_orig(c, c->exitv[i].target);
+		uint64_t idx;
+		if (to && !c->exitv[i].linked && u64_table_get(&c->exits, c->exitv[i].stub, &idx))
+			cache_link(c, c->exitv[i].stub, to);
+	}
+}
+
 /* Translates ahead of first into made[] (first included); returns how many. */
 static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache *c,
 			      const struct trans *first, size_t first_exit,
@@ -788,12 +860,7 @@ static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache 
 				made[nmade++] = y;
 		}
 	}
-	for (size_t i = first_exit; i < c->nexits; i++) {
-		const struct trans *to = lookup_orig(c, c->exitv[i].target);
-		uint64_t idx;
-		if (to && !c->exitv[i].linked && u64_table_get(&c->exits, c->exitv[i].stub, &idx))
-			cache_link(c, c->exitv[i].stub, to);
-	}
+	link_exits_from(c, first_exit);
 	return nmade;
 }
 
@@ -801,17 +868,96 @@ static size_t translate_ahead(struct tracer *tr, struct tracee *t, struct cache 
  * the table is read by running threads (a return to a site listed while its
  * translation was still only in prof's buffer ran the region's zeroes, and
  * the program died of SIGSEGV: busy, 1 attach in ~400). */
-static void list_return_sites(struct cache *c, const struct trans *const *made, size_t nmade)
+static void list_in_own_region(struct cache *c, const struct trans *x, struct table_batch *b)
+{
+	for (int i = 0; i < c->nregions; i++)
+		if (x->entry >= c->regions[i].base && x->entry < c->regions[i].base + CACHE_REGION_SIZE)
+			region_insert(c, &c->regions[i], x->orig, x->entry, b);
+}
+
+static void list_return_sites(struct tracer *tr, struct tracee *t, struct cache *c,
+			      const struct trans *const *made, size_t nmade)
 {
 	struct table_batch b = { .n = 0 };
 	for (size_t m = 0; m < nmade; m++) {
 		const struct trans *ret = is_call(made[m]) ? lookup_orig(c, made[m]->pc[made[m]->n]) : NULL;
-		for (int i = 0; ret && i < c->nregions; i++)
-			if (ret->entry >= c->regions[i].base &&
-			    ret->entry < c->regions[i].base + CACHE_REGION_SIZE)
-				region_insert(c, &c->regions[i], ret->orig, ret->entry, &b);
+		if (ret) {
+			list_in_own_region(c, ret, &b);
+			warm_learn(tr, t, c, ret->orig, WARM_LISTED_OWN);
+		}
 	}
 	table_flush(c, &b);
+}
+
+static bool write_or_give_up(struct cache *c)
+{
+	if (write_pending(c))
+		return true;
+	log_warn("process %d: cannot write its code cache: block mode instead", c->pid);
+	c->off = true;
+	return false;
+}
+
+/* Exits made before a translation, to its address, lead to it now. */
+static void link_exits_into(struct cache *c, const struct trans *to)
+{
+	uint64_t head;
+	if (!u64_table_get(&c->exits_to, to->orig, &head))
+		return;
+	for (uint64_t i = head; i; i = c->exitv[i - 1].next)
+		if (c->exitv[i - 1].linked == LINK_NONE && !c->exitv[i - 1].dead)
+			cache_link(c, c->exitv[i - 1].stub, to);
+}
+
+static void warm_list(struct cache *c, const struct warm_block *b, const struct trans *const *xs,
+		      size_t n)
+{
+	struct table_batch batch = { .n = 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (!xs[i] || xs[i]->dead)
+			continue;
+		if (b[i].listed & WARM_LISTED_ALL)
+			for (int k = 0; k < c->nregions; k++)
+				region_insert(c, &c->regions[k], xs[i]->orig, xs[i]->entry, &batch);
+		else if (b[i].listed & WARM_LISTED_OWN)
+			list_in_own_region(c, xs[i], &batch);
+	}
+	table_flush(c, &batch);
+}
+
+/* At the first stop in a file mapping's code: the blocks earlier processes
+ * ran in that file are translated now, all in this stop, linked and
+ * listed as they were there; each would cost a stop of its own. */
+static void warm_translate(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t pc)
+{
+	const struct map_entry *m;
+	uint64_t *v = warm_slot(tr, t, c, pc, &m);
+	if (!v || (*v & WARM_DONE))
+		return;
+	*v |= WARM_DONE;
+	size_t n, first_exit = c->nexits, nmade = 0;
+	uint64_t bias = m->start - m->pgoff;
+	struct warm_block *b = warm_start_blocks(tr->warm, (int)(*v & WARM_FILE) - 1, m->pgoff,
+						 m->pgoff + (m->end - m->start), &n);
+	if (!n)
+		return;
+	const struct trans **xs = xcalloc(n, sizeof *xs), **made = xmalloc(n * sizeof *made);
+	for (size_t i = 0; i < n && !c->off; i++) {
+		xs[i] = lookup_orig(c, bias + b[i].offset);
+		if (!xs[i] && (xs[i] = translate_one(tr, t, c, bias + b[i].offset, true)))
+			made[nmade++] = xs[i];
+	}
+	c->warm_made += nmade;
+	link_exits_from(c, first_exit);
+	/* Older code leads into the new only once the new is in place. */
+	if (write_or_give_up(c)) {
+		for (size_t i = 0; i < nmade; i++)
+			link_exits_into(c, made[i]);
+		warm_list(c, b, xs, n);
+	}
+	free(made);
+	free(xs);
+	free(b);
 }
 
 const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct cache *c,
@@ -823,17 +969,16 @@ const struct trans *cache_translate(struct tracer *tr, struct tracee *t, struct 
 	cache_mem_forget_code(&c->mem); /* code may have changed since the last stop */
 	cache_mem_via(&c->mem, tr, t, stub);
 	size_t first_exit = c->nexits, nmade = 0;
-	const struct trans *made[AHEAD_BUDGET + 1];
+	const struct trans *made[AHEAD_BUDGET + 1] = { 0 };
 	x = translate_one(tr, t, c, pc, false);
 	if (x)
 		nmade = translate_ahead(tr, t, c, x, first_exit, made);
-	if (!write_pending(c)) {
-		log_warn("process %d: cannot write its code cache: block mode instead", c->pid);
-		c->off = true;
+	if (!write_or_give_up(c))
 		return NULL;
-	}
-	list_return_sites(c, made, nmade);
-	return x;
+	list_return_sites(tr, t, c, made, nmade);
+	if (x)
+		warm_translate(tr, t, c, pc);
+	return c->off ? NULL : x;
 }
 
 const struct trans *cache_trans_at(const struct cache *c, uint64_t addr)
@@ -952,9 +1097,11 @@ void cache_unlist(struct cache *c, uint64_t target)
 	unlist_entry(c, target);
 }
 
-bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
+bool cache_insert(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t target,
+		  const struct trans *x)
 {
 	struct table_batch b = { .n = 0 };
+	warm_learn(tr, t, c, target, WARM_LISTED_ALL);
 	bool ok = true;
 	for (int i = 0; i < c->nregions; i++)
 		ok &= region_insert(c, &c->regions[i], target, x->entry, &b);
@@ -964,10 +1111,12 @@ bool cache_insert(struct cache *c, uint64_t target, const struct trans *x)
 /* ---- counting ---- */
 
 /* Counts what translation x ran since the last look (its counter now). */
-static void count_trans(struct tracer *tr, struct tracee *t, struct cache_area *a,
-			const struct trans *x, uint64_t now)
+static void count_trans(struct tracer *tr, struct tracee *t, struct cache *c,
+			struct cache_area *a, const struct trans *x, uint64_t now)
 {
 	uint64_t d = now - a->seen[x->id];
+	if (d && d == now && !x->dead) /* its first run seen in this thread */
+		warm_learn(tr, t, c, x->orig, WARM_RAN);
 	a->seen[x->id] = now;
 	for (uint32_t k = 0; d && k < x->n; k++)
 		tracer_count_insns(tr, t, x->pc[k], x->cls[k], d);
@@ -1013,7 +1162,7 @@ void cache_harvest(struct tracer *tr, struct tracee *t, struct cache *c, struct 
 	for (uint32_t id = 0; id < n; id++) {
 		const struct trans *x = c->index.trans[id];
 		if (x)
-			count_trans(tr, t, a, x, now[id]);
+			count_trans(tr, t, c, a, x, now[id]);
 		else
 			a->seen[id] = now[id];
 	}
@@ -1070,7 +1219,7 @@ void cache_harvest_range(struct tracer *tr, struct tracee *t, struct cache *c, s
 			tracer_lost(tr, "counters unreadable", "process %d", c->pid);
 			break;
 		}
-		count_trans(tr, t, a, c->index.trans[r.ids[i]], now);
+		count_trans(tr, t, c, a, c->index.trans[r.ids[i]], now);
 	}
 	t->icount = clock;
 	free(r.ids);
@@ -1225,6 +1374,7 @@ size_t cache_invalidate(struct tracer *tr, struct cache *c, uint64_t lo, uint64_
 {
 	(void)tr;
 	cache_mem_forget_pages(&c->mem, lo, hi);
+	warm_forget(c, lo, hi);
 	if (hi <= lo || !c->index.n)
 		return 0;
 	size_t killed = cache_index_reading(&c->index, lo, hi, kill_trans, c);

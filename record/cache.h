@@ -126,6 +126,11 @@ struct cache {
 	 * (the syscall puts the first in RCX; the program must see the second). */
 	struct u64_table after_syscall;
 	struct u64_table homeless;  /* blocks that ran in block mode: no region could reach them */
+	/* Executable file mappings (by start) -> their file in tracer.warm + 1
+	 * (0: not a regular file), with a bit set once the blocks earlier
+	 * processes translated in it are translated here (warm_start.h). */
+	struct u64_table warm_maps;
+	uint64_t warm_made;         /* translations made that way (PROF_DEBUG) */
 	uint64_t peeked_ns;     /* when the progress line last looked at the counters */
 	uint64_t next_harvest_ns, harvest_gap_ns; /* counters read out at syscalls (cache_mode.c) */
 };
@@ -169,7 +174,8 @@ void cache_link(struct cache *c, uint64_t stub, const struct trans *to);
 /* The lookup's miss int3 is at addr. */
 bool cache_is_miss(const struct cache *c, uint64_t addr, uint64_t *probe);
 /* Puts target -> its translation into every region's lookup table. */
-bool cache_insert(struct cache *c, uint64_t target, const struct trans *tr_);
+bool cache_insert(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t target,
+		  const struct trans *x);
 
 /* Counts what the translations ran since the last harvest (per instruction,
  * for t's thread row) and replays the call log into t's call stack. */

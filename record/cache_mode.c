@@ -374,7 +374,7 @@ static void lookup_missed(struct tracer *tr, struct tracee *t, struct cache *c, 
 {
 	uint64_t target = tracer_read_reg(t, offsetof(struct user_regs_struct, rcx));
 	const struct trans *x = cache_translate(tr, t, c, stub_of(t), target);
-	if (x && cache_insert(c, target, x)) {
+	if (x && cache_insert(tr, t, c, target, x)) {
 		block_set_pc(t, probe);
 		block_resume_thread(t, 0);
 		return;

@@ -3,6 +3,7 @@
 #include "prof/commands.h"
 #include "affinity.h"
 #include "decode_memo.h"
+#include "warm_start.h"
 #include "cpu_intercept.h"
 #include "progress.h"
 #include "sample.h"
@@ -869,14 +870,17 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	tr.classifier = classifier_new();
 	if (a->topt.mode != &sample_mode)
 		tr.funcmap = funcmap_new();
-	if (a->topt.mode == &cache_mode)
+	if (a->topt.mode == &cache_mode) {
 		tr.decode_memo = decode_memo_new(DECODE_MEMO_MAX);
+		tr.warm = warm_start_new();
+	}
 	if (!tr.classifier || write_start_meta(db, a) != 0 || writer_start(&w, db) != 0) {
 		log_error("cannot start recording");
 		abandon_target(a, pid);
 		classifier_free(tr.classifier);
 		funcmap_free(tr.funcmap);
 		decode_memo_free(tr.decode_memo);
+		warm_start_free(tr.warm);
 		sqlite3_close(db);
 		return 1;
 	}
@@ -921,6 +925,7 @@ static int record_once(struct record_args *a, const char *path, const char *outp
 	classifier_free(tr.classifier);
 	funcmap_free(tr.funcmap);
 	decode_memo_free(tr.decode_memo);
+	warm_start_free(tr.warm);
 	return code;
 }
 

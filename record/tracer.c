@@ -5,6 +5,7 @@
 #include "affinity.h"
 #include "code_seen.h"
 #include "decode_memo.h"
+#include "warm_start.h"
 #include "progress.h"
 #include "writer.h"
 #include "block.h"
@@ -1293,6 +1294,7 @@ int tracer_run(struct tracer *tr)
 		size_t hits, misses;
 		decode_memo_stats(tr->decode_memo, &hits, &misses);
 		log_debug("instructions decoded: %zu, found decoded before: %zu", misses, hits);
+		log_debug("blocks known by file for later processes: %zu", warm_start_size(tr->warm));
 	}
 	free(tr->deferred);
 	tr->deferred = NULL;

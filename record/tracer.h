@@ -180,6 +180,7 @@ struct tracer {
 	struct funcmap *funcmap;   /* function entries of mapped files (tail calls, PLT stubs) */
 	struct lines_prefetch *lines_ahead; /* line tables of mapped files, opened meanwhile (or NULL) */
 	struct decode_memo *decode_memo;    /* the code cache's decoded instructions, all processes' */
+	struct warm_start *warm;   /* the code cache's blocks by file, all processes' (or NULL) */
 	struct progress *progress;
 	const struct affinity *affinity;
 	struct tracee **threads;

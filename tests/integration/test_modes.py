@@ -11,6 +11,7 @@ recording is made once: a recording is kept for the process and reused by
 any test recording the same command in the same mode."""
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -214,6 +215,37 @@ class StepEqualsMode(ModeCase):
     def test_fork_and_exec(self):
         loop = program("loop")
         self.assertSameRun(["/bin/sh", "-c", "%s; %s; true" % (loop, loop)], waiting_shell=True)
+
+    def test_warm_start_across_processes(self):
+        """Cache mode translates the blocks an earlier process of the same
+        file translated at a later one's first stop there
+        (record/warm_start.h). Counts stay exact, also when the file was
+        rewritten in place since, its size and time kept: it passes for the
+        same file, and the blocks taught start inside other instructions.
+        One exec chain: warm_a twice, warm_rewrite turns the file into
+        warm_b, which runs (counts in tests/programs/warm.S)."""
+        prog = os.path.join(self.dir, "prog")
+        argv = [prog, prog, program("warm_rewrite"), program("warm_b"), prog, prog]
+        runs = []
+        for mode in (self.reference, self.mode):
+            shutil.copyfile(program("warm_a"), prog)
+            os.chmod(prog, 0o755)
+            os.utime(prog, (1000000000, 1000000000))
+            db = os.path.join(self.dir, mode + ".db")
+            r = subprocess.run([PROF, "record", "-q", "--mode", mode, "-o", db, "--", "setarch", "-R", *argv],
+                               capture_output=True, text=True, env=dict(fixed_env(), PROF_DEBUG="1"))
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            runs.append((db, r.stderr))
+        self.assertSameRecording(runs[0][0], runs[1][0])
+        images = query(runs[1][0], "SELECT SUM(i.count) FROM insns i JOIN threads t ON t.id = i.thread"
+                       " JOIN processes p ON p.id = t.proc WHERE p.exe = ? GROUP BY p.id ORDER BY p.id", prog)
+        self.assertEqual([n for n, in images], [2411, 2411, 1609])
+        if self.mode == "cache":
+            # One line per image (setarch, warm_a, warm_a, warm_rewrite, warm_b).
+            warm = [int(n) for n in re.findall(r"(\d+) made ahead from earlier processes", runs[1][1])]
+            self.assertEqual(len(warm), 5, runs[1][1][-2000:])
+            self.assertEqual(warm[1], 0)  # warm_a's first image: nothing known yet
+            self.assertGreater(warm[4], 0)  # warm_b: warm_a's blocks, inside its instructions
 
     def test_threads_own_functions(self):
         # Threads interleave differently in the two modes (lazy binding and
