@@ -6,19 +6,17 @@
 
 /* One multiply: this runs for every call the program returns from, and a
  * collision costs only an early send. */
-static size_t slot_of(const struct prof_event *ev)
+static size_t slot_of(const struct arc_key *k)
 {
-	uint64_t key = ev->arc.caller_pc * 0x9e3779b97f4a7c15ull ^ ev->arc.callee_pc ^
-		       (uint64_t)ev->thread << 40 ^ (uint64_t)ev->arc.caller_gen << 20 ^
-		       ev->arc.callee_gen;
+	uint64_t key = k->caller_pc * 0x9e3779b97f4a7c15ull ^ k->callee_pc ^ (uint64_t)k->thread << 40 ^
+		       (uint64_t)k->caller_gen << 20 ^ k->callee_gen;
 	return (size_t)((key * 0xbf58476d1ce4e5b9ull) >> 52) & (ARC_SUM_SLOTS - 1);
 }
 
-static bool same_key(const struct arc_sum_slot *s, const struct prof_event *ev)
+static bool same_key(const struct arc_sum_slot *s, const struct arc_key *k)
 {
-	return s->caller_pc == ev->arc.caller_pc && s->callee_pc == ev->arc.callee_pc &&
-	       s->thread == ev->thread && s->caller_gen == ev->arc.caller_gen &&
-	       s->callee_gen == ev->arc.callee_gen;
+	return s->caller_pc == k->caller_pc && s->callee_pc == k->callee_pc && s->thread == k->thread &&
+	       s->caller_gen == k->caller_gen && s->callee_gen == k->callee_gen;
 }
 
 static void send(struct arc_sum *s, struct arc_sum_slot *slot)
@@ -43,24 +41,33 @@ static void send(struct arc_sum *s, struct arc_sum_slot *slot)
 	slot->used = false;
 }
 
-void arc_sum_add(struct arc_sum *s, const struct prof_event *ev)
+void arc_sum_add_arc(struct arc_sum *s, const struct arc_key *k, uint64_t inclusive,
+		     uint64_t outer_inclusive, uint32_t calls)
 {
 	if (!s->slots)
 		s->slots = xcalloc(ARC_SUM_SLOTS, sizeof *s->slots);
-	struct arc_sum_slot *slot = &s->slots[slot_of(ev)];
-	if (slot->used && !same_key(slot, ev))
+	struct arc_sum_slot *slot = &s->slots[slot_of(k)];
+	if (slot->used && !same_key(slot, k))
 		send(s, slot);
 	if (!slot->used) {
-		*slot = (struct arc_sum_slot){ .caller_pc = ev->arc.caller_pc,
-					       .callee_pc = ev->arc.callee_pc,
-					       .caller_gen = ev->arc.caller_gen,
-					       .callee_gen = ev->arc.callee_gen,
-					       .thread = ev->thread,
-					       .used = true };
+		slot->caller_pc = k->caller_pc;
+		slot->callee_pc = k->callee_pc;
+		slot->caller_gen = k->caller_gen;
+		slot->callee_gen = k->callee_gen;
+		slot->thread = k->thread;
+		slot->calls = slot->inclusive = slot->outer_inclusive = 0;
+		slot->used = true;
 	}
-	slot->calls += ev->arc.calls;
-	slot->inclusive += ev->arc.inclusive;
-	slot->outer_inclusive += ev->arc.outer_inclusive;
+	slot->calls += calls;
+	slot->inclusive += inclusive;
+	slot->outer_inclusive += outer_inclusive;
+}
+
+void arc_sum_add(struct arc_sum *s, const struct prof_event *ev)
+{
+	struct arc_key k = { ev->arc.caller_pc, ev->arc.callee_pc, ev->arc.caller_gen,
+			     ev->arc.callee_gen, ev->thread };
+	arc_sum_add_arc(s, &k, ev->arc.inclusive, ev->arc.outer_inclusive, ev->arc.calls);
 }
 
 void arc_sum_flush(struct arc_sum *s)

@@ -27,9 +27,21 @@ struct arc_sum {
 	void *ctx;
 };
 
+/* An arc's key: the call site and callee, their code generations, the
+ * thread. */
+struct arc_key {
+	uint64_t caller_pc, callee_pc;
+	uint32_t caller_gen, callee_gen, thread;
+};
+
 /* Adds an EV_ARC event; an arc already held in its slot under another key
  * goes to the sink first. */
 void arc_sum_add(struct arc_sum *s, const struct prof_event *ev);
+/* The same from its parts: the call stack's pops, without an event built
+ * and read back (the read of two counts at once from fields just written
+ * one by one waited for the stores, in every return replayed). */
+void arc_sum_add_arc(struct arc_sum *s, const struct arc_key *k, uint64_t inclusive,
+		     uint64_t outer_inclusive, uint32_t calls);
 /* Every arc held goes to the sink (before anything that changes what the
  * writer adds arcs to: a part's end, its counts dropped, the end). */
 void arc_sum_flush(struct arc_sum *s);

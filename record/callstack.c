@@ -29,15 +29,9 @@ static void emit_arc(struct tracer *tr, struct tracee *t, const struct frame *f,
 		     uint32_t calls)
 {
 	uint64_t inclusive = t->icount - f->entry_icount;
-	struct prof_event ev = { .kind = EV_ARC, .thread = t->id };
-	ev.arc.caller_pc = f->call_site;
-	ev.arc.callee_pc = f->callee;
-	ev.arc.caller_gen = f->call_site ? f->site_gen : 0;
-	ev.arc.callee_gen = f->callee_gen;
-	ev.arc.inclusive = inclusive;
-	ev.arc.outer_inclusive = outermost ? inclusive : 0;
-	ev.arc.calls = calls;
-	tracer_emit(tr, &ev);
+	struct arc_key k = { f->call_site, f->callee, f->call_site ? f->site_gen : 0, f->callee_gen,
+			     t->id };
+	tracer_add_arc(tr, &k, inclusive, outermost ? inclusive : 0, calls);
 }
 
 /* Closes the top frame. */

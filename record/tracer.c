@@ -67,6 +67,16 @@ void tracer_flush_arcs(struct tracer *tr)
 	arc_sum_end(&tr->arcs);
 }
 
+void tracer_add_arc(struct tracer *tr, const struct arc_key *k, uint64_t inclusive,
+		    uint64_t outer_inclusive, uint32_t calls)
+{
+	if (!k->thread)
+		return; /* a thread left out of the recording */
+	tr->arcs.sink = send_to_writer;
+	tr->arcs.ctx = tr->writer;
+	arc_sum_add_arc(&tr->arcs, k, inclusive, outer_inclusive, calls);
+}
+
 void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 {
 	if (!left_out(ev)) {

@@ -287,6 +287,9 @@ bool tracer_let_go(struct tracer *tr, struct tracee *t);
 /* Decodes (through the cache) the instruction at pc in t's process. */
 const struct insn_info *tracer_decode(struct tracer *tr, struct tracee *t, uint64_t pc);
 void tracer_emit(struct tracer *tr, const struct prof_event *ev);
+/* An EV_ARC's parts, summed straight into tr->arcs (callstack.c). */
+void tracer_add_arc(struct tracer *tr, const struct arc_key *k, uint64_t inclusive,
+		    uint64_t outer_inclusive, uint32_t calls);
 void tracer_count_insn(struct tracer *tr, struct tracee *t, uint64_t pc, uint8_t cls);
 /* Whether what t runs now is counted: its process's instrumentation and its
  * own collection are on (client requests), and with --collect, FUNC is on
