@@ -1245,13 +1245,19 @@ static void replay(struct tracer *tr, struct tracee *t, struct cache_clock *clk,
 			counting = tracer_counting(tr, t);
 		advance_clock(t, clk, v[i].icount, counting);
 		uint64_t site = v[i].site & CACHE_LOG_PC_MASK;
-		if (v[i].site & CACHE_LOG_JUMP)
+		uint64_t ret = site + (v[i].site >> CACHE_LOG_LEN_SHIFT & 15);
+		if (v[i].site & CACHE_LOG_JUMP) {
 			tracer_jump_taken(tr, t, site, v[i].target);
-		else if (v[i].site)
-			callstack_push(tr, t, site, v[i].target,
-				       site + (v[i].site >> CACHE_LOG_LEN_SHIFT & 15), v[i].sp);
-		else
+		} else if (v[i].site && !tr->opt.collect && i + 1 < n && !v[i + 1].site &&
+			   v[i + 1].target == ret && v[i + 1].sp == v[i].sp && v[i].sp) {
+			callstack_leaf(tr, t, site, v[i].target, v[i].sp, v[i + 1].icount - v[i].icount,
+				       counting);
+			advance_clock(t, clk, v[++i].icount, counting);
+		} else if (v[i].site) {
+			callstack_push(tr, t, site, v[i].target, ret, v[i].sp);
+		} else {
 			callstack_ret(tr, t, v[i].target, v[i].sp);
+		}
 	}
 }
 

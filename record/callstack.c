@@ -107,6 +107,23 @@ void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uin
 	push_frame(tr, t, &f);
 }
 
+void callstack_leaf(struct tracer *tr, struct tracee *t, uint64_t call_site, uint64_t callee,
+		    uint64_t sp, uint64_t inclusive, bool recorded)
+{
+	struct callstack *cs = stack_of(t);
+	close_dead(tr, t, sp, false);
+	if (cs->n + 1 > tr->deepest_stack)
+		tr->deepest_stack = cs->n + 1;
+	if (!recorded)
+		return;
+	/* Outermost when no other frame of the callee is open (pop's test
+	 * with this call's own frame counted). */
+	const uint64_t *open = u64_table_find(&cs->open, callee);
+	struct arc_key k = { call_site, callee, call_site ? tracer_code_gen(t->proc, call_site) : 0,
+			     tracer_code_gen(t->proc, callee), t->id };
+	tracer_add_arc(tr, &k, inclusive, !open || !*open ? inclusive : 0, 1);
+}
+
 void callstack_jump(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t callee)
 {
 	struct callstack *cs = stack_of(t);

@@ -37,6 +37,16 @@ void callstack_push(struct tracer *tr, struct tracee *t, uint64_t call_site, uin
  * with it, but has an activation of its own in the call graph (a chain of
  * such jumps stays bounded: see callstack.c). */
 void callstack_jump(struct tracer *tr, struct tracee *t, uint64_t site, uint64_t callee);
+/* A call at call_site (rsp at sp after it, not 0) whose return to the
+ * address after it, with rsp at sp, came before anything else the call
+ * stack sees (a leaf: half the calls of hashmix and node): what
+ * callstack_push then callstack_ret would do, without the frame. The
+ * thread's clock stands at the call (frames the call leaves dead close
+ * there), and the return adds inclusive instructions to it after this;
+ * recorded: whether the call is counted. Not with --collect (a call there
+ * may change what is counted). */
+void callstack_leaf(struct tracer *tr, struct tracee *t, uint64_t call_site, uint64_t callee,
+		    uint64_t sp, uint64_t inclusive, bool recorded);
 /* A return to target with rsp at sp (pointing at the return address). */
 void callstack_ret(struct tracer *tr, struct tracee *t, uint64_t target, uint64_t sp);
 /* The thread ends: every open frame is closed. */

@@ -176,6 +176,50 @@ static void test_call_over_abandoned_frames_closes_them(void **state)
 	assert_int_equal(f->tr.deepest_stack, 3);
 }
 
+/* test_call_over_abandoned_frames_closes_them with its second call a leaf
+ * (callstack_leaf, as the cache's replay sees it): the same arcs, the
+ * abandoned frame closed at the call, not after the leaf ran. */
+static void test_leaf_is_a_push_then_its_return(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	callstack_push(&f->tr, &f->t, 0x1000, 0x2000, 0x1005, 0x7f00);
+	run(f, 0x2000, 3);
+	callstack_push(&f->tr, &f->t, 0x2003, 0x3000, 0x2008, 0x7e00);
+	run(f, 0x3000, 4);
+	callstack_leaf(&f->tr, &f->t, 0x2010, 0x4000, 0x7e00, 5, true);
+	run(f, 0x4000, 5);
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7f00);
+	finish(f);
+	expect_arc(f, 0x2003, 0x3000, 1, 4, 4);
+	expect_arc(f, 0x2010, 0x4000, 1, 5, 5);
+	expect_arc(f, 0x1000, 0x2000, 1, 12, 12);
+	assert_int_equal(f->tr.deepest_stack, 3);
+}
+
+/* A leaf into a function already on the stack is not its outermost call;
+ * one not recorded leaves no arc. */
+static void test_leaf_inside_recursion(void **state)
+{
+	struct fixture *f = *state;
+	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
+	callstack_push(&f->tr, &f->t, 0x1000, 0x4000, 0x1005, 0x7ff8);
+	run(f, 0x4000, 2);
+	callstack_leaf(&f->tr, &f->t, 0x4002, 0x4000, 0x7fe8, 2, true);
+	run(f, 0x4000, 2);
+	callstack_leaf(&f->tr, &f->t, 0x4010, 0x5000, 0x7fe8, 9, false);
+	callstack_ret(&f->tr, &f->t, 0x1005, 0x7ff8);
+	finish(f);
+	expect_arc(f, 0x4002, 0x4000, 1, 2, 0);
+	expect_arc(f, 0x1000, 0x4000, 1, 4, 4);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT COUNT(*) FROM arcs WHERE callee_pc = 20480",
+					    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 0);
+	sqlite3_finalize(st);
+}
+
 static void test_deep_recursion_counted_once(void **state)
 {
 	struct fixture *f = *state;
@@ -264,6 +308,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_longjmp_closes_abandoned_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail_jump_gets_a_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_over_abandoned_frames_closes_them, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leaf_is_a_push_then_its_return, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leaf_inside_recursion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_recursion_counted_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_across_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_across_zero, setup, teardown),
