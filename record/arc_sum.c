@@ -10,7 +10,7 @@ static size_t slot_of(const struct arc_key *k)
 {
 	uint64_t key = k->caller_pc * 0x9e3779b97f4a7c15ull ^ k->callee_pc ^ (uint64_t)k->thread << 40 ^
 		       (uint64_t)k->caller_gen << 20 ^ k->callee_gen;
-	return (size_t)((key * 0xbf58476d1ce4e5b9ull) >> 52) & (ARC_SUM_SLOTS - 1);
+	return (size_t)((key * 0xbf58476d1ce4e5b9ull) >> (64 - ARC_SUM_BITS));
 }
 
 static bool same_key(const struct arc_sum_slot *s, const struct arc_key *k)

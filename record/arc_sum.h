@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ARC_SUM_SLOTS 4096   /* direct-mapped: a collision sends the older arc on */
+#define ARC_SUM_BITS 12
+#define ARC_SUM_SLOTS (1u << ARC_SUM_BITS) /* direct-mapped: a collision sends the older arc on */
 
 struct arc_sum_slot {
 	uint64_t caller_pc, callee_pc, inclusive, outer_inclusive, calls;
