@@ -1,7 +1,7 @@
-/* Blocks that earlier processes of a recording translated, by file: a
- * later process mapping the same file (cc1 once per source file, git once
- * per command) gets them all translated at its first stop in that file's
- * code, instead of one stop for each block's first run. Only the file's
+/* Blocks that earlier processes of a recording ran, by file: a later
+ * process mapping the same file (cc1 once per source file, git once per
+ * command) gets them all translated at its first stop in that file's
+ * code, instead of a stop for each few blocks' first run. Only the file's
  * identity and offsets are kept: the code is read and translated afresh
  * from the new process's memory, so a block that turns out different, or
  * never runs, costs only its translation. */
