@@ -253,7 +253,11 @@ int tracer_attach_probe(pid_t pid)
 		return -1;
 	if (leader_is_zombie(pid)) {
 		pid_t other = live_thread(pid);
-		if (!other || tracer_attach_seize(other, 0) != 0)
+		if (!other) {
+			log_error("cannot attach to %d: it exited while prof was attaching", (int)pid);
+			return -1;
+		}
+		if (tracer_attach_seize(other, 0) != 0)
 			return -1;
 		pid = other;
 	}
