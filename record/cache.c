@@ -746,11 +746,14 @@ static struct trans *build(struct tracer *tr, const struct translate_source *src
 			   struct cache *c, const struct scanned *s, uint32_t n, int kind, bool ahead)
 {
 	uint32_t id = cache_index_next_id(&c->index);
-	if (id >= CD_MAX_COUNTERS || !grow_counters(c, id))
+	if (id >= CD_MAX_COUNTERS || !grow_counters(c, id)) {
+		c->no_room = true;
 		return NULL;
+	}
 	size_t bound = 24ul * n + 256;
 	struct cache_region *r = region_for(t, c, s[0].pc, bound);
 	if (!r) {
+		c->no_room = true;
 		if (!ahead) /* it runs now, in block mode */
 			u64_table_put(&c->homeless, s[0].pc, 1);
 		return NULL;
@@ -942,7 +945,10 @@ static void warm_translate(struct tracer *tr, struct tracee *t, struct cache *c,
 	if (!n)
 		return;
 	const struct trans **xs = xcalloc(n, sizeof *xs), **made = xmalloc(n * sizeof *made);
-	for (size_t i = 0; i < n && !c->off; i++) {
+	/* No room (counters, or a region within reach): each further try
+	 * would inject mmaps again; the rest are translated as they run. */
+	c->no_room = false;
+	for (size_t i = 0; i < n && !c->off && !c->no_room; i++) {
 		xs[i] = lookup_orig(c, bias + b[i].offset);
 		if (!xs[i] && (xs[i] = translate_one(tr, t, c, bias + b[i].offset, true)))
 			made[nmade++] = xs[i];

@@ -131,6 +131,7 @@ struct cache {
 	 * processes translated in it are translated here (warm_start.h). */
 	struct u64_table warm_maps;
 	uint64_t warm_made;         /* translations made that way (PROF_DEBUG) */
+	bool no_room;               /* a translation found no counter or region since set false */
 	uint64_t peeked_ns;     /* when the progress line last looked at the counters */
 	uint64_t next_harvest_ns, harvest_gap_ns; /* counters read out at syscalls (cache_mode.c) */
 };
