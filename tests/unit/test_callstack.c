@@ -155,19 +155,26 @@ static void test_tail_jump_gets_a_frame(void **state)
 	expect_arc(f, 0x2000, 0x3000, 1, 6, 6);
 }
 
-static void test_call_over_abandoned_frames_closes_them(void **state)
+/* longjmp back into 0x2000's frame, which calls again: the new return
+ * address goes where 0x3000's was, so that frame is gone. The second call
+ * is a push and its return, or a leaf (callstack_leaf, as the cache's
+ * replay sees it): the same arcs, the abandoned frame closed at the call,
+ * not after the leaf ran. */
+static void call_over_abandoned_frames(struct fixture *f, bool leaf)
 {
-	struct fixture *f = *state;
 	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
 	callstack_push(&f->tr, &f->t, 0x1000, 0x2000, 0x1005, 0x7f00);
 	run(f, 0x2000, 3);
 	callstack_push(&f->tr, &f->t, 0x2003, 0x3000, 0x2008, 0x7e00);
 	run(f, 0x3000, 4);
-	/* longjmp back into 0x2000's frame, which calls again: the new return
-	 * address goes where 0x3000's was, so that frame is gone. */
-	callstack_push(&f->tr, &f->t, 0x2010, 0x4000, 0x2015, 0x7e00);
-	run(f, 0x4000, 5);
-	callstack_ret(&f->tr, &f->t, 0x2015, 0x7e00);
+	if (leaf) {
+		callstack_leaf(&f->tr, &f->t, 0x2010, 0x4000, 0x7e00, 5, true);
+		run(f, 0x4000, 5);
+	} else {
+		callstack_push(&f->tr, &f->t, 0x2010, 0x4000, 0x2015, 0x7e00);
+		run(f, 0x4000, 5);
+		callstack_ret(&f->tr, &f->t, 0x2015, 0x7e00);
+	}
 	callstack_ret(&f->tr, &f->t, 0x1005, 0x7f00);
 	finish(f);
 	expect_arc(f, 0x2003, 0x3000, 1, 4, 4);
@@ -176,25 +183,14 @@ static void test_call_over_abandoned_frames_closes_them(void **state)
 	assert_int_equal(f->tr.deepest_stack, 3);
 }
 
-/* test_call_over_abandoned_frames_closes_them with its second call a leaf
- * (callstack_leaf, as the cache's replay sees it): the same arcs, the
- * abandoned frame closed at the call, not after the leaf ran. */
+static void test_call_over_abandoned_frames_closes_them(void **state)
+{
+	call_over_abandoned_frames(*state, false);
+}
+
 static void test_leaf_is_a_push_then_its_return(void **state)
 {
-	struct fixture *f = *state;
-	callstack_push(&f->tr, &f->t, 0, 0x1000, 0, 0);
-	callstack_push(&f->tr, &f->t, 0x1000, 0x2000, 0x1005, 0x7f00);
-	run(f, 0x2000, 3);
-	callstack_push(&f->tr, &f->t, 0x2003, 0x3000, 0x2008, 0x7e00);
-	run(f, 0x3000, 4);
-	callstack_leaf(&f->tr, &f->t, 0x2010, 0x4000, 0x7e00, 5, true);
-	run(f, 0x4000, 5);
-	callstack_ret(&f->tr, &f->t, 0x1005, 0x7f00);
-	finish(f);
-	expect_arc(f, 0x2003, 0x3000, 1, 4, 4);
-	expect_arc(f, 0x2010, 0x4000, 1, 5, 5);
-	expect_arc(f, 0x1000, 0x2000, 1, 12, 12);
-	assert_int_equal(f->tr.deepest_stack, 3);
+	call_over_abandoned_frames(*state, true);
 }
 
 /* A leaf into a function already on the stack is not its outermost call;
