@@ -63,13 +63,6 @@ void arc_sum_add_arc(struct arc_sum *s, const struct arc_key *k, uint64_t inclus
 	slot->outer_inclusive += outer_inclusive;
 }
 
-void arc_sum_add(struct arc_sum *s, const struct prof_event *ev)
-{
-	struct arc_key k = { ev->arc.caller_pc, ev->arc.callee_pc, ev->arc.caller_gen,
-			     ev->arc.callee_gen, ev->thread };
-	arc_sum_add_arc(s, &k, ev->arc.inclusive, ev->arc.outer_inclusive, ev->arc.calls);
-}
-
 void arc_sum_flush(struct arc_sum *s)
 {
 	for (size_t i = 0; s->slots && i < ARC_SUM_SLOTS; i++)

@@ -35,12 +35,12 @@ struct arc_key {
 	uint32_t caller_gen, callee_gen, thread;
 };
 
-/* Adds an EV_ARC event; an arc already held in its slot under another key
- * goes to the sink first. */
-void arc_sum_add(struct arc_sum *s, const struct prof_event *ev);
-/* The same from its parts: the call stack's pops, without an event built
- * and read back (the read of two counts at once from fields just written
- * one by one waited for the stores, in every return replayed). */
+/* Adds an arc (calls of k, their inclusive and outermost inclusive
+ * counts); an arc already held in its slot under another key goes to the
+ * sink first. From its parts, not as an event: the call stack's pops
+ * built one and the sums read it back, and the read of two counts at once
+ * from fields just written one by one waited for the stores, in every
+ * return replayed. */
 void arc_sum_add_arc(struct arc_sum *s, const struct arc_key *k, uint64_t inclusive,
 		     uint64_t outer_inclusive, uint32_t calls);
 /* Every arc held goes to the sink (before anything that changes what the

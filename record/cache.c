@@ -878,6 +878,16 @@ static void list_in_own_region(struct cache *c, const struct trans *x, struct ta
 			region_insert(c, &c->regions[i], x->orig, x->entry, b);
 }
 
+/* Into every region's table: a thread in any region may jump to it. */
+static bool list_in_every_region(struct cache *c, uint64_t target, uint64_t entry,
+				 struct table_batch *b)
+{
+	bool ok = true;
+	for (int i = 0; i < c->nregions; i++)
+		ok &= region_insert(c, &c->regions[i], target, entry, b);
+	return ok;
+}
+
 static void list_return_sites(struct tracer *tr, struct tracee *t, struct cache *c,
 			      const struct trans *const *made, size_t nmade)
 {
@@ -920,8 +930,7 @@ static void warm_list(struct cache *c, const struct warm_block *b, const struct 
 		if (!xs[i] || xs[i]->dead)
 			continue;
 		if (b[i].listed & WARM_LISTED_ALL)
-			for (int k = 0; k < c->nregions; k++)
-				region_insert(c, &c->regions[k], xs[i]->orig, xs[i]->entry, &batch);
+			list_in_every_region(c, xs[i]->orig, xs[i]->entry, &batch);
 		else if (b[i].listed & WARM_LISTED_OWN)
 			list_in_own_region(c, xs[i], &batch);
 	}
@@ -1108,9 +1117,7 @@ bool cache_insert(struct tracer *tr, struct tracee *t, struct cache *c, uint64_t
 {
 	struct table_batch b = { .n = 0 };
 	warm_learn(tr, t, c, target, WARM_LISTED_ALL);
-	bool ok = true;
-	for (int i = 0; i < c->nregions; i++)
-		ok &= region_insert(c, &c->regions[i], target, x->entry, &b);
+	bool ok = list_in_every_region(c, target, x->entry, &b);
 	return table_flush(c, &b) && ok;
 }
 

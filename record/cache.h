@@ -128,7 +128,7 @@ struct cache {
 	struct u64_table homeless;  /* blocks that ran in block mode: no region could reach them */
 	/* Executable file mappings (by start) -> their file in tracer.warm + 1
 	 * (0: not a regular file), with a bit set once the blocks earlier
-	 * processes translated in it are translated here (warm_start.h). */
+	 * processes ran in it are translated here (warm_start.h). */
 	struct u64_table warm_maps;
 	uint64_t warm_made;         /* translations made that way (PROF_DEBUG) */
 	bool no_room;               /* a translation found no counter or region since set false */

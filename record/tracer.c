@@ -80,12 +80,6 @@ void tracer_add_arc(struct tracer *tr, const struct arc_key *k, uint64_t inclusi
 void tracer_emit(struct tracer *tr, const struct prof_event *ev)
 {
 	if (!left_out(ev)) {
-		if (ev->kind == EV_ARC) {
-			tr->arcs.sink = send_to_writer;
-			tr->arcs.ctx = tr->writer;
-			arc_sum_add(&tr->arcs, ev);
-			return;
-		}
 		/* The writer adds arcs to the current part: those of the part
 		 * that ends (or whose counts are dropped) go first. */
 		if (ev->kind == EV_PART || ev->kind == EV_ZERO)

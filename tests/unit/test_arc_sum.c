@@ -32,6 +32,15 @@ static struct prof_event arc(size_t key, uint32_t calls, uint64_t inclusive, uin
 	return ev;
 }
 
+/* Into s, the arc of key as arc() numbers it. */
+static void add_arc(struct arc_sum *s, size_t key, uint32_t calls, uint64_t inclusive, uint64_t outer)
+{
+	struct prof_event ev = arc(key, calls, inclusive, outer);
+	struct arc_key k = { ev.arc.caller_pc, ev.arc.callee_pc, ev.arc.caller_gen, ev.arc.callee_gen,
+			     ev.thread };
+	arc_sum_add_arc(s, &k, inclusive, outer, calls);
+}
+
 static void add_up(void *ctx, const struct prof_event *ev)
 {
 	struct totals *t = ctx;
@@ -60,8 +69,7 @@ static void test_sums_survive_collisions(void **state)
 		size_t key = (x >> 33) % (i < 100000 ? 50 : KEYS); /* a hot few, then many */
 		uint32_t calls = (uint32_t)(x >> 20) & 1;
 		uint64_t incl = (x >> 40) & 0xffff, outer = (x & 1) ? incl : 0;
-		struct prof_event ev = arc(key, calls, incl, outer);
-		arc_sum_add(&s, &ev);
+		add_arc(&s, key, calls, incl, outer);
 		want->calls[key] += calls;
 		want->inclusive[key] += incl;
 		want->outer[key] += outer;
@@ -84,10 +92,8 @@ static void test_hot_arc_is_one_event(void **state)
 	(void)state;
 	struct totals *got = calloc(1, sizeof *got);
 	struct arc_sum s = { .sink = add_up, .ctx = got };
-	for (int i = 0; i < 1000; i++) {
-		struct prof_event ev = arc(7, 1, 10, 10);
-		arc_sum_add(&s, &ev);
-	}
+	for (int i = 0; i < 1000; i++)
+		add_arc(&s, 7, 1, 10, 10);
 	assert_int_equal(got->events, 0); /* held until flushed */
 	arc_sum_flush(&s);
 	assert_int_equal(got->events, 1);
@@ -105,10 +111,8 @@ static void test_calls_beyond_32_bits(void **state)
 	(void)state;
 	struct totals *got = calloc(1, sizeof *got);
 	struct arc_sum s = { .sink = add_up, .ctx = got };
-	for (int i = 0; i < 3; i++) {
-		struct prof_event ev = arc(3, UINT32_MAX, 5, 0);
-		arc_sum_add(&s, &ev);
-	}
+	for (int i = 0; i < 3; i++)
+		add_arc(&s, 3, UINT32_MAX, 5, 0);
 	arc_sum_end(&s);
 	assert_int_equal(got->calls[3], 3ull * UINT32_MAX);
 	assert_int_equal(got->inclusive[3], 15);
